@@ -1,0 +1,144 @@
+import Synchronization
+
+/// Produces families at scrape time (client_golang's Collector): process metrics, source health.
+public protocol MetricCollector: Sendable {
+    func collect() -> [FamilySnapshot]
+}
+
+/// The one registry every source feeds, and the only thing exposition reads.
+///
+/// It holds three kinds of families:
+/// - live families (``CounterFamily``, ``GaugeFamily``, ``HistogramFamily``) that code updates in place;
+/// - published snapshots (``SnapshotPublisher``), for sources that mirror a server's state on an
+///   interval: each publication replaces the previous one whole, so series that disappear are dropped
+///   and server-side cumulative counters are exposed at their absolute value;
+/// - collectors, asked at scrape time.
+///
+/// ``gather()`` merges them into a consistent, duplicate-free list sorted by name. A family whose
+/// descriptor conflicts with an earlier one of the same name is left out (and counted), rather
+/// than failing the whole scrape as the reference exporters do with HTTP 500.
+public final class MetricRegistry: Sendable {
+    private struct State {
+        var live: [String: any LiveFamily] = [:]
+        var collectors: [any MetricCollector] = []
+    }
+
+    private let state = Mutex(State())
+    private let conflicts = Atomic<Int>(0)
+
+    public init() {}
+
+    public func counter(_ name: String, help: String, labels: [String] = []) throws(RegistryError) -> CounterFamily {
+        let descriptor = try MetricDescriptor(name: name, help: help, type: .counter, labelNames: labels)
+        return try register(descriptor) { CounterFamily(descriptor) }
+    }
+
+    public func gauge(_ name: String, help: String, labels: [String] = []) throws(RegistryError) -> GaugeFamily {
+        let descriptor = try MetricDescriptor(name: name, help: help, type: .gauge, labelNames: labels)
+        return try register(descriptor) { GaugeFamily(descriptor) }
+    }
+
+    public func histogram(_ name: String, help: String, labels: [String] = [], buckets: [Double]) throws(RegistryError) -> HistogramFamily {
+        let descriptor = try MetricDescriptor(name: name, help: help, type: .histogram, labelNames: labels, buckets: buckets)
+        return try register(descriptor) { HistogramFamily(descriptor) }
+    }
+
+    /// Registering the same descriptor twice returns the existing family, so two instances of a
+    /// source (two log globs, two targets) share one family.
+    private func register<Family: LiveFamily>(_ descriptor: MetricDescriptor, make: () -> Family) throws(RegistryError) -> Family {
+        let result: Result<Family, RegistryError> = state.withLock { state in
+            if let existing = state.live[descriptor.name] {
+                guard existing.descriptor == descriptor, let family = existing as? Family else {
+                    return .failure(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "registered twice with different help, type, labels or buckets"))
+                }
+                return .success(family)
+            }
+            let family = make()
+            state.live[descriptor.name] = family
+            return .success(family)
+        }
+        return try result.get()
+    }
+
+    public func register(collector: any MetricCollector) {
+        state.withLock { $0.collectors.append(collector) }
+    }
+
+    /// A publisher owned by one source instance; see ``SnapshotPublisher``.
+    public func makePublisher() -> SnapshotPublisher {
+        let publisher = SnapshotPublisher()
+        register(collector: publisher)
+        return publisher
+    }
+
+    /// How many families were left out of expositions because they conflicted with another of the same name.
+    public var conflictCount: Int { conflicts.load(ordering: .relaxed) }
+
+    /// Everything to expose, merged: sorted by family name, series sorted by label values, no duplicates.
+    public func gather() -> [FamilySnapshot] {
+        let (live, collectors) = state.withLock { (Array($0.live.values), $0.collectors) }
+        var byName: [String: FamilySnapshot] = [:]
+        byName.reserveCapacity(live.count + collectors.count * 8)
+        var conflicting = 0
+
+        func absorb(_ family: FamilySnapshot) {
+            guard var existing = byName[family.descriptor.name] else {
+                byName[family.descriptor.name] = family
+                return
+            }
+            guard existing.descriptor == family.descriptor else {
+                conflicting += 1
+                return
+            }
+            byName[family.descriptor.name] = nil
+            existing.series.append(contentsOf: family.series)
+            byName[family.descriptor.name] = existing
+        }
+
+        for family in live { absorb(family.snapshot()) }
+        for collector in collectors {
+            for family in collector.collect() { absorb(family) }
+        }
+        if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
+
+        return byName.keys.sorted().map { name in
+            var family = byName[name]!
+            family.series = Self.sortedUnique(family.series)
+            return family
+        }
+    }
+
+    /// Sorts by label values and keeps the first of any duplicates, so the output is stable and valid.
+    static func sortedUnique(_ series: [SeriesSnapshot]) -> [SeriesSnapshot] {
+        guard series.count > 1 else { return series }
+        let sorted = series.enumerated().sorted { a, b in
+            a.element.labelValues.lexicographicallyPrecedes(b.element.labelValues) || (a.element.labelValues == b.element.labelValues && a.offset < b.offset)
+        }
+        var result: [SeriesSnapshot] = []
+        result.reserveCapacity(sorted.count)
+        for (_, element) in sorted where result.last?.labelValues != element.labelValues {
+            result.append(element)
+        }
+        return result
+    }
+}
+
+/// Holds the latest complete collection of one source instance.
+///
+/// A source builds a whole pass with ``SnapshotBuilder`` and publishes it at once: scrapes see
+/// either the previous pass or the new one, never half of each.
+public final class SnapshotPublisher: MetricCollector {
+    private let current = Mutex<[FamilySnapshot]>([])
+
+    public func publish(_ families: [FamilySnapshot]) {
+        current.withLock { $0 = families }
+    }
+
+    public func clear() {
+        current.withLock { $0 = [] }
+    }
+
+    public func collect() -> [FamilySnapshot] {
+        current.withLock { $0 }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+@testable import Vitals
+
+@Suite struct ExpositionWriterTests {
+    static func sampleRegistry() throws -> MetricRegistry {
+        let registry = MetricRegistry()
+        let requests = try registry.counter("http_requests_total", help: "Requests.", labels: ["method", "route"])
+        requests.increment(["GET", "/a"], by: 3)
+        requests.increment(["POST", "/b \"quoted\"\\\n"], by: 1)
+        let temperature = try registry.gauge("room_temperature_celsius", help: "Line one\nline \\two.")
+        temperature.set(to: 21.5)
+        let duration = try registry.histogram("d_seconds", help: "Duration.", labels: ["route"], buckets: [0.1, 1])
+        duration.observe(["/a"], 0.05)
+        duration.observe(["/a"], 0.5)
+        duration.observe(["/a"], 5)
+        let legacy = try registry.counter("pg_statio_user_tables_heap_blocks_read", help: "Legacy counter name.")
+        legacy.increment(by: 2)
+        return registry
+    }
+
+    @Test func prometheusTextIsExact() throws {
+        let text = String(decoding: ExpositionWriter(format: .prometheusText).write(try Self.sampleRegistry().gather()), as: UTF8.self)
+        #expect(
+            text == """
+                # HELP d_seconds Duration.
+                # TYPE d_seconds histogram
+                d_seconds_bucket{route="/a",le="0.1"} 1
+                d_seconds_bucket{route="/a",le="1"} 2
+                d_seconds_bucket{route="/a",le="+Inf"} 3
+                d_seconds_sum{route="/a"} 5.55
+                d_seconds_count{route="/a"} 3
+                # HELP http_requests_total Requests.
+                # TYPE http_requests_total counter
+                http_requests_total{method="GET",route="/a"} 3
+                http_requests_total{method="POST",route="/b \\"quoted\\"\\\\\\n"} 1
+                # HELP pg_statio_user_tables_heap_blocks_read Legacy counter name.
+                # TYPE pg_statio_user_tables_heap_blocks_read counter
+                pg_statio_user_tables_heap_blocks_read 2
+                # HELP room_temperature_celsius Line one\\nline \\\\two.
+                # TYPE room_temperature_celsius gauge
+                room_temperature_celsius 21.5
+
+                """)
+    }
+
+    @Test func openMetricsIsExact() throws {
+        let text = String(decoding: ExpositionWriter(format: .openMetrics).write(try Self.sampleRegistry().gather()), as: UTF8.self)
+        #expect(
+            text == """
+                # HELP d_seconds Duration.
+                # TYPE d_seconds histogram
+                d_seconds_bucket{route="/a",le="0.1"} 1
+                d_seconds_bucket{route="/a",le="1.0"} 2
+                d_seconds_bucket{route="/a",le="+Inf"} 3
+                d_seconds_sum{route="/a"} 5.55
+                d_seconds_count{route="/a"} 3
+                # HELP http_requests Requests.
+                # TYPE http_requests counter
+                http_requests_total{method="GET",route="/a"} 3
+                http_requests_total{method="POST",route="/b \\"quoted\\"\\\\\\n"} 1
+                # HELP pg_statio_user_tables_heap_blocks_read Legacy counter name.
+                # TYPE pg_statio_user_tables_heap_blocks_read unknown
+                pg_statio_user_tables_heap_blocks_read 2
+                # HELP room_temperature_celsius Line one\\nline \\\\two.
+                # TYPE room_temperature_celsius gauge
+                room_temperature_celsius 21.5
+                # EOF
+
+                """)
+    }
+
+    @Test(arguments: [
+        (0.0, "0"), (-0.0, "0"), (3, "3"), (0.25, "0.25"), (1e-5, "1e-05"), (.infinity, "+Inf"), (-.infinity, "-Inf"), (.nan, "NaN"),
+        (1e20, "1e+20"),
+    ])
+    func sampleValues(value: Double, expected: String) {
+        #expect(SampleValue.format(value) == expected)
+    }
+
+    @Test func emptyFamiliesStillCarryHelpAndType() throws {
+        let registry = MetricRegistry()
+        _ = try registry.counter("nothing_yet_total", help: "Empty.")
+        let text = String(decoding: ExpositionWriter(format: .prometheusText).write(registry.gather()), as: UTF8.self)
+        #expect(text == "# HELP nothing_yet_total Empty.\n# TYPE nothing_yet_total counter\n")
+    }
+
+    @Test(arguments: [
+        (nil, ExpositionFormat.prometheusText),
+        ("text/plain", .prometheusText),
+        ("application/openmetrics-text; version=1.0.0", .openMetrics),
+        (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            .openMetrics
+        ),
+        ("text/plain;q=1,application/openmetrics-text;q=0.5", .prometheusText),
+        ("application/openmetrics-text;q=0", .prometheusText),
+        ("application/json", .prometheusText),
+    ] as [(String?, ExpositionFormat)])
+    func negotiation(accept: String?, expected: ExpositionFormat) {
+        #expect(ExpositionFormat.negotiate(accept: accept) == expected)
+    }
+
+    @Test func gzipAcceptance() {
+        #expect(HeaderValue.acceptsGzip("gzip"))
+        #expect(HeaderValue.acceptsGzip("deflate, gzip;q=0.5"))
+        #expect(!HeaderValue.acceptsGzip("gzip;q=0"))
+        #expect(!HeaderValue.acceptsGzip("identity"))
+        #expect(!HeaderValue.acceptsGzip(nil))
+    }
+
+    @Test func gzipRoundTripsThroughZlib() throws {
+        let input = Array(String(repeating: "http_requests_total{route=\"/a\"} 1\n", count: 1000).utf8)
+        let compressed = try Gzip.compress(input)
+        #expect(compressed.count < input.count / 10)
+        #expect(compressed.prefix(2) == [0x1f, 0x8b])
+        #expect(try Gzip.decompressForTesting(compressed) == input)
+    }
+}
+
+import CZlib
+
+extension Gzip {
+    static func decompressForTesting(_ input: [UInt8]) throws -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw Failure() }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var input = input
+        var status: Int32 = Z_OK
+        input.withUnsafeMutableBytes { inBuffer in
+            stream.next_in = inBuffer.bindMemory(to: Bytef.self).baseAddress
+            stream.avail_in = uInt(inBuffer.count)
+            repeat {
+                chunk.withUnsafeMutableBytes { outBuffer in
+                    stream.next_out = outBuffer.bindMemory(to: Bytef.self).baseAddress
+                    stream.avail_out = uInt(outBuffer.count)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                }
+                output += chunk[0..<(chunk.count - Int(stream.avail_out))]
+            } while status == Z_OK
+        }
+        guard status == Z_STREAM_END else { throw Failure() }
+        return output
+    }
+}

@@ -1,0 +1,101 @@
+import Testing
+
+@testable import Vitals
+
+@Suite struct MetricRegistryTests {
+    @Test func registeringTheSameFamilyTwiceSharesIt() throws {
+        let registry = MetricRegistry()
+        let a = try registry.counter("jobs_total", help: "Jobs.", labels: ["kind"])
+        let b = try registry.counter("jobs_total", help: "Jobs.", labels: ["kind"])
+        a.increment(["x"])
+        b.increment(["x"], by: 2)
+        #expect(a.value(["x"]) == 3)
+    }
+
+    @Test func conflictingRegistrationIsAnErrorNotACrash() throws {
+        let registry = MetricRegistry()
+        _ = try registry.counter("jobs_total", help: "Jobs.", labels: ["kind"])
+        #expect(throws: RegistryError.self) { try registry.gauge("jobs_total", help: "Jobs.", labels: ["kind"]) }
+        #expect(throws: RegistryError.self) { try registry.counter("jobs_total", help: "Other help.", labels: ["kind"]) }
+    }
+
+    @Test(arguments: ["", "1abc", "a-b", "a b", "é"])
+    func invalidMetricNamesAreRejected(name: String) {
+        #expect(throws: RegistryError.self) { try MetricDescriptor(name: name, help: "", type: .gauge) }
+    }
+
+    @Test func invalidLabelNamesAreRejected() {
+        #expect(throws: RegistryError.self) { try MetricDescriptor(name: "x", help: "", type: .gauge, labelNames: ["__reserved"]) }
+        #expect(throws: RegistryError.self) { try MetricDescriptor(name: "x", help: "", type: .gauge, labelNames: ["a", "a"]) }
+        #expect(throws: RegistryError.self) { try MetricDescriptor(name: "x", help: "", type: .gauge, labelNames: ["a:b"]) }
+        #expect(throws: RegistryError.self) { try MetricDescriptor(name: "h", help: "", type: .histogram, labelNames: ["le"], buckets: [1]) }
+        #expect(throws: RegistryError.self) { try MetricDescriptor(name: "h", help: "", type: .histogram, buckets: [2, 1]) }
+    }
+
+    @Test func publishedSnapshotsReplaceTheirPredecessorAndDropVanishedSeries() throws {
+        let registry = MetricRegistry()
+        let publisher = registry.makePublisher()
+        let descriptor = try MetricDescriptor(name: "pg_stat_database_xact_commit_total", help: "Commits.", type: .counter, labelNames: ["datname"])
+        publisher.publish([FamilySnapshot(descriptor, series: [.scalar(100, ["app"]), .scalar(7, ["old"])])])
+        publisher.publish([FamilySnapshot(descriptor, series: [.scalar(150, ["app"])])])
+        let families = registry.gather()
+        #expect(families.count == 1)
+        #expect(families[0].series == [.scalar(150, ["app"])])
+    }
+
+    @Test func seriesFromSeveralPublishersMergeAndDuplicatesAreDropped() throws {
+        let registry = MetricRegistry()
+        let descriptor = try MetricDescriptor(name: "pg_up", help: "Up.", type: .gauge, labelNames: ["target"])
+        let one = registry.makePublisher()
+        let two = registry.makePublisher()
+        one.publish([FamilySnapshot(descriptor, series: [.scalar(1, ["b"])])])
+        two.publish([FamilySnapshot(descriptor, series: [.scalar(0, ["a"]), .scalar(1, ["b"])])])
+        let families = registry.gather()
+        #expect(families.map(\.descriptor.name) == ["pg_up"])
+        #expect(families[0].series.map(\.labelValues) == [["a"], ["b"]])
+    }
+
+    @Test func aConflictingPublishedFamilyIsLeftOutAndCounted() throws {
+        let registry = MetricRegistry()
+        let live = try registry.gauge("thing", help: "A gauge.")
+        live.set(to: 1)
+        let publisher = registry.makePublisher()
+        publisher.publish([FamilySnapshot(try MetricDescriptor(name: "thing", help: "A counter.", type: .counter), series: [.scalar(5)])])
+        let families = registry.gather()
+        #expect(families.count == 1)
+        #expect(families[0].descriptor.type == .gauge)
+        #expect(registry.conflictCount == 1)
+    }
+
+    @Test func snapshotBuilderMergesRepeatedSamples() throws {
+        let descriptor = try MetricDescriptor(name: "redis_db_keys", help: "Keys.", type: .gauge, labelNames: ["db"])
+        var builder = SnapshotBuilder()
+        builder.add(descriptor, value: 1, labels: ["db0"])
+        builder.add(descriptor, value: 2, labels: ["db0"])
+        builder.add(descriptor, value: 3, labels: ["db1", "extra"])
+        let families = builder.build()
+        #expect(families[0].series == [.scalar(2, ["db0"])])
+        #expect(builder.errors.map(\.code) == [.labelCountMismatch])
+    }
+
+    @Test func histogramAccumulatorBucketsByUpperBoundInclusive() {
+        var histogram = HistogramAccumulator(buckets: [0.1, 0.2, 0.5])
+        for value in [0.05, 0.1, 0.1000001, 0.2, 0.7, 3] { histogram.observe(value) }
+        #expect(histogram.bucketCounts == [2, 2, 0])
+        #expect(histogram.count == 6)
+        #expect(abs(histogram.sum - 4.1500001) < 1e-9)
+    }
+
+    @Test func histogramMergeAddsCounts() throws {
+        let registry = MetricRegistry()
+        let family = try registry.histogram("d_seconds", help: "D.", labels: ["r"], buckets: [1, 2])
+        var a = family.makeAccumulator()
+        a.observe(0.5)
+        family.merge(["x"], a)
+        family.merge(["x"], a)
+        family.observe(["x"], 1.5)
+        let merged = try #require(family.accumulator(["x"]))
+        #expect(merged.bucketCounts == [2, 1])
+        #expect(merged.count == 3)
+    }
+}
