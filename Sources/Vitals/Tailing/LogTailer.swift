@@ -1,0 +1,459 @@
+import Glibc
+
+/// Follows log files the way `tail -F` does, surviving rotation, with memory bounded no matter
+/// what the files contain.
+///
+/// The caller drives it by calling ``poll(onLine:)`` every 100–250 ms from one dedicated
+/// thread; there is no inotify or dispatch source, because polling a handful of `fstat`s is
+/// cheap, works on every filesystem (NFS, overlayfs, bind mounts) and has no event queue that
+/// could overflow.
+///
+/// ## Identity
+/// A file is its `(st_dev, st_ino)`, not its name, and is kept open for as long as it is
+/// followed. Renames within the patterns are therefore free (a rotated `app.log.1` that still
+/// matches `app.log*` is never read twice), and inode numbers cannot be recycled under us.
+///
+/// ## Rotation
+/// - *Rename and create*: the old file is drained to its end before its replacement is read
+///   (files are read oldest-first within a poll). It stays open while the writer may still be
+///   appending to it: until its name is taken by a new file and it has then not grown for two
+///   further polls. Its unfinished last line, if any, is delivered when it is closed.
+/// - *Copytruncate*: a followed file that shrank — or whose bytes just before our offset
+///   changed, which catches a truncation hidden by quick rewrites — is read again from 0.
+/// - *Delete*: a file with no links left is drained and closed at once; keeping it open would
+///   pin its disk space for nothing, as nobody can reach it by name. Files that appear later
+///   (including a recreated one) are always read from the start.
+///
+/// ## What can be lost
+/// Rename rotation is lossless as long as (1) some poll sees each file before it is renamed out
+/// of the patterns (two rotations within one poll interval skip the middle file, unless the
+/// rotated names match the patterns too), (2) the writer stops writing to the old file within
+/// the grace period above, and (3) the old file is not deleted or compressed while the writer
+/// still writes to it (logrotate's `delaycompress` exists for this).
+///
+/// Copytruncate is **not** lossless, and cannot be made so by a tailer that follows only the
+/// truncated file. Even when the copy and the truncation happen between two of the writer's own
+/// writes, everything appended after our last read and before the truncation exists only in
+/// the copy, which is a different inode we do not read (and if the patterns matched it, it
+/// would be read as a new file from 0, duplicating everything in it). So each copytruncate can
+/// lose up to one poll interval of lines, plus however far behind the tailer was. An unfinished
+/// line at the moment of truncation is dropped rather than delivered as a fragment. Lines are
+/// never delivered twice and, barring 64 bytes of new content coinciding byte-for-byte with the
+/// old (or a truncate-and-refill landing in the microseconds between our `fstat` and `pread`),
+/// never corrupted. Prefer rename rotation; with copytruncate, keep copies out of the patterns.
+///
+/// ## Memory
+/// One shared read buffer of ``Configuration/readChunkSize`` plus, per followed file, at most
+/// one unfinished line of ``Configuration/maxLineLength`` bytes; longer lines are dropped
+/// while being read, never buffered. The number of followed files is capped by
+/// ``Configuration/maxFiles``. A poll reads everything that was there when it looked, so a
+/// large backlog (``Configuration/fromBeginning`` on a big file) makes for one long poll, but
+/// not for more memory.
+///
+/// `@unchecked Sendable`: the tailer owns file descriptors and a reusable read buffer that
+/// `poll` mutates without locking. It is built on one thread and handed to the polling thread,
+/// and must only ever be used from one thread at a time.
+public final class LogTailer: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Paths or glob(3) patterns, re-expanded on every poll so files that appear later are
+        /// picked up.
+        public var patterns: [String]
+        /// For files present at the first poll: read them from the start, or only what is
+        /// written after. Files that appear later are always read from the start.
+        public var fromBeginning: Bool
+        /// Lines longer than this many bytes (without the newline) are dropped and counted.
+        public var maxLineLength: Int
+        public var readChunkSize: Int
+        /// Caps open descriptors so a glob over a huge directory cannot exhaust them.
+        public var maxFiles: Int
+
+        public init(
+            patterns: [String],
+            fromBeginning: Bool = false,
+            maxLineLength: Int = 65_536,
+            readChunkSize: Int = 262_144,
+            maxFiles: Int = 256
+        ) {
+            self.patterns = patterns
+            self.fromBeginning = fromBeginning
+            self.maxLineLength = maxLineLength
+            self.readChunkSize = readChunkSize
+            self.maxFiles = maxFiles
+        }
+    }
+
+    public struct PollResult: Sendable, Equatable {
+        public var bytesRead: Int
+        public var lines: Int
+        public var oversizedLines: Int
+        /// Followed files that stopped being named by any matched path (renamed away or deleted).
+        public var rotations: Int
+        /// Followed files found truncated or rewritten in place, and read again from the start.
+        public var truncations: Int
+        /// Problems that began during this poll. A problem is reported once when it starts, not
+        /// on every poll while it lasts (see ``LogTailer/currentErrors``), though the failing
+        /// operation is retried on every poll.
+        public var errors: [TailError]
+
+        public init(
+            bytesRead: Int = 0,
+            lines: Int = 0,
+            oversizedLines: Int = 0,
+            rotations: Int = 0,
+            truncations: Int = 0,
+            errors: [TailError] = []
+        ) {
+            self.bytesRead = bytesRead
+            self.lines = lines
+            self.oversizedLines = oversizedLines
+            self.rotations = rotations
+            self.truncations = truncations
+            self.errors = errors
+        }
+    }
+
+    /// An orphan whose name nothing has taken is normally a writer between rename and reopen;
+    /// if it stays silent this long (a minute or two at the intended poll rate) the writer is
+    /// gone and the descriptor is better spent elsewhere.
+    static let orphanIdlePollLimit = 600
+
+    /// Polls without growth, after a replacement took its name, before an old file is closed.
+    static let replacedQuietPollLimit = 2
+
+    private let configuration: Configuration
+    /// In the order they were first followed, so a rotated file is always drained before the
+    /// file that replaced it and lines come out in the order they were written.
+    private var files: [TailedFile] = []
+    private var filesByIdentity: [TailFileIdentity: TailedFile] = [:]
+    /// Shared by all files: lines are handed out as pointers into it, so it must outlive each
+    /// `onLine` call but nothing longer.
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var hasPolled = false
+    private var isClosed = false
+    private var reportedProblems: Set<ProblemKey> = []
+
+    /// Every problem that persisted through the last poll, e.g. for a readiness endpoint.
+    public private(set) var currentErrors: [TailError] = []
+
+    public init(configuration: Configuration) {
+        var configuration = configuration
+        configuration.maxLineLength = max(1, configuration.maxLineLength)
+        configuration.readChunkSize = max(1, configuration.readChunkSize)
+        configuration.maxFiles = max(1, configuration.maxFiles)
+        self.configuration = configuration
+        // At least a fingerprint's worth so truncation checks can reuse it as scratch space.
+        self.buffer = .allocate(
+            byteCount: max(configuration.readChunkSize, TailedFile.fingerprintLength),
+            alignment: 16
+        )
+    }
+
+    deinit {
+        for file in files { file.close() }
+        buffer.deallocate()
+    }
+
+    /// Sum over followed files of (current size − read offset): how far behind the tailer is.
+    public var bytesBehind: Int64 {
+        files.reduce(0) { $0 + $1.bytesBehind }
+    }
+
+    /// Paths of the files currently open, including rotated files still being drained (under
+    /// the last name they were seen at).
+    public var followedFiles: [String] {
+        files.map(\.path)
+    }
+
+    /// Closes every file. Unfinished lines are dropped; later polls do nothing.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for file in files { file.close() }
+        files = []
+        filesByIdentity = [:]
+    }
+
+    /// One pass: reads everything new from every file and calls `onLine` once per complete line
+    /// (bytes without the "\n"; a trailing "\r" is kept). Never blocks on anything but local
+    /// file reads.
+    ///
+    /// The buffer passed to `onLine` is only valid during that call and usually points into the
+    /// tailer's read buffer; copy what you need to keep. `onLine` must not call back into the
+    /// tailer.
+    public func poll(onLine: (UnsafeRawBufferPointer) -> Void) -> PollResult {
+        var result = PollResult()
+        guard !isClosed else { return result }
+        let isFirstPoll = !hasPolled
+        hasPolled = true
+        var problems = ProblemList()
+
+        let matches = expandPatterns(problems: &problems)
+        var live = Set<TailFileIdentity>()
+        var namedPaths = Set<String>()
+        var blockedPaths: [String] = []
+
+        for match in matches {
+            namedPaths.insert(match.path)
+            if let file = filesByIdentity[match.identity] {
+                markLive(file, at: match.path, live: &live)
+                continue
+            }
+            guard files.count < configuration.maxFiles else {
+                blockedPaths.append(match.path)
+                continue
+            }
+            switch follow(path: match.path, startAtEnd: isFirstPoll && !configuration.fromBeginning) {
+            case .followed(let file):
+                live.insert(file.identity)
+            case .alreadyFollowed(let file):
+                markLive(file, at: match.path, live: &live)
+            case .failed(let error):
+                problems.append(error)
+            case .vanished:
+                break
+            }
+        }
+
+        if !blockedPaths.isEmpty {
+            problems.append(
+                TailError(
+                    code: .tooManyFiles,
+                    path: blockedPaths[0],
+                    detail: "\(blockedPaths.count) matching file(s) not followed, limit is \(configuration.maxFiles)"
+                )
+            )
+        }
+
+        var justReplaced = Set<TailFileIdentity>()
+        for file in files where !live.contains(file.identity) {
+            let isReplaced = namedPaths.contains(file.path)
+            switch file.orphan {
+            case nil:
+                result.rotations += 1
+                file.orphan = isReplaced ? .replaced(quietPolls: 0) : .awaitingReplacement(idlePolls: 0)
+                if isReplaced { justReplaced.insert(file.identity) }
+            case .awaitingReplacement where isReplaced:
+                file.orphan = .replaced(quietPolls: 0)
+                justReplaced.insert(file.identity)
+            case .awaitingReplacement, .replaced:
+                break
+            }
+        }
+
+        var closing: [TailedFile] = []
+        for file in files {
+            let (bytes, error) = file.readAvailable(
+                buffer: buffer,
+                chunkSize: configuration.readChunkSize,
+                maxLineLength: configuration.maxLineLength,
+                result: &result,
+                onLine: onLine
+            )
+            if let error {
+                problems.append(TailError(code: .readFailed, path: file.path, detail: "read: \(error)"))
+            }
+            guard let orphan = file.orphan else { continue }
+            if file.linkCount == 0 {
+                closing.append(file)
+                continue
+            }
+            switch orphan {
+            case .awaitingReplacement(let idlePolls):
+                let idle = bytes > 0 ? 0 : idlePolls + 1
+                if idle >= Self.orphanIdlePollLimit {
+                    closing.append(file)
+                } else {
+                    file.orphan = .awaitingReplacement(idlePolls: idle)
+                }
+            case .replaced(let quietPolls):
+                // The poll that noticed the replacement does not count: the writer may be
+                // switching over right now.
+                guard !justReplaced.contains(file.identity) else { continue }
+                let quiet = bytes > 0 ? 0 : quietPolls + 1
+                if quiet >= Self.replacedQuietPollLimit {
+                    closing.append(file)
+                } else {
+                    file.orphan = .replaced(quietPolls: quiet)
+                }
+            }
+        }
+
+        for file in closing {
+            file.flushPartialLine(result: &result, onLine: onLine)
+            file.close()
+            filesByIdentity[file.identity] = nil
+        }
+        if !closing.isEmpty {
+            let closed = Set(closing.map(\.identity))
+            files.removeAll { closed.contains($0.identity) }
+        }
+
+        result.errors = problems.newlyReported(since: &reportedProblems)
+        currentErrors = problems.errors
+        return result
+    }
+
+    // MARK: Following
+
+    private func markLive(_ file: TailedFile, at path: String, live: inout Set<TailFileIdentity>) {
+        // With hard links several matched paths name one file; the first (sorted) one wins.
+        guard live.insert(file.identity).inserted else { return }
+        file.path = path
+        file.orphan = nil
+    }
+
+    private enum FollowOutcome {
+        case followed(TailedFile)
+        /// The name was swapped for a file we already follow between our `stat` and `open`.
+        case alreadyFollowed(TailedFile)
+        case failed(TailError)
+        case vanished
+    }
+
+    private func follow(path: String, startAtEnd: Bool) -> FollowOutcome {
+        let fd: CInt
+        switch TailSystemCalls.openForReading(path: path) {
+        case .success(let value):
+            fd = value
+        case .failure(let error):
+            if error.isMissing { return .vanished }
+            let code: TailError.Code =
+                error.isPermission ? .permissionDenied : error.isDescriptorExhaustion ? .tooManyFiles : .readFailed
+            return .failed(TailError(code: code, path: path, detail: "open: \(error)"))
+        }
+
+        let info: stat
+        switch TailSystemCalls.fstat(fd) {
+        case .success(let value):
+            info = value
+        case .failure(let error):
+            TailSystemCalls.close(fd)
+            return .failed(TailError(code: .readFailed, path: path, detail: "fstat: \(error)"))
+        }
+        guard TailSystemCalls.kind(of: info) == .regular else {
+            // Something else took the name after our stat; look again next poll.
+            TailSystemCalls.close(fd)
+            return .vanished
+        }
+
+        let identity = TailFileIdentity(info)
+        if let existing = filesByIdentity[identity] {
+            TailSystemCalls.close(fd)
+            return .alreadyFollowed(existing)
+        }
+
+        var offset: Int64 = 0
+        var skipping = false
+        if startAtEnd {
+            (offset, skipping) = TailedFile.startOfUnfinishedLine(
+                fd: fd,
+                size: Int64(info.st_size),
+                maxLineLength: configuration.maxLineLength,
+                scratch: buffer,
+                chunkSize: configuration.readChunkSize
+            )
+        }
+        let file = TailedFile(identity: identity, fd: fd, path: path, info: info, offset: offset, skippingFirstLine: skipping)
+        if offset > 0 { file.loadFingerprint(scratch: buffer) }
+        files.append(file)
+        filesByIdentity[identity] = file
+        return .followed(file)
+    }
+
+    // MARK: Expansion
+
+    private struct Match {
+        var path: String
+        var identity: TailFileIdentity
+    }
+
+    /// Stats every matching path, keeping regular files only (a `logs/*` glob also matches
+    /// subdirectories, which are silently ignored).
+    private func expandPatterns(problems: inout ProblemList) -> [Match] {
+        var matches: [Match] = []
+        /// Whether each path already examined turned out to be something to report or follow.
+        var examined: [String: Bool] = [:]
+
+        for pattern in configuration.patterns {
+            let candidates: [String]
+            if TailSystemCalls.hasGlobMagic(pattern) {
+                switch TailSystemCalls.glob(pattern) {
+                case .matches(let paths):
+                    candidates = paths
+                case .failed(let detail):
+                    problems.append(TailError(code: .readFailed, path: pattern, detail: detail))
+                    continue
+                }
+            } else {
+                // Stat literal paths directly: glob(3) would hide why they are missing.
+                candidates = [pattern]
+            }
+
+            var foundAny = false
+            for path in candidates {
+                if let known = examined[path] {
+                    foundAny = foundAny || known
+                    continue
+                }
+                var found = false
+                switch TailSystemCalls.stat(path: path) {
+                case .success(let info):
+                    switch TailSystemCalls.kind(of: info) {
+                    case .regular:
+                        matches.append(Match(path: path, identity: TailFileIdentity(info)))
+                        found = true
+                    case .directory:
+                        break
+                    case .other:
+                        problems.append(TailError(code: .readFailed, path: path, detail: "not a regular file"))
+                        found = true
+                    }
+                case .failure(let error) where error.isMissing:
+                    break
+                case .failure(let error):
+                    let code: TailError.Code = error.isPermission ? .permissionDenied : .readFailed
+                    problems.append(TailError(code: code, path: path, detail: "stat: \(error)"))
+                    found = true
+                }
+                examined[path] = found
+                foundAny = foundAny || found
+            }
+
+            if !foundAny {
+                if let (directory, error) = TailSystemCalls.unreadableDirectory(in: pattern) {
+                    problems.append(TailError(code: .permissionDenied, path: directory, detail: "opendir: \(error)"))
+                } else {
+                    problems.append(TailError(code: .notFound, path: pattern, detail: "no regular file matches"))
+                }
+            }
+        }
+        return matches
+    }
+}
+
+/// Identifies a problem across polls, so it is reported when it starts and not again while it
+/// lasts. `tooManyFiles` is one problem however the set of blocked paths shifts.
+private struct ProblemKey: Hashable {
+    var code: TailError.Code
+    var subject: String
+
+    init(_ error: TailError) {
+        self.code = error.code
+        self.subject = error.code == .tooManyFiles ? "" : error.path
+    }
+}
+
+private struct ProblemList {
+    private(set) var errors: [TailError] = []
+    private var keys: Set<ProblemKey> = []
+
+    mutating func append(_ error: TailError) {
+        if keys.insert(ProblemKey(error)).inserted { errors.append(error) }
+    }
+
+    func newlyReported(since reported: inout Set<ProblemKey>) -> [TailError] {
+        let fresh = errors.filter { !reported.contains(ProblemKey($0)) }
+        reported = keys
+        return fresh
+    }
+}
