@@ -1,0 +1,6 @@
+/// Every kind of source vitals can run. Adding a source is one line here.
+public enum SourceCatalog {
+    public static let factories: [any SourceFactory.Type] = [
+        TimingLogSourceFactory.self,
+    ]
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The HTTP surface: `/metrics` (path configurable), `/health`, `/ready` and a small index page.
+struct Endpoints: Sendable {
+    let registry: MetricRegistry
+    let health: SourceHealthBoard
+    let telemetryPath: String
+    let scrapes: CounterFamily
+    let scrapeDuration: HistogramFamily
+
+    init(registry: MetricRegistry, health: SourceHealthBoard, telemetryPath: String) throws {
+        self.registry = registry
+        self.health = health
+        self.telemetryPath = telemetryPath
+        self.scrapes = try registry.counter("vitals_scrapes_total", help: "Requests served on the metrics endpoint.", labels: ["format"])
+        self.scrapeDuration = try registry.histogram(
+            "vitals_scrape_duration_seconds", help: "Time to gather and write one metrics response.",
+            buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+        for format in ["text", "openmetrics"] { scrapes.initialize([format]) }
+    }
+
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.get(RouterPath(telemetryPath)) { request, _ in
+            metrics(accept: request.headers[.accept], acceptEncoding: request.headers[.acceptEncoding])
+        }
+        router.get("/health") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
+        }
+        router.get("/ready") { _, _ in ready() }
+        router.get("/") { _, _ in index() }
+    }
+
+    func metrics(accept: String?, acceptEncoding: String?) -> Response {
+        let start = ContinuousClock.now
+        let format = ExpositionFormat.negotiate(accept: accept)
+        scrapes.increment([format == .openMetrics ? "openmetrics" : "text"])
+        var body = ExpositionWriter(format: format).write(registry.gather())
+        var headers: HTTPFields = [.contentType: format.contentType]
+        if HeaderValue.acceptsGzip(acceptEncoding), let compressed = try? Gzip.compress(body) {
+            body = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        scrapeDuration.observe([], (ContinuousClock.now - start).seconds)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    func ready() -> Response {
+        let statuses = health.all
+        let isReady = statuses.allSatisfy { $0.state == .up }
+        let sources = statuses.map { status -> String in
+            var fields = [
+                "\"source\":\(JSONText.quote(status.source))",
+                "\"state\":\(JSONText.quote(status.state.rawValue))",
+            ]
+            if let instance = status.instance { fields.append("\"instance\":\(JSONText.quote(instance))") }
+            if let error = status.lastError { fields.append("\"error\":\(JSONText.quote(error))") }
+            if let reason = status.lastErrorReason { fields.append("\"reason\":\(JSONText.quote(reason.rawValue))") }
+            if let success = status.lastSuccess {
+                fields.append("\"last_success\":\(JSONText.quote(success.formatted(.iso8601)))")
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        let body = "{\"status\":\(isReady ? "\"ready\"" : "\"not ready\""),\"sources\":[\(sources.joined(separator: ","))]}\n"
+        return Response(
+            status: isReady ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func index() -> Response {
+        let html = """
+            <!doctype html>
+            <html><head><meta charset="utf-8"><title>vitals</title></head>
+            <body>
+            <h1>vitals \(VitalsVersion.version)</h1>
+            <p>Request latency, Postgres and Redis health for Prometheus.</p>
+            <ul>
+            <li><a href="\(telemetryPath)">Metrics</a></li>
+            <li><a href="/ready">Readiness</a> (each source's state)</li>
+            <li><a href="/health">Health</a></li>
+            </ul>
+            </body></html>
+
+            """
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}

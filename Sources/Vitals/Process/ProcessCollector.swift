@@ -1,0 +1,106 @@
+import Foundation
+
+/// The Go client's process metrics, read from /proc at scrape time, so existing dashboards
+/// (CPU, memory, open file descriptors) work for vitals unchanged.
+public struct ProcessCollector: MetricCollector {
+    private static let cpu = try! MetricDescriptor(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", type: .counter)
+    private static let rss = try! MetricDescriptor(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: .gauge)
+    private static let virtual = try! MetricDescriptor(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", type: .gauge)
+    private static let openFDs = try! MetricDescriptor(name: "process_open_fds", help: "Number of open file descriptors.", type: .gauge)
+    private static let maxFDs = try! MetricDescriptor(name: "process_max_fds", help: "Maximum number of open file descriptors.", type: .gauge)
+    private static let startTime = try! MetricDescriptor(
+        name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge)
+
+    private let procRoot: String
+    private let clockTicks: Double
+    private let pageSize: Double
+    private let bootTime: Double?
+
+    public init(procRoot: String = "/proc") {
+        self.procRoot = procRoot
+        self.clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        self.pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
+        self.bootTime = Self.readBootTime(procRoot: procRoot)
+    }
+
+    public func collect() -> [FamilySnapshot] {
+        var builder = SnapshotBuilder()
+        if let stat = Self.readStat(procRoot + "/self/stat") {
+            builder.add(Self.cpu, value: (stat.utime + stat.stime) / clockTicks)
+            builder.add(Self.rss, value: stat.rssPages * pageSize)
+            builder.add(Self.virtual, value: stat.vsize)
+            if let bootTime {
+                builder.add(Self.startTime, value: bootTime + stat.startTicks / clockTicks)
+            }
+        }
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot + "/self/fd") {
+            builder.add(Self.openFDs, value: Double(entries.count))
+        }
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            builder.add(Self.maxFDs, value: Double(limit.rlim_cur))
+        }
+        return builder.build()
+    }
+
+    struct Stat: Equatable {
+        var utime: Double
+        var stime: Double
+        var startTicks: Double
+        var vsize: Double
+        var rssPages: Double
+    }
+
+    static func readStat(_ path: String) -> Stat? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return parseStat(text)
+    }
+
+    /// `/proc/self/stat`: the command name in parentheses may hold spaces, so fields are counted after the last ')'.
+    static func parseStat(_ text: String) -> Stat? {
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After ')': fields[0] is state (field 3); utime is field 14, stime 15, starttime 22, vsize 23, rss 24.
+        func field(_ number: Int) -> Double? {
+            let index = number - 3
+            guard index >= 0, index < fields.count else { return nil }
+            return Double(fields[index])
+        }
+        guard let utime = field(14), let stime = field(15), let start = field(22), let vsize = field(23), let rss = field(24) else { return nil }
+        return Stat(utime: utime, stime: stime, startTicks: start, vsize: vsize, rssPages: rss)
+    }
+
+    static func readBootTime(procRoot: String) -> Double? {
+        guard let text = try? String(contentsOfFile: procRoot + "/stat", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
+            return Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+}
+
+/// `vitals_build_info`: a constant 1 carrying the version, so dashboards can show what runs.
+public struct BuildInfoCollector: MetricCollector {
+    private static let descriptor = try! MetricDescriptor(
+        name: "vitals_build_info", help: "A metric with a constant '1' value labeled by the version vitals was built from.", type: .gauge,
+        labelNames: ["version", "swift_version"])
+
+    public init() {}
+
+    public func collect() -> [FamilySnapshot] {
+        [FamilySnapshot(Self.descriptor, series: [.scalar(1, [VitalsVersion.version, VitalsVersion.swiftVersion])])]
+    }
+}
+
+public enum VitalsVersion {
+    public static let version = "0.1.0"
+    public static var swiftVersion: String {
+        #if compiler(>=6.3)
+        "6.3"
+        #elseif compiler(>=6.2)
+        "6.2"
+        #else
+        "6"
+        #endif
+    }
+}

@@ -1,0 +1,123 @@
+/// Turns lines into metrics: parse, template the route, cap cardinality, aggregate.
+///
+/// Observations accumulate in plain local storage and reach the registry in ``flush()``, once per
+/// batch of lines, so the hot path takes no lock per line. One ingester belongs to one thread.
+public struct TimingLogIngester {
+    public static let otherRoute = "__other__"
+
+    private struct SeriesKey: Hashable {
+        var method: String
+        var route: String
+        var statusClass: String?
+    }
+
+    private struct Pending {
+        var histogram: HistogramAccumulator
+        var slow: Int = 0
+    }
+
+    private let parser: any TimingLineParser
+    private let templater: RouteTemplater
+    private let metrics: TimingLogMetrics
+    private let slowThreshold: Double
+    private let maxRoutes: Int
+    private var knownRoutes: Set<String> = []
+
+    private var pending: [SeriesKey: Pending] = [:]
+    private var blocked: HistogramAccumulator
+    private var parsedLines = 0
+    private var unparsedLines = 0
+    private var overflowed = 0
+
+    public init(parser: any TimingLineParser, routes: [String], maxRoutes: Int, slowThreshold: Double, metrics: TimingLogMetrics) {
+        self.parser = parser
+        self.templater = RouteTemplater(templates: routes)
+        self.metrics = metrics
+        self.slowThreshold = slowThreshold
+        self.maxRoutes = maxRoutes
+        self.blocked = metrics.eventLoopBlocked.makeAccumulator()
+    }
+
+    public mutating func ingest(_ line: UnsafeRawBufferPointer) {
+        switch parser.parse(line) {
+        case .request(let record):
+            parsedLines += 1
+            let key = SeriesKey(
+                method: Self.normalizedMethod(record.method),
+                route: limitedRoute(templater.route(for: record.path)),
+                statusClass: parser.hasStatus ? Self.statusClass(record.status) : nil)
+            let duration = max(0, record.durationSeconds)
+            if pending[key] == nil {
+                pending[key] = Pending(histogram: metrics.requestDuration.makeAccumulator())
+            }
+            pending[key]!.histogram.observe(duration)
+            if duration > slowThreshold { pending[key]!.slow += 1 }
+        case .eventLoopBlocked(let seconds):
+            parsedLines += 1
+            blocked.observe(seconds)
+        case .unparsed:
+            unparsedLines += 1
+        }
+    }
+
+    /// Moves everything accumulated since the last flush into the registry.
+    public mutating func flush(oversizedLines: Int = 0) {
+        let source = TimingLogMetrics.sourceLabel
+        if !pending.isEmpty {
+            let batch = pending.map { (Self.labels($0.key), $0.value) }
+            metrics.requestDuration.merge(batch.map { ($0.0, $0.1.histogram) })
+            for (labels, value) in batch {
+                metrics.requests.increment(labels, by: Double(value.histogram.count))
+                if value.slow > 0 { metrics.slowRequests.increment(labels, by: Double(value.slow)) }
+                else { metrics.slowRequests.initialize(labels) }
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        if !blocked.isEmpty {
+            metrics.eventLoopBlockedTotal.increment(by: Double(blocked.count))
+            metrics.eventLoopBlocked.merge([], blocked)
+            blocked = metrics.eventLoopBlocked.makeAccumulator()
+        }
+        if parsedLines > 0 { metrics.lines.increment([source, "parsed"], by: Double(parsedLines)) }
+        if unparsedLines > 0 { metrics.lines.increment([source, "unparsed"], by: Double(unparsedLines)) }
+        if oversizedLines > 0 { metrics.lines.increment([source, "oversized"], by: Double(oversizedLines)) }
+        if overflowed > 0 { metrics.routeOverflow.increment(by: Double(overflowed)) }
+        metrics.routes.set(to: Double(knownRoutes.count))
+        parsedLines = 0
+        unparsedLines = 0
+        overflowed = 0
+    }
+
+    private mutating func limitedRoute(_ route: String) -> String {
+        if knownRoutes.contains(route) { return route }
+        if knownRoutes.count < maxRoutes {
+            knownRoutes.insert(route)
+            return route
+        }
+        overflowed += 1
+        return Self.otherRoute
+    }
+
+    private static func labels(_ key: SeriesKey) -> [String] {
+        if let statusClass = key.statusClass { return [key.method, key.route, statusClass] }
+        return [key.method, key.route]
+    }
+
+    /// Methods come from user data: anything outside the standard set becomes `OTHER` to bound the label.
+    static func normalizedMethod(_ method: String) -> String {
+        switch method {
+        case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE": return method
+        default:
+            let upper = method.uppercased()
+            switch upper {
+            case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE": return upper
+            default: return "OTHER"
+            }
+        }
+    }
+
+    static func statusClass(_ status: Int?) -> String {
+        guard let status, (100...599).contains(status) else { return "unknown" }
+        return "\(status / 100)xx"
+    }
+}

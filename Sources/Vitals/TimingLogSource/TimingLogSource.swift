@@ -1,0 +1,124 @@
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+/// Tails the application's timing logs and feeds request latency histograms.
+///
+/// Reading and parsing are blocking file work, so each poll runs on the thread pool, never on an
+/// event loop; polls never overlap because `run()` awaits each one before sleeping.
+public final class TimingLogSource: VitalsSource {
+    public let name = "timing_log"
+    public let status: SourceStatus
+    private let configuration: TimingLogConfiguration
+    private let pipeline: Pipeline
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+
+    public init(configuration: TimingLogConfiguration, context: SourceContext) throws {
+        self.configuration = configuration
+        self.status = context.health.makeStatus(source: "timing_log")
+        self.threadPool = context.threadPool
+        self.logger = context.logger
+        let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, withStatus: configuration.parser.hasStatus)
+        self.pipeline = Pipeline(configuration: configuration, metrics: metrics)
+    }
+
+    public func run() async throws {
+        logger.info("timing-log source started", metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.pollOnce()
+                try? await Task.sleep(for: self.configuration.pollInterval)
+            }
+        }
+        pipeline.close()
+    }
+
+    func pollOnce() async {
+        let start = ContinuousClock.now
+        let outcome: Pipeline.Outcome
+        do {
+            outcome = try await threadPool.runIfActive { self.pipeline.poll() }
+        } catch {
+            return  // the pool is shutting down
+        }
+        let elapsed = (ContinuousClock.now - start).seconds
+        if let problem = outcome.problem {
+            if outcome.problemIsNew {
+                logger.warning("timing log unavailable", metadata: ["error": "\(problem.message)", "reason": "\(problem.reason.rawValue)"])
+            }
+            status.recordError(problem.reason, message: problem.message, down: outcome.followedFiles == 0, duration: elapsed)
+            if outcome.followedFiles > 0 { status.markUp() }
+        } else {
+            if status.snapshot.lastError != nil { logger.info("timing log readable again") }
+            status.recordSuccess(duration: elapsed)
+        }
+    }
+
+    /// Tailer and ingester: mutable state touched by one poll at a time.
+    final class Pipeline: @unchecked Sendable {
+        struct Problem: Equatable {
+            var reason: SourceErrorReason
+            var message: String
+        }
+
+        struct Outcome {
+            var problem: Problem?
+            var problemIsNew: Bool
+            var followedFiles: Int
+        }
+
+        private let tailer: LogTailer
+        private var ingester: TimingLogIngester
+        private let metrics: TimingLogMetrics
+
+        init(configuration: TimingLogConfiguration, metrics: TimingLogMetrics) {
+            self.metrics = metrics
+            self.tailer = LogTailer(
+                configuration: .init(patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxLineLength))
+            self.ingester = TimingLogIngester(
+                parser: configuration.parser, routes: configuration.routes, maxRoutes: configuration.maxRoutes,
+                slowThreshold: configuration.slowThreshold, metrics: metrics)
+        }
+
+        func poll() -> Outcome {
+            let result = tailer.poll { line in ingester.ingest(line) }
+            ingester.flush(oversizedLines: result.oversizedLines)
+            let source = TimingLogMetrics.sourceLabel
+            if result.bytesRead > 0 { metrics.bytesRead.increment([source], by: Double(result.bytesRead)) }
+            metrics.bytesBehind.set([source], to: Double(tailer.bytesBehind))
+            let followed = tailer.followedFiles.count
+            metrics.filesFollowed.set([source], to: Double(followed))
+
+            // A problem is reported by the tailer once when it starts, but lasts until it is fixed.
+            let problem = tailer.currentErrors.first.map { error in
+                Problem(reason: Self.reason(for: error), message: error.description)
+            }
+            return Outcome(problem: problem, problemIsNew: !result.errors.isEmpty, followedFiles: followed)
+        }
+
+        func close() { tailer.close() }
+
+        static func reason(for error: TailError) -> SourceErrorReason {
+            switch error.code {
+            case .notFound: .notFound
+            case .permissionDenied: .permission
+            default: .io
+            }
+        }
+    }
+}
+
+public enum TimingLogSourceFactory: SourceFactory {
+    public static var configurationKeys: [ConfigurationKey] { TimingLogConfiguration.keys }
+
+    public static func validate(values: ConfigurationValues) throws {
+        _ = try TimingLogConfiguration(values: values)
+    }
+
+    public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
+        let settings = try TimingLogConfiguration(values: configuration)
+        guard !settings.paths.isEmpty else { return [] }
+        return [try TimingLogSource(configuration: settings, context: context)]
+    }
+}

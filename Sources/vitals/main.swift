@@ -1,0 +1,4 @@
+import Foundation
+import Vitals
+
+exit(await CommandLineInterface.main(arguments: Array(CommandLine.arguments.dropFirst())))

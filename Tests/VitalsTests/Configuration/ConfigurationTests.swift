@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+@testable import Vitals
+
+@Suite struct ConfigurationTests {
+    let keys = VitalsConfiguration.allKeys
+
+    func load(flags: [(String, String)] = [], environment: [String: String] = [:], yaml: String? = nil) throws -> ConfigurationValues {
+        try ConfigurationLoader(keys: keys).load(flags: flags, environment: environment, file: yaml.map { ("vitals.yml", $0) })
+    }
+
+    @Test func defaults() throws {
+        let configuration = try VitalsConfiguration(values: try load())
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 10188)
+        #expect(configuration.telemetryPath == "/metrics")
+        #expect(configuration.logFormat == .logfmt)
+    }
+
+    @Test func yamlNestedAndDottedKeysAreEquivalentAndFlagsWin() throws {
+        let yaml = """
+            web:
+              listen-address: 127.0.0.1:9999
+              telemetry-path: /m
+            timing-log.path: [/var/log/a.log, /var/log/b*.log]
+            timing-log:
+              slow-threshold: 350ms
+              buckets: [0.1, 0.2, 0.5]
+              from-beginning: true
+            """
+        let values = try load(flags: [("web.listen-address", "127.0.0.1:1234")], yaml: yaml)
+        let configuration = try VitalsConfiguration(values: values)
+        #expect(configuration.port == 1234)
+        #expect(configuration.telemetryPath == "/m")
+        let timing = try TimingLogConfiguration(values: values)
+        #expect(timing.paths == ["/var/log/a.log", "/var/log/b*.log"])
+        #expect(timing.slowThreshold == 0.35)
+        #expect(timing.buckets == [0.1, 0.2, 0.5])
+        #expect(timing.fromBeginning)
+    }
+
+    @Test func repeatableFlagsAccumulateAndReplaceTheFileList() throws {
+        let values = try load(
+            flags: [("timing-log.path", "/x.log"), ("timing-log.path", "/y.log")],
+            yaml: "timing-log: {path: [/from-file.log]}")
+        #expect(values.strings("timing-log.path") == ["/x.log", "/y.log"])
+    }
+
+    @Test func unknownYamlKeyNamesTheKey() {
+        #expect {
+            try load(yaml: "timing-log:\n  pth: /x.log\n")
+        } throws: { error in
+            let error = error as! ConfigurationError
+            return error.code == .unknownKey && error.key == "timing-log.pth" && error.description.contains("did you mean 'timing-log.path'")
+        }
+    }
+
+    @Test func badValuesNameTheKey() {
+        #expect(throws: ConfigurationError(.invalidValue, key: "timing-log.slow-threshold", "'fast' is not a duration (e.g. 200ms, 5s, 1m)")) {
+            try load(flags: [("timing-log.slow-threshold", "fast")])
+        }
+        #expect(throws: ConfigurationError.self) { try load(flags: [("timing-log.max-routes", "many")]) }
+        #expect(throws: ConfigurationError.self) { try VitalsConfiguration(values: try load(flags: [("web.listen-address", "nowhere")])) }
+        #expect(throws: ConfigurationError.self) { try VitalsConfiguration(values: try load(flags: [("log.format", "xml")])) }
+        #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.buckets", "0.5,0.1")])) }
+        #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "apache")])) }
+        #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "regex")])) }
+    }
+
+    @Test func invalidYamlIsOneClearError() {
+        #expect(throws: ConfigurationError.self) { try load(yaml: "web: [unclosed") }
+        #expect(throws: ConfigurationError.self) { try load(yaml: "- just\n- a list\n") }
+    }
+
+    @Test(arguments: [
+        ("200ms", 0.2), ("5s", 5.0), ("1m30s", 90.0), ("1.5s", 1.5), ("2", 2.0), ("100us", 0.0001), ("1h", 3600.0),
+    ])
+    func durations(text: String, seconds: Double) throws {
+        let duration = try #require(DurationParser.parse(text))
+        #expect(abs(duration.seconds - seconds) < 1e-9)
+    }
+
+    @Test(arguments: ["", "fast", "5x", "-1s", "ms"])
+    func invalidDurations(text: String) {
+        #expect(DurationParser.parse(text) == nil)
+    }
+
+    @Test func listenAddresses() throws {
+        #expect(try VitalsConfiguration.parseListenAddress(":10188") == ("0.0.0.0", 10188))
+        #expect(try VitalsConfiguration.parseListenAddress("127.0.0.1:0") == ("127.0.0.1", 0))
+        #expect(try VitalsConfiguration.parseListenAddress("[::1]:80") == ("::1", 80))
+        #expect(throws: ConfigurationError.self) { try VitalsConfiguration.parseListenAddress("127.0.0.1:70000") }
+    }
+}
+
+@Suite struct CommandLineTests {
+    let keys = VitalsConfiguration.allKeys
+
+    @Test func parsesExporterStyleFlags() throws {
+        let invocation = try CommandLineInterface.parse(
+            ["--web.listen-address=:1", "--timing-log.path", "/a.log", "--timing-log.from-beginning", "--no-timing-log.from-beginning", "--config.file", "c.yml"],
+            keys: keys)
+        #expect(invocation.command == .serve)
+        #expect(invocation.configFile == "c.yml")
+        #expect(invocation.flags.map(\.0) == ["web.listen-address", "timing-log.path", "timing-log.from-beginning", "timing-log.from-beginning"])
+        #expect(invocation.flags.map(\.1) == [":1", "/a.log", "true", "false"])
+    }
+
+    @Test func replayTakesFiles() throws {
+        let invocation = try CommandLineInterface.parse(["replay", "--timing-log.format", "nginx", "a.log", "b.log"], keys: keys)
+        #expect(invocation.command == .replay)
+        #expect(invocation.arguments == ["a.log", "b.log"])
+    }
+
+    @Test func unknownFlagIsAConfigurationError() {
+        #expect(throws: ConfigurationError.self) { try CommandLineInterface.parse(["--web.listen-adress=:1"], keys: keys) }
+        #expect(throws: ConfigurationError.self) { try CommandLineInterface.parse(["--timing-log.path"], keys: keys) }
+        #expect(throws: ConfigurationError.self) { try CommandLineInterface.parse(["serve", "stray"], keys: keys) }
+        #expect(throws: ConfigurationError.self) { try CommandLineInterface.parse(["frobnicate"], keys: keys) }
+    }
+
+    @Test func exitStatusTwoOnBadFlags() async {
+        #expect(await CommandLineInterface.main(arguments: ["--no-such.flag=1"], environment: [:]) == 2)
+        #expect(await CommandLineInterface.main(arguments: ["check-config", "--timing-log.slow-threshold=soon"], environment: [:]) == 2)
+        #expect(await CommandLineInterface.main(arguments: ["check-config", "--config.file", "/nonexistent/vitals.yml"], environment: [:]) == 2)
+        #expect(await CommandLineInterface.main(arguments: ["check-config", "--timing-log.path=/tmp/x.log"], environment: [:]) == 0)
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where things are, for tests that run the real binary and real servers.
+enum TestEnvironment {
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        return FileManager.default.currentDirectoryPath
+    }()
+
+    /// The `vitals` executable built next to the test bundle.
+    static var vitalsBinary: String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("vitals").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return repositoryRoot + "/.build/debug/vitals"
+    }
+
+    /// A tool from the environment (set by scripts/test.sh) or PATH.
+    static func tool(_ name: String, variable: String) -> String? {
+        if let path = ProcessInfo.processInfo.environment[variable], FileManager.default.isExecutableFile(atPath: path) { return path }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// A TCP port that was free a moment ago on 127.0.0.1.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A child process with captured output, killed when the value goes away.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let outputPipe = Pipe()
+    private let outputLock = NSLock()
+    private var captured = Data()
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = outputPipe
+        process.standardError = outputPipe
+        let inputPipe = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : inputPipe
+        outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.outputLock.withLock { self.captured.append(data) }
+        }
+        try process.run()
+        if let stdin {
+            inputPipe.fileHandleForWriting.write(stdin)
+            try inputPipe.fileHandleForWriting.close()
+        }
+    }
+
+    var output: String { outputLock.withLock { String(decoding: captured, as: UTF8.self) } }
+
+    /// Waits for exit; returns the status, or nil after the timeout (the process is then killed).
+    func wait(timeout: Duration = .seconds(120)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        outputPipe.fileHandleForReading.readabilityHandler = nil
+        if let rest = try? outputPipe.fileHandleForReading.readToEnd() { outputLock.withLock { captured.append(rest) } }
+        return process.terminationStatus
+    }
+
+    func signal(_ signal: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        outputPipe.fileHandleForReading.readabilityHandler = nil
+    }
+
+    /// Runs to completion and returns (status, output).
+    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(300)) async throws -> (Int32, String) {
+        let child = try ChildProcess(executable, arguments, stdin: stdin)
+        let status = await child.wait(timeout: timeout) ?? -1
+        return (status, child.output)
+    }
+}
+
+enum HTTPGet {
+    struct Failure: Error {}
+
+    /// A plain GET with a timeout; nil when nothing answered.
+    static func fetch(_ url: String, timeout: TimeInterval = 10) async -> (status: Int, body: String)? {
+        var request = URLRequest(url: URL(string: url)!)
+        request.timeoutInterval = timeout
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        } catch {
+            return nil
+        }
+    }
+
+    static func waitFor(_ url: String, timeout: Duration = .seconds(60), until accept: (Int, String) -> Bool = { status, _ in status == 200 })
+        async -> (status: Int, body: String)?
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let answer = await fetch(url, timeout: 5), accept(answer.status, answer.body) { return answer }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+}
+
+/// Parses exposition text into samples, for tests that check what a scrape says.
+struct ScrapedMetrics {
+    struct Sample {
+        var name: String
+        var labels: [String: String]
+        var value: Double
+    }
+
+    var samples: [Sample] = []
+
+    init(_ text: String) {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...].replacingOccurrences(of: "+Inf", with: "inf")) else {
+                continue
+            }
+            let head = line[..<space]
+            var labels: [String: String] = [:]
+            var name = String(head)
+            if let brace = head.firstIndex(of: "{") {
+                name = String(head[..<brace])
+                let body = head[head.index(after: brace)..<head.index(before: head.endIndex)]
+                var rest = Substring(body)
+                while let equals = rest.firstIndex(of: "=") {
+                    let key = String(rest[..<equals]).trimmingCharacters(in: CharacterSet(charactersIn: ", "))
+                    rest = rest[rest.index(equals, offsetBy: 2)...]
+                    var value = ""
+                    var escaped = false
+                    var end = rest.startIndex
+                    for index in rest.indices {
+                        let character = rest[index]
+                        if escaped { value.append(character == "n" ? "\n" : character); escaped = false; continue }
+                        if character == "\\" { escaped = true; continue }
+                        if character == "\"" { end = index; break }
+                        value.append(character)
+                    }
+                    labels[key] = value
+                    rest = rest[rest.index(after: end)...]
+                }
+            }
+            samples.append(Sample(name: name, labels: labels, value: value))
+        }
+    }
+
+    func values(_ name: String, where match: [String: String] = [:]) -> [Sample] {
+        samples.filter { sample in sample.name == name && match.allSatisfy { key, value in sample.labels[key] == value } }
+    }
+
+    func sum(_ name: String, where match: [String: String] = [:]) -> Double {
+        values(name, where: match).reduce(0) { $0 + $1.value }
+    }
+
+    /// `histogram_quantile` as Prometheus computes it from cumulative buckets (linear interpolation).
+    static func quantile(_ q: Double, buckets: [(le: Double, count: Double)]) -> Double {
+        let sorted = buckets.sorted { $0.le < $1.le }
+        guard let total = sorted.last?.count, total > 0 else { return .nan }
+        let rank = q * total
+        var previousBound = 0.0
+        var previousCount = 0.0
+        for bucket in sorted {
+            if bucket.count >= rank {
+                if bucket.le == .infinity { return previousBound }
+                if bucket.count == previousCount { return bucket.le }
+                return previousBound + (bucket.le - previousBound) * (rank - previousCount) / (bucket.count - previousCount)
+            }
+            previousBound = bucket.le
+            previousCount = bucket.count
+        }
+        return previousBound
+    }
+}
