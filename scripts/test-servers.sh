@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# Private PostgreSQL 15 + Redis servers for vitals' tests and demo.
+#
+#   bash scripts/test-servers.sh start DIR   # fresh servers on free loopback ports
+#   bash scripts/test-servers.sh env DIR     # print the `export VITALS_TEST_...` lines
+#   bash scripts/test-servers.sh stop DIR    # stop both (safe to call twice)
+#
+# Layout of DIR (a relative DIR is taken relative to the caller's directory):
+#   DIR/env.sh            export lines (mode 600: it holds the passwords)
+#   DIR/pg/data           PGDATA (initdb'd anew on every start)
+#   DIR/pg/run            unix socket directory
+#   DIR/pg/postgresql.log server log (pg_ctl -l), slow statements + auto_explain
+#   DIR/redis/            redis.conf (mode 600), redis.pid, redis.log, working dir
+#
+# As root, PostgreSQL runs as the `postgres` OS user (it refuses to run as root).
+# If that user cannot reach DIR (e.g. a repo under /root), or the socket path
+# would be too long, DIR/pg is a symlink to a private directory under /tmp.
+# Nothing here prints a password except `env` (on purpose) and DIR/env.sh.
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 start|stop|env DIR" >&2
+  exit 2
+}
+
+[[ $# -eq 2 ]] || usage
+CMD=$1
+case "$CMD" in start|stop|env) ;; *) usage ;; esac
+
+# Resolve DIR against the caller's directory before moving to the repo root.
+DIR=$2
+[[ -n $DIR ]] || usage
+case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
+if [[ ! -d $DIR ]]; then
+  case "$CMD" in
+    start) mkdir -p "$DIR" ;;
+    stop) echo "test-servers: $DIR does not exist; nothing to stop" >&2; exit 0 ;;
+    env) echo "test-servers: $DIR does not exist; run: $0 start DIR" >&2; exit 1 ;;
+  esac
+fi
+DIR=$(cd "$DIR" && pwd -P)
+if [[ $DIR == / || $DIR == "$HOME" ]]; then
+  echo "test-servers: refusing to use $DIR as the server directory" >&2
+  exit 2
+fi
+
+cd "$(dirname "$0")/.."
+
+PG_ROOT="$DIR/pg"
+PG_DATA="$PG_ROOT/data"
+PG_RUN="$PG_ROOT/run"
+PG_LOG="$PG_ROOT/postgresql.log"
+REDIS_DIR="$DIR/redis"
+REDIS_CONF="$REDIS_DIR/redis.conf"
+REDIS_PIDFILE="$REDIS_DIR/redis.pid"
+REDIS_LOG="$REDIS_DIR/redis.log"
+ENV_FILE="$DIR/env.sh"
+
+# DIR/pg may be a symlink into /tmp (see above): use the real path, since the
+# postgres user may not be able to traverse DIR itself.
+resolve_pg_paths() {
+  if [[ -L $PG_ROOT ]]; then
+    PG_ROOT=$(readlink -f "$PG_ROOT")
+    PG_DATA="$PG_ROOT/data"
+    PG_RUN="$PG_ROOT/run"
+    PG_LOG="$PG_ROOT/postgresql.log"
+  fi
+}
+resolve_pg_paths
+
+log() { echo "test-servers: $*" >&2 2>/dev/null || true; }
+die() { log "error: $*"; exit 1; }
+
+find_pg_bindir() {
+  if [[ -n ${PG_BINDIR:-} ]]; then
+    echo "$PG_BINDIR"; return
+  fi
+  if [[ -x /usr/lib/postgresql/15/bin/initdb ]]; then
+    echo /usr/lib/postgresql/15/bin; return
+  fi
+  local d
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1)
+  if [[ -x $d ]]; then echo "${d%/initdb}"; return; fi
+  die "no PostgreSQL server binaries (initdb) found; run scripts/install-deps.sh"
+}
+
+# Run a command as the PostgreSQL OS user (postgres when we are root).
+AS_PG=()
+if [[ $(id -u) -eq 0 ]]; then
+  AS_PG=(runuser -u postgres --)
+fi
+as_pg() { (cd / && "${AS_PG[@]}" "$@"); }  # cd /: postgres may not read $PWD
+
+# A zombie (exited, not yet reaped by its parent) counts as gone.
+alive() {
+  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || true)
+  [[ $state != Z ]]
+}
+
+pg_pid() {
+  if [[ -r $PG_DATA/postmaster.pid ]]; then head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; fi
+}
+redis_pid() {
+  if [[ -r $REDIS_PIDFILE ]]; then head -n1 "$REDIS_PIDFILE" 2>/dev/null || true; fi
+}
+conf_value() { # conf_value FILE KEY -> first value (unquoted)
+  [[ -r $1 ]] || return 0
+  awk -v k="$2" '$1 == k { v = $2; gsub(/"/, "", v); print v; exit }' "$1"
+}
+
+wait_gone() { # wait_gone PID SECONDS
+  local pid=$1 i
+  for ((i = 0; i < $2 * 10; i++)); do
+    alive "$pid" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_pg() {
+  local pid
+  pid=$(pg_pid)
+  if ! alive "$pid"; then
+    log "postgres: not running"
+    return 0
+  fi
+  local bindir
+  bindir=$(find_pg_bindir)
+  if as_pg "$bindir/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1; then
+    log "postgres: stopped (pid $pid)"
+  else
+    log "postgres: pg_ctl stop failed, sending SIGTERM/SIGQUIT to $pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || kill -QUIT "$pid" 2>/dev/null || true
+    wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+  fi
+}
+
+stop_redis() {
+  local pid port pass
+  pid=$(redis_pid)
+  if ! alive "$pid"; then
+    log "redis: not running"
+    return 0
+  fi
+  port=$(conf_value "$REDIS_CONF" port)
+  pass=$(conf_value "$REDIS_CONF" requirepass)
+  if [[ -n $port ]] && command -v redis-cli >/dev/null 2>&1; then
+    REDISCLI_AUTH=$pass timeout 10 redis-cli -h 127.0.0.1 -p "$port" shutdown nosave \
+      >/dev/null 2>&1 || true
+  fi
+  if ! wait_gone "$pid" 10; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$REDIS_PIDFILE"
+  log "redis: stopped (pid $pid)"
+}
+
+do_stop() {
+  stop_redis
+  stop_pg
+}
+
+free_ports() { # prints two distinct free loopback TCP ports
+  python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+}
+
+random_secret() {
+  python3 -c 'import secrets; print(secrets.token_hex(16))'
+}
+
+urlencode_path() {
+  python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="/"))' "$1"
+}
+
+# Prepare DIR/pg so that the PostgreSQL OS user can own and write it.
+prepare_pg_root() {
+  PG_ROOT="$DIR/pg"
+  if [[ -L $PG_ROOT ]]; then
+    local old_target
+    old_target=$(readlink "$PG_ROOT")
+    rm -f "$PG_ROOT"
+    case "$old_target" in /tmp/vitals-pg.*) rm -rf "$old_target" ;; esac
+  else
+    rm -rf "$PG_ROOT"
+  fi
+  PG_DATA="$PG_ROOT/data"
+  PG_RUN="$PG_ROOT/run"
+  PG_LOG="$PG_ROOT/postgresql.log"
+  chmod 755 "$DIR"
+
+  # unix socket paths are limited to 107 bytes: "$PG_RUN/.s.PGSQL.65535"
+  local reachable=1
+  if [[ ${#AS_PG[@]} -gt 0 ]] && ! as_pg test -x "$DIR"; then
+    reachable=0
+  fi
+  if ((${#PG_RUN} + 17 > 100)); then
+    reachable=0
+  fi
+  if [[ $reachable == 1 ]]; then
+    mkdir -p "$PG_ROOT"
+  else
+    local target
+    target=$(mktemp -d /tmp/vitals-pg.XXXXXX)
+    chmod 755 "$target"
+    ln -s "$target" "$PG_ROOT"
+    log "postgres: $DIR is not usable by the postgres user (or too long); DIR/pg -> $target"
+    PG_ROOT=$target
+    PG_DATA="$PG_ROOT/data"
+    PG_RUN="$PG_ROOT/run"
+    PG_LOG="$PG_ROOT/postgresql.log"
+  fi
+  mkdir -p "$PG_RUN"
+  if [[ ${#AS_PG[@]} -gt 0 ]]; then
+    chown -R postgres:postgres "$PG_ROOT"
+  fi
+  chmod 700 "$PG_ROOT" "$PG_RUN"
+}
+
+start_pg() { # start_pg PORT PASSWORD
+  local port=$1 pass=$2 bindir
+  bindir=$(find_pg_bindir)
+  prepare_pg_root
+
+  local pwfile
+  pwfile=$(mktemp "$PG_ROOT/.initdb-pw.XXXXXX")
+  random_secret >"$pwfile"  # superuser password (local socket auth is trust anyway)
+  if [[ ${#AS_PG[@]} -gt 0 ]]; then chown postgres "$pwfile"; fi
+  if ! as_pg "$bindir/initdb" -D "$PG_DATA" -U postgres --pwfile="$pwfile" --no-sync \
+        --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+        >"$DIR/initdb.log" 2>&1; then
+    rm -f "$pwfile"
+    cat "$DIR/initdb.log" >&2
+    die "initdb failed"
+  fi
+  rm -f "$pwfile"
+
+  as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<EOF
+
+# ---- vitals private test server (scripts/test-servers.sh) ----
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$PG_RUN'
+unix_socket_permissions = 0770
+max_connections = 50
+shared_buffers = 64MB
+# test data is disposable: trade durability for speed
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_preload_libraries = 'pg_stat_statements,auto_explain'
+pg_stat_statements.track = all
+track_io_timing = on
+logging_collector = off
+log_destination = 'stderr'
+log_min_duration_statement = 50
+log_line_prefix = '%m [%p] %q%u@%d '
+auto_explain.log_min_duration = 50
+auto_explain.log_format = text
+EOF
+
+  if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null 2>&1; then
+    tail -n 30 "$PG_LOG" >&2 || true
+    die "postgres failed to start"
+  fi
+
+  # Role and database; the password goes through stdin, not argv.
+  as_pg "$bindir/psql" -X -q -h "$PG_RUN" -p "$port" -U postgres -d postgres \
+      -v ON_ERROR_STOP=1 >/dev/null <<EOF
+CREATE ROLE vitals LOGIN CREATEDB CREATEROLE PASSWORD '$pass';
+GRANT pg_monitor, pg_signal_backend TO vitals;
+CREATE DATABASE app OWNER vitals;
+EOF
+  as_pg "$bindir/psql" -X -q -h "$PG_RUN" -p "$port" -U postgres -d app \
+      -v ON_ERROR_STOP=1 >/dev/null <<'EOF'
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO vitals;
+EOF
+  log "postgres: running on 127.0.0.1:$port (pid $(pg_pid)), data $PG_DATA"
+}
+
+start_redis() { # start_redis PORT PASSWORD
+  local port=$1 pass=$2
+  command -v redis-server >/dev/null 2>&1 || die "redis-server not found; run scripts/install-deps.sh"
+  rm -rf "$REDIS_DIR"
+  mkdir -p "$REDIS_DIR"
+  chmod 700 "$REDIS_DIR"
+  (
+    umask 077
+    cat >"$REDIS_CONF" <<EOF
+# vitals private test server (scripts/test-servers.sh)
+bind 127.0.0.1
+port $port
+protected-mode yes
+daemonize yes
+pidfile "$REDIS_PIDFILE"
+logfile "$REDIS_LOG"
+dir "$REDIS_DIR"
+save ""
+appendonly no
+requirepass $pass
+latency-monitor-threshold 10
+slowlog-log-slower-than 10000
+EOF
+  )
+  redis-server "$REDIS_CONF" >/dev/null
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if [[ $(REDISCLI_AUTH=$pass redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true) == PONG ]] \
+        && alive "$(redis_pid)"; then
+      log "redis: running on 127.0.0.1:$port (pid $(redis_pid)), dir $REDIS_DIR"
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 30 "$REDIS_LOG" >&2 || true
+  die "redis failed to start"
+}
+
+write_env() { # write_env PGPORT PGPASS REDISPORT REDISPASS
+  local pg_port=$1 pg_pass=$2 redis_port=$3 redis_pass=$4
+  local run_enc promtool prometheus
+  run_enc=$(urlencode_path "$PG_RUN")
+  promtool=$(command -v promtool || true)
+  prometheus=$(command -v prometheus || true)
+  (
+    umask 077
+    cat >"$ENV_FILE" <<EOF
+# generated by scripts/test-servers.sh start; secrets inside, mode 600
+export VITALS_TEST_PG_DSN='postgresql://vitals:$pg_pass@127.0.0.1:$pg_port/app?sslmode=disable'
+export VITALS_TEST_PG_HOST='127.0.0.1'
+export VITALS_TEST_PG_PORT='$pg_port'
+export VITALS_TEST_PG_PASSWORD='$pg_pass'
+export VITALS_TEST_PG_DATADIR='$PG_DATA'
+export VITALS_TEST_PG_LOG='$PG_LOG'
+export VITALS_TEST_PG_SUPERUSER_DSN='postgresql://postgres@/app?host=$run_enc&port=$pg_port'
+export VITALS_TEST_PG_PID='$(pg_pid)'
+export VITALS_TEST_REDIS_ADDR='redis://127.0.0.1:$redis_port'
+export VITALS_TEST_REDIS_PORT='$redis_port'
+export VITALS_TEST_REDIS_PASSWORD='$redis_pass'
+export VITALS_TEST_REDIS_PID='$(redis_pid)'
+export VITALS_TEST_PROMTOOL='$promtool'
+export VITALS_TEST_PROMETHEUS='$prometheus'
+EOF
+  )
+  chmod 600 "$ENV_FILE"
+}
+
+do_start() {
+  command -v python3 >/dev/null 2>&1 || die "python3 not found; run scripts/install-deps.sh"
+  if [[ ${#AS_PG[@]} -gt 0 ]] && ! id postgres >/dev/null 2>&1; then
+    die "no 'postgres' OS user; run scripts/install-deps.sh"
+  fi
+  # Leftovers from an earlier run (e.g. a killed test run) go first.
+  do_stop 2>/dev/null
+  rm -f "$ENV_FILE"
+
+  local ports pg_port redis_port pg_pass redis_pass
+  ports=$(free_ports)
+  pg_port=${ports% *}
+  redis_port=${ports#* }
+  pg_pass=$(random_secret)
+  redis_pass=$(random_secret)
+
+  START_OK=0
+  trap 'if [[ $START_OK != 1 ]]; then log "start failed; stopping what was started"; do_stop; rm -f "$ENV_FILE"; fi' EXIT
+  start_pg "$pg_port" "$pg_pass"
+  start_redis "$redis_port" "$redis_pass"
+  write_env "$pg_port" "$pg_pass" "$redis_port" "$redis_pass"
+  START_OK=1
+  log "env: $ENV_FILE (source it, or: bash scripts/test-servers.sh env DIR)"
+}
+
+do_env() {
+  [[ -r $ENV_FILE ]] || die "$ENV_FILE not found; run: $0 start DIR"
+  grep '^export ' "$ENV_FILE"
+}
+
+case "$CMD" in
+  start) do_start ;;
+  stop) do_stop ;;
+  env) do_env ;;
+esac

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# THE test command: bash scripts/test.sh [swift test args, e.g. --filter Foo]
+#
+# 1. installs missing Debian packages (scripts/install-deps.sh)
+# 2. starts private PostgreSQL + Redis into .test-servers/ (stopped on any exit)
+# 3. exports VITALS_TEST_* (see scripts/test-servers.sh), builds, runs swift test
+# Exits with swift test's status. Works with CI=true and no stdin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SERVERS_DIR="$ROOT/.test-servers"
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "dependencies"
+bash scripts/install-deps.sh </dev/null
+
+SERVERS_STOPPED=0
+stop_servers() {
+  [[ $SERVERS_STOPPED == 1 ]] && return 0
+  SERVERS_STOPPED=1
+  section "stopping test servers"
+  bash "$ROOT/scripts/test-servers.sh" stop "$SERVERS_DIR" </dev/null || true
+}
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  trap '' PIPE  # keep cleaning up even if our stdout is gone (e.g. `| tee` killed by Ctrl-C)
+  set +e
+  stop_servers
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+section "starting test servers (.test-servers/)"
+bash scripts/test-servers.sh start "$SERVERS_DIR" </dev/null
+# shellcheck source=/dev/null
+source "$SERVERS_DIR/env.sh"
+echo "postgres: 127.0.0.1:$VITALS_TEST_PG_PORT  redis: 127.0.0.1:$VITALS_TEST_REDIS_PORT"
+
+section "swift build --build-tests"
+swift --version 2>&1 | head -n1
+swift build --build-tests </dev/null
+
+section "swift test $*"
+set +e
+swift test "$@" </dev/null
+status=$?
+set -e
+stop_servers
+exit "$status"
