@@ -14,8 +14,9 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     registry.register(collector: BuildInfoCollector())
     registry.register(collector: health)
 
+    let endpoints = SourceEndpoints()
     let context = SourceContext(
-        registry: registry, health: health, logger: logger, threadPool: NIOThreadPool.singleton,
+        registry: registry, health: health, endpoints: endpoints, logger: logger, threadPool: NIOThreadPool.singleton,
         eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     var sources: [any VitalsSource] = []
     for factory in SourceCatalog.factories {
@@ -23,7 +24,8 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     }
 
     let router = Router()
-    try Endpoints(registry: registry, health: health, telemetryPath: configuration.telemetryPath).addRoutes(to: router)
+    try Endpoints(registry: registry, health: health, sourceEndpoints: endpoints.all, telemetryPath: configuration.telemetryPath)
+        .addRoutes(to: router)
 
     var app = Application(
         router: router,

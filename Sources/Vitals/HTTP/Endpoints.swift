@@ -6,13 +6,15 @@ import NIOCore
 struct Endpoints: Sendable {
     let registry: MetricRegistry
     let health: SourceHealthBoard
+    let sourceEndpoints: [SourceEndpoints.Endpoint]
     let telemetryPath: String
     let scrapes: CounterFamily
     let scrapeDuration: HistogramFamily
 
-    init(registry: MetricRegistry, health: SourceHealthBoard, telemetryPath: String) throws {
+    init(registry: MetricRegistry, health: SourceHealthBoard, sourceEndpoints: [SourceEndpoints.Endpoint] = [], telemetryPath: String) throws {
         self.registry = registry
         self.health = health
+        self.sourceEndpoints = sourceEndpoints
         self.telemetryPath = telemetryPath
         self.scrapes = try registry.counter("vitals_scrapes_total", help: "Requests served on the metrics endpoint.", labels: ["format"])
         self.scrapeDuration = try registry.histogram(
@@ -30,6 +32,16 @@ struct Endpoints: Sendable {
         }
         router.get("/ready") { _, _ in ready() }
         router.get("/") { _, _ in index() }
+        for endpoint in sourceEndpoints where endpoint.path != telemetryPath && !["/", "/health", "/ready"].contains(endpoint.path) {
+            router.get(RouterPath(endpoint.path)) { request, _ in
+                var query: [String: String] = [:]
+                for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+                let answer = endpoint.handle(query)
+                return Response(
+                    status: HTTPResponse.Status(code: answer.status), headers: [.contentType: answer.contentType],
+                    body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            }
+        }
     }
 
     func metrics(accept: String?, acceptEncoding: String?) -> Response {
@@ -79,6 +91,7 @@ struct Endpoints: Sendable {
             <li><a href="\(telemetryPath)">Metrics</a></li>
             <li><a href="/ready">Readiness</a> (each source's state)</li>
             <li><a href="/health">Health</a></li>
+            \(sourceEndpoints.map { "<li><a href=\"\($0.path)\">\($0.path)</a> (\($0.summary))</li>" }.joined(separator: "\n"))
             </ul>
             </body></html>
 

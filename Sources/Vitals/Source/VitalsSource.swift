@@ -31,14 +31,20 @@ public protocol SourceFactory {
 public struct SourceContext: Sendable {
     public let registry: MetricRegistry
     public let health: SourceHealthBoard
+    /// Where a source offers extra JSON endpoints (`/statements`, `/slow-queries`).
+    public let endpoints: SourceEndpoints
     public let logger: Logger
     /// For blocking calls (file reads, libpq, hiredis): never run them on an event loop.
     public let threadPool: NIOThreadPool
     public let eventLoopGroup: any EventLoopGroup
 
-    public init(registry: MetricRegistry, health: SourceHealthBoard, logger: Logger, threadPool: NIOThreadPool, eventLoopGroup: any EventLoopGroup) {
+    public init(
+        registry: MetricRegistry, health: SourceHealthBoard, endpoints: SourceEndpoints = SourceEndpoints(), logger: Logger,
+        threadPool: NIOThreadPool, eventLoopGroup: any EventLoopGroup
+    ) {
         self.registry = registry
         self.health = health
+        self.endpoints = endpoints
         self.logger = logger
         self.threadPool = threadPool
         self.eventLoopGroup = eventLoopGroup

@@ -164,6 +164,14 @@ public final class LogTailer: @unchecked Sendable {
         files.map(\.path)
     }
 
+    /// Delivers every file's unfinished last line as a complete line: for reading whole files
+    /// (`vitals replay`), where the end of the file ends its last line.
+    public func flushUnfinishedLines(onLine: (UnsafeRawBufferPointer) -> Void) -> PollResult {
+        var result = PollResult()
+        for file in files { file.flushPartialLine(result: &result, onLine: onLine) }
+        return result
+    }
+
     /// Closes every file. Unfinished lines are dropped; later polls do nothing.
     public func close() {
         guard !isClosed else { return }

@@ -23,8 +23,8 @@ public enum TimingLogReplay {
             bytes += result.bytesRead
         }
         // A replay reads to the end: a last line without a newline is complete.
-        tailer.close()
-        ingester.flush()
+        let last = tailer.flushUnfinishedLines { line in ingester.ingest(line) }
+        ingester.flush(oversizedLines: last.oversizedLines)
         metrics.bytesRead.increment([TimingLogMetrics.sourceLabel], by: Double(bytes))
         return ExpositionWriter(format: format).write(registry.gather())
     }

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@testable import Vitals
+
+@Suite struct TimingLogIngesterTests {
+    func ingest(_ lines: [String], parser: any TimingLineParser = StarletteLineParser(), maxRoutes: Int = 200, routes: [String] = [])
+        throws -> (MetricRegistry, TimingLogMetrics)
+    {
+        let registry = MetricRegistry()
+        let metrics = try TimingLogMetrics(registry: registry, buckets: [0.01, 0.1, 0.2, 1], withStatus: parser.hasStatus)
+        var ingester = TimingLogIngester(parser: parser, routes: routes, maxRoutes: maxRoutes, slowThreshold: 0.2, metrics: metrics)
+        for line in lines {
+            Array(line.utf8).withUnsafeBytes { ingester.ingest($0) }
+        }
+        ingester.flush(oversizedLines: 2)
+        return (registry, metrics)
+    }
+
+    @Test func countsBothStarletteFormsAndTheSlowOnes() throws {
+        let (_, metrics) = try ingest([
+            "2026-11-22 12:00:00,003 INFO app.middleware.timing GET /markets/42 completed in 12.3ms",
+            "2026-11-22 12:00:00,006 WARNING app.middleware.timing SLOW REQUEST: GET /markets/43 took 250.1ms",
+            "2026-11-22 12:00:00,006 WARNING app.middleware.timing SLOW REQUEST: GET /dashboard took 200.0ms",
+            "not a request",
+        ])
+        #expect(metrics.requests.value(["GET", "/markets/{id}"]) == 2)
+        #expect(metrics.slowRequests.value(["GET", "/markets/{id}"]) == 1)
+        // Exactly at the threshold is not slow: "under 200 ms" and the le="0.2" bucket agree.
+        #expect(metrics.slowRequests.value(["GET", "/dashboard"]) == 0)
+        #expect(metrics.lines.value(["timing_log", "parsed"]) == 3)
+        #expect(metrics.lines.value(["timing_log", "unparsed"]) == 1)
+        #expect(metrics.lines.value(["timing_log", "oversized"]) == 2)
+        let histogram = try #require(metrics.requestDuration.accumulator(["GET", "/markets/{id}"]))
+        #expect(histogram.bucketCounts == [0, 1, 0, 1])
+        #expect(histogram.count == 2)
+    }
+
+    @Test func routeCapSendsNewRoutesToOther() throws {
+        let lines = (0..<10).map { "x INFO t GET /page\($0)/view completed in 1.0ms" }
+        let (_, metrics) = try ingest(lines + ["x INFO t GET /page0/view completed in 1.0ms"], maxRoutes: 3)
+        #expect(metrics.requests.value(["GET", "/page0/view"]) == 2)
+        #expect(metrics.requests.value(["GET", "/page2/view"]) == 1)
+        #expect(metrics.requests.value(["GET", "/page3/view"]) == 0)
+        #expect(metrics.requests.value(["GET", TimingLogIngester.otherRoute]) == 7)
+        #expect(metrics.routeOverflow.value() == 7)
+        #expect(metrics.routes.value() == 3)
+    }
+
+    @Test func userTemplatesWinAndUnknownMethodsAreBounded() throws {
+        let (_, metrics) = try ingest(
+            [
+                "x INFO t GET /files/report.pdf completed in 1.0ms",
+                "x INFO t BREW /files/a.txt completed in 1.0ms",
+            ], routes: ["/files/{name}"])
+        #expect(metrics.requests.value(["GET", "/files/{name}"]) == 1)
+        #expect(metrics.requests.value(["OTHER", "/files/{name}"]) == 1)
+    }
+
+    @Test func statusClassesWhenTheFormatHasAStatus() throws {
+        let (_, metrics) = try ingest(
+            [
+                #"127.0.0.1 - - [22/Nov/2026:12:00:00 +0000] "GET /a/1 HTTP/1.1" 200 612 "-" "curl/8.0" 0.012"#,
+                #"127.0.0.1 - - [22/Nov/2026:12:00:00 +0000] "GET /a/2 HTTP/1.1" 503 0 "-" "curl/8.0" 0.300"#,
+            ], parser: NginxLineParser())
+        #expect(metrics.requests.value(["GET", "/a/{id}", "2xx"]) == 1)
+        #expect(metrics.requests.value(["GET", "/a/{id}", "5xx"]) == 1)
+        #expect(metrics.slowRequests.value(["GET", "/a/{id}", "5xx"]) == 1)
+    }
+
+    @Test func asyncioBlockedLoopWarningsFeedTheirHistogram() throws {
+        let (_, metrics) = try ingest([
+            "2026-11-22 12:00:00,003 WARNING asyncio Executing <Task pending name='Task-7' coro=<handler() running at app.py:10>> took 0.523 seconds"
+        ])
+        #expect(metrics.eventLoopBlockedTotal.value() == 1)
+        #expect(metrics.eventLoopBlocked.accumulator()?.count == 1)
+    }
+
+    @Test func replayCountsALastLineWithoutNewline() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/app.log"
+        try "x INFO t GET /a completed in 1.0ms\nx INFO t GET /a completed in 2.0ms".write(toFile: path, atomically: false, encoding: .utf8)
+        let output = String(decoding: try TimingLogReplay.run(files: [path], values: try .make(keys: TimingLogConfiguration.keys)), as: UTF8.self)
+        #expect(output.contains("http_requests_total{method=\"GET\",route=\"/a\"} 2\n"))
+        #expect(throws: (any Error).self) { try TimingLogReplay.run(files: [directory.path + "/missing.log"], values: try .make(keys: TimingLogConfiguration.keys)) }
+    }
+}
