@@ -16,7 +16,7 @@ demo:
 	bash scripts/demo.sh
 
 bench:
-	bash scripts/install-deps.sh --bench && bash bench/ingest.sh
+	bash scripts/install-deps.sh --bench && bash bench/ingest.sh && bash bench/accuracy.sh
 
 # Stops any leftover private servers, then removes build products and scratch dirs.
 clean:
