@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -24,11 +26,19 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     }
 
     let router = Router()
+    if !configuration.web.basicAuthUsers.isEmpty {
+        router.add(
+            middleware: BasicAuthMiddleware(
+                users: configuration.web.basicAuthUsers, exemptPaths: configuration.authExemptProbes ? ["/health", "/ready"] : []))
+    }
     try Endpoints(registry: registry, health: health, sourceEndpoints: endpoints.all, telemetryPath: configuration.telemetryPath)
         .addRoutes(to: router)
 
+    let server: HTTPServerBuilder =
+        if let tls = try configuration.web.makeTLSConfiguration() { try .tls(.http1(), tlsConfiguration: tls) } else { .http1() }
     var app = Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vitals"),
         logger: logger)
     app.addServices(sources.map { $0 as any Service })

@@ -113,6 +113,7 @@ public enum CommandLineInterface {
             }
             let values = try resolve(invocation, keys: keys, environment: environment)
             configuration = try VitalsConfiguration(values: values)
+            _ = try configuration.web.makeTLSConfiguration()
             // Source settings are validated here too, so `check-config` and start-up fail the same way.
             for factory in SourceCatalog.factories {
                 try factory.validate(values: values)

@@ -1,7 +1,9 @@
 /// Every kind of source vitals can run. Adding a source is one line here.
 public enum SourceCatalog {
-    public static let factories: [any SourceFactory.Type] = [
+    public static var factories: [any SourceFactory.Type] {
+        [
         TimingLogSourceFactory.self,
         EventLoopSourceFactory.self,
-    ]
+        ]
+    }
 }

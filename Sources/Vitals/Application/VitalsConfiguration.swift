@@ -9,6 +9,12 @@ public struct VitalsConfiguration: Sendable {
             "web.listen-address", .string, default: .string(defaultListenAddress),
             help: "Address to listen on for metrics and health endpoints (host:port; an empty host means all interfaces)."),
         ConfigurationKey("web.telemetry-path", .string, default: .string("/metrics"), help: "Path under which to expose metrics."),
+        ConfigurationKey(
+            "web.config.file", .string,
+            help: "Prometheus exporter-toolkit web configuration (TLS certificate and key, minimum TLS version, basic-auth users with bcrypt hashes)."),
+        ConfigurationKey(
+            "web.auth-exempt-probes", .bool, default: .bool(false),
+            help: "Serve /health and /ready without basic auth (for load-balancer and Kubernetes probes)."),
         ConfigurationKey("log.level", .string, default: .string("info"), help: "Only log messages with the given severity or above: debug, info, warn, error."),
         ConfigurationKey("log.format", .string, default: .string("logfmt"), help: "Output format of log messages: logfmt or json."),
     ]
@@ -24,6 +30,8 @@ public struct VitalsConfiguration: Sendable {
     public let telemetryPath: String
     public let logLevel: Logger.Level
     public let logFormat: StructuredLogHandler.Format
+    public let web: WebConfiguration
+    public let authExemptProbes: Bool
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         self.values = values
@@ -44,6 +52,12 @@ public struct VitalsConfiguration: Sendable {
             throw ConfigurationError(.invalidValue, key: "log.format", "'\(values.string("log.format") ?? "")' is not one of logfmt, json")
         }
         logFormat = format
+        if let path = values.string("web.config.file"), !path.isEmpty {
+            web = try WebConfiguration.load(path: path)
+        } else {
+            web = WebConfiguration()
+        }
+        authExemptProbes = values.bool("web.auth-exempt-probes")
     }
 
     /// `:10188`, `127.0.0.1:10188`, `[::1]:10188`, `localhost:0`.

@@ -107,7 +107,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs to completion and returns (status, output).
-    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(300)) async throws -> (Int32, String) {
+    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(300)) async throws -> (status: Int32, output: String) {
         let child = try ChildProcess(executable, arguments, stdin: stdin)
         let status = await child.wait(timeout: timeout) ?? -1
         return (status, child.output)
