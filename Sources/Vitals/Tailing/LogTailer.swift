@@ -31,16 +31,16 @@ import Glibc
 /// the grace period above, and (3) the old file is not deleted or compressed while the writer
 /// still writes to it (logrotate's `delaycompress` exists for this).
 ///
-/// Copytruncate is **not** lossless, and cannot be made so by a tailer that follows only the
-/// truncated file. Even when the copy and the truncation happen between two of the writer's own
-/// writes, everything appended after our last read and before the truncation exists only in
-/// the copy, which is a different inode we do not read (and if the patterns matched it, it
-/// would be read as a new file from 0, duplicating everything in it). So each copytruncate can
-/// lose up to one poll interval of lines, plus however far behind the tailer was. An unfinished
-/// line at the moment of truncation is dropped rather than delivered as a fragment. Lines are
-/// never delivered twice and, barring 64 bytes of new content coinciding byte-for-byte with the
-/// old (or a truncate-and-refill landing in the microseconds between our `fstat` and `pread`),
-/// never corrupted. Prefer rename rotation; with copytruncate, keep copies out of the patterns.
+/// Copytruncate is lossless too, within limits. Everything appended after our last read and
+/// before the truncation exists only in the copy; the tailer finds it among the files named
+/// like the followed one plus a suffix (`app.log.1`, `app.log-20261124`), picks the one whose
+/// bytes before our offset match what we last read, and reads it from our offset to its end
+/// before starting the truncated file from 0. It cannot recover a copy that was compressed or
+/// removed before the next poll, or that two copytruncates within one poll overwrote, and an
+/// unfinished line at the moment of truncation is dropped rather than delivered as a fragment.
+/// Keep the copies out of the patterns: a matched copy is a new file read from 0, duplicating it.
+/// Lines are never delivered twice and, barring 64 bytes of new content coinciding
+/// byte-for-byte with the old, never corrupted.
 ///
 /// ## Memory
 /// One shared read buffer of ``Configuration/readChunkSize`` plus, per followed file, at most
@@ -90,6 +90,8 @@ public final class LogTailer: @unchecked Sendable {
         public var rotations: Int
         /// Followed files found truncated or rewritten in place, and read again from the start.
         public var truncations: Int
+        /// Truncations whose missing tail was read from the rotated copy (see ``LogTailer``).
+        public var recoveredFromCopies: Int = 0
         /// Problems that began during this poll. A problem is reported once when it starts, not
         /// on every poll while it lasts (see ``LogTailer/currentErrors``), though the failing
         /// operation is retried on every poll.

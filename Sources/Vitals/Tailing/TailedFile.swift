@@ -86,6 +86,7 @@ final class TailedFile {
         self.observedModification = modification
 
         if size < offset || (changed && offset > 0 && !fingerprintMatches(scratch: buffer)) {
+            recoverTailFromCopy(buffer: buffer, chunkSize: chunkSize, maxLineLength: maxLineLength, result: &result, onLine: onLine)
             restartAfterTruncation()
             result.truncations += 1
         }
@@ -229,6 +230,48 @@ final class TailedFile {
             return
         }
         remember(UnsafeRawBufferPointer(target))
+    }
+
+    /// After a copytruncate, what was appended between our last read and the truncation exists
+    /// only in the copy (`app.log.1`, `app.log-20261124`, …). The copy holds the old file's bytes
+    /// at the same offsets, so the copy whose bytes just before our offset match our fingerprint
+    /// is the one, and reading it from our offset to its end delivers exactly the missing lines.
+    /// Compressed or already-removed copies cannot be recovered; nothing is read twice either way.
+    private func recoverTailFromCopy(
+        buffer: UnsafeMutableRawBufferPointer,
+        chunkSize: Int,
+        maxLineLength: Int,
+        result: inout LogTailer.PollResult,
+        onLine: (UnsafeRawBufferPointer) -> Void
+    ) {
+        guard offset > 0, fingerprint.count == min(Self.fingerprintLength, Int(offset)), !TailSystemCalls.hasGlobMagic(path),
+            case .matches(let candidates) = TailSystemCalls.glob(path + "?*")
+        else { return }
+        for candidate in candidates.suffix(16) where !candidate.hasSuffix(".gz") && !candidate.hasSuffix(".zst") && !candidate.hasSuffix(".xz") {
+            guard case .success(let copyFD) = TailSystemCalls.openForReading(path: candidate) else { continue }
+            defer { TailSystemCalls.close(copyFD) }
+            guard case .success(let info) = TailSystemCalls.fstat(copyFD), Int64(info.st_size) >= offset,
+                TailFileIdentity(info) != identity
+            else { continue }
+            let length = fingerprint.count
+            let probe = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+            guard TailSystemCalls.preadFully(copyFD, into: probe, at: offset - Int64(length)) == length,
+                fingerprint.elementsEqual(UnsafeRawBufferPointer(probe))
+            else { continue }
+            var position = offset
+            let end = Int64(info.st_size)
+            while position < end {
+                let wanted = Int(min(Int64(chunkSize), end - position))
+                let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted])
+                guard case .bytes(let count) = TailSystemCalls.pread(copyFD, into: target, at: position) else { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                position += Int64(count)
+                result.bytesRead += count
+                consume(chunk, maxLineLength: maxLineLength, result: &result, onLine: onLine)
+            }
+            result.recoveredFromCopies += 1
+            return
+        }
     }
 
     /// The partial line at a truncation is discarded, not delivered: its rest went into the
