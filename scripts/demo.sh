@@ -137,9 +137,9 @@ cat <<EOF
   index:    $BASE/
   app log:  .demo/app.log   vitals log: .demo/vitals.log
 
-sample (curl -s $BASE/metrics | grep -E '^http_request' | head -20):
+sample (curl -s $BASE/metrics | grep -E '^(http_requests_total|http_slow_requests_total|pg_up|redis_up|vitals_source_up)'):
 EOF
-curl -s "$BASE/metrics" | grep -E '^http_request' | head -20 || true
+curl -s "$BASE/metrics" | grep -E '^(http_requests_total|http_slow_requests_total|pg_up|redis_up|vitals_source_up)' | head -30 || true
 
 if [[ -n ${DEMO_SECONDS:-} ]]; then
   section "running for $DEMO_SECONDS s (DEMO_SECONDS)"
