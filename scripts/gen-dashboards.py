@@ -340,13 +340,15 @@ def slo_variable():
 
 # ---------------------------------------------------------------- shared queries
 
-PG_SATURATION = ("sum by (instance) (pg_stat_activity_count%s) / max by (instance) (pg_settings_max_connections%s)"
-                 % (sel(), sel()))
-PG_HIT = ('sum by (instance) (%s) / (sum by (instance) (%s) + sum by (instance) (%s))'
+# vitals' Postgres and Redis sources add a `target` label (host:port[/db])
+# only when one vitals watches several servers; grouping by it is harmless
+# when it is absent.
+PG_SATURATION = "max by (instance, target) (pg_connections_used_ratio%s)" % sel()
+PG_HIT = ('sum by (instance, target) (%s) / (sum by (instance, target) (%s) + sum by (instance, target) (%s))'
           % (rate("pg_stat_database_blks_hit"), rate("pg_stat_database_blks_hit"), rate("pg_stat_database_blks_read")))
-REDIS_HIT = ('sum by (instance) (%s) / (sum by (instance) (%s) + sum by (instance) (%s))'
+REDIS_HIT = ('sum by (instance, target) (%s) / (sum by (instance, target) (%s) + sum by (instance, target) (%s))'
              % (rate("redis_keyspace_hits_total"), rate("redis_keyspace_hits_total"), rate("redis_keyspace_misses_total")))
-REDIS_CLIENTS = ("max by (instance) (redis_connected_clients%s) / max by (instance) (redis_config_maxclients%s)"
+REDIS_CLIENTS = ("max by (instance, target) (redis_connected_clients%s) / max by (instance, target) (redis_config_maxclients%s)"
                  % (sel(), sel()))
 
 PCT_GOOD_HIGH = [(None, "red"), (0.9, "orange"), (0.95, "green")]
@@ -470,7 +472,7 @@ def overview():
                "min(pg_up%s)" % sel(), mappings=UP_MAPPINGS, steps=[(None, "red"), (1, "green")], graph=False), 3, 5)
     d.add(stat("Redis up", "Whether vitals' last connection to Redis succeeded (redis_up).", "none",
                "min(redis_up%s)" % sel(), mappings=UP_MAPPINGS, steps=[(None, "red"), (1, "green")], graph=False), 3, 5)
-    d.add(stat("Postgres connections used", "Backends of every state over max_connections, worst instance. Alerts at 80%.",
+    d.add(stat("Postgres connections used", "Client backends over the connections ordinary roles can open (max_connections minus superuser_reserved_connections), worst server. Alerts at 80%.",
                "percentunit", "max(%s)" % PG_SATURATION, steps=PCT_BAD_HIGH, decimals=1), 4, 5)
     d.add(stat("Postgres cache hit ratio", "Share of block reads served from shared buffers over the interval "
                "(blks_hit / (blks_hit + blks_read), from rates, not lifetime counters).",
@@ -482,11 +484,11 @@ def overview():
                "s", "max(pg_replication_lag_seconds%s)" % sel(), steps=[(None, "green"), (10, "orange"), (30, "red")]), 3, 5)
     d.add(stat("Redis clients used", "Connected clients over maxclients, worst instance.", "percentunit",
                "max(%s)" % REDIS_CLIENTS, steps=PCT_BAD_HIGH, decimals=1), 3, 5)
-    d.add(timeseries("Connection saturation", "Postgres backends over max_connections and Redis clients over maxclients.",
-                     "percentunit", [(PG_SATURATION, "postgres {{instance}}"), (REDIS_CLIENTS, "redis {{instance}}")],
+    d.add(timeseries("Connection saturation", "Postgres client backends over the connections ordinary roles can open (max_connections minus superuser_reserved_connections) and Redis clients over maxclients.",
+                     "percentunit", [(PG_SATURATION, "postgres {{instance}} {{target}}"), (REDIS_CLIENTS, "redis {{instance}} {{target}}")],
                      minimum=0, steps=[(None, "green"), (0.8, "red")]), 12, 8)
     d.add(timeseries("Cache hit ratios", "Postgres buffer cache and Redis keyspace hit ratios, from rates over the interval.",
-                     "percentunit", [(PG_HIT, "postgres {{instance}}"), (REDIS_HIT, "redis {{instance}}")], maximum=1), 12, 8)
+                     "percentunit", [(PG_HIT, "postgres {{instance}} {{target}}"), (REDIS_HIT, "redis {{instance}} {{target}}")], maximum=1), 12, 8)
 
     d.row("vitals", "The sidecar itself: its sources, log tailing and resource use.")
     vitals_source_panels(d, ".+")
@@ -535,7 +537,7 @@ def postgres():
                "time() - max(pg_postmaster_start_time_seconds%s)" % sel(), graph=False, decimals=0), 3, 4)
     d.add(stat("Max connections", "The max_connections setting.", "none",
                "max(pg_settings_max_connections%s)" % sel(), graph=False), 3, 4)
-    d.add(stat("Connections used", "Backends of every state over max_connections, worst instance. Alerts at 80%.",
+    d.add(stat("Connections used", "Client backends over the connections ordinary roles can open (max_connections minus superuser_reserved_connections), worst server. Alerts at 80%.",
                "percentunit", "max(%s)" % PG_SATURATION, steps=PCT_BAD_HIGH, decimals=1), 3, 4)
     d.add(stat("Cache hit ratio", "Buffer cache hit ratio over the interval, from rates (not lifetime counters).",
                "percentunit", "min(%s)" % PG_HIT, steps=PCT_GOOD_HIGH, decimals=2), 3, 4)
@@ -560,13 +562,18 @@ def postgres():
                    color_mode="none"), 8 if name == "max_parallel_workers" else 4, 3)
 
     d.row("Connections", "Sessions by state and long transactions.")
+    d.add(timeseries("Connections used and available", "Client backends connected (all databases) and the connections "
+                     "ordinary roles can open: max_connections minus superuser_reserved_connections.", "short", [
+                         ("max by (instance, target) (pg_connections_used%s)" % sel(), "used {{instance}} {{target}}"),
+                         ("max by (instance, target) (pg_connections_max%s)" % sel(), "available {{instance}} {{target}}"),
+                     ], minimum=0), 6, 8)
     d.add(timeseries("Sessions by state", "Backends per state (active, idle, idle in transaction, ...), selected databases.",
-                     "short", [("sum by (state) (pg_stat_activity_count%s)" % sel(db), "{{state}}")], minimum=0, stack=True), 8, 8)
+                     "short", [("sum by (state) (pg_stat_activity_count%s)" % sel(db), "{{state}}")], minimum=0, stack=True), 6, 8)
     d.add(timeseries("Backends by database", "Connected backends per database (numbackends).",
-                     "short", [("sum by (datname) (pg_stat_database_numbackends%s)" % sel(db), "{{datname}}")], minimum=0), 8, 8)
+                     "short", [("sum by (datname) (pg_stat_database_numbackends%s)" % sel(db), "{{datname}}")], minimum=0), 6, 8)
     d.add(timeseries("Longest transaction", "Age of the oldest open transaction per database; long ones hold back "
                      "vacuum and can hold locks.",
-                     "s", [("max by (datname) (pg_stat_activity_max_tx_duration%s)" % sel(db), "{{datname}}")], minimum=0), 8, 8)
+                     "s", [("max by (datname) (pg_stat_activity_max_tx_duration%s)" % sel(db), "{{datname}}")], minimum=0), 6, 8)
 
     d.row("Throughput", "Transactions and rows per second.")
     d.add(timeseries("Transactions", "Commits and rollbacks per second, per database.", "ops", [
@@ -629,6 +636,14 @@ def postgres():
     d.add(timeseries("Dead tuples (top 10 tables)", "Dead row versions waiting for vacuum, per table.", "short",
                      [("topk(10, max by (%s) (pg_stat_user_tables_n_dead_tup%s))" % (table, sel(db)), "{{schemaname}}.{{relname}}")],
                      minimum=0), 8, 8)
+    d.add(timeseries("Dead tuple ratio (top 10 tables)", "n_dead_tup / (n_live_tup + n_dead_tup): the share of each table "
+                     "that is dead rows; high values mean autovacuum is not keeping up.", "percentunit",
+                     [("topk(10, max by (%s) (pg_stat_user_tables_dead_tuple_ratio%s))" % (table, sel(db)),
+                       "{{schemaname}}.{{relname}}")], minimum=0, maximum=1), 12, 8)
+    d.add(timeseries("Rows read by sequential scans (top 10 tables)", "Rows per second read by sequential scans: the "
+                     "cost of a missing index.", "ops",
+                     [("topk(10, sum by (%s) (%s))" % (table, rate("pg_stat_user_tables_seq_tup_read", db)),
+                       "{{schemaname}}.{{relname}}")], minimum=0), 12, 8)
 
     d.row("Statements", "pg_stat_statements: where the database spends its time (needs the extension).")
     stmt = "queryid, datname, user"
