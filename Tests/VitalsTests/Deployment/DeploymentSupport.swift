@@ -292,9 +292,18 @@ enum DeploymentTools {
         return (status, child.output)
     }
 
+    /// The vitals under test: VITALS_TEST_DEPLOYMENT_VITALS (e.g. another branch's build, to check the
+    /// dashboards against its sources), else the one built next to the tests.
+    static var vitalsBinary: String {
+        if let path = ProcessInfo.processInfo.environment["VITALS_TEST_DEPLOYMENT_VITALS"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        return TestEnvironment.vitalsBinary
+    }
+
     /// The flags `vitals --help` lists, e.g. "--postgres.dsn".
     static func vitalsFlags() async throws -> Set<String> {
-        let (status, output) = try await ChildProcess.run(TestEnvironment.vitalsBinary, ["--help"], timeout: .seconds(30))
+        let (status, output) = try await ChildProcess.run(vitalsBinary, ["--help"], timeout: .seconds(30))
         try #require(status == 0, "vitals --help failed: \(output)")
         let pattern = try NSRegularExpression(pattern: #"--[a-z][a-z0-9.-]*[a-z0-9]"#)
         return Set(pattern.matches(in: output, range: NSRange(output.startIndex..., in: output)).map { String(output[Range($0.range, in: output)!]) })
