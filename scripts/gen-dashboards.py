@@ -235,7 +235,7 @@ def stat(title, description, unit, expr, legend="", steps=None, mappings=None, t
             "graphMode": "area" if graph else "none",
             "justifyMode": "auto",
             "orientation": "auto",
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "/.*/" if text_mode == "name" else "", "values": False},
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
             "showPercentChange": False,
             "textMode": text_mode,
             "wideLayout": True,
@@ -615,6 +615,11 @@ def postgres():
                          ("sum(%s)" % rate("pg_stat_bgwriter_checkpoints_timed_total"), "timed"),
                          ("sum(%s)" % rate("pg_stat_bgwriter_checkpoints_req_total"), "requested"),
                      ], minimum=0), 8, 8)
+    d.add(timeseries("Checkpoint write and sync time", "Milliseconds per second that checkpoints spent writing "
+                     "buffers out and syncing files to disk; sync time near the write time points at slow storage.", "ms", [
+                         ("sum(%s)" % rate("pg_stat_bgwriter_checkpoint_write_time_total"), "write"),
+                         ("sum(%s)" % rate("pg_stat_bgwriter_checkpoint_sync_time_total"), "sync"),
+                     ], minimum=0), 24, 8)
 
     d.row("Locks and conflicts", "Lock counts by mode, deadlocks and recovery conflicts.")
     d.add(timeseries("Locks by mode", "Locks held or awaited per mode, selected databases.", "short",
