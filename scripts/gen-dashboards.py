@@ -559,7 +559,7 @@ def postgres():
         ("max_parallel_workers", "pg_settings_max_parallel_workers", "none"),
     ):
         d.add(stat(name, "The %s setting (%s)." % (name, metric), unit, "max(%s%s)" % (metric, sel()), graph=False,
-                   color_mode="none"), 8 if name == "max_parallel_workers" else 4, 3)
+                   color_mode="none"), 8 if unit == "none" and name != "random_page_cost" else 4, 3)
 
     d.row("Connections", "Sessions by state and long transactions.")
     d.add(timeseries("Connections used and available", "Client backends connected (all databases) and the connections "
