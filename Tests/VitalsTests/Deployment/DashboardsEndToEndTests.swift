@@ -143,15 +143,22 @@ import FoundationNetworking
         }
 
         // Give Postgres and Redis something to report: a user table, slow statements, keys with and without TTL.
-        if sources.contains(.postgres), let psql = TestEnvironment.tool("psql", variable: "VITALS_TEST_PSQL"), let dsn = environment["VITALS_TEST_PG_DSN"] {
-            let sql = """
+        let psql = TestEnvironment.tool("psql", variable: "VITALS_TEST_PSQL")
+        func runSQL(_ sql: String) async throws {
+            guard let psql, let dsn = environment["VITALS_TEST_PG_DSN"] else { return }
+            let (status, output) = try await ChildProcess.run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql], timeout: .seconds(30))
+            if status != 0 { notes.append("psql failed (\(status)): \(output.prefix(200))") }
+        }
+        // Slower than the test server's log_min_duration_statement (50 ms), with a sequential scan
+        // that auto_explain logs: feeds the slow-query source once it tails the log.
+        let slowStatement = "SELECT pg_sleep(0.06), count(*) FROM deployment_e2e WHERE note LIKE 'row 1%';"
+        if sources.contains(.postgres) || sources.contains(.slowQuery) {
+            if psql == nil { notes.append("psql not found: Postgres table panels may be empty") }
+            try await runSQL("""
                 CREATE TABLE IF NOT EXISTS deployment_e2e (id int PRIMARY KEY, note text);
                 INSERT INTO deployment_e2e SELECT g, 'row ' || g FROM generate_series(1, 500) g ON CONFLICT DO NOTHING;
                 DELETE FROM deployment_e2e WHERE id % 10 = 0;
-                SELECT pg_sleep(0.06), count(*) FROM deployment_e2e;
-                """
-            let (status, output) = try await ChildProcess.run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql], timeout: .seconds(30))
-            if status != 0 { notes.append("psql setup failed (\(status)): \(output.prefix(200))") }
+                """)
         }
         if sources.contains(.redis), let cli = TestEnvironment.tool("redis-cli", variable: "VITALS_TEST_REDIS_CLI"), let port = environment["VITALS_TEST_REDIS_PORT"] {
             var arguments = ["-h", "127.0.0.1", "-p", port, "--no-auth-warning", "-n", "15"]
@@ -223,6 +230,12 @@ import FoundationNetworking
             status == 200 && body.contains("\"2\"")
         }
         #expect(upBoth != nil, "Prometheus does not scrape both vitals: \(prometheus.output)")
+        if sources.contains(.slowQuery) {
+            for _ in 0..<3 {
+                try await runSQL(slowStatement)
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
         try await Task.sleep(until: scraping + .seconds(20))
         if sources.contains(.postgres) {
             let up = await Self.query(base, "pg_up == 1")
