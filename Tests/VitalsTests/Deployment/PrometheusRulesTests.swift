@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import Vitals
+
+/// deploy/prometheus: promtool check/test, mixtool's alert conventions, runbook links, test coverage.
+@Suite struct DeploymentPrometheusRulesTests {
+    static let rulesFile = "deploy/prometheus/rules.yml"
+    static let runbookBase = "https://github.com/vitals/vitals/blob/main/docs/runbook.md#"
+
+    static func rules() throws -> [[String: Any]] {
+        let groups = try DeploymentFiles.yaml(rulesFile)["groups"] as? [[String: Any]] ?? []
+        return groups.flatMap { $0["rules"] as? [[String: Any]] ?? [] }
+    }
+
+    static func alerts() throws -> [[String: Any]] { try rules().filter { $0["alert"] != nil } }
+
+    static func testFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: DeploymentFiles.path("deploy/prometheus/tests"))
+            .filter { $0.hasSuffix(".yml") }.sorted().map { "deploy/prometheus/tests/" + $0 }
+    }
+
+    @Test func promtoolChecksTheRules() async throws {
+        let (status, output) = try await DeploymentTools.run(try DeploymentTools.promtool(), ["check", "rules", DeploymentFiles.path(Self.rulesFile)])
+        #expect(status == 0, "promtool check rules:\n\(output)")
+        #expect(output.contains("SUCCESS"))
+    }
+
+    @Test func promtoolUnitTestsPass() async throws {
+        let files = try Self.testFiles()
+        try #require(!files.isEmpty)
+        let (status, output) = try await DeploymentTools.run(try DeploymentTools.promtool(), ["test", "rules"] + files.map(DeploymentFiles.path))
+        print("promtool test rules \(files.joined(separator: " ")):\n\(output)")
+        #expect(status == 0, "promtool test rules:\n\(output)")
+        #expect(output.components(separatedBy: "SUCCESS").count - 1 == files.count)
+    }
+
+    @Test func promtoolChecksTheExampleScrapeConfig() async throws {
+        let (status, output) = try await DeploymentTools.run(
+            try DeploymentTools.promtool(), ["check", "config", DeploymentFiles.path("deploy/prometheus/prometheus.yml")])
+        #expect(status == 0, "promtool check config:\n\(output)")
+        let config = try DeploymentFiles.yaml("deploy/prometheus/prometheus.yml")
+        let jobs = (config["scrape_configs"] as? [[String: Any]] ?? []).compactMap { $0["job_name"] as? String }
+        #expect(jobs.contains("vitals"), "the alerts look for job=\"vitals\"")
+    }
+
+    /// Every alert is exercised with a firing expectation by some `promtool test rules` case.
+    @Test func everyAlertHasAFiringTest() throws {
+        var fired: Set<String> = []
+        for file in try Self.testFiles() {
+            for test in try DeploymentFiles.yaml(file)["tests"] as? [[String: Any]] ?? [] {
+                for alertTest in test["alert_rule_test"] as? [[String: Any]] ?? [] {
+                    if !(alertTest["exp_alerts"] as? [Any] ?? []).isEmpty, let name = alertTest["alertname"] as? String {
+                        fired.insert(name)
+                    }
+                }
+            }
+        }
+        let alerts = Set(try Self.alerts().compactMap { $0["alert"] as? String })
+        #expect(alerts.count >= 15)
+        #expect(alerts.subtracting(fired).isEmpty, "alerts without a firing promtool test: \(alerts.subtracting(fired).sorted())")
+    }
+
+    /// mixtool lint: CamelCase names; severity critical, warning or info; a static summary that is
+    /// a sentence; a templated description; plus a runbook_url to an existing runbook section.
+    @Test func alertsFollowMixtoolConventions() throws {
+        let runbook = try DeploymentFiles.text("docs/runbook.md")
+        let anchors = Set(runbook.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { $0.dropFirst(3).lowercased() })
+        var names: Set<String> = []
+        for alert in try Self.alerts() {
+            let name = alert["alert"] as? String ?? ""
+            #expect(names.insert(name).inserted, "duplicate alert \(name)")
+            #expect(name.range(of: #"^[A-Z][A-Za-z0-9]+$"#, options: .regularExpression) != nil, "\(name): not CamelCase")
+            let labels = alert["labels"] as? [String: String] ?? [:]
+            #expect(["critical", "warning", "info"].contains(labels["severity"] ?? ""), "\(name): severity \(labels["severity"] ?? "none")")
+            let annotations = alert["annotations"] as? [String: String] ?? [:]
+            let summary = annotations["summary"] ?? ""
+            #expect(summary.first?.isUppercase == true, "\(name): summary must start with a capital")
+            #expect(summary.hasSuffix("."), "\(name): summary must end with a full stop")
+            #expect(!summary.contains("{{"), "\(name): summary must not be templated")
+            let description = annotations["description"] ?? ""
+            #expect(description.contains("{{"), "\(name): description should be templated")
+            let runbookURL = annotations["runbook_url"] ?? ""
+            #expect(runbookURL == Self.runbookBase + name.lowercased(), "\(name): runbook_url \(runbookURL)")
+            #expect(anchors.contains(name.lowercased()), "\(name): docs/runbook.md has no '## \(name)' section")
+            #expect(!(alert["expr"] as? String ?? "").isEmpty)
+        }
+    }
+
+    /// Recording rules are named level:metric:operations, and the brief's names exist.
+    @Test func recordingRulesAreNamedLevelMetricOperations() throws {
+        let records = try Self.rules().compactMap { $0["record"] as? String }
+        for record in records {
+            #expect(record.range(of: #"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$"#, options: .regularExpression) != nil, "\(record)")
+        }
+        for quantile in ["p50", "p95", "p99"] {
+            #expect(records.contains("job_route:http_request_duration_seconds:\(quantile)_rate5m"))
+        }
+        #expect(records.contains("job_route:http_requests:slo_ratio_rate5m"))
+        for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
+            #expect(records.contains("job:http_request_slo_errors:ratio_rate\(window)"), "burn-rate window \(window)")
+        }
+    }
+
+    /// The p99 threshold alerts are the exact bucket form at bucket bounds of vitals' histogram.
+    @Test func latencyAlertsUseBucketBounds() throws {
+        let alerts = try Self.alerts()
+        for name in ["HTTPRouteP99LatencyHigh", "HTTPRouteP99LatencyAboveSLO"] {
+            let expr = try #require(alerts.first { $0["alert"] as? String == name }?["expr"] as? String)
+            let le = try #require(DeploymentPromQL.selectors(in: expr).flatMap(\.matchers).first { $0.label == "le" }?.value)
+            #expect(VitalsDefaultBuckets.contains(le), "\(name): le=\"\(le)\" is not a bucket bound")
+            #expect(expr.contains("> 0.01"), "\(name): p99 > T means more than 1% slower than T")
+            #expect(expr.contains("rate(http_request_duration_seconds_count[5m])) > "), "\(name): traffic guard")
+        }
+    }
+}
+
+/// vitals' default request-duration bounds; integer bounds are left out (their `le` is "1" in the
+/// text format but "1.0" in OpenMetrics).
+enum VitalsDefaultBuckets {
+    static func contains(_ le: String) -> Bool {
+        guard let value = Double(le) else { return false }
+        return TimingLogConfiguration.defaultBuckets.contains(value) && value != value.rounded() && le == String(value)
+    }
+}
