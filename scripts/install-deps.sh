@@ -5,6 +5,7 @@
 #
 #   bash scripts/install-deps.sh           # build/test/demo dependencies
 #   bash scripts/install-deps.sh --bench   # ... plus benchmark tools
+#   bash scripts/install-deps.sh --tests   # ... plus the Python tools of the test suite
 #
 # Debian's redis-server, prometheus, mtail, postgresql and exporter packages
 # start their daemons from their maintainer scripts. We block that with a
@@ -15,9 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BENCH=0
+TESTS=0
 for arg in "$@"; do
   case "$arg" in
     --bench) BENCH=1 ;;
+    --tests) TESTS=1 ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
@@ -28,7 +31,7 @@ BASE_PKGS=(
   postgresql postgresql-contrib
   redis-server redis-tools
   prometheus mtail
-  curl python3 ca-certificates
+  curl python3 python3-venv ca-certificates
 )
 BENCH_PKGS=(
   prometheus-postgres-exporter prometheus-redis-exporter
@@ -53,8 +56,21 @@ for pkg in "${wanted[@]}"; do
   fi
 done
 
+# Python tools of the Deployment tests, in a private virtual environment that
+# Tests/VitalsTests/Deployment finds by path: kubernetes-validate bundles the
+# Kubernetes OpenAPI schemas, so manifest validation works offline.
+ensure_python_tools() {
+  local venv=.build/deployment-venv
+  if "$venv/bin/python3" -c 'import kubernetes_validate' >/dev/null 2>&1; then return 0; fi
+  echo "install-deps: creating $venv (pip install kubernetes-validate)"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check kubernetes-validate==1.37.0
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#wanted[@]} packages already installed"
+  if [[ $TESTS == 1 ]]; then ensure_python_tools; fi
   exit 0
 fi
 
@@ -119,4 +135,5 @@ if [[ ${#still[@]} -gt 0 ]]; then
   echo "install-deps: failed to install: ${still[*]}" >&2
   exit 1
 fi
+if [[ $TESTS == 1 ]]; then ensure_python_tools; fi
 echo "install-deps: done"

@@ -13,7 +13,7 @@ SERVERS_DIR="$ROOT/.test-servers"
 section() { printf '\n==== %s ====\n' "$*"; }
 
 section "dependencies"
-bash scripts/install-deps.sh </dev/null
+bash scripts/install-deps.sh --tests </dev/null
 
 SERVERS_STOPPED=0
 stop_servers() {
