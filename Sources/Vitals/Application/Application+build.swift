@@ -17,8 +17,9 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     registry.register(collector: health)
 
     let endpoints = SourceEndpoints()
+    let reloads = ReloadHandlers()
     let context = SourceContext(
-        registry: registry, health: health, endpoints: endpoints, logger: logger, threadPool: NIOThreadPool.singleton,
+        registry: registry, health: health, endpoints: endpoints, reloads: reloads, logger: logger, threadPool: NIOThreadPool.singleton,
         eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     var sources: [any VitalsSource] = []
     for factory in SourceCatalog.factories {
@@ -42,6 +43,7 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vitals"),
         logger: logger)
     app.addServices(sources.map { $0 as any Service })
+    app.addServices(ReloadSignalService(handlers: reloads, logger: logger))
     return app
 }
 

@@ -33,18 +33,22 @@ public struct SourceContext: Sendable {
     public let health: SourceHealthBoard
     /// Where a source offers extra JSON endpoints (`/statements`, `/slow-queries`).
     public let endpoints: SourceEndpoints
+    /// Called on SIGHUP: re-read secrets from files.
+    public let reloads: ReloadHandlers
     public let logger: Logger
     /// For blocking calls (file reads, libpq, hiredis): never run them on an event loop.
     public let threadPool: NIOThreadPool
     public let eventLoopGroup: any EventLoopGroup
 
     public init(
-        registry: MetricRegistry, health: SourceHealthBoard, endpoints: SourceEndpoints = SourceEndpoints(), logger: Logger,
+        registry: MetricRegistry, health: SourceHealthBoard, endpoints: SourceEndpoints = SourceEndpoints(),
+        reloads: ReloadHandlers = ReloadHandlers(), logger: Logger,
         threadPool: NIOThreadPool, eventLoopGroup: any EventLoopGroup
     ) {
         self.registry = registry
         self.health = health
         self.endpoints = endpoints
+        self.reloads = reloads
         self.logger = logger
         self.threadPool = threadPool
         self.eventLoopGroup = eventLoopGroup

@@ -151,3 +151,21 @@ struct PrometheusVectorResponse: Decodable {
     var status: String
     var data: ResultData
 }
+
+@Suite struct SignalEndToEndTests {
+    @Test func sighupReloadsInsteadOfStopping() async throws {
+        let port = TestEnvironment.freePort()
+        let daemon = try ChildProcess(TestEnvironment.vitalsBinary, ["--web.listen-address", "127.0.0.1:\(port)"])
+        try #require(await HTTPGet.waitFor("http://127.0.0.1:\(port)/health") != nil, "vitals did not start: \(daemon.output)")
+        daemon.signal(SIGHUP)
+        var logged = false
+        for _ in 0..<100 where !logged {
+            logged = daemon.output.contains("SIGHUP")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(logged, "no reload logged: \(daemon.output)")
+        #expect(await HTTPGet.fetch("http://127.0.0.1:\(port)/health")?.status == 200)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait(timeout: .seconds(30)) == 0)
+    }
+}
