@@ -27,11 +27,16 @@ import Testing
         let quiet = try #require(registry.histogramSnapshot("vitals_event_loop_lag_seconds"))
         #expect(quiet.count == 2)
 
-        // Block one loop on purpose for 300 ms, as a blocking C call on it would.
-        let blocked = group.next()
-        blocked.execute { usleep(300_000) }
+        // Start probing, wait until the probe is ticking, then block one loop on purpose for 600 ms,
+        // as a blocking C call on it would. Probes scheduled during the block run when it ends.
         let task = Task { try await probe.run() }
-        try await Task.sleep(for: .milliseconds(600))
+        for _ in 0..<200 {
+            if let count = registry.histogramSnapshot("vitals_event_loop_lag_seconds")?.count, count > 6 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let blocked = group.next()
+        blocked.execute { usleep(600_000) }
+        try await Task.sleep(for: .milliseconds(900))
         task.cancel()
         _ = try? await task.value
 
