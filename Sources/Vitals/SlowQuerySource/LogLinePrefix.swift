@@ -223,6 +223,10 @@ public struct LogLinePrefix: Sendable, Equatable {
             }
         }
 
+        static func isZoneByte(_ b: UInt8) -> Bool {
+            (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-")
+        }
+
         static func isFreeText(_ field: Field) -> Bool {
             switch field {
             case .user, .database, .application, .host, .hostPort, .commandTag, .backendType, .localAddress: true
@@ -261,8 +265,9 @@ public struct LogLinePrefix: Sendable, Equatable {
                     end = fraction
                 }
                 guard byte(end) == 0x20 else { return end }
+                // The zone abbreviation: UTC, CEST, +03, -0330.
                 var zone = end + 1
-                while zone < line.count && line[zone] != 0x20 && zone - end < 64 { zone += 1 }
+                while zone < line.count && zone - end < 16, Self.isZoneByte(line[zone]) { zone += 1 }
                 return zone > end + 1 ? zone : end
             case .epoch:
                 guard let whole = digits(from: i), byte(whole) == UInt8(ascii: "."), let fraction = digits(from: whole + 1) else { return nil }

@@ -64,6 +64,8 @@ enum SlowQueryParse {
             ("[%-8p] %r %a%%", "[42      ] 127.0.0.1(5432) psql%LOG:  x"),
             ("%s %i %b %Q: ", "2026-11-24 16:47:00 UTC SELECT client backend -123: LOG:  x"),
             ("unknown %Z escape %p ", "unknown  escape 7 ERROR:  x"),
+            ("%m|%p|", "2026-11-24 16:46:25.639 CEST|42|LOG:  x"),
+            ("%t %p ", "2026-11-24 16:46:25 -0330 42 LOG:  x"),
         ]
         for (specification, line) in cases {
             #expect(LogLinePrefix(specification).match(line) != nil, "\(specification) on \(line)")
