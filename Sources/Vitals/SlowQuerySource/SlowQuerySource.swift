@@ -223,7 +223,8 @@ public final class SlowQuerySource: VitalsSource {
             case .log?:
                 writer = nil
                 sink = { line in
-                    var metadata: Logger.Metadata = [:]
+                    // vitals' logger stamps its own ts; the time Postgres logged the statement is kept apart.
+                    var metadata: Logger.Metadata = ["logged_at": "\(line.time)"]
                     for (key, value) in line.fields where key != "msg" && key != "ts" { metadata[key] = "\(value)" }
                     logger.info("slow query", metadata: metadata)
                 }
