@@ -2,8 +2,9 @@
 public enum SourceCatalog {
     public static var factories: [any SourceFactory.Type] {
         [
-        TimingLogSourceFactory.self,
-        EventLoopSourceFactory.self,
+            TimingLogSourceFactory.self,
+            EventLoopSourceFactory.self,
+            SlowQuerySourceFactory.self,
         ]
     }
 }

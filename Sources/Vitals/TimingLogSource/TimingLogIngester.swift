@@ -62,7 +62,6 @@ public struct TimingLogIngester {
 
     /// Moves everything accumulated since the last flush into the registry.
     public mutating func flush(oversizedLines: Int = 0) {
-        let source = TimingLogMetrics.sourceLabel
         if !pending.isEmpty {
             let batch = pending.map { (Self.labels($0.key), $0.value) }
             metrics.requestDuration.merge(batch.map { ($0.0, $0.1.histogram) })
@@ -78,9 +77,7 @@ public struct TimingLogIngester {
             metrics.eventLoopBlocked.merge([], blocked)
             blocked = metrics.eventLoopBlocked.makeAccumulator()
         }
-        if parsedLines > 0 { metrics.lines.increment([source, "parsed"], by: Double(parsedLines)) }
-        if unparsedLines > 0 { metrics.lines.increment([source, "unparsed"], by: Double(unparsedLines)) }
-        if oversizedLines > 0 { metrics.lines.increment([source, "oversized"], by: Double(oversizedLines)) }
+        metrics.log.countLines(parsed: parsedLines, unparsed: unparsedLines, oversized: oversizedLines)
         if overflowed > 0 { metrics.routeOverflow.increment(by: Double(overflowed)) }
         metrics.routes.set(to: Double(knownRoutes.count))
         parsedLines = 0

@@ -4,10 +4,7 @@ public struct TimingLogMetrics: Sendable {
     public let requestDuration: HistogramFamily
     public let requests: CounterFamily
     public let slowRequests: CounterFamily
-    public let lines: CounterFamily
-    public let bytesRead: CounterFamily
-    public let bytesBehind: GaugeFamily
-    public let filesFollowed: GaugeFamily
+    public let log: LogReadingMetrics
     public let routes: GaugeFamily
     public let routeOverflow: CounterFamily
     public let eventLoopBlocked: HistogramFamily
@@ -26,12 +23,7 @@ public struct TimingLogMetrics: Sendable {
         requests = try registry.counter("http_requests_total", help: "HTTP requests seen in the application's timing log.", labels: labels)
         slowRequests = try registry.counter(
             "http_slow_requests_total", help: "HTTP requests slower than the configured slow threshold.", labels: labels)
-        lines = try registry.counter(
-            "vitals_log_lines_total", help: "Log lines read, by result: parsed, unparsed or oversized.", labels: ["source", "result"])
-        bytesRead = try registry.counter("vitals_log_bytes_read_total", help: "Bytes read from followed log files.", labels: ["source"])
-        bytesBehind = try registry.gauge(
-            "vitals_log_bytes_behind", help: "Bytes written to followed log files but not read yet.", labels: ["source"])
-        filesFollowed = try registry.gauge("vitals_log_files_followed", help: "Log files currently followed.", labels: ["source"])
+        log = try LogReadingMetrics(registry: registry, source: Self.sourceLabel)
         routes = try registry.gauge("vitals_timing_log_routes", help: "Distinct routes tracked, bounded by --timing-log.max-routes.")
         routeOverflow = try registry.counter(
             "vitals_timing_log_route_overflow_total", help: "Requests counted under route=\"__other__\" because the route cap was reached.")
@@ -40,8 +32,6 @@ public struct TimingLogMetrics: Sendable {
             buckets: Self.blockedBuckets)
         eventLoopBlockedTotal = try registry.counter(
             "app_event_loop_blocked_total", help: "asyncio slow-callback warnings seen in the application's log.")
-        for result in ["parsed", "unparsed", "oversized"] { lines.initialize([Self.sourceLabel, result]) }
-        bytesRead.initialize([Self.sourceLabel])
         routeOverflow.initialize([])
         eventLoopBlockedTotal.initialize([])
     }

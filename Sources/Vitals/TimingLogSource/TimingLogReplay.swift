@@ -25,7 +25,7 @@ public enum TimingLogReplay {
         // A replay reads to the end: a last line without a newline is complete.
         let last = tailer.flushUnfinishedLines { line in ingester.ingest(line) }
         ingester.flush(oversizedLines: last.oversizedLines)
-        metrics.bytesRead.increment([TimingLogMetrics.sourceLabel], by: Double(bytes))
+        metrics.log.bytesRead.increment([TimingLogMetrics.sourceLabel], by: Double(bytes))
         return ExpositionWriter(format: format).write(registry.gather())
     }
 }

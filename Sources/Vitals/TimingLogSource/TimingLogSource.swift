@@ -84,11 +84,8 @@ public final class TimingLogSource: VitalsSource {
         func poll() -> Outcome {
             let result = tailer.poll { line in ingester.ingest(line) }
             ingester.flush(oversizedLines: result.oversizedLines)
-            let source = TimingLogMetrics.sourceLabel
-            if result.bytesRead > 0 { metrics.bytesRead.increment([source], by: Double(result.bytesRead)) }
-            metrics.bytesBehind.set([source], to: Double(tailer.bytesBehind))
+            metrics.log.recordPoll(result, tailer: tailer)
             let followed = tailer.followedFiles.count
-            metrics.filesFollowed.set([source], to: Double(followed))
 
             // A problem is reported by the tailer once when it starts, but lasts until it is fixed.
             let problem = tailer.currentErrors.first.map { error in

@@ -137,7 +137,8 @@ import FoundationNetworking
         if flags.contains("--slow-query.log-path") {
             let log = try #require(environment["VITALS_TEST_PG_LOG"], "this vitals has --slow-query.log-path: run through scripts/test.sh (VITALS_TEST_PG_LOG)")
             sources.insert(.slowQuery)
-            sourceArguments += ["--slow-query.log-path", log]
+            // The test server's log_line_prefix (scripts/test-servers.sh).
+            sourceArguments += ["--slow-query.log-path", log, "--slow-query.log-line-prefix", "%m [%p] %q%u@%d "]
         } else {
             notes.append("slow-query panels skipped: vitals has no --slow-query.log-path")
         }

@@ -28,9 +28,9 @@ import Testing
         #expect(metrics.slowRequests.value(["GET", "/markets/{id}"]) == 1)
         // Exactly at the threshold is not slow: "under 200 ms" and the le="0.2" bucket agree.
         #expect(metrics.slowRequests.value(["GET", "/dashboard"]) == 0)
-        #expect(metrics.lines.value(["timing_log", "parsed"]) == 3)
-        #expect(metrics.lines.value(["timing_log", "unparsed"]) == 1)
-        #expect(metrics.lines.value(["timing_log", "oversized"]) == 2)
+        #expect(metrics.log.lines.value(["timing_log", "parsed"]) == 3)
+        #expect(metrics.log.lines.value(["timing_log", "unparsed"]) == 1)
+        #expect(metrics.log.lines.value(["timing_log", "oversized"]) == 2)
         let histogram = try #require(metrics.requestDuration.accumulator(["GET", "/markets/{id}"]))
         #expect(histogram.bucketCounts == [0, 1, 0, 1])
         #expect(histogram.count == 2)

@@ -1,0 +1,225 @@
+/// The families the slow-query source feeds.
+public struct SlowQueryMetrics: Sendable {
+    /// `vitals_log_*` series carry this as their `source` label.
+    public static let sourceLabel = "slow_query"
+    /// 1 ms to 60 s: Postgres reports statements from `log_min_duration_statement` up.
+    public static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    public let duration: HistogramFamily
+    public let phases: HistogramFamily
+    public let queries: CounterFamily
+    public let sequentialScans: CounterFamily
+    public let fingerprints: GaugeFamily
+    public let evictions: CounterFamily
+    public let labelOverflow: CounterFamily
+    public let logFailures: CounterFamily
+    public let log: LogReadingMetrics
+
+    public init(registry: MetricRegistry) throws(RegistryError) {
+        duration = try registry.histogram(
+            "pg_slow_query_duration_seconds",
+            help: "Duration of statements in the Postgres slow-query log, by normalised statement id (top K by total time; the rest under \"__other__\").",
+            labels: ["fingerprint"], buckets: Self.buckets)
+        phases = try registry.histogram(
+            "pg_slow_query_phase_duration_seconds", help: "Duration of slow extended-protocol parse and bind messages in the Postgres log.",
+            labels: ["phase"], buckets: Self.buckets)
+        queries = try registry.counter(
+            "pg_slow_queries_total", help: "Slow statements in the Postgres log, by database and user (bounded; overflow under \"__other__\").",
+            labels: ["datname", "user"])
+        sequentialScans = try registry.counter(
+            "pg_slow_query_seq_scans_total", help: "Sequential scans in auto_explain plans of slow statements, by relation (bounded).",
+            labels: ["relation"])
+        fingerprints = try registry.gauge(
+            "vitals_slow_query_fingerprints", help: "Distinct normalised statements tracked, bounded by --slow-query.max-fingerprints.")
+        evictions = try registry.counter(
+            "vitals_slow_query_fingerprint_evictions_total", help: "Tracked statements dropped because the fingerprint table was full.")
+        labelOverflow = try registry.counter(
+            "vitals_slow_query_label_overflow_total", help: "Observations counted under \"__other__\" because a label's value cap was reached.",
+            labels: ["label"])
+        logFailures = try registry.counter(
+            "vitals_slow_query_log_write_failures_total", help: "Slow-query log lines that could not be written to --slow-query.output.")
+        log = try LogReadingMetrics(registry: registry, source: Self.sourceLabel)
+        evictions.initialize([])
+        logFailures.initialize([])
+        for label in ["datname_user", "relation"] { labelOverflow.initialize([label]) }
+    }
+}
+
+/// Turns Postgres log lines into slow-query metrics, statistics and log lines: parse, pair
+/// plans with statements, fingerprint, aggregate, cap label values.
+///
+/// Observations accumulate locally and reach the registry once per poll in ``endOfPoll``, so
+/// the hot path takes no lock per line. One ingester belongs to one thread.
+public struct SlowQueryIngester {
+    public struct Settings: Sendable {
+        public var format: PostgresLogFormat
+        public var prefix: LogLinePrefix
+        public var thresholdSeconds: Double
+        public var maxRecordLength: Int
+        public var maxStatementLength: Int
+        public var aggregator: SlowQueryAggregator.Configuration
+        /// Distinct values kept for `datname`×`user` pairs and for `relation`.
+        public var maxLabelValues: Int
+
+        public init(
+            format: PostgresLogFormat = .stderr, prefix: LogLinePrefix = LogLinePrefix(LogLinePrefix.defaultPrefix), thresholdSeconds: Double = 0,
+            maxRecordLength: Int = 1 << 20, maxStatementLength: Int = StatementNormalizer.defaultMaxLength,
+            aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100
+        ) {
+            self.format = format
+            self.prefix = prefix
+            self.thresholdSeconds = thresholdSeconds
+            self.maxRecordLength = maxRecordLength
+            self.maxStatementLength = maxStatementLength
+            self.aggregator = aggregator
+            self.maxLabelValues = maxLabelValues
+        }
+    }
+
+    public static let otherLabel = SlowQueryAggregator.otherLabel
+
+    private let settings: Settings
+    private let metrics: SlowQueryMetrics
+    private let logSink: (SlowQueryLogLine) -> Void
+    private var parser: PostgresLogParser
+    private var correlator: SlowQueryCorrelator
+    public private(set) var aggregator: SlowQueryAggregator
+
+    private var knownPairs: Set<[String]> = []
+    private var knownRelations: Set<String> = []
+    private var durations: [String: HistogramAccumulator] = [:]
+    private var phases: [String: HistogramAccumulator] = [:]
+    private var queries: [[String]: Int] = [:]
+    private var scans: [String: Int] = [:]
+    private var pairOverflow = 0
+    private var relationOverflow = 0
+    private var reportedCounts = PostgresLogLineCounts()
+    private var reportedEvictions = 0
+    private var changed = false
+    private var now: Double = 0
+
+    /// - Parameter logSink: receives each slow query's structured line as it is recognised.
+    public init(settings: Settings, metrics: SlowQueryMetrics, logSink: @escaping (SlowQueryLogLine) -> Void) {
+        self.settings = settings
+        self.metrics = metrics
+        self.logSink = logSink
+        self.parser = PostgresLogParser(format: settings.format, prefix: settings.prefix, maxRecordLength: settings.maxRecordLength)
+        self.correlator = SlowQueryCorrelator(normalizer: StatementNormalizer(maxLength: settings.maxStatementLength))
+        self.aggregator = SlowQueryAggregator(configuration: settings.aggregator)
+    }
+
+    /// - Parameter now: wall-clock seconds since the epoch, for entries whose timestamp has no usable zone.
+    public mutating func ingest(_ line: UnsafeRawBufferPointer, now: Double) {
+        self.now = now
+        var records: [PostgresLogRecord] = []  // no allocation unless a record completes
+        parser.feed(line) { records.append($0) }
+        for record in records { handle(record) }
+    }
+
+    public mutating func ingest(_ line: String, now: Double) {
+        var copy = line
+        copy.withUTF8 { ingest(UnsafeRawBufferPointer($0), now: now) }
+    }
+
+    /// Ends a poll: when it read nothing, completes what was waiting for more lines; then moves
+    /// everything accumulated into the registry. Returns a fresh report when anything changed.
+    public mutating func endOfPoll(linesRead: Int, oversizedLines: Int = 0, now: Double) -> SlowQueryReport? {
+        self.now = now
+        if linesRead == 0 {
+            var records: [PostgresLogRecord] = []
+            parser.flush { records.append($0) }
+            for record in records { handle(record) }
+            var held: [(SlowQueryEntry, StatementFingerprint)] = []
+            correlator.flush { held.append(($0, $1)) }
+            for (entry, fingerprint) in held { observe(entry, fingerprint) }
+        }
+        flushMetrics(oversizedLines: oversizedLines)
+        for dropped in aggregator.rerankIfDue(now: now) {
+            metrics.duration.remove([dropped])
+            changed = true
+        }
+        guard changed else { return nil }
+        changed = false
+        metrics.fingerprints.set(to: Double(aggregator.table.count))
+        return SlowQueryReport(aggregator: aggregator)
+    }
+
+    private mutating func handle(_ record: PostgresLogRecord) {
+        guard let entry = SlowQueryEntry(record: record), entry.durationSeconds >= settings.thresholdSeconds else { return }
+        var ready: [(SlowQueryEntry, StatementFingerprint)] = []
+        correlator.accept(entry) { ready.append(($0, $1)) }
+        for (entry, fingerprint) in ready { observe(entry, fingerprint) }
+    }
+
+    private mutating func observe(_ entry: SlowQueryEntry, _ fingerprint: StatementFingerprint) {
+        let seconds = entry.durationSeconds
+        let time = entry.timestamp.flatMap(SlowQueryTime.parsePostgres) ?? now
+        let scanned = entry.plan?.sequentialScans ?? []
+        logSink(
+            SlowQueryLogLine(
+                time: SlowQueryTime.iso8601(time), fingerprint: fingerprint.id, durationSeconds: seconds, phase: entry.phase,
+                database: entry.database, user: entry.user, application: entry.application, statement: fingerprint.text,
+                plan: entry.plan?.line, sequentialScans: scanned))
+        switch entry.kind {
+        case .parse, .bind:
+            phases[entry.phase, default: metrics.phases.makeAccumulator()].observe(seconds)
+            return
+        case .statement, .execute, .plan:
+            break
+        }
+        changed = true
+        let label = aggregator.record(
+            fingerprint, seconds: seconds, at: time, database: entry.database, user: entry.user, sequentialScans: scanned)
+        durations[label, default: metrics.duration.makeAccumulator()].observe(seconds)
+        let pair = limitedPair([entry.database ?? "", entry.user ?? ""])
+        queries[pair, default: 0] += 1
+        for relation in scanned { scans[limitedRelation(relation), default: 0] += 1 }
+    }
+
+    private mutating func limitedPair(_ pair: [String]) -> [String] {
+        if knownPairs.contains(pair) { return pair }
+        if knownPairs.count < settings.maxLabelValues {
+            knownPairs.insert(pair)
+            return pair
+        }
+        pairOverflow += 1
+        return [Self.otherLabel, Self.otherLabel]
+    }
+
+    private mutating func limitedRelation(_ relation: String) -> String {
+        if knownRelations.contains(relation) { return relation }
+        if knownRelations.count < settings.maxLabelValues {
+            knownRelations.insert(relation)
+            return relation
+        }
+        relationOverflow += 1
+        return Self.otherLabel
+    }
+
+    private mutating func flushMetrics(oversizedLines: Int) {
+        if !durations.isEmpty {
+            metrics.duration.merge(durations.map { ([$0.key], $0.value) })
+            durations.removeAll(keepingCapacity: true)
+        }
+        if !phases.isEmpty {
+            metrics.phases.merge(phases.map { ([$0.key], $0.value) })
+            phases.removeAll(keepingCapacity: true)
+        }
+        for (pair, count) in queries { metrics.queries.increment(pair, by: Double(count)) }
+        queries.removeAll(keepingCapacity: true)
+        for (relation, count) in scans { metrics.sequentialScans.increment([relation], by: Double(count)) }
+        scans.removeAll(keepingCapacity: true)
+        if pairOverflow > 0 { metrics.labelOverflow.increment(["datname_user"], by: Double(pairOverflow)) }
+        if relationOverflow > 0 { metrics.labelOverflow.increment(["relation"], by: Double(relationOverflow)) }
+        pairOverflow = 0
+        relationOverflow = 0
+        let counts = parser.counts
+        metrics.log.countLines(
+            parsed: counts.parsed - reportedCounts.parsed, unparsed: counts.unparsed - reportedCounts.unparsed, oversized: oversizedLines)
+        reportedCounts = counts
+        if aggregator.evictions > reportedEvictions {
+            metrics.evictions.increment(by: Double(aggregator.evictions - reportedEvictions))
+            reportedEvictions = aggregator.evictions
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+/// The slow-query source's settings, validated.
+public struct SlowQueryConfiguration: Sendable {
+    public enum Output: Sendable, Equatable {
+        /// vitals' own logger (its format is `--log.format`).
+        case log
+        case file(String)
+    }
+
+    public static let keys: [ConfigurationKey] = [
+        ConfigurationKey(
+            "slow-query.log-path", .strings,
+            help: "Postgres server log to tail (log_min_duration_statement, auto_explain); repeatable; globs allowed. The source is off without it."),
+        ConfigurationKey("slow-query.log-format", .string, default: .string("stderr"), help: "The log's format (log_destination): stderr, csvlog or jsonlog."),
+        ConfigurationKey(
+            "slow-query.log-line-prefix", .string, default: .string(LogLinePrefix.defaultPrefix),
+            help: "stderr format: the server's log_line_prefix, e.g. '%m [%p] %q%u@%d '."),
+        ConfigurationKey(
+            "slow-query.threshold", .duration, help: "Ignore statements faster than this (default: every statement the log reports)."),
+        ConfigurationKey(
+            "slow-query.top-k", .int, default: .int(50),
+            help: "Fingerprints with their own pg_slow_query_duration_seconds series (most total time); the rest share fingerprint=\"__other__\"."),
+        ConfigurationKey("slow-query.max-fingerprints", .int, default: .int(5000), help: "Distinct normalised statements tracked for /slow-queries."),
+        ConfigurationKey(
+            "slow-query.rerank-interval", .duration, default: .duration(.seconds(60)), help: "How often the top-K fingerprints are re-ranked."),
+        ConfigurationKey(
+            "slow-query.output", .string, default: .string("log"),
+            help: "Where each slow query's structured line goes: 'log' (vitals' log), 'none', or a file path."),
+        ConfigurationKey("slow-query.output-format", .string, default: .string("json"), help: "Format of --slow-query.output lines in a file: json or logfmt."),
+        ConfigurationKey(
+            "slow-query.max-statement-length", .int, default: .int(StatementNormalizer.defaultMaxLength),
+            help: "Bytes of normalised statement kept and shown; the fingerprint covers the whole statement."),
+        ConfigurationKey(
+            "slow-query.max-record-length", .int, default: .int(1 << 20), help: "Longest log record (statement plus plan) read, in bytes; longer ones are cut."),
+        ConfigurationKey(
+            "slow-query.max-label-values", .int, default: .int(100),
+            help: "Distinct datname×user pairs and relations kept as label values; more count under \"__other__\"."),
+        ConfigurationKey(
+            "slow-query.from-beginning", .bool, default: .bool(false), help: "Read log files present at start from their beginning instead of their end."),
+        ConfigurationKey(
+            "slow-query.poll-interval", .duration, default: .duration(.milliseconds(250)), help: "How often the log is checked for new lines and rotation."),
+    ]
+
+    public var paths: [String]
+    public var format: PostgresLogFormat
+    public var prefix: LogLinePrefix
+    public var thresholdSeconds: Double
+    public var topK: Int
+    public var maxFingerprints: Int
+    public var rerankInterval: Duration
+    public var output: Output?
+    public var outputFormat: SlowQueryLogLine.Format
+    public var maxStatementLength: Int
+    public var maxRecordLength: Int
+    public var maxLabelValues: Int
+    public var fromBeginning: Bool
+    public var pollInterval: Duration
+
+    public init(values: ConfigurationValues) throws(ConfigurationError) {
+        paths = values.strings("slow-query.log-path")
+        let formatName = values.string("slow-query.log-format") ?? "stderr"
+        guard let format = PostgresLogFormat(rawValue: formatName) else {
+            throw ConfigurationError(
+                .invalidValue, key: "slow-query.log-format",
+                "'\(formatName)' is not one of \(PostgresLogFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.format = format
+        let prefix = values.string("slow-query.log-line-prefix") ?? LogLinePrefix.defaultPrefix
+        self.prefix = LogLinePrefix(prefix)
+        thresholdSeconds = values.duration("slow-query.threshold")?.seconds ?? 0
+        topK = values.int("slow-query.top-k") ?? 50
+        guard (1...1000).contains(topK) else { throw ConfigurationError(.invalidValue, key: "slow-query.top-k", "must be between 1 and 1000") }
+        maxFingerprints = values.int("slow-query.max-fingerprints") ?? 5000
+        guard (2 * topK...1_000_000).contains(maxFingerprints) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.max-fingerprints", "must be between twice --slow-query.top-k and 1000000")
+        }
+        rerankInterval = values.duration("slow-query.rerank-interval") ?? .seconds(60)
+        guard rerankInterval >= .seconds(1) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.rerank-interval", "must be at least 1s")
+        }
+        switch values.string("slow-query.output") ?? "log" {
+        case "log": output = .log
+        case "none", "": output = nil
+        case let path: output = .file(path)
+        }
+        let outputFormatName = values.string("slow-query.output-format") ?? "json"
+        guard let outputFormat = SlowQueryLogLine.Format(rawValue: outputFormatName) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.output-format", "'\(outputFormatName)' is not one of json, logfmt")
+        }
+        self.outputFormat = outputFormat
+        maxStatementLength = values.int("slow-query.max-statement-length") ?? StatementNormalizer.defaultMaxLength
+        guard (64...1_048_576).contains(maxStatementLength) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.max-statement-length", "must be between 64 and 1048576")
+        }
+        maxRecordLength = values.int("slow-query.max-record-length") ?? 1 << 20
+        guard (1024...67_108_864).contains(maxRecordLength) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.max-record-length", "must be between 1024 and 67108864")
+        }
+        maxLabelValues = values.int("slow-query.max-label-values") ?? 100
+        guard (1...10_000).contains(maxLabelValues) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.max-label-values", "must be between 1 and 10000")
+        }
+        fromBeginning = values.bool("slow-query.from-beginning")
+        pollInterval = values.duration("slow-query.poll-interval") ?? .milliseconds(250)
+        guard pollInterval >= .milliseconds(10) else {
+            throw ConfigurationError(.invalidValue, key: "slow-query.poll-interval", "must be at least 10ms")
+        }
+    }
+
+    var ingesterSettings: SlowQueryIngester.Settings {
+        SlowQueryIngester.Settings(
+            format: format, prefix: prefix, thresholdSeconds: thresholdSeconds, maxRecordLength: maxRecordLength,
+            maxStatementLength: maxStatementLength,
+            aggregator: .init(topK: topK, maxFingerprints: maxFingerprints, rerankInterval: rerankInterval.seconds), maxLabelValues: maxLabelValues)
+    }
+}
+
+/// Tails the Postgres server log and turns slow statements into per-fingerprint metrics,
+/// `/slow-queries` and structured log lines.
+///
+/// Reading and parsing are blocking file work, so each poll runs on the thread pool, never on an
+/// event loop; polls never overlap because `run()` awaits each one before sleeping.
+public final class SlowQuerySource: VitalsSource {
+    public let name = "slow_query"
+    public let status: SourceStatus
+    private let configuration: SlowQueryConfiguration
+    private let pipeline: Pipeline
+    private let board = SlowQueryBoard()
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+
+    public init(configuration: SlowQueryConfiguration, context: SourceContext) throws {
+        self.configuration = configuration
+        self.status = context.health.makeStatus(source: "slow_query")
+        self.threadPool = context.threadPool
+        self.logger = context.logger
+        let metrics = try SlowQueryMetrics(registry: context.registry)
+        self.pipeline = Pipeline(configuration: configuration, metrics: metrics, logger: context.logger)
+        let board = self.board
+        context.endpoints.register(
+            path: "/slow-queries",
+            summary: "Slowest statements from the Postgres log, by total time (?order=count for most frequent, ?limit=N)"
+        ) { query in
+            let (status, body) = board.current.response(query: query)
+            return SourceEndpoints.Response(status: status, body: body)
+        }
+    }
+
+    public func run() async throws {
+        logger.info(
+            "slow-query source started",
+            metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.pollOnce()
+                try? await Task.sleep(for: self.configuration.pollInterval)
+            }
+        }
+        pipeline.close()
+    }
+
+    func pollOnce() async {
+        let start = ContinuousClock.now
+        let outcome: Pipeline.Outcome
+        do {
+            outcome = try await threadPool.runIfActive { self.pipeline.poll(now: Date().timeIntervalSince1970) }
+        } catch {
+            return  // the pool is shutting down
+        }
+        if let report = outcome.report { board.publish(report) }
+        let elapsed = (ContinuousClock.now - start).seconds
+        if let problem = outcome.problem {
+            if outcome.problemIsNew {
+                logger.warning("Postgres server log unavailable", metadata: ["error": "\(problem.message)", "reason": "\(problem.reason.rawValue)"])
+            }
+            status.recordError(problem.reason, message: problem.message, down: outcome.followedFiles == 0, duration: elapsed)
+            if outcome.followedFiles > 0 { status.markUp() }
+        } else {
+            if status.snapshot.lastError != nil { logger.info("Postgres server log readable again") }
+            status.recordSuccess(duration: elapsed)
+        }
+    }
+
+    /// Tailer, ingester and output: mutable state touched by one poll at a time.
+    final class Pipeline: @unchecked Sendable {
+        struct Problem: Equatable {
+            var reason: SourceErrorReason
+            var message: String
+        }
+
+        struct Outcome {
+            var problem: Problem?
+            var problemIsNew: Bool
+            var followedFiles: Int
+            var report: SlowQueryReport?
+        }
+
+        /// Lines recognised during a poll, written to the output file after it.
+        final class PendingLines {
+            var lines: [String] = []
+        }
+
+        private let tailer: LogTailer
+        private var ingester: SlowQueryIngester
+        private let metrics: SlowQueryMetrics
+        private let writer: SlowQueryFileWriter?
+        private let pending: PendingLines
+        private var reportedWriteFailures = 0
+
+        init(configuration: SlowQueryConfiguration, metrics: SlowQueryMetrics, logger: Logger) {
+            self.metrics = metrics
+            let pending = PendingLines()
+            self.pending = pending
+            self.tailer = LogTailer(
+                configuration: .init(
+                    patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxRecordLength))
+            let sink: (SlowQueryLogLine) -> Void
+            switch configuration.output {
+            case .log?:
+                writer = nil
+                sink = { line in
+                    // vitals' logger stamps its own ts; the time Postgres logged the statement is kept apart.
+                    var metadata: Logger.Metadata = ["logged_at": "\(line.time)"]
+                    for (key, value) in line.fields where key != "msg" && key != "ts" { metadata[key] = "\(value)" }
+                    logger.info("slow query", metadata: metadata)
+                }
+            case .file(let path)?:
+                writer = SlowQueryFileWriter(path: path)
+                let format = configuration.outputFormat
+                sink = { line in pending.lines.append(line.formatted(format)) }
+            case nil:
+                writer = nil
+                sink = { _ in }
+            }
+            self.ingester = SlowQueryIngester(settings: configuration.ingesterSettings, metrics: metrics, logSink: sink)
+        }
+
+        func poll(now: Double) -> Outcome {
+            let result = tailer.poll { line in ingester.ingest(line, now: now) }
+            let report = ingester.endOfPoll(linesRead: result.lines, oversizedLines: result.oversizedLines, now: now)
+            if let writer, !pending.lines.isEmpty {
+                writer.write(pending.lines)
+                pending.lines.removeAll(keepingCapacity: true)
+                if writer.failures > reportedWriteFailures {
+                    metrics.logFailures.increment(by: Double(writer.failures - reportedWriteFailures))
+                    reportedWriteFailures = writer.failures
+                }
+            }
+            metrics.log.recordPoll(result, tailer: tailer)
+            let followed = tailer.followedFiles.count
+            // A problem is reported by the tailer once when it starts, but lasts until it is fixed.
+            let problem = tailer.currentErrors.first.map { Problem(reason: Self.reason(for: $0), message: Self.message(for: $0)) }
+            return Outcome(problem: problem, problemIsNew: !result.errors.isEmpty, followedFiles: followed, report: report)
+        }
+
+        func close() { tailer.close() }
+
+        static func reason(for error: TailError) -> SourceErrorReason {
+            switch error.code {
+            case .notFound: .notFound
+            case .permissionDenied: .permission
+            default: .io
+            }
+        }
+
+        /// What `/ready` says: the path, the cause, and what to use instead on managed Postgres.
+        static func message(for error: TailError) -> String {
+            switch error.code {
+            case .notFound, .permissionDenied:
+                "cannot read the Postgres server log at \(error.path) (\(error.code): \(error.detail)); on managed Postgres use the "
+                    + "pg_stat_statements metrics (pg_stat_statements_seconds_total) that the postgres source publishes, and /statements"
+            default:
+                error.description
+            }
+        }
+    }
+}
+
+public enum SlowQuerySourceFactory: SourceFactory {
+    public static var configurationKeys: [ConfigurationKey] { SlowQueryConfiguration.keys }
+
+    public static func validate(values: ConfigurationValues) throws {
+        _ = try SlowQueryConfiguration(values: values)
+    }
+
+    public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
+        let settings = try SlowQueryConfiguration(values: configuration)
+        guard !settings.paths.isEmpty else { return [] }
+        return [try SlowQuerySource(configuration: settings, context: context)]
+    }
+}
