@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Synchronization
 
 /// Measures how late vitals' own event loops run a task scheduled on them.
 ///
@@ -17,7 +16,7 @@ public final class EventLoopLagProbe: VitalsSource {
     private let window: Duration
     private let histogram: HistogramFamily
     private let maxGauge: GaugeFamily
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public static let buckets: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
@@ -37,7 +36,7 @@ public final class EventLoopLagProbe: VitalsSource {
             "vitals_event_loop_lag_seconds", help: "How late a task scheduled on one of vitals' event loops ran.", buckets: Self.buckets)
         self.maxGauge = try context.registry.gauge(
             "vitals_event_loop_lag_max_seconds", help: "The largest event-loop lag over the last window (--event-loop.window).")
-        self.state = Mutex(State(inFlight: Array(repeating: false, count: loops.count)))
+        self.state = Locked(State(inFlight: Array(repeating: false, count: loops.count)))
     }
 
     public func run() async throws {

@@ -1,7 +1,6 @@
 import CCrypt
 import Foundation
 import Hummingbird
-import Synchronization
 
 /// HTTP basic authentication against bcrypt hashes, as the exporter-toolkit does it.
 ///
@@ -62,7 +61,7 @@ struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// Digests of credential pairs that passed bcrypt, bounded: cleared whole when full.
 final class VerifiedCredentials: Sendable {
-    private let keys = Mutex<Set<Int>>([])
+    private let keys = Locked<Set<Int>>([])
     private let limit = 1024
 
     func contains(_ key: Int) -> Bool { keys.withLock { $0.contains(key) } }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// A swift-log handler that writes one logfmt or JSON object per line to stderr (or any sink),
 /// the formats Prometheus exporters use (`--log.format logfmt|json`).

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A family whose series are kept up to date in place, by the code that observes events.
 protocol LiveFamily: Sendable {
@@ -9,7 +8,7 @@ protocol LiveFamily: Sendable {
 /// A counter family: monotonically increasing values, one per label combination.
 public final class CounterFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = Mutex<[[String]: Double]>([:])
+    private let values = Locked<[[String]: Double]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -43,7 +42,7 @@ public final class CounterFamily: LiveFamily {
 /// A gauge family: values that go up and down.
 public final class GaugeFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = Mutex<[[String]: Double]>([:])
+    private let values = Locked<[[String]: Double]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -113,7 +112,7 @@ public struct HistogramAccumulator: Sendable {
 /// A histogram family with fixed bucket bounds, one histogram per label combination.
 public final class HistogramFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let histograms = Mutex<[[String]: HistogramAccumulator]>([:])
+    private let histograms = Locked<[[String]: HistogramAccumulator]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor

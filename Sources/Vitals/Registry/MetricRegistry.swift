@@ -23,7 +23,7 @@ public final class MetricRegistry: Sendable {
         var collectors: [any MetricCollector] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let conflicts = Atomic<Int>(0)
 
     public init() {}
@@ -128,7 +128,7 @@ public final class MetricRegistry: Sendable {
 /// A source builds a whole pass with ``SnapshotBuilder`` and publishes it at once: scrapes see
 /// either the previous pass or the new one, never half of each.
 public final class SnapshotPublisher: MetricCollector {
-    private let current = Mutex<[FamilySnapshot]>([])
+    private let current = Locked<[FamilySnapshot]>([])
 
     public func publish(_ families: [FamilySnapshot]) {
         current.withLock { $0 = families }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// What `GET /slow-queries` shows: the tracked fingerprints ranked by total time or count.
 public struct SlowQueryReport: Sendable, Equatable {
@@ -63,7 +62,7 @@ public struct SlowQueryReport: Sendable, Equatable {
 
 /// The latest report, published by the polling thread and read by HTTP handlers.
 public final class SlowQueryBoard: Sendable {
-    private let report = Mutex(SlowQueryReport())
+    private let report = Locked(SlowQueryReport())
 
     public init() {}
 

@@ -1,12 +1,11 @@
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// What sources re-read on SIGHUP: secrets from `_FILE` variables (`DATA_SOURCE_NAME_FILE`,
 /// `REDIS_PASSWORD_FILE`), so a rotated password is picked up without a restart.
 public final class ReloadHandlers: Sendable {
-    private let handlers = Mutex<[@Sendable () -> Void]>([])
+    private let handlers = Locked<[@Sendable () -> Void]>([])
 
     public init() {}
 

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Extra read-only HTTP endpoints that sources offer next to `/metrics`, such as `/statements`
 /// (query texts, which must never be labels) or `/slow-queries`.
@@ -25,7 +24,7 @@ public final class SourceEndpoints: Sendable {
         public let handle: @Sendable (_ query: [String: String]) -> Response
     }
 
-    private let endpoints = Mutex<[Endpoint]>([])
+    private let endpoints = Locked<[Endpoint]>([])
 
     public init() {}
 

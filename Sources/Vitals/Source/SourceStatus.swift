@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The fixed set of reasons a source can fail with. Labels carry these, never error text.
 public enum SourceErrorReason: String, Sendable, CaseIterable {
@@ -39,12 +38,12 @@ public final class SourceStatus: Sendable {
     public let source: String
     /// Which target (a DSN's host and database, a log glob) when a source runs several instances.
     public let instance: String?
-    private let state: Mutex<Snapshot>
+    private let state: Locked<Snapshot>
 
     public init(source: String, instance: String? = nil) {
         self.source = source
         self.instance = instance
-        self.state = Mutex(Snapshot(source: source, instance: instance, state: .starting, errors: [:]))
+        self.state = Locked(Snapshot(source: source, instance: instance, state: .starting, errors: [:]))
     }
 
     public func recordSuccess(duration: Double) {
@@ -88,7 +87,7 @@ public final class SourceStatus: Sendable {
 
 /// All sources' statuses: exposed as `vitals_source_*` and summarised by `/ready`.
 public final class SourceHealthBoard: MetricCollector {
-    private let statuses = Mutex<[SourceStatus]>([])
+    private let statuses = Locked<[SourceStatus]>([])
 
     private static let upDescriptor = try! MetricDescriptor(
         name: "vitals_source_up", help: "Whether the source's last collection succeeded (1) or not (0).", type: .gauge, labelNames: ["source", "instance"])
