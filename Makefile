@@ -1,7 +1,7 @@
 # vitals: common tasks. The scripts do the work; see scripts/ and bench/.
 SHELL := /bin/bash
 
-.PHONY: build release test demo bench clean distclean
+.PHONY: build release test demo bench chaos clean distclean
 
 build:
 	swift build
@@ -17,6 +17,10 @@ demo:
 
 bench:
 	bash scripts/install-deps.sh --bench && bash bench/ingest.sh && bash bench/accuracy.sh
+
+# Rotation, scrape-load, cardinality and soak cases too long for CI (SOAK_SECONDS=1800).
+chaos:
+	bash scripts/chaos.sh
 
 # Stops any leftover private servers, then removes build products and scratch dirs.
 clean:

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Rotation chaos: a writer appends timing lines at a fixed rate while the log is rotated many
+times (rename-and-create and copytruncate, mixed); vitals must count every line exactly once.
+
+usage: rotation.py VITALS_BIN [--rate 50000] [--rotations 100] [--seconds 60]
+Exits 0 when vitals' http_requests_total equals the lines written, 1 otherwise.
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    total = sum(float(m.group(1)) for m in re.finditer(r"^http_requests_total\{.*\} (\S+)$", text, re.M))
+    return total, text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("vitals")
+    ap.add_argument("--rate", type=int, default=50000)
+    ap.add_argument("--rotations", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=60)
+    a = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="vitals-chaos-")
+    log = os.path.join(work, "app.log")
+    open(log, "w").close()
+    port = free_port()
+    vitals = subprocess.Popen([a.vitals, "--web.listen-address", f"127.0.0.1:{port}", "--timing-log.path", log,
+                               "--timing-log.from-beginning", "--event-loop.interval", "0", "--log.level", "warn"])
+    try:
+        for _ in range(100):
+            try:
+                scrape(port)
+                break
+            except OSError:
+                time.sleep(0.1)
+        written = 0
+        rotations = {"rename": 0, "copytruncate": 0}
+        out = open(log, "a")
+        start = time.monotonic()
+        interval = a.seconds / (a.rotations + 1)
+        next_rotation = start + interval
+        batch = max(1, a.rate // 100)
+        line = "2026-11-24 12:00:00,000 INFO app.middleware.timing GET /markets/{} completed in 12.5ms\n"
+        while time.monotonic() - start < a.seconds:
+            out.write("".join(line.format(written + i) for i in range(batch)))
+            out.flush()
+            written += batch
+            now = time.monotonic()
+            if now >= next_rotation and sum(rotations.values()) < a.rotations:
+                n = sum(rotations.values())
+                if n % 2 == 0:  # rename and create, as logrotate's default
+                    os.rename(log, f"{log}.1")
+                    out.close()
+                    out = open(log, "a")
+                    rotations["rename"] += 1
+                else:  # logrotate's copytruncate
+                    shutil.copyfile(log, f"{log}.1")
+                    os.truncate(log, 0)
+                    rotations["copytruncate"] += 1
+                next_rotation += interval
+            target = start + written / a.rate
+            delay = target - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        out.close()
+        elapsed = time.monotonic() - start
+        deadline = time.monotonic() + 60
+        counted = 0
+        while time.monotonic() < deadline:
+            counted, _ = scrape(port)
+            if counted >= written:
+                time.sleep(1)
+                counted, _ = scrape(port)
+                break
+            time.sleep(0.5)
+        print(f"rotation chaos: wrote {written} lines in {elapsed:.1f} s ({written / elapsed:.0f} lines/s), "
+              f"{rotations['rename']} rename + {rotations['copytruncate']} copytruncate rotations; "
+              f"vitals counted {counted:.0f} ({counted - written:+.0f})")
+        return 0 if counted == written else 1
+    finally:
+        vitals.terminate()
+        vitals.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
