@@ -23,11 +23,15 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // No pkgConfig here: hiredis.pc adds -D_FILE_OFFSET_BITS=64 to the Clang importer of every target
+        // that depends on CHiredis, which then sees `struct stat` as owned by CNIOLinux and fails the build
+        // under MemberImportVisibility. The headers are in /usr/include/hiredis; the module map links hiredis.
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(
             name: "Vitals",
             dependencies: [
                 "CZlib",
+                "CHiredis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

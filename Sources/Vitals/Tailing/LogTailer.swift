@@ -1,4 +1,7 @@
 import Glibc
+// `struct stat` and `timespec` are also declared by CNIOLinux; once a C module such as CHiredis is
+// imported elsewhere in Vitals, MemberImportVisibility may attribute their fields to CNIOLinux.
+import CNIOLinux
 
 /// Follows log files the way `tail -F` does, surviving rotation, with memory bounded no matter
 /// what the files contain.

@@ -1,4 +1,7 @@
 import Glibc
+// `struct stat` and `timespec` are also declared by CNIOLinux; once a C module such as CHiredis is
+// imported elsewhere in Vitals, MemberImportVisibility may attribute their fields to CNIOLinux.
+import CNIOLinux
 
 /// Identifies a file independently of its name, so a rename is not mistaken for a new file.
 ///

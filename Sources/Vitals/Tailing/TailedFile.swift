@@ -1,4 +1,7 @@
 import Glibc
+// `struct stat` and `timespec` are also declared by CNIOLinux; once a C module such as CHiredis is
+// imported elsewhere in Vitals, MemberImportVisibility may attribute their fields to CNIOLinux.
+import CNIOLinux
 
 /// One open file being followed, with everything needed to resume exactly where it left off.
 ///
