@@ -93,8 +93,8 @@ public final class RedisSource: VitalsSource {
         }
     }
 
+    /// Status first, then the snapshot: a scrape that sees `redis_up 0` also sees why in `/ready`.
     private func apply(_ outcome: RedisCollector.Outcome, elapsed: Duration) {
-        publisher.publish(outcome.families)
         if let failure = outcome.failure {
             // A pass that only waited out the reconnect backoff is not a new error.
             if outcome.attempted {
@@ -103,11 +103,12 @@ public final class RedisSource: VitalsSource {
         } else {
             status.recordSuccess(duration: elapsed.seconds)
         }
+        publisher.publish(outcome.families)
     }
 
     private func reportTimeout(elapsed: Duration) {
-        publisher.publish(downFamilies)
         status.recordError(.timeout, message: "no complete collection within \(DurationParser.format(timeout))", down: true, duration: elapsed.seconds)
+        publisher.publish(downFamilies)
     }
 
     /// The future's value, or nil if the deadline passes or the task is cancelled first. The
