@@ -5,6 +5,7 @@ public enum SourceCatalog {
             TimingLogSourceFactory.self,
             EventLoopSourceFactory.self,
             SlowQuerySourceFactory.self,
+            RedisSourceFactory.self,
         ]
     }
 }

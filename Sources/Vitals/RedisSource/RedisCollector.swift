@@ -1,0 +1,207 @@
+import Glibc
+import Logging
+
+/// One target's collection passes: the connection, what it has learnt, and the mapping state.
+///
+/// Everything here runs on the target's own single thread, one pass at a time, so the mutable
+/// state needs no lock; only ``abortHandle`` is touched from elsewhere (the watchdog).
+final class RedisCollector: @unchecked Sendable {
+    struct Outcome: Sendable {
+        /// The whole snapshot to publish: every family on success, `redis_up 0` on failure.
+        var families: [FamilySnapshot]
+        var failure: RedisConnectionError?
+        /// False when the pass did not touch the network because a reconnect backoff is running.
+        var attempted: Bool
+    }
+
+    /// Bounds the reply of `SLOWLOG GET`: the server's default slowlog-max-len.
+    static let slowlogFetchLimit: Int64 = 128
+    static let clientName = "vitals"
+
+    let target: RedisConfiguration.Target
+    let abortHandle = RedisAbortHandle()
+    private let configInterval: Duration
+    private let logger: Logger
+    private let slowlogHistogram: HistogramFamily
+
+    private var connection: (any RedisCommandChannel)?
+    private var probes = RedisCommandProbes()
+    private var backoff = RedisReconnectBackoff()
+    private var slowlog = RedisSlowlogTracker()
+    private var mapper: RedisMetricMapper
+    private var slowlogCommands: RedisLabelLimiter
+    private var config: RedisConfigValues?
+    private var configReadAt: ContinuousClock.Instant?
+    private var lastFailure: RedisConnectionError?
+
+    init(
+        target: RedisConfiguration.Target, descriptors: RedisMetricDescriptors, targetLabel: String?, configuration: RedisConfiguration,
+        slowlogHistogram: HistogramFamily, logger: Logger
+    ) {
+        self.target = target
+        self.configInterval = configuration.configInterval
+        self.logger = logger
+        self.slowlogHistogram = slowlogHistogram
+        self.mapper = RedisMetricMapper(descriptors: descriptors, target: targetLabel, maxLabelValues: configuration.maxLabelValues)
+        self.slowlogCommands = RedisLabelLimiter(capacity: configuration.maxLabelValues)
+    }
+
+    /// One pass; never throws and never blocks past `deadline` (bar DNS resolution).
+    func runPass(deadline: ContinuousClock.Instant) -> Outcome {
+        if connection == nil, !backoff.mayConnect(at: .now) {
+            return Outcome(families: mapper.downFamilies(), failure: lastFailure, attempted: false)
+        }
+        do {
+            let observation = try collect(deadline: deadline)
+            if lastFailure != nil { logger.info("redis reachable again", metadata: ["target": "\(target.label)"]) }
+            lastFailure = nil
+            return Outcome(families: mapper.families(for: observation), failure: nil, attempted: true)
+        } catch {
+            if error.breaksConnection { disconnect() }
+            if error != lastFailure {
+                logger.warning(
+                    "redis collection failed",
+                    metadata: ["target": "\(target.label)", "reason": "\(error.reason.rawValue)", "error": "\(error.message)"])
+            }
+            lastFailure = error
+            return Outcome(families: mapper.downFamilies(), failure: error, attempted: true)
+        }
+    }
+
+    func disconnect() {
+        connection?.close()
+        connection = nil
+    }
+
+    // MARK: The pass
+
+    private func collect(deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisObservation {
+        let connection = try connected(deadline: deadline)
+        let reply = try connection.command(["INFO", "all"], deadline: deadline)
+        let text: String
+        switch reply {
+        case .string(let body): text = body
+        case .error(let message): throw RedisConnectionError.forReply(message)
+        default: throw RedisConnectionError(.protocolError, "unexpected reply to INFO")
+        }
+        let info = RedisInfo(parsing: text)
+        guard !info.fields.isEmpty else { throw RedisConnectionError(.protocolError, "empty INFO reply") }
+
+        var observation = RedisObservation(info: info)
+        observation.slowlog = try readSlowlog(connection, info: info, deadline: deadline)
+        if let reply = try optional(.latencyLatest, ["LATENCY", "LATEST"], on: connection, deadline: deadline) {
+            observation.latencySpikes = RedisLatencySpike.parse(reply)
+        }
+        observation.config = try readConfig(connection, deadline: deadline)
+        return observation
+    }
+
+    /// The open connection, or a new one: connect, AUTH and CLIENT SETNAME happen once per
+    /// connection, never per pass.
+    private func connected(deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> any RedisCommandChannel {
+        if let connection, connection.isOpen { return connection }
+        do throws(RedisConnectionError) {
+            let fresh = try RedisConnector.connect(to: target.address, deadline: deadline, abortHandle: abortHandle)
+            if let password = target.password {
+                let arguments = target.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
+                if case .error(let message) = try fresh.command(arguments, deadline: deadline) {
+                    fresh.close()
+                    throw RedisConnectionError(.auth, message)
+                }
+            }
+            // A new connection may reach a restarted server or a user with other rights: probe again.
+            probes = RedisCommandProbes()
+            config = nil
+            configReadAt = nil
+            connection = fresh
+            _ = try optional(.clientSetName, ["CLIENT", "SETNAME", Self.clientName], on: fresh, deadline: deadline)
+            backoff.recordSuccess()
+            logger.debug("redis connected", metadata: ["target": "\(target.label)"])
+            return fresh
+        } catch {
+            disconnect()
+            backoff.recordFailure(at: .now)
+            throw error
+        }
+    }
+
+    /// Sends an optional command unless this connection has seen it refused. Returns nil when it
+    /// is (or just got) refused, or answered with another error: its metrics are then left out.
+    private func optional(
+        _ command: RedisOptionalCommand, _ arguments: [String], on connection: any RedisCommandChannel, deadline: ContinuousClock.Instant
+    ) throws(RedisConnectionError) -> RedisReply? {
+        guard probes.mayRun(command) else { return nil }
+        let reply = try connection.command(arguments, deadline: deadline)
+        guard case .error(let message) = reply else { return reply }
+        if probes.record(command, reply: reply) {
+            logger.info(
+                "redis refused an optional command; not sending it again on this connection",
+                metadata: ["target": "\(target.label)", "command": "\(command.rawValue)", "error": "\(String(message.prefix(120)))"])
+        }
+        let kind = RedisErrorReplyKind(reply: message)
+        if kind == .busy || kind == .loading { throw RedisConnectionError.forReply(message) }
+        return nil
+    }
+
+    private func readSlowlog(_ connection: any RedisCommandChannel, info: RedisInfo, deadline: ContinuousClock.Instant) throws(RedisConnectionError)
+        -> RedisObservation.Slowlog?
+    {
+        var summary = RedisObservation.Slowlog()
+        if let reply = try optional(.slowlogLen, ["SLOWLOG", "LEN"], on: connection, deadline: deadline), let length = reply.integer {
+            summary.length = Double(length)
+        }
+        // The newest entry alone tells whether anything is new; most passes stop there.
+        if let reply = try optional(.slowlogGet, ["SLOWLOG", "GET", "1"], on: connection, deadline: deadline),
+            var entries = RedisSlowlogEntry.parse(reply)
+        {
+            let newest = entries.first
+            summary.entriesRead = true
+            summary.lastID = newest?.id
+            summary.lastDurationMicroseconds = newest?.durationMicroseconds
+            let unseen = slowlog.unseenCount(newestID: newest?.id, runID: info.runID)
+            if unseen > 1 {
+                let count = min(unseen, Self.slowlogFetchLimit)
+                if let reply = try optional(.slowlogGet, ["SLOWLOG", "GET", String(count)], on: connection, deadline: deadline),
+                    let more = RedisSlowlogEntry.parse(reply)
+                {
+                    entries = more
+                }
+            }
+            let update = slowlog.update(entries: entries, runID: info.runID)
+            observe(update.newEntries)
+            if update.missed > 0 {
+                logger.debug("slowlog entries rotated out before being read", metadata: ["target": "\(target.label)", "missed": "\(update.missed)"])
+            }
+        }
+        return summary.length == nil && !summary.entriesRead ? nil : summary
+    }
+
+    /// New slowlog entries go straight into the live histogram: each is counted exactly once,
+    /// even if the pass is later declared late by the watchdog.
+    private func observe(_ entries: [RedisSlowlogEntry]) {
+        guard !entries.isEmpty else { return }
+        var batch: [[String]: HistogramAccumulator] = [:]
+        for entry in entries {
+            let command = slowlogCommands.admit(entry.command.isEmpty ? "unknown" : entry.command) ?? RedisLabelLimiter.overflowValue
+            let labels = mapper.target.map { [$0, command] } ?? [command]
+            batch[labels, default: slowlogHistogram.makeAccumulator()].observe(Double(entry.durationMicroseconds) / 1e6)
+        }
+        slowlogHistogram.merge(batch.map { ($0.key, $0.value) })
+    }
+
+    private func readConfig(_ connection: any RedisCommandChannel, deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisConfigValues? {
+        guard probes.mayRun(.configGet) else { return nil }
+        let now = ContinuousClock.now
+        if let configReadAt, now - configReadAt < configInterval { return config }
+        var values = RedisConfigValues()
+        // One setting per call: `CONFIG GET a b` needs Redis 7.
+        for name in ["maxmemory", "maxclients"] {
+            guard let reply = try optional(.configGet, ["CONFIG", "GET", name], on: connection, deadline: deadline) else { return nil }
+            values.absorb(reply)
+        }
+        config = values
+        configReadAt = now
+        return values
+    }
+}
+

@@ -1,0 +1,157 @@
+import CHiredis
+
+enum RedisConnector {
+    /// Opens a hiredis connection; no call blocks past `deadline` (bar DNS resolution).
+    static func connect(to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle) throws(RedisConnectionError)
+        -> any RedisCommandChannel
+    {
+        try RedisConnection.connect(to: address, deadline: deadline, abortHandle: abortHandle)
+    }
+}
+
+/// One hiredis blocking connection. Not thread-safe: it belongs to the target's own thread.
+///
+/// Every call takes a deadline: connects use `redisConnectWithTimeout`, and before each command
+/// the socket's send/receive timeouts (`redisSetTimeout`) are set to the time left, so no call
+/// blocks past the pass's deadline (bar DNS resolution, which getaddrinfo does not bound).
+private final class RedisConnection: RedisCommandChannel {
+    private var handle: OpaquePointer?
+    private var context: UnsafeMutablePointer<redisContext>? { handle.map(UnsafeMutablePointer<redisContext>.init) }
+    private let abortHandle: RedisAbortHandle
+
+    private init(context: UnsafeMutablePointer<redisContext>, abortHandle: RedisAbortHandle) {
+        self.handle = OpaquePointer(context)
+        self.abortHandle = abortHandle
+        abortHandle.attach(context.pointee.fd)
+    }
+
+    deinit { close() }
+
+    static func connect(to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle) throws(RedisConnectionError) -> RedisConnection {
+        let timeout = try Self.timeLeft(until: deadline)
+        let context: UnsafeMutablePointer<redisContext>?
+        switch address.endpoint {
+        case .tcp(let host, let port):
+            context = vitals_redisConnectWithTimeoutMs(host, Int32(port), timeout)
+        case .unix(let path):
+            context = vitals_redisConnectUnixWithTimeoutMs(path, timeout)
+        }
+        guard let context else { throw RedisConnectionError(.connect, "cannot allocate a connection") }
+        if context.pointee.err != 0 {
+            let error = Self.error(of: context, whileConnecting: true)
+            redisFree(context)
+            throw error
+        }
+        return RedisConnection(context: context, abortHandle: abortHandle)
+    }
+
+    /// Sends one command and reads its reply. Error replies are returned as `.error`, not thrown:
+    /// whether one is fatal depends on the command. Thrown errors break the connection.
+    func command(_ arguments: [String], deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisReply {
+        guard let context else { throw RedisConnectionError(.io, "connection closed") }
+        let timeout = try Self.timeLeft(until: deadline)
+        guard vitals_redisSetTimeoutMs(context, timeout) == REDIS_OK else {
+            let error = Self.error(of: context, whileConnecting: false)
+            close()
+            throw error
+        }
+        let raw = Self.withArgv(arguments) { argc, argv, lengths in
+            redisCommandArgv(context, argc, argv, lengths)
+        }
+        guard let raw else {
+            let error = Self.error(of: context, whileConnecting: false, deadline: deadline)
+            close()
+            throw error
+        }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        return Self.convert(reply.pointee)
+    }
+
+    func close() {
+        guard let context else { return }
+        abortHandle.detach()
+        redisFree(context)
+        handle = nil
+    }
+
+    var isOpen: Bool { handle != nil }
+
+    // MARK: C plumbing
+
+    /// Milliseconds left before the deadline, at least 1; throws once it has passed.
+    private static func timeLeft(until deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> Int64 {
+        let left = deadline - .now
+        guard left > .milliseconds(1) else { throw RedisConnectionError(.timeout, "deadline reached") }
+        let (seconds, attoseconds) = left.components
+        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+
+    private static func error(of context: UnsafeMutablePointer<redisContext>, whileConnecting: Bool, deadline: ContinuousClock.Instant? = nil) -> RedisConnectionError {
+        let errnoIsTimeout = vitals_errno_is_timeout() != 0
+        let text = withUnsafeBytes(of: context.pointee.errstr) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let code = context.pointee.err
+        // A receive timeout surfaces as an I/O error with EAGAIN ("Resource temporarily
+        // unavailable"), a connect timeout with ETIMEDOUT; the watchdog's shutdown() as EOF once the
+        // deadline has passed.
+        let deadlinePassed = deadline.map { ContinuousClock.now >= $0 } ?? false
+        let timedOut = deadlinePassed
+            || (code == REDIS_ERR_IO
+                && (errnoIsTimeout || text.contains("timed out")
+                    || text.contains("temporarily unavailable")))
+        if timedOut { return RedisConnectionError(.timeout, whileConnecting ? "connect timed out" : "no reply before the deadline") }
+        if whileConnecting { return RedisConnectionError(.connect, text.isEmpty ? "connect failed" : text) }
+        switch code {
+        case REDIS_ERR_PROTOCOL: return RedisConnectionError(.protocolError, text)
+        case REDIS_ERR_EOF: return RedisConnectionError(.io, "server closed the connection")
+        default: return RedisConnectionError(.io, text.isEmpty ? "connection error" : text)
+        }
+    }
+
+    private static func convert(_ reply: redisReply) -> RedisReply {
+        switch reply.type {
+        case REDIS_REPLY_STRING, REDIS_REPLY_STATUS:
+            return .string(text(reply))
+        case REDIS_REPLY_ERROR:
+            return .error(text(reply))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int64(reply.integer))
+        case REDIS_REPLY_ARRAY:
+            var items: [RedisReply] = []
+            items.reserveCapacity(reply.elements)
+            for index in 0..<reply.elements {
+                if let element = reply.element[index] { items.append(convert(element.pointee)) } else { items.append(.null) }
+            }
+            return .array(items)
+        default:
+            return .null
+        }
+    }
+
+    private static func text(_ reply: redisReply) -> String {
+        guard let pointer = reply.str else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: Int(reply.len)), as: UTF8.self)
+    }
+
+    /// hiredis' `redisCommand` is variadic (unavailable in Swift); `redisCommandArgv` takes C arrays.
+    private static func withArgv<R>(_ arguments: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
+        // One NUL-separated buffer holds every argument; argv points into it.
+        var storage: [CChar] = []
+        var offsets: [Int] = []
+        for argument in arguments {
+            offsets.append(storage.count)
+            storage.append(contentsOf: argument.utf8CString)
+        }
+        let lengths = arguments.map { $0.utf8.count }
+        return storage.withUnsafeBufferPointer { storage in
+            var argv: [UnsafePointer<CChar>?] = offsets.map { storage.baseAddress! + $0 }
+            return argv.withUnsafeMutableBufferPointer { argv in
+                lengths.withUnsafeBufferPointer { lengths in
+                    body(Int32(arguments.count), argv.baseAddress!, lengths.baseAddress!)
+                }
+            }
+        }
+    }
+}

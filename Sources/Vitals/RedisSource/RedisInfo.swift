@@ -1,0 +1,182 @@
+/// The reply to `INFO all`, parsed: a pure value with no I/O, so every Redis version's quirks
+/// are tested on captured text.
+///
+/// Scalar fields (`used_memory:1140608`) are kept as text and read through typed accessors.
+/// The structured lines are parsed into lists:
+/// - keyspace: `db0:keys=20,expires=1,avg_ttl=999898`
+/// - commandstats: `cmdstat_get:calls=2,usec=6,usec_per_call=3.00,rejected_calls=0,failed_calls=0`
+///   (`rejected_calls`/`failed_calls` appear in 6.2)
+/// - errorstats (6.2+): `errorstat_ERR:count=3`
+/// - latencystats (7.0+): `latency_percentiles_usec_get:p50=2.007,p99=4.015,p99.9=4.015`
+/// - connected replicas: `slave0:ip=10.0.0.2,port=6379,state=online,offset=123,lag=0`
+///
+/// Unknown sections and fields are ignored, so newer servers parse as well as older ones.
+public struct RedisInfo: Sendable, Equatable {
+    public struct Keyspace: Sendable, Equatable {
+        /// As Redis names it: `db0`. redis_exporter uses this text as the `db` label.
+        public var database: String
+        public var keys: Double
+        public var expires: Double
+        /// Milliseconds; 0 when no key has a TTL.
+        public var averageTTLMilliseconds: Double
+    }
+
+    public struct CommandStat: Sendable, Equatable {
+        /// Lower case, subcommands joined with `|` (`config|get`), as Redis 7 writes them.
+        public var command: String
+        public var calls: Double
+        public var microseconds: Double
+        /// Nil before Redis 6.2.
+        public var rejectedCalls: Double?
+        public var failedCalls: Double?
+    }
+
+    public struct ErrorStat: Sendable, Equatable {
+        /// The error's first word (`ERR`, `WRONGTYPE`, `NOPERM`).
+        public var prefix: String
+        public var count: Double
+    }
+
+    public struct LatencyPercentiles: Sendable, Equatable {
+        public var command: String
+        /// Quantile (0.5, 0.99, 0.999) and the latency at it in microseconds, in the server's order.
+        public var percentiles: [(quantile: Double, microseconds: Double)]
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.command == b.command && a.percentiles.elementsEqual(b.percentiles) { $0.quantile == $1.quantile && $0.microseconds == $1.microseconds }
+        }
+    }
+
+    public struct Replica: Sendable, Equatable {
+        public var ip: String
+        public var port: String
+        public var state: String
+        public var offset: Double?
+        public var lag: Double?
+    }
+
+    /// Every `field:value` line outside the structured ones, by field name. Field names are unique
+    /// across INFO sections.
+    public private(set) var fields: [String: String] = [:]
+    /// Section names seen (lower case), e.g. to tell whether latencystats was there at all.
+    public private(set) var sections: Set<String> = []
+    public private(set) var keyspace: [Keyspace] = []
+    public private(set) var commandStats: [CommandStat] = []
+    public private(set) var errorStats: [ErrorStat] = []
+    public private(set) var latencyPercentiles: [LatencyPercentiles] = []
+    public private(set) var replicas: [Replica] = []
+
+    public init(parsing text: some StringProtocol) {
+        var section = ""
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            let line = Substring(rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine[...])
+            if line.isEmpty { continue }
+            if line.hasPrefix("#") {
+                section = String(line.dropFirst()).trimmingSpaces().lowercased()
+                sections.insert(section)
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon]
+            let value = line[line.index(after: colon)...]
+            if parseStructured(key: key, value: value, section: section) { continue }
+            fields[String(key)] = String(value)
+        }
+    }
+
+    /// Returns true when the line was one of the structured kinds.
+    private mutating func parseStructured(key: Substring, value: Substring, section: String) -> Bool {
+        if key.hasPrefix("cmdstat_") {
+            let pairs = Self.pairs(value)
+            guard let calls = pairs["calls"].flatMap(Double.init), let usec = pairs["usec"].flatMap(Double.init) else { return true }
+            commandStats.append(
+                CommandStat(
+                    command: String(key.dropFirst("cmdstat_".count)), calls: calls, microseconds: usec,
+                    rejectedCalls: pairs["rejected_calls"].flatMap(Double.init), failedCalls: pairs["failed_calls"].flatMap(Double.init)))
+            return true
+        }
+        if key.hasPrefix("errorstat_") {
+            if let count = Self.pairs(value)["count"].flatMap(Double.init) {
+                errorStats.append(ErrorStat(prefix: String(key.dropFirst("errorstat_".count)), count: count))
+            }
+            return true
+        }
+        if key.hasPrefix("latency_percentiles_usec_") {
+            var percentiles: [(quantile: Double, microseconds: Double)] = []
+            for (name, number) in Self.orderedPairs(value) {
+                // `p50`, `p99`, `p99.9`: a percentage; Prometheus wants the quantile 0.5, 0.99, 0.999.
+                guard name.hasPrefix("p"), let percent = Double(name.dropFirst()), (0...100).contains(percent), let usec = Double(number) else { continue }
+                percentiles.append((quantile: Self.quantile(fromPercent: percent), microseconds: usec))
+            }
+            latencyPercentiles.append(LatencyPercentiles(command: String(key.dropFirst("latency_percentiles_usec_".count)), percentiles: percentiles))
+            return true
+        }
+        if section == "keyspace" || Self.isDatabaseKey(key) {
+            guard Self.isDatabaseKey(key) else { return false }
+            let pairs = Self.pairs(value)
+            guard let keys = pairs["keys"].flatMap(Double.init) else { return true }
+            keyspace.append(
+                Keyspace(
+                    database: String(key), keys: keys, expires: pairs["expires"].flatMap(Double.init) ?? 0,
+                    averageTTLMilliseconds: pairs["avg_ttl"].flatMap(Double.init) ?? 0))
+            return true
+        }
+        if key.hasPrefix("slave"), key.dropFirst(5).allSatisfy(\.isNumber), !key.dropFirst(5).isEmpty {
+            let pairs = Self.pairs(value)
+            replicas.append(
+                Replica(
+                    ip: pairs["ip"] ?? "", port: pairs["port"] ?? "", state: pairs["state"] ?? "",
+                    offset: pairs["offset"].flatMap(Double.init), lag: pairs["lag"].flatMap(Double.init)))
+            return true
+        }
+        return false
+    }
+
+    private static func isDatabaseKey(_ key: Substring) -> Bool {
+        key.hasPrefix("db") && key.count > 2 && key.dropFirst(2).allSatisfy(\.isNumber)
+    }
+
+    /// `0.5` for 50, `0.999` for 99.9, without binary noise such as 0.9990000000000001.
+    static func quantile(fromPercent percent: Double) -> Double {
+        (percent * 1e4).rounded() / 1e6
+    }
+
+    private static func orderedPairs(_ value: Substring) -> [(Substring, Substring)] {
+        value.split(separator: ",").compactMap { pair in
+            guard let equals = pair.firstIndex(of: "=") else { return nil }
+            return (pair[..<equals], pair[pair.index(after: equals)...])
+        }
+    }
+
+    private static func pairs(_ value: Substring) -> [Substring: String] {
+        var result: [Substring: String] = [:]
+        for (key, value) in orderedPairs(value) { result[key] = String(value) }
+        return result
+    }
+
+    // MARK: Typed access
+
+    public subscript(field: String) -> String? { fields[field] }
+
+    /// A numeric field. `ok`/`up` read as 1 and `err`/`fail`/`down` as 0, as redis_exporter does for status fields.
+    public func number(_ field: String) -> Double? {
+        guard let text = fields[field] else { return nil }
+        if let value = Double(text), value.isFinite { return value }
+        switch text.lowercased() {
+        case "ok", "up", "true", "yes": return 1
+        case "err", "fail", "failed", "down", "false", "no": return 0
+        default: return nil
+        }
+    }
+
+    public var role: String? { fields["role"] }
+    public var isReplica: Bool { role == "slave" || role == "replica" }
+    /// Changes on every server start: a new run id means counters and slowlog ids restarted.
+    public var runID: String? { fields["run_id"] }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
