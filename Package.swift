@@ -28,6 +28,7 @@ let package = Package(
             name: "Vitals",
             dependencies: [
                 "CZlib",
+                "CLibPQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

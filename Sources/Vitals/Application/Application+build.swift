@@ -23,7 +23,8 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     }
 
     let router = Router()
-    try Endpoints(registry: registry, health: health, telemetryPath: configuration.telemetryPath).addRoutes(to: router)
+    try Endpoints(registry: registry, health: health, telemetryPath: configuration.telemetryPath, sourceRoutes: context.routes.all)
+        .addRoutes(to: router)
 
     var app = Application(
         router: router,

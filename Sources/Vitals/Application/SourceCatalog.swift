@@ -2,5 +2,6 @@
 public enum SourceCatalog {
     public static let factories: [any SourceFactory.Type] = [
         TimingLogSourceFactory.self,
+        PostgresSourceFactory.self,
     ]
 }

@@ -9,9 +9,11 @@ struct Endpoints: Sendable {
     let telemetryPath: String
     let scrapes: CounterFamily
     let scrapeDuration: HistogramFamily
+    let sourceRoutes: [SourceRoute]
 
-    init(registry: MetricRegistry, health: SourceHealthBoard, telemetryPath: String) throws {
+    init(registry: MetricRegistry, health: SourceHealthBoard, telemetryPath: String, sourceRoutes: [SourceRoute] = []) throws {
         self.registry = registry
+        self.sourceRoutes = sourceRoutes
         self.health = health
         self.telemetryPath = telemetryPath
         self.scrapes = try registry.counter("vitals_scrapes_total", help: "Requests served on the metrics endpoint.", labels: ["format"])
@@ -29,6 +31,11 @@ struct Endpoints: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
         }
         router.get("/ready") { _, _ in ready() }
+        for route in sourceRoutes where route.path != telemetryPath && !["/", "/health", "/ready"].contains(route.path) {
+            router.get(RouterPath(route.path)) { _, _ in
+                Response(status: .ok, headers: [.contentType: route.contentType], body: .init(byteBuffer: ByteBuffer(bytes: route.render())))
+            }
+        }
         router.get("/") { _, _ in index() }
     }
 
@@ -79,6 +86,7 @@ struct Endpoints: Sendable {
             <li><a href="\(telemetryPath)">Metrics</a></li>
             <li><a href="/ready">Readiness</a> (each source's state)</li>
             <li><a href="/health">Health</a></li>
+            \(sourceRoutes.map { "<li><a href=\"\($0.path)\">\($0.path)</a></li>" }.joined(separator: "\n"))
             </ul>
             </body></html>
 

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// A source of metrics: the plugin interface.
 ///
@@ -35,12 +36,49 @@ public struct SourceContext: Sendable {
     /// For blocking calls (file reads, libpq, hiredis): never run them on an event loop.
     public let threadPool: NIOThreadPool
     public let eventLoopGroup: any EventLoopGroup
+    /// Extra read-only endpoints sources serve beside `/metrics` (e.g. `/statements`).
+    public let routes: SourceRouteTable
 
-    public init(registry: MetricRegistry, health: SourceHealthBoard, logger: Logger, threadPool: NIOThreadPool, eventLoopGroup: any EventLoopGroup) {
+    public init(
+        registry: MetricRegistry, health: SourceHealthBoard, logger: Logger, threadPool: NIOThreadPool, eventLoopGroup: any EventLoopGroup,
+        routes: SourceRouteTable = SourceRouteTable()
+    ) {
         self.registry = registry
         self.health = health
         self.logger = logger
         self.threadPool = threadPool
         self.eventLoopGroup = eventLoopGroup
+        self.routes = routes
     }
+}
+
+/// A read-only endpoint a source serves beside `/metrics`, for data that must not become labels
+/// (query texts, slow-query samples). The body is rendered from memory at request time: a handler
+/// never waits on the backend.
+public struct SourceRoute: Sendable {
+    public let path: String
+    public let contentType: String
+    public let render: @Sendable () -> [UInt8]
+
+    public init(path: String, contentType: String = "application/json", render: @escaping @Sendable () -> [UInt8]) {
+        self.path = path
+        self.contentType = contentType
+        self.render = render
+    }
+}
+
+/// The routes registered by factories while sources are made; the HTTP layer adds them to its router.
+public final class SourceRouteTable: Sendable {
+    private let routes = Mutex<[SourceRoute]>([])
+
+    public init() {}
+
+    /// Registers a route; a second route on the same path is ignored (the first one wins).
+    public func register(_ route: SourceRoute) {
+        routes.withLock { routes in
+            if !routes.contains(where: { $0.path == route.path }) { routes.append(route) }
+        }
+    }
+
+    public var all: [SourceRoute] { routes.withLock { $0 } }
 }
