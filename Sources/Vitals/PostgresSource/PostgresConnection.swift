@@ -52,6 +52,27 @@ final class PostgresConnection {
         }
     }
 
+    /// Closes, then waits (bounded) until the server has closed its end: the backend only leaves
+    /// `pg_stat_activity` and frees its connection slot as it exits, a moment after `PQfinish`.
+    /// Used before opening the next connection, so that even the server never sees two at once.
+    func closeAndWaitForServer(timeout: Duration = .seconds(1)) {
+        guard let handle else { return }
+        let socket = PQsocket(handle)
+        let watched = socket >= 0 ? dup(socket) : -1
+        close()
+        guard watched >= 0 else { return }
+        defer { Glibc.close(watched) }
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while ContinuousClock.now < deadline {
+            var descriptor = pollfd(fd: watched, events: Int16(POLLIN), revents: 0)
+            let remaining = max(1, Int32(((deadline - ContinuousClock.now).seconds * 1000).rounded(.up)))
+            guard poll(&descriptor, 1, remaining) > 0 else { continue }
+            let received = recv(watched, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if received == 0 || (received < 0 && errno != EAGAIN && errno != EINTR) { return }
+        }
+    }
+
     var isOpen: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
 
     /// Connects without ever blocking past `deadline`.

@@ -99,6 +99,12 @@ public struct PostgresRedactor: Sendable, Equatable {
         // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
         result = result.replacing(#/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase(), with: "password=****")
         result = result.replacing(#/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#, with: { "\($0.output.1):****@" })
-        return result
+        return Self.redactPasswordLiterals(result)
+    }
+
+    /// `PASSWORD 'secret'` in SQL (CREATE/ALTER ROLE, dblink/FDW options) → `PASSWORD '****'`.
+    public static func redactPasswordLiterals(_ sql: String) -> String {
+        guard sql.range(of: "password", options: .caseInsensitive) != nil else { return sql }
+        return sql.replacing(#/(?i)(password\s*=?\s*)(E?'(?:[^']|'')*'|"(?:[^"]|"")*")/#, with: { "\($0.output.1)'****'" })
     }
 }

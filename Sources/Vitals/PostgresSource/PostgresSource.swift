@@ -65,7 +65,7 @@ public final class PostgresSource: VitalsSource {
                 tablesEnabled: !disabled.contains(.statUserTables)),
             cancellation: cancellation)
         logger.info("postgres source started", metadata: ["target": "\(info.targetLabel)", "interval": "\(DurationParser.format(configuration.interval))"])
-        publish(PostgresPublication(target: target, enabled: enabled))
+        // Nothing is published before the first pass: pg_up 0 would claim a failure not yet seen.
 
         await withTaskCancellationHandler {
             await cancelWhenGracefulShutdown {
@@ -99,8 +99,9 @@ public final class PostgresSource: VitalsSource {
                 }
                 nextSlow = passStart + configuration.slowInterval
             }
-            publish(publication)
+            // Status first: a scrape that sees pg_up 0 also sees the error counted.
             report(publication, fast: fast, wasUp: wasUp, reported: &reported)
+            publish(publication)
             if !publication.isUp {
                 // Down: the slow collectors run again as soon as the server is back.
                 nextSlow = ContinuousClock.now
@@ -146,8 +147,8 @@ public final class PostgresSource: VitalsSource {
                         logger.warning("postgres pass overran its deadline", metadata: ["target": "\(info.targetLabel)"])
                     }
                     publication.markDown()
-                    publish(publication)
                     status.recordError(error.reason, message: error.description, down: true)
+                    publish(publication)
                 }
             }
             return result
@@ -156,7 +157,16 @@ public final class PostgresSource: VitalsSource {
 
     private func publish(_ publication: PostgresPublication) {
         publisher.publish(publication.snapshot())
-        statements.update(target: info.targetLabel, entries: publication.statements)
+        // Utility statements are not normalised by pg_stat_statements: `ALTER ROLE … PASSWORD '…'`
+        // keeps its literal. Texts are scrubbed of that pattern and of this target's own password.
+        let redactor = info.redactor
+        statements.update(
+            target: info.targetLabel,
+            entries: publication.statements.map { entry in
+                var entry = entry
+                entry.query = redactor.redact(entry.query)
+                return entry
+            })
     }
 
     /// What has been logged already: logs say when something changes, so a down server or a

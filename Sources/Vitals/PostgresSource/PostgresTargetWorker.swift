@@ -175,11 +175,15 @@ final class PostgresTargetWorker: @unchecked Sendable {
                 visited.append(try StatUserTablesCollector.query(main, limit: limit))
             }
             let others = databases.filter { $0 != home }
-            if !others.isEmpty { close() }  // at most one connection per target, even now
+            if !others.isEmpty {
+                // At most one connection per target, even now, and as the server counts them.
+                connection?.closeAndWaitForServer()
+                connection = nil
+            }
             for database in others {
                 do {
                     let (visit, _) = try open(database: database, deadline: ContinuousClock.now + settings.timeout)
-                    defer { visit.close() }
+                    defer { visit.closeAndWaitForServer() }
                     visited.append(try StatUserTablesCollector.query(visit, limit: limit))
                 } catch where error.code == .auth || error.code == .permission {
                     // A database this role may not read: skip it, keep the others.

@@ -304,6 +304,8 @@ import Testing
         #expect(redactor.redact("dsn postgresql://bob:p%40ss%20word@h/db") == "dsn postgresql://bob:****@h/db")
         #expect(redactor.redact("password=other123 host=h") == "password=**** host=h")
         #expect(redactor.redact("password = 'quoted secret' host=h") == "password=**** host=h")
+        #expect(PostgresRedactor.redactPasswordLiterals("ALTER ROLE x PASSWORD 'it''s'") == "ALTER ROLE x PASSWORD '****'")
+        #expect(PostgresRedactor.redactPasswordLiterals("CREATE ROLE x LOGIN ENCRYPTED PASSWORD 'a b' IN ROLE y") == "CREATE ROLE x LOGIN ENCRYPTED PASSWORD '****' IN ROLE y")
     }
 
     @Test func errorsClassifyBySQLStateAndMessage() {

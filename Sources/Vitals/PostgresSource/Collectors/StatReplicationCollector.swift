@@ -7,6 +7,9 @@ public struct StatReplicationCollector: PostgresCollector {
     static let labels = ["application_name", "client_addr", "state", "slot_name"]
     static let lsnDiff = PostgresMetric.gauge(
         "pg_stat_replication_pg_wal_lsn_diff", "Bytes of WAL the standby has not replayed yet.", labels: labels)
+    /// The pre-PostgreSQL 10 name postgres-mixin's "replication stopped" alert still queries, same value.
+    static let legacyLsnDiff = PostgresMetric.gauge(
+        "pg_stat_replication_pg_xlog_location_diff", "Same as pg_stat_replication_pg_wal_lsn_diff (the name postgres-mixin queries).", labels: labels)
     static let currentLSN = PostgresMetric.gauge(
         "pg_stat_replication_pg_current_wal_lsn_bytes", "The primary's WAL write position when the standby was measured, in bytes.", labels: labels)
     /// Standbys are bounded by max_wal_senders; this cap only guards against a misconfiguration.
@@ -28,10 +31,12 @@ public struct StatReplicationCollector: PostgresCollector {
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {
         sink.declare(lsnDiff)
+        sink.declare(legacyLsnDiff)
         sink.declare(currentLSN)
         for row in rows.rows.prefix(maxStandbys) {
             let labels = labels.map { row[$0] ?? "" }
             sink.add(lsnDiff, row.double("lsn_diff"), labels)
+            sink.add(legacyLsnDiff, row.double("lsn_diff"), labels)
             sink.add(currentLSN, row.double("current_lsn"), labels)
         }
     }

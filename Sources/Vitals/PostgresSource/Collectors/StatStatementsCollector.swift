@@ -80,7 +80,8 @@ public struct StatStatementsCollector: PostgresCollector {
             entries.append(
                 PostgresStatementEntry(
                     queryid: queryid, datname: datname, user: user, calls: callCount, totalSeconds: totalSeconds,
-                    rows: row.double("rows") ?? 0, query: String((row["query"] ?? "").prefix(context.queryLength))))
+                    rows: row.double("rows") ?? 0,
+                    query: PostgresRedactor.redactPasswordLiterals(String((row["query"] ?? "").prefix(context.queryLength)))))
         }
         sink.statements = entries
     }

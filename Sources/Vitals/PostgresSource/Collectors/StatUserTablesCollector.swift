@@ -50,32 +50,57 @@ public struct StatUserTablesCollector: Sendable {
     /// Indexes kept at most, over all kept tables, largest first.
     static func indexLimit(tables: Int) -> Int { tables * 5 }
 
-    /// Sizes use `pg_table_size`/`pg_indexes_size`, which wait for a lock a running DDL may hold:
-    /// the session's lock_timeout bounds that wait (the collector then fails for this pass).
+    /// Relations a session holds or awaits an ACCESS EXCLUSIVE lock on (a running or queued DDL):
+    /// the size functions would wait behind it (postgres_exporter's README warns of exactly this),
+    /// so those relations are sized from `relpages` instead, lock-free. The session's lock_timeout
+    /// still bounds the race where such a lock arrives between the check and the size call.
+    static let lockedRelations = """
+        locked AS (SELECT DISTINCT relation FROM pg_locks WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+        """
+
     static func tablesSQL(limit: Int) -> String {
         """
+        WITH \(lockedRelations),
+        sized AS (
+            SELECT s.*, c.relpages,
+                   CASE WHEN s.relid IN (SELECT relation FROM locked)
+                        THEN c.relpages::float8 * current_setting('block_size')::float8
+                        ELSE pg_table_size(s.relid) END AS table_size_bytes,
+                   CASE WHEN s.relid IN (SELECT relation FROM locked) OR EXISTS (
+                            SELECT 1 FROM pg_index i WHERE i.indrelid = s.relid AND i.indexrelid IN (SELECT relation FROM locked))
+                        THEN (SELECT coalesce(sum(ic.relpages), 0)::float8 * current_setting('block_size')::float8
+                              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = s.relid)
+                        ELSE pg_indexes_size(s.relid) END AS index_size_bytes
+            FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        )
         SELECT current_database() AS datname, relid, schemaname, relname,
                seq_scan, seq_tup_read, coalesce(idx_scan, 0) AS idx_scan, coalesce(idx_tup_fetch, 0) AS idx_tup_fetch,
                n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd, n_live_tup, n_dead_tup, n_mod_since_analyze,
                coalesce(extract(epoch FROM last_vacuum), 0) AS last_vacuum, coalesce(extract(epoch FROM last_autovacuum), 0) AS last_autovacuum,
                coalesce(extract(epoch FROM last_analyze), 0) AS last_analyze, coalesce(extract(epoch FROM last_autoanalyze), 0) AS last_autoanalyze,
-               vacuum_count, autovacuum_count, analyze_count, autoanalyze_count,
-               pg_table_size(relid) AS table_size_bytes, pg_indexes_size(relid) AS index_size_bytes
-        FROM pg_stat_user_tables
-        ORDER BY pg_total_relation_size(relid) DESC, relid
+               vacuum_count, autovacuum_count, analyze_count, autoanalyze_count, table_size_bytes, index_size_bytes
+        FROM sized
+        ORDER BY table_size_bytes + index_size_bytes DESC, relid
         LIMIT \(limit)
         """
     }
 
-    static func indexesSQL(limit: Int) -> String {
-        """
-        SELECT current_database() AS datname, s.relid, s.schemaname, s.relname, s.indexrelname, s.idx_scan, s.idx_tup_read,
-               pg_relation_size(s.indexrelid) AS size_bytes, i.indisunique, i.indisprimary
-        FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
-        WHERE s.relid IN (SELECT relid FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC, relid LIMIT \(limit))
-        ORDER BY pg_relation_size(s.indexrelid) DESC
-        LIMIT \(indexLimit(tables: limit))
-        """
+    /// The indexes of the kept tables (`relids` are the numeric OIDs the tables query returned).
+    static func indexesSQL(relids: [String], limit: Int) -> String {
+        let list = relids.filter { !$0.isEmpty && $0.allSatisfy(\.isNumber) }.joined(separator: ",")
+        return """
+            WITH \(lockedRelations)
+            SELECT current_database() AS datname, s.relid, s.schemaname, s.relname, s.indexrelname, s.idx_scan, s.idx_tup_read,
+                   CASE WHEN s.relid IN (SELECT relation FROM locked) OR s.indexrelid IN (SELECT relation FROM locked)
+                        THEN c.relpages::float8 * current_setting('block_size')::float8
+                        ELSE pg_relation_size(s.indexrelid) END AS size_bytes,
+                   i.indisunique, i.indisprimary
+            FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid JOIN pg_class c ON c.oid = s.indexrelid
+            WHERE s.relid IN (\(list.isEmpty ? "0" : list))
+            ORDER BY size_bytes DESC
+            LIMIT \(indexLimit(tables: limit))
+            """
     }
 
     /// What one database returned.
@@ -90,7 +115,10 @@ public struct StatUserTablesCollector: Sendable {
 
     public static func query(_ session: any PostgresQuerying, limit: Int) throws(PostgresError) -> DatabaseTables {
         guard limit > 0 else { return DatabaseTables(tables: PostgresRows([]), indexes: PostgresRows([])) }
-        return DatabaseTables(tables: try session.query(tablesSQL(limit: limit)), indexes: try session.query(indexesSQL(limit: limit)))
+        let tables = try session.query(tablesSQL(limit: limit))
+        guard !tables.isEmpty else { return DatabaseTables(tables: tables, indexes: PostgresRows([])) }
+        let indexes = try session.query(indexesSQL(relids: tables.rows.compactMap { $0["relid"] }, limit: limit))
+        return DatabaseTables(tables: tables, indexes: indexes)
     }
 
     public static func map(_ databases: [DatabaseTables], limit: Int, into sink: inout PostgresMetricSink) {
