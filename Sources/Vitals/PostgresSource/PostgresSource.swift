@@ -69,7 +69,7 @@ public final class PostgresSource: VitalsSource {
 
         await withTaskCancellationHandler {
             await cancelWhenGracefulShutdown {
-                await self.loop(worker: worker, pool: pool)
+                await self.loop(worker: worker, pool: pool, cancellation: cancellation)
             }
         } onCancel: {
             cancellation.cancel()
@@ -82,7 +82,7 @@ public final class PostgresSource: VitalsSource {
         logger.info("postgres source stopped", metadata: ["target": "\(info.targetLabel)"])
     }
 
-    private func loop(worker: PostgresTargetWorker, pool: NIOThreadPool) async {
+    private func loop(worker: PostgresTargetWorker, pool: NIOThreadPool, cancellation: PostgresCancellation) async {
         var publication = PostgresPublication(target: target, enabled: enabled)
         var backoff = PostgresBackoff(interval: configuration.interval)
         var nextSlow = ContinuousClock.now
@@ -90,11 +90,14 @@ public final class PostgresSource: VitalsSource {
         while !Task.isCancelled {
             let passStart = ContinuousClock.now
             let wasUp = publication.isUp
-            guard let fast = await runWatched(pool: pool, job: { worker.fastPass() }, publication: &publication) else { break }
+            guard let fast = await runWatched(pool: pool, cancellation: cancellation, job: { worker.fastPass() }, publication: &publication)
+            else { break }
             publication.apply(fast, isFast: true)
             if publication.isUp, ContinuousClock.now >= nextSlow, !Task.isCancelled {
                 // Right after the fast pass, so the slow collectors see the same connection state.
-                if let slow = await runWatched(pool: pool, job: { worker.slowPass() }, publication: &publication, slow: true) {
+                if let slow = await runWatched(
+                    pool: pool, cancellation: cancellation, job: { worker.slowPass() }, publication: &publication, slow: true)
+                {
                     publication.apply(slow, isFast: false)
                 }
                 nextSlow = passStart + configuration.slowInterval
@@ -116,7 +119,8 @@ public final class PostgresSource: VitalsSource {
     /// a second pass never starts while one is running, so connections cannot pile up.
     /// Returns nil when the pool is shutting down.
     private func runWatched(
-        pool: NIOThreadPool, job: @escaping @Sendable () -> PostgresPassResult, publication: inout PostgresPublication, slow: Bool = false
+        pool: NIOThreadPool, cancellation: PostgresCancellation, job: @escaping @Sendable () -> PostgresPassResult,
+        publication: inout PostgresPublication, slow: Bool = false
     ) async -> PostgresPassResult? {
         enum Event: Sendable {
             case finished(PostgresPassResult?)
@@ -126,7 +130,15 @@ public final class PostgresSource: VitalsSource {
         // pass decides pg_up, so only it has a watchdog tied to the deadline.
         let limit = slow ? nil : configuration.timeout + .milliseconds(500)
         return await withTaskGroup(of: Event.self) { group in
-            group.addTask { .finished(try? await pool.runIfActive(job)) }
+            group.addTask {
+                // Shutdown interrupts the pass at once (the worker polls the flag) instead of
+                // letting it run to its deadline.
+                await withTaskCancellationHandler {
+                    .finished(try? await pool.runIfActive(job))
+                } onCancel: {
+                    cancellation.cancel()
+                }
+            }
             if let limit {
                 group.addTask {
                     try? await Task.sleep(for: limit)

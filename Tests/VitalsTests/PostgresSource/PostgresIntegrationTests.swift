@@ -69,6 +69,19 @@ import Testing
             #expect(metrics.values("pg_up").first?.labels.isEmpty == true, "one target: no target label")
             #expect(metrics.sum("pg_settings_statement_timeout_seconds") == 0, "vitals' own session timeout must not show as the server's")
             #expect(metrics.values("pg_static").first?.labels["short_version"]?.hasPrefix("15.") == true)
+
+            // promtool's linter: the only complaints allowed are about postgres_exporter's own
+            // names, kept as they are so that existing dashboards work.
+            let promtool = try #require(TestEnvironment.tool("promtool", variable: "VITALS_TEST_PROMTOOL"), "promtool not installed")
+            let (_, lint) = try await ChildProcess.run(promtool, ["check", "metrics"], stdin: Data(body.utf8))
+            let legacy = Set(
+                StatDatabaseCollector.counters.map(\.metric.name) + StatDatabaseCollector.conflictCounters.map(\.metric.name)
+                    + StatUserTablesCollector.tableCounters.map(\.metric.name) + ["pg_locks_count", "pg_stat_activity_count", "pg_settings_tcp_keepalives_count"])
+            let complaints = lint.split(separator: "\n").filter { line in
+                guard let name = line.split(separator: " ").first else { return false }
+                return !legacy.contains(String(name))
+            }
+            #expect(complaints.isEmpty, "promtool: \(complaints.joined(separator: "; "))")
         }
         try await server.superuser("DROP ROLE IF EXISTS vitals_monitor_only")
     }
@@ -104,17 +117,17 @@ import Testing
             let body = try await postgresScrapeUntil(client) { metrics, _ in
                 metrics.sum("pg_stat_user_tables_seq_tup_read", where: big) >= 500_000
                     && metrics.sum("pg_stat_activity_count", where: ["datname": "app", "state": "idle in transaction"]) >= 1
-                    && metrics.sum("pg_stat_activity_lock_waiting_count", where: ["datname": "app"]) >= 1
+                    && metrics.sum("pg_stat_activity_lock_waiting_sessions", where: ["datname": "app"]) >= 1
             }
             let metrics = ScrapedMetrics(body)
             #expect(metrics.sum("pg_stat_user_tables_seq_scan", where: big) >= 5)
             #expect(metrics.sum("pg_stat_user_tables_seq_tup_read", where: big) >= 500_000)
             #expect(metrics.sum("pg_stat_user_tables_table_size_bytes", where: big) > 1_000_000)
             #expect(metrics.sum("pg_stat_activity_count", where: ["datname": "app", "state": "idle in transaction"]) >= 1)
-            #expect(metrics.sum("pg_stat_activity_idle_in_transaction_count", where: ["datname": "app"]) >= 1)
-            #expect(metrics.sum("pg_stat_activity_lock_waiting_count", where: ["datname": "app"]) >= 1)
+            #expect(metrics.sum("pg_stat_activity_idle_in_transaction_sessions", where: ["datname": "app"]) >= 1)
+            #expect(metrics.sum("pg_stat_activity_lock_waiting_sessions", where: ["datname": "app"]) >= 1)
             #expect(metrics.sum("pg_locks_count", where: ["datname": "app", "mode": "accessexclusivelock"]) >= 1)
-            #expect(metrics.sum("pg_locks_waiting_count", where: ["datname": "app"]) >= 1)
+            #expect(metrics.sum("pg_locks_waiting", where: ["datname": "app"]) >= 1)
 
             // Statements: the scan query is among the top ones, its text only on /statements.
             let statements = try await client.execute(uri: "/statements", method: .get) { String(buffer: $0.body) }

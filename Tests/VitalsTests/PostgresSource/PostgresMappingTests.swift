@@ -206,10 +206,10 @@ import Testing
         let samples = Self.samples(sink)
         #expect(samples["pg_stat_activity_count{datname=\"app\",state=\"active\"}"] == 2)
         #expect(samples["pg_stat_activity_max_tx_duration{datname=\"app\",state=\"idle in transaction\"}"] == 30)
-        #expect(samples["pg_stat_activity_idle_in_transaction_count{datname=\"app\"}"] == 1)
+        #expect(samples["pg_stat_activity_idle_in_transaction_sessions{datname=\"app\"}"] == 1)
         #expect(samples["pg_stat_activity_idle_in_transaction_max_seconds{datname=\"app\"}"] == 25)
-        #expect(samples["pg_stat_activity_idle_in_transaction_count{datname=\"postgres\"}"] == 0)
-        #expect(samples["pg_stat_activity_lock_waiting_count{datname=\"app\"}"] == 1)
+        #expect(samples["pg_stat_activity_idle_in_transaction_sessions{datname=\"postgres\"}"] == 0)
+        #expect(samples["pg_stat_activity_lock_waiting_sessions{datname=\"app\"}"] == 1)
         #expect(samples["pg_connections_used"] == 18)
         #expect(samples["pg_connections_max"] == 47)
         #expect(samples["pg_connections_used_ratio"] == 18.0 / 47.0)
@@ -228,7 +228,7 @@ import Testing
         #expect(samples.keys.filter { $0.hasPrefix("pg_locks_count{") }.count == 18)
         #expect(samples["pg_locks_count{datname=\"app\",mode=\"accessexclusivelock\"}"] == 1)
         #expect(samples["pg_locks_count{datname=\"postgres\",mode=\"sharelock\"}"] == 0)
-        #expect(samples["pg_locks_waiting_count{datname=\"app\"}"] == 1)
+        #expect(samples["pg_locks_waiting{datname=\"app\"}"] == 1)
     }
 
     @Test func tablesAreCappedAcrossDatabasesAndIndexesFollowThem() {

@@ -10,7 +10,7 @@ public struct LocksCollector: PostgresCollector {
         "exclusivelock", "accessexclusivelock", "sireadlock",
     ]
     static let count = PostgresMetric.gauge("pg_locks_count", "Locks held or awaited, by database and lock mode.", labels: ["datname", "mode"])
-    static let waiting = PostgresMetric.gauge("pg_locks_waiting_count", "Lock requests not granted yet, by database.", labels: ["datname"])
+    static let waiting = PostgresMetric.gauge("pg_locks_waiting", "Lock requests not granted yet, by database.", labels: ["datname"])
 
     static let sql = """
         SELECT d.datname, lower(l.mode) AS mode, count(*) AS count, count(*) FILTER (WHERE NOT l.granted) AS waiting

@@ -14,12 +14,12 @@ public struct StatActivityCollector: PostgresCollector {
     static let maxTransactionDuration = PostgresMetric.gauge(
         "pg_stat_activity_max_tx_duration", "Age in seconds of the oldest open transaction, by database and state.", labels: labels)
     static let idleInTransaction = PostgresMetric.gauge(
-        "pg_stat_activity_idle_in_transaction_count", "Sessions idle inside an open transaction (aborted ones included).", labels: ["datname"])
+        "pg_stat_activity_idle_in_transaction_sessions", "Sessions idle inside an open transaction (aborted ones included).", labels: ["datname"])
     static let idleInTransactionMax = PostgresMetric.gauge(
         "pg_stat_activity_idle_in_transaction_max_seconds",
         "How long the longest idle-in-transaction session of the database has been idle, in seconds.", labels: ["datname"])
     static let lockWaiting = PostgresMetric.gauge(
-        "pg_stat_activity_lock_waiting_count", "Sessions waiting for a heavyweight lock (wait_event_type Lock).", labels: ["datname"])
+        "pg_stat_activity_lock_waiting_sessions", "Sessions waiting for a heavyweight lock (wait_event_type Lock).", labels: ["datname"])
     static let connectionsUsed = PostgresMetric.gauge(
         "pg_connections_used", "Client backends connected, all databases: what max_connections limits.")
     static let connectionsAvailable = PostgresMetric.gauge(
