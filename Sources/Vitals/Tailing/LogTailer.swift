@@ -1,3 +1,6 @@
+// In whole-module (release) builds the clang importer attributes `struct stat` to CNIOLinux,
+// which NIOPosix loads; MemberImportVisibility then requires importing it by name.
+import CNIOLinux
 import Glibc
 
 /// Follows log files the way `tail -F` does, surviving rotation, with memory bounded no matter

@@ -1,3 +1,6 @@
+// In whole-module (release) builds the clang importer attributes `struct stat` to CNIOLinux,
+// which NIOPosix loads; MemberImportVisibility then requires importing it by name.
+import CNIOLinux
 import Glibc
 
 /// Identifies a file independently of its name, so a rename is not mistaken for a new file.

@@ -1,3 +1,6 @@
+// In whole-module (release) builds the clang importer attributes `struct stat` to CNIOLinux,
+// which NIOPosix loads; MemberImportVisibility then requires importing it by name.
+import CNIOLinux
 import Glibc
 
 /// One open file being followed, with everything needed to resume exactly where it left off.
