@@ -59,7 +59,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 wait_for() { # URL PATTERN
   for _ in $(seq 1 300); do
-    if curl -sf "$1" 2>/dev/null | grep -q "$2"; then return 0; fi
+    # Not `curl | grep -q`: grep exiting early makes curl fail with SIGPIPE, and pipefail says no.
+    local body
+    if body=$(curl -sf "$1" 2>/dev/null) && grep -q "$2" <<<"$body"; then return 0; fi
     sleep 0.2
   done
   log "timed out waiting for $2 at $1"; return 1
@@ -82,21 +84,34 @@ measure() {
   echo "| $name | $median | $p90 | $cpu | $(rss_mib "$pid") | $samples | $bytes |"
 }
 
-# vitals_pass_cost LABEL → CPU ms per (fast + slow) pass, measured without scrapes
-vitals_pass_cost() {
-  local port pid before after passes wall
+# vitals_cpu_per_second ARGS... → CPU ms per second of a vitals with those flags, no scrapes
+# (after the first passes), and the summed collector wall time of its last passes in ms
+vitals_cpu_per_second() {
+  local port pid before after wall
   port=$(free_port)
-  "$VITALS" --web.listen-address "127.0.0.1:$port" --log.level warn --postgres.dsn "$DSN" \
-    --postgres.interval 1s --postgres.slow-interval 1s >"$OUT/vitals-pass.log" 2>&1 &
+  "$VITALS" --web.listen-address "127.0.0.1:$port" --log.level warn "$@" >"$OUT/vitals-pass.log" 2>&1 &
   pid=$!
-  wait_for "http://127.0.0.1:$port/metrics" 'pg_settings_max_connections' >/dev/null
+  wait_for "http://127.0.0.1:$port/health" 'OK' >/dev/null
+  sleep 3
   before=$(cpu_ticks "$pid")
   sleep "$PASS_SECONDS"
   after=$(cpu_ticks "$pid")
-  passes=$PASS_SECONDS
-  wall=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^pg_scrape_collector_duration_seconds/ {s += $2} END {printf "%.1f", s * 1000}')
+  # fast collectors' wall time, then the slow ones' (settings, database, stat_user_tables), in ms
+  wall=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^pg_scrape_collector_duration_seconds/ {
+      if ($0 ~ /"(settings|database|stat_user_tables)"/) slow += $2; else fast += $2 }
+      END {printf "%.1f %.1f", fast * 1000, slow * 1000}')
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "| $1 | $(awk -v a="$before" -v b="$after" -v t="$TICKS" -v n="$passes" 'BEGIN {printf "%.2f", (b - a) * 1000 / t / n}') | $wall |"
+  echo "$(awk -v a="$before" -v b="$after" -v t="$TICKS" -v n="$PASS_SECONDS" 'BEGIN {printf "%.2f", (b - a) * 1000 / t / n}') ${wall:-0 0}"
+}
+
+# vitals_pass_cost LABEL → one row: CPU ms per fast pass and per fast+slow pass, net of idle
+vitals_pass_cost() {
+  local idle fast both fast_wall slow_wall
+  read -r idle _ _ < <(vitals_cpu_per_second)
+  read -r fast _ _ < <(vitals_cpu_per_second --postgres.dsn "$DSN" --postgres.interval 1s --postgres.slow-interval 1h)
+  read -r both fast_wall slow_wall < <(vitals_cpu_per_second --postgres.dsn "$DSN" --postgres.interval 1s --postgres.slow-interval 1s)
+  awk -v l="$1" -v i="$idle" -v f="$fast" -v b="$both" -v fw="$fast_wall" -v sw="$slow_wall" 'BEGIN {
+    printf "| %s | %.2f | %.2f | %.2f | %.1f | %.1f |\n", l, i, f - i, b - f, fw, sw }'
 }
 
 run_scenario() { # LABEL EXPORTER_EXTRA_ARGS...
@@ -129,10 +144,11 @@ psql -XqAt "$SU" -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO vitals" >/de
 psql -XqAt "$SU" -c "ANALYZE" >/dev/null
 run_scenario "2,000 tables (exporter with example queries.yaml)" --extend.query-path="$QUERIES"
 echo
-echo "vitals collection cost, measured without scrapes (interval = slow-interval = 1s for ${PASS_SECONDS}s):"
+echo "vitals collection cost, measured without scrapes over ${PASS_SECONDS}s: idle (no DSN), then interval 1s"
+echo "with slow-interval 1h (fast passes only), then slow-interval 1s (a fast and a slow pass every second)."
 echo
-echo "| scenario | CPU ms per fast+slow pass | wall ms of one pass (sum of collector durations) |"
-echo "|---|---|---|"
+echo "| scenario | idle CPU ms/s | CPU ms per fast pass | CPU ms per slow pass | fast pass wall ms | slow pass wall ms |"
+echo "|---|---|---|---|---|---|"
 vitals_pass_cost "2,000 tables"
 psql -XqAt "$SU" >/dev/null <<'SQL'
 SELECT format('DROP TABLE IF EXISTS bench_t%s', g) FROM generate_series(1, 2000) g \gexec

@@ -95,10 +95,15 @@ public struct PostgresRedactor: Sendable, Equatable {
 
     public func redact(_ text: String) -> String {
         var result = text
-        for secret in secrets { result = result.replacingOccurrences(of: secret, with: "****") }
+        for secret in secrets where result.contains(secret) { result = result.replacingOccurrences(of: secret, with: "****") }
         // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
-        result = result.replacing(#/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase(), with: "password=****")
-        result = result.replacing(#/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#, with: { "\($0.output.1):****@" })
+        // (the regexes only run when their literal part is present: this is on every statement text).
+        if result.range(of: "password", options: .caseInsensitive) != nil {
+            result = result.replacing(#/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase(), with: "password=****")
+        }
+        if result.contains("://") {
+            result = result.replacing(#/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#, with: { "\($0.output.1):****@" })
+        }
         return Self.redactPasswordLiterals(result)
     }
 

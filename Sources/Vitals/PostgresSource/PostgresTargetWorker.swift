@@ -193,6 +193,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         } catch {
             // A timeout or a lost server: stop visiting, the next fast pass will tell whether it is down.
             failure = error
+            if error.breaksConnection { close() }
         }
         var sink = PostgresMetricSink(target: settings.target)
         StatUserTablesCollector.map(visited, limit: limit, into: &sink)

@@ -95,8 +95,8 @@ import Testing
             INSERT INTO vitals_big SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
             CREATE TABLE vitals_small (id int PRIMARY KEY, v int);
             CREATE INDEX vitals_small_v ON vitals_small (v);
-            INSERT INTO vitals_small SELECT g, g FROM generate_series(1, 100) g;
-            DELETE FROM vitals_small WHERE id <= 50;
+            INSERT INTO vitals_small SELECT g, g FROM generate_series(1, 5000) g;
+            DELETE FROM vitals_small WHERE id <= 2500;
             GRANT SELECT ON vitals_big, vitals_small TO vitals;
             ANALYZE vitals_big;
             """)
