@@ -121,6 +121,9 @@ final class PostgresConnection {
         var rows = PostgresRows(columns: [], values: [])
         var failure: PostgresError?
         while true {
+            // Consume before waiting: with TLS, bytes may already sit decrypted in libpq's or
+            // OpenSSL's buffers, and poll(2) on the socket would not report them.
+            guard PQconsumeInput(handle) == 1 else { throw connectionError() }
             while PQisBusy(handle) == 1 {
                 try wait(forReading: true)
                 guard PQconsumeInput(handle) == 1 else { throw connectionError() }
