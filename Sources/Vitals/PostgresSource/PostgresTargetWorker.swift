@@ -111,28 +111,34 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return result
     }
 
-    /// Runs collectors in order; a failing one is recorded and the others still run, unless the
-    /// connection itself broke (then the target is down and the rest are reported failed).
     private func run(_ collectors: [any PostgresCollector], on main: PostgresConnection, into result: inout PostgresPassResult) {
         var context = settings.context
         context.serverVersion = main.serverVersion
+        Self.run(collectors, on: main, context: context, target: settings.target, into: &result)
+        if result.connectionError != nil { close() }
+    }
+
+    /// Runs collectors in order; a failing one is recorded (success 0, no series) and the others
+    /// still run, unless the connection itself broke: then the target is down and the remaining
+    /// collectors are reported failed without touching the connection again.
+    static func run(
+        _ collectors: [any PostgresCollector], on session: any PostgresQuerying, context: PostgresCollectionContext, target: String?,
+        into result: inout PostgresPassResult
+    ) {
         for collector in collectors {
             if let broken = result.connectionError {
                 result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: 0, error: broken)
                 continue
             }
             let started = ContinuousClock.now
-            var sink = PostgresMetricSink(target: settings.target)
+            var sink = PostgresMetricSink(target: target)
             do {
-                try collector.collect(main, context: context, into: &sink)
+                try collector.collect(session, context: context, into: &sink)
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
                     success: true, duration: (ContinuousClock.now - started).seconds, families: sink.build(), statements: sink.statements)
             } catch {
                 result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: (ContinuousClock.now - started).seconds, error: error)
-                if error.breaksConnection {
-                    close()
-                    result.connectionError = error
-                }
+                if error.breaksConnection { result.connectionError = error }
             }
         }
     }

@@ -390,3 +390,50 @@ import Testing
 func postgresExposition(_ families: [FamilySnapshot]) -> String {
     String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self)
 }
+
+/// Answers queries from fixtures; a query matching a `failures` key throws that error.
+struct PostgresFixtureSession: PostgresQuerying {
+    var failures: [String: PostgresError] = [:]
+    var rows: [String: PostgresRows] = [:]
+
+    func query(_ sql: String) throws(PostgresError) -> PostgresRows {
+        if let (_, error) = failures.first(where: { sql.contains($0.key) }) { throw error }
+        return rows.first(where: { sql.contains($0.key) })?.value ?? PostgresRows([])
+    }
+}
+
+@Suite struct PostgresCollectorIsolationTests {
+    @Test func aFailingCollectorNeverHidesTheOthers() {
+        let session = PostgresFixtureSession(
+            failures: ["pg_locks": PostgresError(.permission, sqlState: "42501")],
+            rows: ["pg_postmaster_start_time": PostgresRows([["start_time": "1700000000"]])])
+        var result = PostgresPassResult()
+        PostgresTargetWorker.run(
+            [PostmasterCollector(), LocksCollector(), WALCollector()], on: session, context: PostgresMappingTests.pg15, target: nil, into: &result)
+        #expect(result.connectionError == nil)
+        #expect(result.outcomes[.locks]?.success == false)
+        #expect(result.outcomes[.locks]?.error?.reason == .permission)
+        #expect(result.outcomes[.postmaster]?.success == true)
+        #expect(result.outcomes[.wal]?.success == true)
+
+        var publication = PostgresPublication(target: nil, enabled: [.locks, .postmaster, .wal])
+        publication.apply(result, isFast: true)
+        let metrics = ScrapedMetrics(postgresExposition(publication.snapshot()))
+        #expect(metrics.sum("pg_up") == 1)
+        #expect(metrics.sum("pg_scrape_collector_success", where: ["collector": "locks"]) == 0)
+        #expect(metrics.sum("pg_scrape_collector_success", where: ["collector": "postmaster"]) == 1)
+        #expect(metrics.sum("pg_postmaster_start_time_seconds") == 1_700_000_000)
+        #expect(metrics.sum("pg_exporter_last_scrape_error") == 1)
+    }
+
+    @Test func aBrokenConnectionFailsTheRestWithoutQueryingAgain() {
+        let session = PostgresFixtureSession(failures: ["pg_postmaster_start_time": PostgresError(.timeout)])
+        var result = PostgresPassResult()
+        PostgresTargetWorker.run([PostmasterCollector(), LocksCollector()], on: session, context: PostgresMappingTests.pg15, target: nil, into: &result)
+        #expect(result.connectionError?.code == .timeout)
+        #expect(result.outcomes[.locks]?.success == false)
+        var publication = PostgresPublication(target: nil, enabled: [.locks, .postmaster])
+        publication.apply(result, isFast: true)
+        #expect(ScrapedMetrics(postgresExposition(publication.snapshot())).sum("pg_up") == 0)
+    }
+}
