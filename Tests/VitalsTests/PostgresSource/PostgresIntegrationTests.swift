@@ -201,30 +201,36 @@ import Testing
 
     @Test func connectionsNeverExceedOnePerTarget() async throws {
         guard let server = PostgresTestServer.require() else { return }
-        // Short intervals so that many fast passes and per-database slow passes happen while sampling.
+        // A name of its own (vitals keeps a user-set application_name), so that no other test's
+        // daemon can be counted; short intervals, so that many fast passes and per-database slow
+        // passes (which switch databases) happen while sampling.
+        let name = "vitals_conn_\(UInt32.random(in: 0...UInt32.max))"
         let app = try makePostgresTestApplication([
-            ("postgres.dsn", server.dsn), ("postgres.interval", "200ms"), ("postgres.slow-interval", "200ms"),
+            ("postgres.dsn", server.dsn + "&application_name=\(name)"), ("postgres.interval", "200ms"), ("postgres.slow-interval", "200ms"),
         ])
+        let observer = try PostgresTestSession(dsn: server.superuserDSN)
+        let count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)'"
         try await app.test(.router) { client in
             _ = try await postgresScrapeUntil(client) { metrics, _ in metrics.sum("pg_up") == 1 }
-            let observer = try PostgresTestSession(dsn: server.superuserDSN)
             var most = 0
             var samples = 0
+            var databases = Set<String>()
             let start = ContinuousClock.now
             while ContinuousClock.now - start < .seconds(4) {
-                let count = Int(try observer.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitals'")) ?? 0
-                most = max(most, count)
+                let rows = try observer.run("SELECT datname FROM pg_stat_activity WHERE application_name = '\(name)'")
+                most = max(most, rows.count)
+                databases.formUnion(rows.rows.compactMap { $0["datname"] })
                 samples += 1
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(samples > 50)
             #expect(most == 1, "at most one vitals connection at a time, saw \(most)")
+            #expect(databases == ["app", "postgres"], "the slow passes switched databases one connection at a time")
         }
-        // After shutdown the connection is gone.
-        let observer = try PostgresTestSession(dsn: server.superuserDSN)
+        // After shutdown the connection is gone: closed, not leaked.
         var remaining = "1"
         for _ in 0..<50 {
-            remaining = try observer.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitals'")
+            remaining = try observer.value(count)
             if remaining == "0" { break }
             try await Task.sleep(for: .milliseconds(100))
         }
