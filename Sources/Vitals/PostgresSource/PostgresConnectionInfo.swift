@@ -48,7 +48,9 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
             if let value = environment[variable], !value.isEmpty { return value }
             return nil
         }
-        let host = pick("host", "PGHOST") ?? pick("hostaddr", "PGHOSTADDR") ?? "localhost"
+        // A service-file entry names its host only inside pg_service.conf, which vitals does not
+        // read itself: the service name identifies the target instead.
+        let host = pick("host", "PGHOST") ?? pick("hostaddr", "PGHOSTADDR") ?? pick("service", "PGSERVICE").map { "service=\($0)" } ?? "localhost"
         let port = pick("port", "PGPORT") ?? "5432"
         let database = pick("dbname", "PGDATABASE") ?? pick("user", "PGUSER") ?? "postgres"
         return String("\(host):\(port)/\(database)".prefix(120))

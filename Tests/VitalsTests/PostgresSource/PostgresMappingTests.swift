@@ -271,6 +271,8 @@ import Testing
         #expect(keyValue.targetLabel == "/run/pg:5432/shop")
         let defaults = try PostgresConnectionInfo("", environment: ["PGHOST": "h", "PGPORT": "7", "PGUSER": "me"])
         #expect(defaults.targetLabel == "h:7/me")
+        let service = try PostgresConnectionInfo("service=billing", environment: [:])
+        #expect(service.targetLabel == "service=billing:5432/postgres")
     }
 
     @Test func connectParametersLetTheUserOverrideDefaultsAndSwitchDatabasesLast() throws {
