@@ -33,6 +33,7 @@ let package = Package(
                 "CZlib",
                 "CCrypt",
                 "CHiredis",
+                "CLibPQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -4,8 +4,9 @@ public enum SourceCatalog {
         [
             TimingLogSourceFactory.self,
             EventLoopSourceFactory.self,
-            SlowQuerySourceFactory.self,
+            PostgresSourceFactory.self,
             RedisSourceFactory.self,
+            SlowQuerySourceFactory.self,
         ]
     }
 }

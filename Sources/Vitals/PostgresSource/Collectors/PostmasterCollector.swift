@@ -1,0 +1,18 @@
+/// When the postmaster started (dashboard 9628's "Start time" panel; uptime for restart alerts).
+public struct PostmasterCollector: PostgresCollector {
+    public let name = PostgresCollectorName.postmaster
+    public let cadence = PostgresCadence.fast
+    public init() {}
+
+    static let startTime = PostgresMetric.gauge("pg_postmaster_start_time_seconds", "When the postmaster started, as a Unix timestamp.")
+    static let sql = "SELECT extract(epoch FROM pg_postmaster_start_time()) AS start_time"
+
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), into: &sink)
+    }
+
+    public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {
+        sink.declare(startTime)
+        sink.add(startTime, rows.first?.double("start_time"))
+    }
+}

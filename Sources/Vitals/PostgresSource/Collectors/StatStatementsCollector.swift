@@ -1,0 +1,130 @@
+/// The top statements by total execution time from `pg_stat_statements`, as counters labelled by
+/// `queryid`, `datname` and `user` only. The query text never becomes a label: it is served at
+/// `GET /statements` (see ``PostgresStatementEntry``).
+///
+/// Runs when the extension exists in the connected database; it sees every database's statements.
+public struct StatStatementsCollector: PostgresCollector {
+    public let name = PostgresCollectorName.statStatements
+    public let cadence = PostgresCadence.fast
+    public init() {}
+
+    static let labels = ["queryid", "datname", "user"]
+    static let calls = PostgresMetric.counter("pg_stat_statements_calls_total", "Times the statement was executed.", labels: labels)
+    static let seconds = PostgresMetric.counter("pg_stat_statements_seconds_total", "Time spent executing the statement.", labels: labels)
+    static let rows = PostgresMetric.counter("pg_stat_statements_rows_total", "Rows retrieved or affected by the statement.", labels: labels)
+    static let blockRead = PostgresMetric.counter(
+        "pg_stat_statements_block_read_seconds_total", "Time the statement spent reading blocks (track_io_timing).", labels: labels)
+    static let blockWrite = PostgresMetric.counter(
+        "pg_stat_statements_block_write_seconds_total", "Time the statement spent writing blocks (track_io_timing).", labels: labels)
+
+    static let presenceSQL = "SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_stat_statements'"
+
+    /// Column names by version: PostgreSQL 13 renamed `total_time` to `total_exec_time`, and 17
+    /// split `blk_read_time` into `shared_blk_read_time` and `local_blk_read_time`.
+    static func columns(majorVersion: Int) -> (totalTime: String, readTime: String, writeTime: String) {
+        switch majorVersion {
+        case ..<13: ("total_time", "blk_read_time", "blk_write_time")
+        case 13..<17: ("total_exec_time", "blk_read_time", "blk_write_time")
+        default: ("total_exec_time", "shared_blk_read_time + local_blk_read_time", "shared_blk_write_time + local_blk_write_time")
+        }
+    }
+
+    /// Aggregates by (user, database, queryid) — PostgreSQL 14+ keeps top-level and nested
+    /// executions apart — ranks on `pg_stat_statements(false)` (no text), and reads texts only
+    /// for the top N, so the text file is loaded once and nothing large is sorted.
+    static func sql(majorVersion: Int, limit: Int, queryLength: Int) -> String {
+        let column = columns(majorVersion: majorVersion)
+        return """
+            WITH top AS (
+                SELECT userid, dbid, queryid, sum(calls) AS calls, sum(\(column.totalTime)) AS total_ms, sum(rows) AS rows,
+                       sum(\(column.readTime)) AS read_ms, sum(\(column.writeTime)) AS write_ms
+                FROM pg_stat_statements(false) WHERE queryid IS NOT NULL
+                GROUP BY userid, dbid, queryid ORDER BY total_ms DESC LIMIT \(limit)
+            ), texts AS (
+                SELECT DISTINCT ON (s.userid, s.dbid, s.queryid) s.userid, s.dbid, s.queryid, left(s.query, \(queryLength)) AS query
+                FROM pg_stat_statements(true) s JOIN top USING (userid, dbid, queryid)
+            )
+            SELECT t.queryid::text AS queryid, coalesce(d.datname, t.dbid::text) AS datname, coalesce(r.rolname, t.userid::text) AS "user",
+                   t.calls, t.total_ms / 1000 AS seconds, t.rows, t.read_ms / 1000 AS block_read_seconds,
+                   t.write_ms / 1000 AS block_write_seconds, x.query
+            FROM top t LEFT JOIN texts x USING (userid, dbid, queryid)
+            LEFT JOIN pg_database d ON d.oid = t.dbid LEFT JOIN pg_roles r ON r.oid = t.userid
+            ORDER BY t.total_ms DESC
+            """
+    }
+
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
+        guard try session.query(Self.presenceSQL).first?.double("installed") ?? 0 > 0 else {
+            // Not installed in this database: nothing to report, and not a failure.
+            sink.statements = []
+            return
+        }
+        let sql = Self.sql(majorVersion: context.majorVersion, limit: context.statementsLimit, queryLength: context.queryLength)
+        Self.map(try session.query(sql), context: context, into: &sink)
+    }
+
+    public static func map(_ result: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {
+        for metric in [calls, seconds, rows, blockRead, blockWrite] { sink.declare(metric) }
+        var entries: [PostgresStatementEntry] = []
+        for row in result.rows.prefix(context.statementsLimit) {
+            guard let queryid = row["queryid"], let datname = row["datname"], let user = row["user"] else { continue }
+            guard context.databases.allows(datname) else { continue }
+            let labels = [queryid, datname, user]
+            let callCount = row.double("calls") ?? 0
+            let totalSeconds = row.double("seconds") ?? 0
+            sink.add(calls, callCount, labels)
+            sink.add(seconds, totalSeconds, labels)
+            sink.add(rows, row.double("rows"), labels)
+            sink.add(blockRead, row.double("block_read_seconds") ?? 0, labels)
+            sink.add(blockWrite, row.double("block_write_seconds") ?? 0, labels)
+            entries.append(
+                PostgresStatementEntry(
+                    queryid: queryid, datname: datname, user: user, calls: callCount, totalSeconds: totalSeconds,
+                    rows: row.double("rows") ?? 0,
+                    query: PostgresRedactor.redactPasswordLiterals(String((row["query"] ?? "").prefix(context.queryLength)))))
+        }
+        sink.statements = entries
+    }
+}
+
+/// One statement as `GET /statements` serves it.
+public struct PostgresStatementEntry: Sendable, Equatable, Encodable {
+    public var target: String?
+    public var queryid: String
+    public var datname: String
+    public var user: String
+    public var calls: Double
+    public var totalSeconds: Double
+    public var rows: Double
+    public var query: String
+
+    public init(target: String? = nil, queryid: String, datname: String, user: String, calls: Double, totalSeconds: Double, rows: Double, query: String) {
+        self.target = target
+        self.queryid = queryid
+        self.datname = datname
+        self.user = user
+        self.calls = calls
+        self.totalSeconds = totalSeconds
+        self.rows = rows
+        self.query = query
+    }
+
+    public var meanSeconds: Double { calls > 0 ? totalSeconds / calls : 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case target, queryid, datname, user, calls, totalSeconds = "total_seconds", meanSeconds = "mean_seconds", rows, query
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(target, forKey: .target)
+        try container.encode(queryid, forKey: .queryid)
+        try container.encode(datname, forKey: .datname)
+        try container.encode(user, forKey: .user)
+        try container.encode(calls, forKey: .calls)
+        try container.encode(totalSeconds, forKey: .totalSeconds)
+        try container.encode(meanSeconds, forKey: .meanSeconds)
+        try container.encode(rows, forKey: .rows)
+        try container.encode(query, forKey: .query)
+    }
+}

@@ -1,0 +1,217 @@
+import CLibPQ
+import Foundation
+import Synchronization
+
+/// Something that runs a query and returns its rows: the live connection, or a fixture in tests.
+public protocol PostgresQuerying {
+    func query(_ sql: String) throws(PostgresError) -> PostgresRows
+}
+
+/// Set from the async side to abandon whatever libpq call a worker thread is polling on.
+public final class PostgresCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { flag.store(true, ordering: .relaxed) }
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// One libpq connection, driven only through the non-blocking API (`PQconnectStartParams`/
+/// `PQconnectPoll`, `PQsendQuery`/`PQconsumeInput`/`PQisBusy`/`PQgetResult`) with `poll(2)` on
+/// its socket, so no call can outlive the deadline even when a server accepts TCP and never
+/// answers. The one exception is host name resolution inside `PQconnectStartParams`, which libpq
+/// does synchronously (the resolver's own timeouts bound it; use `hostaddr` to avoid it).
+///
+/// Not thread-safe: a connection belongs to its target's worker thread. It is closed with
+/// `PQfinish` by ``close()`` and, on every other path, by `deinit`.
+final class PostgresConnection {
+    private var handle: OpaquePointer?
+    private let redactor: PostgresRedactor
+    private let cancellation: PostgresCancellation
+    /// Deadline of the current step; every wait is bounded by it.
+    var deadline: ContinuousClock.Instant
+
+    private init(handle: OpaquePointer, redactor: PostgresRedactor, cancellation: PostgresCancellation, deadline: ContinuousClock.Instant) {
+        self.handle = handle
+        self.redactor = redactor
+        self.cancellation = cancellation
+        self.deadline = deadline
+    }
+
+    /// `PQserverVersion`, e.g. 150020 for 15.20; 0 before the connection is made.
+    var serverVersion: Int { handle.map { Int(PQserverVersion($0)) } ?? 0 }
+
+    /// The database this connection is in.
+    var database: String { handle.flatMap { PQdb($0) }.map { String(cString: $0) } ?? "" }
+
+    deinit { close() }
+
+    func close() {
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    /// Closes, then waits (bounded) until the server has closed its end: the backend only leaves
+    /// `pg_stat_activity` and frees its connection slot as it exits, a moment after `PQfinish`.
+    /// Used before opening the next connection, so that even the server never sees two at once.
+    func closeAndWaitForServer(timeout: Duration = .seconds(1)) {
+        guard let handle else { return }
+        let socket = PQsocket(handle)
+        let watched = socket >= 0 ? dup(socket) : -1
+        close()
+        guard watched >= 0 else { return }
+        defer { Glibc.close(watched) }
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while ContinuousClock.now < deadline {
+            var descriptor = pollfd(fd: watched, events: Int16(POLLIN), revents: 0)
+            let remaining = max(1, Int32(((deadline - ContinuousClock.now).seconds * 1000).rounded(.up)))
+            guard poll(&descriptor, 1, remaining) > 0 else { continue }
+            let received = recv(watched, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if received == 0 || (received < 0 && errno != EAGAIN && errno != EINTR) { return }
+        }
+    }
+
+    var isOpen: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    /// Connects without ever blocking past `deadline`.
+    static func connect(
+        parameters: [(String, String)], redactor: PostgresRedactor, cancellation: PostgresCancellation, deadline: ContinuousClock.Instant
+    ) throws(PostgresError) -> PostgresConnection {
+        let started: OpaquePointer? = withCStringArrays(parameters.map(\.0), parameters.map(\.1)) { keywords, values in
+            PQconnectStartParams(keywords, values, 1)
+        }
+        guard let handle = started else { throw PostgresError(.connect, detail: "libpq could not allocate a connection") }
+        guard PQstatus(handle) != CONNECTION_BAD else {
+            let message = redactor.redact(Self.errorMessage(handle))
+            PQfinish(handle)
+            throw PostgresError.fromConnectMessage(message)
+        }
+        let connection = PostgresConnection(handle: handle, redactor: redactor, cancellation: cancellation, deadline: deadline)
+        // From here `connection` owns the handle: any throw ends in its deinit's PQfinish.
+        var status = PGRES_POLLING_WRITING
+        while true {
+            switch status {
+            case PGRES_POLLING_OK:
+                _ = PQsetnonblocking(handle, 1)
+                return connection
+            case PGRES_POLLING_FAILED:
+                throw PostgresError.fromConnectMessage(redactor.redact(Self.errorMessage(handle)))
+            case PGRES_POLLING_READING:
+                try connection.wait(forReading: true)
+            default:
+                try connection.wait(forReading: false)
+            }
+            status = PQconnectPoll(handle)
+        }
+    }
+
+    /// Runs one simple-protocol query string and returns the rows of its last statement.
+    func query(_ sql: String) throws(PostgresError) -> PostgresRows {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { throw PostgresError(.connectionLost, detail: "connection is closed") }
+        guard PQsendQuery(handle, sql) == 1 else { throw connectionError() }
+        // Flush the query out; in non-blocking mode PQflush returns 1 while data is still queued.
+        while true {
+            let flushed = PQflush(handle)
+            if flushed == 0 { break }
+            if flushed < 0 { throw connectionError() }
+            try wait(forReading: false)
+        }
+        var rows = PostgresRows(columns: [], values: [])
+        var failure: PostgresError?
+        while true {
+            // Consume before waiting: with TLS, bytes may already sit decrypted in libpq's or
+            // OpenSSL's buffers, and poll(2) on the socket would not report them.
+            guard PQconsumeInput(handle) == 1 else { throw connectionError() }
+            while PQisBusy(handle) == 1 {
+                try wait(forReading: true)
+                guard PQconsumeInput(handle) == 1 else { throw connectionError() }
+            }
+            guard let result = PQgetResult(handle) else { break }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK:
+                rows = Self.copyRows(result)
+            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                break
+            default:
+                if failure == nil {
+                    let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                    let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
+                    failure = PostgresError.fromSQLState(sqlState, detail: redactor.redact(primary))
+                }
+            }
+        }
+        if let failure { throw failure }
+        if PQstatus(handle) != CONNECTION_OK { throw connectionError() }
+        return rows
+    }
+
+    /// Waits until the socket is ready, the deadline passes (timeout) or shutdown begins, in slices
+    /// short enough to notice a shutdown quickly.
+    private func wait(forReading: Bool) throws(PostgresError) {
+        guard let handle else { throw PostgresError(.connectionLost) }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw connectionError() }
+        while true {
+            if cancellation.isCancelled { throw PostgresError(.cancelled) }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw PostgresError(.timeout, detail: "no answer before the deadline") }
+            let sliceMilliseconds = Int32(min(200, max(1, (remaining.seconds * 1000).rounded(.up))))
+            var descriptor = pollfd(fd: socket, events: Int16(forReading ? POLLIN : POLLOUT), revents: 0)
+            let ready = poll(&descriptor, 1, sliceMilliseconds)
+            if ready > 0 { return }  // readable, writable, or an error/hang-up libpq will report
+            if ready < 0 && errno != EINTR { throw PostgresError(.connectionLost, detail: "poll failed: errno \(errno)") }
+        }
+    }
+
+    private func connectionError() -> PostgresError {
+        let message = handle.map { redactor.redact(Self.errorMessage($0)) } ?? ""
+        return PostgresError(.connectionLost, detail: message)
+    }
+
+    private static func errorMessage(_ handle: OpaquePointer) -> String {
+        PQerrorMessage(handle).map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    }
+
+    private static func copyRows(_ result: OpaquePointer) -> PostgresRows {
+        let columnCount = PQnfields(result)
+        let rowCount = PQntuples(result)
+        let columns = (0..<columnCount).map { PQfname(result, $0).map { String(cString: $0) } ?? "" }
+        var values: [[String?]] = []
+        values.reserveCapacity(Int(rowCount))
+        for row in 0..<rowCount {
+            var fields: [String?] = []
+            fields.reserveCapacity(Int(columnCount))
+            for column in 0..<columnCount {
+                if PQgetisnull(result, row, column) == 1 {
+                    fields.append(nil)
+                } else {
+                    fields.append(PQgetvalue(result, row, column).map { String(cString: $0) })
+                }
+            }
+            values.append(fields)
+        }
+        return PostgresRows(columns: columns, values: values)
+    }
+}
+
+extension PostgresConnection: PostgresQuerying {}
+
+/// Calls `body` with NULL-terminated C string arrays that live for the duration of the call.
+private func withCStringArrays<Result>(
+    _ first: [String], _ second: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> Result
+) -> Result {
+    let firstCopies = first.map { strdup($0) }
+    let secondCopies = second.map { strdup($0) }
+    defer {
+        firstCopies.forEach { free($0) }
+        secondCopies.forEach { free($0) }
+    }
+    let firstPointers = firstCopies.map { UnsafePointer($0) } + [nil]
+    let secondPointers = secondCopies.map { UnsafePointer($0) } + [nil]
+    return firstPointers.withUnsafeBufferPointer { a in
+        secondPointers.withUnsafeBufferPointer { b in body(a.baseAddress!, b.baseAddress!) }
+    }
+}

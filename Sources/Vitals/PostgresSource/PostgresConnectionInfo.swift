@@ -1,0 +1,117 @@
+import CLibPQ
+import Foundation
+
+/// One target's connection string, parsed by libpq itself (`PQconninfoParse`) so that every libpq
+/// option and both syntaxes (URI and key=value) work exactly as in psql.
+///
+/// The string is never printed: what vitals shows of a target is ``targetLabel`` (host:port/dbname),
+/// and ``redactor`` strips the password from any text libpq hands back.
+public struct PostgresConnectionInfo: Sendable, Equatable {
+    public struct ParseError: Error, Sendable, Equatable {
+        /// Fixed text: libpq's own message can quote the string, password included.
+        public let message: String
+    }
+
+    public static let defaultApplicationName = "vitals"
+
+    /// The user's string, passed to libpq as the expandable `dbname`.
+    let dsn: String
+    /// What libpq parsed out of it (keywords with a value only).
+    public let options: [String: String]
+    public let targetLabel: String
+    public let redactor: PostgresRedactor
+
+    public init(_ dsn: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ParseError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(dsn, &errorMessage) else {
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw ParseError(message: "libpq cannot parse it (check quoting and percent-encoding)")
+        }
+        defer { PQconninfoFree(parsed) }
+        var options: [String: String] = [:]
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { options[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        self.dsn = dsn
+        self.options = options
+        self.targetLabel = Self.targetLabel(options: options, environment: environment)
+        self.redactor = PostgresRedactor(secrets: [options["password"], environment["PGPASSWORD"]].compactMap { $0 })
+    }
+
+    /// `host:port/dbname` as libpq would resolve them (options, then PG* variables, then defaults),
+    /// bounded in length because it becomes a label value.
+    static func targetLabel(options: [String: String], environment: [String: String]) -> String {
+        func pick(_ keyword: String, _ variable: String) -> String? {
+            if let value = options[keyword], !value.isEmpty { return value }
+            if let value = environment[variable], !value.isEmpty { return value }
+            return nil
+        }
+        // A service-file entry names its host only inside pg_service.conf, which vitals does not
+        // read itself: the service name identifies the target instead.
+        let host = pick("host", "PGHOST") ?? pick("hostaddr", "PGHOSTADDR") ?? pick("service", "PGSERVICE").map { "service=\($0)" } ?? "localhost"
+        let port = pick("port", "PGPORT") ?? "5432"
+        let database = pick("dbname", "PGDATABASE") ?? pick("user", "PGUSER") ?? "postgres"
+        return String("\(host):\(port)/\(database)".prefix(120))
+    }
+
+    /// Keyword/value pairs for `PQconnectStartParams(…, expand_dbname: 1)`.
+    ///
+    /// libpq processes the arrays in order and keeps the last value of a repeated keyword, so
+    /// vitals' defaults go *before* the user's string (which may override them) and a database
+    /// switch goes *after* it (overriding the string's database).
+    func connectParameters(connectTimeout: Duration, database: String? = nil) -> [(String, String)] {
+        var parameters: [(String, String)] = []
+        if options["application_name"] == nil {
+            parameters.append(("application_name", Self.defaultApplicationName))
+        }
+        if options["connect_timeout"] == nil {
+            // libpq only enforces it in blocking calls; vitals polls with its own deadline, but the
+            // value still bounds each host of a multi-host string. At least 2 s, as libpq requires.
+            let seconds = max(2, Int(connectTimeout.seconds.rounded(.up)))
+            parameters.append(("connect_timeout", String(seconds)))
+        }
+        parameters.append(("dbname", dsn))
+        if let database { parameters.append(("dbname", database)) }
+        return parameters
+    }
+
+    /// The database the string names (without PG* fallbacks), for comparing with per-database visits.
+    public var database: String? { options["dbname"] }
+}
+
+/// Removes secrets from text libpq or the server produced before it reaches logs or `/ready`.
+public struct PostgresRedactor: Sendable, Equatable {
+    let secrets: [String]
+
+    public init(secrets: [String]) {
+        var all: [String] = []
+        for secret in secrets where !secret.isEmpty {
+            all.append(secret)
+            if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != secret { all.append(encoded) }
+        }
+        // Longest first, so a secret containing another is removed whole.
+        self.secrets = all.sorted { $0.count > $1.count }
+    }
+
+    public func redact(_ text: String) -> String {
+        var result = text
+        for secret in secrets where result.contains(secret) { result = result.replacingOccurrences(of: secret, with: "****") }
+        // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
+        // (the regexes only run when their literal part is present: this is on every statement text).
+        if result.range(of: "password", options: .caseInsensitive) != nil {
+            result = result.replacing(#/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase(), with: "password=****")
+        }
+        if result.contains("://") {
+            result = result.replacing(#/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#, with: { "\($0.output.1):****@" })
+        }
+        return Self.redactPasswordLiterals(result)
+    }
+
+    /// `PASSWORD 'secret'` in SQL (CREATE/ALTER ROLE, dblink/FDW options) → `PASSWORD '****'`.
+    public static func redactPasswordLiterals(_ sql: String) -> String {
+        guard sql.range(of: "password", options: .caseInsensitive) != nil else { return sql }
+        return sql.replacing(#/(?i)(password\s*=?\s*)(E?'(?:[^']|'')*'|"(?:[^"]|"")*")/#, with: { "\($0.output.1)'****'" })
+    }
+}

@@ -1,0 +1,107 @@
+/// Why a connection or a query failed.
+///
+/// ``description`` is fixed text plus the SQLSTATE, safe for `/ready`; ``detail`` is libpq's or
+/// the server's message with secrets already removed, for logs only. Labels carry neither: they
+/// carry ``reason``, one of the fixed ``SourceErrorReason``s.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String {
+            case connect, auth, timeout, permission, unsupported, query, connectionLost, cancelled
+        }
+        private let base: Base
+        /// The server could not be reached or refused the connection.
+        public static let connect = Code(base: .connect)
+        /// Authentication or authorization at connect time failed.
+        public static let auth = Code(base: .auth)
+        /// A deadline passed (vitals' own, statement_timeout or lock_timeout).
+        public static let timeout = Code(base: .timeout)
+        /// The role lacks a privilege (SQLSTATE 42501).
+        public static let permission = Code(base: .permission)
+        /// The server lacks a view, function or extension this query needs.
+        public static let unsupported = Code(base: .unsupported)
+        /// Any other error a query reported.
+        public static let query = Code(base: .query)
+        /// The connection broke mid-conversation.
+        public static let connectionLost = Code(base: .connectionLost)
+        /// vitals is shutting down.
+        public static let cancelled = Code(base: .cancelled)
+        public var description: String { base.rawValue }
+    }
+
+    public let code: Code
+    public let sqlState: String?
+    public let detail: String
+
+    public init(_ code: Code, sqlState: String? = nil, detail: String = "") {
+        self.code = code
+        self.sqlState = sqlState
+        self.detail = detail
+    }
+
+    public var reason: SourceErrorReason {
+        switch code {
+        case .connect, .connectionLost: .connect
+        case .auth: .auth
+        case .timeout: .timeout
+        case .permission: .permission
+        case .unsupported: .unsupported
+        case .cancelled: .timeout
+        default: .query
+        }
+    }
+
+    /// Whether the connection can no longer be used: it is closed and reopened on the next pass.
+    public var breaksConnection: Bool {
+        switch code {
+        case .connect, .auth, .connectionLost, .cancelled: true
+        // A vitals deadline abandons the query mid-flight; the protocol state is unknown.
+        case .timeout: sqlState == nil
+        default: false
+        }
+    }
+
+    public var description: String {
+        let text: String
+        switch code {
+        case .connect: text = "cannot connect to the server"
+        case .auth: text = "the server rejected the credentials"
+        case .timeout: text = sqlState == nil ? "no answer before the deadline" : "the server cancelled the statement (timeout)"
+        case .permission: text = "permission denied"
+        case .unsupported: text = "not supported by this server (missing view, function or extension)"
+        case .connectionLost: text = "the connection was lost"
+        case .cancelled: text = "cancelled"
+        default: text = "query failed"
+        }
+        return sqlState.map { "\(text) (SQLSTATE \($0))" } ?? text
+    }
+
+    /// Classifies a failed query by its SQLSTATE.
+    static func fromSQLState(_ sqlState: String?, detail: String) -> PostgresError {
+        guard let sqlState else { return PostgresError(.query, detail: detail) }
+        switch sqlState {
+        case "42501": return PostgresError(.permission, sqlState: sqlState, detail: detail)
+        // query_canceled (statement_timeout), lock_not_available (lock_timeout), idle_in_transaction_session_timeout
+        case "57014", "55P03", "25P03": return PostgresError(.timeout, sqlState: sqlState, detail: detail)
+        // undefined_table, undefined_function, undefined_column, undefined_object, feature_not_supported
+        case "42P01", "42883", "42703", "42704", "0A000": return PostgresError(.unsupported, sqlState: sqlState, detail: detail)
+        default:
+            // Class 08: connection exceptions; 57P0x: admin shutdown, crash shutdown, cannot connect now.
+            if sqlState.hasPrefix("08") || sqlState.hasPrefix("57P") { return PostgresError(.connectionLost, sqlState: sqlState, detail: detail) }
+            // Class 28: invalid authorization; 3D000: the database does not exist.
+            if sqlState.hasPrefix("28") || sqlState == "3D000" { return PostgresError(.auth, sqlState: sqlState, detail: detail) }
+            return PostgresError(.query, sqlState: sqlState, detail: detail)
+        }
+    }
+
+    /// Classifies a failed connection attempt by libpq's message (libpq gives no SQLSTATE for these).
+    static func fromConnectMessage(_ message: String) -> PostgresError {
+        let lower = message.lowercased()
+        let authMarkers = [
+            "password authentication failed", "no pg_hba.conf entry", "does not exist", "authentication failed",
+            "no password supplied", "permission denied for database", "pg_hba.conf rejects",
+        ]
+        if authMarkers.contains(where: lower.contains) { return PostgresError(.auth, detail: message) }
+        if lower.contains("timeout expired") || lower.contains("timed out") { return PostgresError(.timeout, detail: message) }
+        return PostgresError(.connect, detail: message)
+    }
+}

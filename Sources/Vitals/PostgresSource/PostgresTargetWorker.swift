@@ -1,0 +1,209 @@
+/// What one collector produced in one pass.
+public struct PostgresCollectorOutcome: Sendable {
+    public var success: Bool
+    public var duration: Double
+    public var families: [FamilySnapshot]
+    public var error: PostgresError?
+    public var statements: [PostgresStatementEntry]?
+
+    public init(success: Bool, duration: Double, families: [FamilySnapshot] = [], error: PostgresError? = nil, statements: [PostgresStatementEntry]? = nil) {
+        self.success = success
+        self.duration = duration
+        self.families = families
+        self.error = error
+        self.statements = statements
+    }
+}
+
+/// What one pass (fast or slow) produced.
+public struct PostgresPassResult: Sendable {
+    /// nil when the main connection worked; otherwise why it did not (the target is down).
+    public var connectionError: PostgresError?
+    public var outcomes: [PostgresCollectorName: PostgresCollectorOutcome] = [:]
+    /// `SELECT version()` of the server, once connected.
+    public var version: String?
+    public var serverVersion: Int = 0
+    public var duration: Double = 0
+}
+
+/// The blocking half of one target: owns its libpq connection and runs passes on the target's
+/// own thread (never an event loop, never the shared thread pool).
+///
+/// Connections: the main connection is long-lived and reused pass after pass. Per-table
+/// statistics need a connection *in each database*; to keep the promise "at most one connection
+/// per target at any moment", the slow pass closes the main connection, visits the other
+/// databases one at a time (each connection closed before the next opens), and the next fast pass
+/// reconnects. That costs one reconnect per slow interval, and only when there are other databases.
+///
+/// Not thread-safe by design: only the target's single worker thread calls it.
+final class PostgresTargetWorker: @unchecked Sendable {
+    struct Settings: Sendable {
+        var info: PostgresConnectionInfo
+        var target: String?
+        var timeout: Duration
+        var statementTimeout: Duration
+        var lockTimeout: Duration
+        var context: PostgresCollectionContext
+        var fastCollectors: [any PostgresCollector]
+        var slowCollectors: [any PostgresCollector]
+        var tablesEnabled: Bool
+    }
+
+    private let settings: Settings
+    private let cancellation: PostgresCancellation
+    private var connection: PostgresConnection?
+    private var version: String?
+
+    init(settings: Settings, cancellation: PostgresCancellation) {
+        self.settings = settings
+        self.cancellation = cancellation
+    }
+
+    deinit { connection?.close() }
+
+    /// `SET` the session timeouts, then read the version: one round trip after connecting.
+    var sessionSetup: String {
+        "SET statement_timeout = \(Self.milliseconds(settings.statementTimeout)); SET lock_timeout = \(Self.milliseconds(settings.lockTimeout)); SELECT version() AS version"
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int { max(1, Int((duration.seconds * 1000).rounded())) }
+
+    func close() {
+        connection?.close()
+        connection = nil
+    }
+
+    /// Opens a connection to the DSN's database (or `database`), bounded by `deadline`.
+    private func open(database: String? = nil, deadline: ContinuousClock.Instant) throws(PostgresError) -> (PostgresConnection, String?) {
+        let parameters = settings.info.connectParameters(connectTimeout: settings.timeout, database: database)
+        let connection = try PostgresConnection.connect(
+            parameters: parameters, redactor: settings.info.redactor, cancellation: cancellation, deadline: deadline)
+        let version = try connection.query(sessionSetup).first?["version"]
+        return (connection, version)
+    }
+
+    /// The main connection, reconnecting when there is none.
+    private func mainConnection(deadline: ContinuousClock.Instant) throws(PostgresError) -> PostgresConnection {
+        if let connection, connection.isOpen {
+            connection.deadline = deadline
+            return connection
+        }
+        close()
+        let (opened, version) = try open(deadline: deadline)
+        connection = opened
+        self.version = version
+        return opened
+    }
+
+    func fastPass() -> PostgresPassResult {
+        let start = ContinuousClock.now
+        var result = PostgresPassResult()
+        do {
+            let main = try mainConnection(deadline: start + settings.timeout)
+            result.version = version
+            result.serverVersion = main.serverVersion
+            run(settings.fastCollectors, on: main, into: &result)
+        } catch {
+            close()
+            result.connectionError = error
+        }
+        result.duration = (ContinuousClock.now - start).seconds
+        return result
+    }
+
+    private func run(_ collectors: [any PostgresCollector], on main: PostgresConnection, into result: inout PostgresPassResult) {
+        var context = settings.context
+        context.serverVersion = main.serverVersion
+        Self.run(collectors, on: main, context: context, target: settings.target, into: &result)
+        if result.connectionError != nil { close() }
+    }
+
+    /// Runs collectors in order; a failing one is recorded (success 0, no series) and the others
+    /// still run, unless the connection itself broke: then the target is down and the remaining
+    /// collectors are reported failed without touching the connection again.
+    static func run(
+        _ collectors: [any PostgresCollector], on session: any PostgresQuerying, context: PostgresCollectionContext, target: String?,
+        into result: inout PostgresPassResult
+    ) {
+        for collector in collectors {
+            if let broken = result.connectionError {
+                result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: 0, error: broken)
+                continue
+            }
+            let started = ContinuousClock.now
+            var sink = PostgresMetricSink(target: target)
+            do {
+                try collector.collect(session, context: context, into: &sink)
+                result.outcomes[collector.name] = PostgresCollectorOutcome(
+                    success: true, duration: (ContinuousClock.now - started).seconds, families: sink.build(), statements: sink.statements)
+            } catch {
+                result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: (ContinuousClock.now - started).seconds, error: error)
+                if error.breaksConnection { result.connectionError = error }
+            }
+        }
+    }
+
+    func slowPass() -> PostgresPassResult {
+        let start = ContinuousClock.now
+        var result = PostgresPassResult()
+        do {
+            let main = try mainConnection(deadline: start + settings.timeout)
+            result.version = version
+            result.serverVersion = main.serverVersion
+            run(settings.slowCollectors, on: main, into: &result)
+            if settings.tablesEnabled, result.connectionError == nil {
+                result.outcomes[StatUserTablesCollector.name] = collectTables(main: main)
+            }
+        } catch {
+            close()
+            result.connectionError = error
+        }
+        result.duration = (ContinuousClock.now - start).seconds
+        return result
+    }
+
+    /// Visits each allowed database in turn, one connection at a time.
+    private func collectTables(main: PostgresConnection) -> PostgresCollectorOutcome {
+        let started = ContinuousClock.now
+        var context = settings.context
+        context.serverVersion = main.serverVersion
+        let limit = context.tablesLimit
+        let home = main.database
+        main.deadline = ContinuousClock.now + settings.timeout
+        var visited: [StatUserTablesCollector.DatabaseTables] = []
+        var failure: PostgresError?
+        do {
+            let names = try main.query(
+                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate AND has_database_privilege(datname, 'CONNECT')"
+            ).rows.compactMap { $0["datname"] }
+            let databases = context.databases.select(names)
+            if databases.contains(home) {
+                visited.append(try StatUserTablesCollector.query(main, limit: limit))
+            }
+            let others = databases.filter { $0 != home }
+            if !others.isEmpty {
+                // At most one connection per target, even now, and as the server counts them.
+                connection?.closeAndWaitForServer()
+                connection = nil
+            }
+            for database in others {
+                do {
+                    let (visit, _) = try open(database: database, deadline: ContinuousClock.now + settings.timeout)
+                    defer { visit.closeAndWaitForServer() }
+                    visited.append(try StatUserTablesCollector.query(visit, limit: limit))
+                } catch where error.code == .auth || error.code == .permission {
+                    // A database this role may not read: skip it, keep the others.
+                    failure = error
+                }
+            }
+        } catch {
+            // A timeout or a lost server: stop visiting, the next fast pass will tell whether it is down.
+            failure = error
+            if error.breaksConnection { close() }
+        }
+        var sink = PostgresMetricSink(target: settings.target)
+        StatUserTablesCollector.map(visited, limit: limit, into: &sink)
+        return PostgresCollectorOutcome(
+            success: failure == nil, duration: (ContinuousClock.now - started).seconds, families: sink.build(), error: failure)
+    }
+}

@@ -1,0 +1,336 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import Vitals
+
+/// Against the real PostgreSQL 15 of `scripts/test-servers.sh`. Serialized: one test stops and
+/// restarts the server, and connection counts must not see another test's daemon.
+@Suite(.serialized) struct PostgresIntegrationTests {
+    /// Every metric dashboard 9628 ("PostgreSQL Database") and the postgres-mixin (dashboard and
+    /// alerts) query, except the process_* ones the foundation provides (checked too).
+    static let dashboardMetrics = [
+        // 9628
+        "pg_static", "pg_postmaster_start_time_seconds", "pg_settings_max_connections", "pg_settings_shared_buffers_bytes",
+        "pg_settings_effective_cache_size_bytes", "pg_settings_maintenance_work_mem_bytes", "pg_settings_work_mem_bytes",
+        "pg_settings_max_wal_size_bytes", "pg_settings_random_page_cost", "pg_settings_seq_page_cost", "pg_settings_max_worker_processes",
+        "pg_settings_max_parallel_workers", "pg_stat_activity_count", "pg_stat_database_xact_commit", "pg_stat_database_xact_rollback",
+        "pg_stat_database_tup_fetched", "pg_stat_database_tup_inserted", "pg_stat_database_tup_updated", "pg_stat_database_tup_returned",
+        "pg_stat_database_tup_deleted", "pg_locks_count", "pg_stat_database_blks_hit", "pg_stat_database_blks_read",
+        "pg_stat_bgwriter_buffers_backend_total", "pg_stat_bgwriter_buffers_alloc_total", "pg_stat_bgwriter_buffers_backend_fsync_total",
+        "pg_stat_bgwriter_buffers_checkpoint_total", "pg_stat_bgwriter_buffers_clean_total", "pg_stat_database_conflicts",
+        "pg_stat_database_deadlocks", "pg_stat_database_temp_bytes", "pg_stat_bgwriter_checkpoint_write_time_total",
+        "pg_stat_bgwriter_checkpoint_sync_time_total",
+        "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds",
+        // postgres-mixin dashboard and alerts
+        "pg_up", "pg_stat_database_numbackends", "pg_settings_superuser_reserved_connections", "pg_stat_activity_max_tx_duration",
+        "pg_settings_max_locks_per_transaction", "pg_xlog_position_bytes", "pg_replication_is_replica", "pg_replication_lag",
+        "pg_exporter_last_scrape_error", "pg_stat_user_tables_n_dead_tup", "pg_stat_user_tables_n_live_tup",
+        "pg_settings_autovacuum_vacuum_scale_factor", "pg_settings_autovacuum_vacuum_threshold", "pg_stat_bgwriter_checkpoints_timed_total",
+        "pg_stat_bgwriter_checkpoints_req_total",
+    ]
+    /// Queried by the mixin's alerts but only with a standby or a replication slot: the family is
+    /// declared (HELP and TYPE) with no series on a lone primary.
+    static let replicationFamilies = [
+        "pg_stat_replication_pg_xlog_location_diff", "pg_replication_slots_active", "pg_replication_slots_xmin_age",
+        "pg_stat_replication_pg_wal_lsn_diff",
+    ]
+
+    @Test func pgMonitorRoleServesEveryDashboardMetricWithEveryCollectorSucceeding() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let password = "monitor-\(UInt32.random(in: 0...UInt32.max))"
+        try await server.superuser(
+            """
+            DROP ROLE IF EXISTS vitals_monitor_only; CREATE ROLE vitals_monitor_only LOGIN PASSWORD '\(password)' IN ROLE pg_monitor;
+            CREATE TABLE IF NOT EXISTS vitals_probe (id int PRIMARY KEY); INSERT INTO vitals_probe VALUES (1) ON CONFLICT DO NOTHING;
+            """)
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", server.dsn(user: "vitals_monitor_only", password: password)), ("postgres.interval", "300ms"),
+            ("postgres.slow-interval", "300ms"),
+        ])
+        try await app.test(.router) { client in
+            let body = try await postgresScrapeUntil(client) { metrics, _ in
+                metrics.sum("pg_up") == 1 && !metrics.values("pg_stat_user_tables_n_live_tup").isEmpty
+                    && !metrics.values("pg_settings_max_connections").isEmpty
+            }
+            let metrics = ScrapedMetrics(body)
+            for name in Self.dashboardMetrics {
+                #expect(!metrics.values(name).isEmpty, "\(name) is missing")
+            }
+            for name in Self.replicationFamilies {
+                #expect(body.contains("# TYPE \(name) gauge\n"), "\(name) is not declared")
+            }
+            for collector in PostgresCollectorName.allCases {
+                #expect(metrics.sum("pg_scrape_collector_success", where: ["collector": collector.rawValue]) == 1, "\(collector.rawValue) failed")
+            }
+            #expect(metrics.sum("pg_exporter_last_scrape_error") == 0)
+            #expect(metrics.values("pg_up").first?.labels.isEmpty == true, "one target: no target label")
+            #expect(metrics.sum("pg_settings_statement_timeout_seconds") == 0, "vitals' own session timeout must not show as the server's")
+            #expect(metrics.values("pg_static").first?.labels["short_version"]?.hasPrefix("15.") == true)
+
+            // promtool's linter: the only complaints allowed are about postgres_exporter's own
+            // names, kept as they are so that existing dashboards work.
+            let promtool = try #require(TestEnvironment.tool("promtool", variable: "VITALS_TEST_PROMTOOL"), "promtool not installed")
+            let (_, lint) = try await ChildProcess.run(promtool, ["check", "metrics"], stdin: Data(body.utf8))
+            let legacy = Set(
+                StatDatabaseCollector.counters.map(\.metric.name) + StatDatabaseCollector.conflictCounters.map(\.metric.name)
+                    + StatUserTablesCollector.tableCounters.map(\.metric.name) + ["pg_locks_count", "pg_stat_activity_count", "pg_settings_tcp_keepalives_count"])
+            let complaints = lint.split(separator: "\n").filter { line in
+                guard let name = line.split(separator: " ").first else { return false }
+                return !legacy.contains(String(name))
+            }
+            #expect(complaints.isEmpty, "promtool: \(complaints.joined(separator: "; "))")
+        }
+        try await server.superuser("DROP ROLE IF EXISTS vitals_monitor_only")
+    }
+
+    @Test func workloadMovesSeqScansStatementsIdleInTransactionAndLocks() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        try await server.superuser(
+            """
+            DROP TABLE IF EXISTS vitals_big, vitals_small;
+            CREATE TABLE vitals_big (id int, note text);
+            INSERT INTO vitals_big SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
+            CREATE TABLE vitals_small (id int PRIMARY KEY, v int);
+            CREATE INDEX vitals_small_v ON vitals_small (v);
+            INSERT INTO vitals_small SELECT g, g FROM generate_series(1, 5000) g;
+            DELETE FROM vitals_small WHERE id <= 2500;
+            GRANT SELECT ON vitals_big, vitals_small TO vitals;
+            ANALYZE vitals_big;
+            """)
+        // The unindexed lookups a missing index causes: five sequential scans of 100k rows.
+        for _ in 0..<5 { try await server.superuser("SELECT count(*) FROM vitals_big WHERE note = 'nothing'") }
+
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", server.dsn), ("postgres.interval", "300ms"), ("postgres.slow-interval", "300ms"),
+        ])
+        try await app.test(.router) { client in
+            // A session idle in a transaction that holds an ACCESS EXCLUSIVE lock, and one waiting for it.
+            let holder = try PostgresTestSession(dsn: server.superuserDSN)
+            try holder.run("BEGIN; LOCK TABLE vitals_small IN ACCESS EXCLUSIVE MODE")
+            let waiter = Task.detached { try? PostgresTestSession(dsn: server.superuserDSN).run("SELECT count(*) FROM vitals_small", timeout: .seconds(8)) }
+            defer { waiter.cancel() }
+
+            let big = ["datname": "app", "schemaname": "public", "relname": "vitals_big"]
+            let body = try await postgresScrapeUntil(client) { metrics, _ in
+                metrics.sum("pg_stat_user_tables_seq_tup_read", where: big) >= 500_000
+                    && metrics.sum("pg_stat_activity_count", where: ["datname": "app", "state": "idle in transaction"]) >= 1
+                    && metrics.sum("pg_stat_activity_lock_waiting_sessions", where: ["datname": "app"]) >= 1
+            }
+            let metrics = ScrapedMetrics(body)
+            #expect(metrics.sum("pg_stat_user_tables_seq_scan", where: big) >= 5)
+            #expect(metrics.sum("pg_stat_user_tables_seq_tup_read", where: big) >= 500_000)
+            #expect(metrics.sum("pg_stat_user_tables_table_size_bytes", where: big) > 1_000_000)
+            #expect(metrics.sum("pg_stat_activity_count", where: ["datname": "app", "state": "idle in transaction"]) >= 1)
+            #expect(metrics.sum("pg_stat_activity_idle_in_transaction_sessions", where: ["datname": "app"]) >= 1)
+            #expect(metrics.sum("pg_stat_activity_lock_waiting_sessions", where: ["datname": "app"]) >= 1)
+            #expect(metrics.sum("pg_locks_count", where: ["datname": "app", "mode": "accessexclusivelock"]) >= 1)
+            #expect(metrics.sum("pg_locks_waiting", where: ["datname": "app"]) >= 1)
+
+            // Statements: the scan query is among the top ones, its text only on /statements.
+            let statements = try await client.execute(uri: "/statements", method: .get) { String(buffer: $0.body) }
+            let decoded = try JSONSerialization.jsonObject(with: Data(statements.utf8)) as? [String: Any]
+            let entries = decoded?["statements"] as? [[String: Any]] ?? []
+            let scan = try #require(entries.first { ($0["query"] as? String)?.contains("vitals_big WHERE note") == true }, "no statement for the scan")
+            let queryid = try #require(scan["queryid"] as? String)
+            #expect(metrics.sum("pg_stat_statements_calls_total", where: ["queryid": queryid, "datname": "app", "user": "postgres"]) >= 5)
+            #expect(metrics.sum("pg_stat_statements_seconds_total", where: ["queryid": queryid]) > 0)
+            #expect(!body.contains("vitals_big WHERE"), "query text never becomes a label")
+
+            // Per-table and index health, after the slow pass saw the deleted rows and the unused index.
+            let small = try await postgresScrapeUntil(client) { metrics, _ in
+                !metrics.values("pg_index_unused", where: ["relname": "vitals_small", "indexrelname": "vitals_small_v"]).isEmpty
+            }
+            let smallMetrics = ScrapedMetrics(small)
+            #expect(smallMetrics.sum("pg_index_unused", where: ["indexrelname": "vitals_small_v"]) == 1)
+            #expect(smallMetrics.values("pg_index_unused", where: ["indexrelname": "vitals_small_pkey"]).isEmpty, "primary keys are never 'unused'")
+            #expect(smallMetrics.sum("pg_stat_user_tables_dead_tuple_ratio", where: ["relname": "vitals_small"]) > 0)
+            try holder.run("ROLLBACK")
+        }
+        try await server.superuser("DROP TABLE IF EXISTS vitals_big, vitals_small")
+    }
+
+    @Test func refusedConnectionIsDownOnTheFirstPassAndReadySaysWhy() async throws {
+        let port = TestEnvironment.freePort()
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", "postgresql://vitals:pw-refused@127.0.0.1:\(port)/app"), ("postgres.interval", "1s"),
+        ])
+        try await app.test(.router) { client in
+            let body = try await postgresScrapeUntil(client, timeout: .seconds(5)) { metrics, _ in metrics.values("pg_up").first?.value == 0 }
+            let metrics = ScrapedMetrics(body)
+            #expect(metrics.values("pg_up").first?.value == 0)
+            #expect(metrics.sum("pg_scrape_collector_success") == 0)
+            #expect(metrics.values("pg_scrape_collector_success").count == PostgresCollectorName.allCases.count)
+            #expect(metrics.sum("vitals_source_errors_total", where: ["source": "postgres", "reason": "connect"]) >= 1)
+            let ready = try await postgresScrapeUntil(client, uri: "/ready") { _, body in body.contains("\"reason\":\"connect\"") }
+            #expect(ready.contains("\"state\":\"down\""))
+        }
+    }
+
+    @Test func hungServerIsDownWithinTheDeadlineWhileScrapesStayFast() async throws {
+        let listener = try PostgresSilentListener()
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", "host=127.0.0.1 port=\(listener.port) dbname=app user=vitals password=pw-hung sslmode=disable"),
+            ("postgres.interval", "1s"), ("postgres.timeout", "2s"),
+        ])
+        try await app.test(.router) { client in
+            let start = ContinuousClock.now
+            var down: Duration?
+            var slowest = Duration.zero
+            while ContinuousClock.now - start < .seconds(10) {
+                let scrapeStart = ContinuousClock.now
+                let body = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                slowest = max(slowest, ContinuousClock.now - scrapeStart)
+                if ScrapedMetrics(body).values("pg_up").first?.value == 0, listener.acceptedCount > 0, down == nil {
+                    down = ContinuousClock.now - start
+                }
+                if let down, ContinuousClock.now - start > down + .seconds(2) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let seen = try #require(down, "pg_up never became 0")
+            #expect(seen < .seconds(10))
+            #expect(slowest < .seconds(3), "a scrape waited on the hung server")
+            let ready = try await client.execute(uri: "/ready", method: .get) { String(buffer: $0.body) }
+            #expect(ready.contains("\"reason\":\"timeout\""))
+        }
+        #expect(listener.acceptedCount >= 1)
+        #expect(listener.closedByClient == listener.acceptedCount, "every abandoned connection was closed (PQfinish)")
+    }
+
+    @Test func connectionsNeverExceedOnePerTarget() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        // A name of its own (vitals keeps a user-set application_name), so that no other test's
+        // daemon can be counted; short intervals, so that many fast passes and per-database slow
+        // passes (which switch databases) happen while sampling.
+        let name = "vitals_conn_\(UInt32.random(in: 0...UInt32.max))"
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", server.dsn + "&application_name=\(name)"), ("postgres.interval", "200ms"), ("postgres.slow-interval", "200ms"),
+        ])
+        let observer = try PostgresTestSession(dsn: server.superuserDSN)
+        let count = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)'"
+        try await app.test(.router) { client in
+            _ = try await postgresScrapeUntil(client) { metrics, _ in metrics.sum("pg_up") == 1 }
+            var most = 0
+            var samples = 0
+            var databases = Set<String>()
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < .seconds(4) {
+                let rows = try observer.run("SELECT datname FROM pg_stat_activity WHERE application_name = '\(name)'")
+                most = max(most, rows.count)
+                databases.formUnion(rows.rows.compactMap { $0["datname"] })
+                samples += 1
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(samples > 50)
+            #expect(most == 1, "at most one vitals connection at a time, saw \(most)")
+            #expect(databases == ["app", "postgres"], "the slow passes switched databases one connection at a time")
+        }
+        // After shutdown the connection is gone: closed, not leaked.
+        var remaining = "1"
+        for _ in 0..<50 {
+            remaining = try observer.value(count)
+            if remaining == "0" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(remaining == "0")
+    }
+
+    @Test func serverStopAndRestartAreFollowed() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try await PostgresTestServer.startPrivate(in: directory.path + "/servers")
+        let app = try makePostgresTestApplication([("postgres.dsn", server.dsn), ("postgres.interval", "500ms")])
+        do {
+            try await app.test(.router) { client in
+                var body = try await postgresScrapeUntil(client) { metrics, _ in metrics.sum("pg_up") == 1 }
+                #expect(ScrapedMetrics(body).sum("pg_up") == 1)
+                try await server.pgctl("stop")
+                do {
+                    body = try await postgresScrapeUntil(client, timeout: .seconds(5)) { metrics, _ in metrics.values("pg_up").first?.value == 0 }
+                    #expect(ScrapedMetrics(body).values("pg_up").first?.value == 0)
+                } catch {
+                    Issue.record(error)
+                }
+                try await server.pgctl("start")
+                let started = ContinuousClock.now
+                body = try await postgresScrapeUntil(client, timeout: .seconds(10)) { metrics, _ in metrics.sum("pg_up") == 1 }
+                #expect(ScrapedMetrics(body).sum("pg_up") == 1)
+                // Backoff is capped at the interval: recovery within about one interval of the restart.
+                #expect(ContinuousClock.now - started < .seconds(3))
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await PostgresTestServer.stopPrivate(in: directory.path + "/servers")
+    }
+
+    @Test func severalTargetsCarryATargetLabel() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let other = server.dsn.replacingOccurrences(of: "/app?", with: "/postgres?")
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", server.dsn), ("postgres.dsn", other), ("postgres.interval", "300ms"),
+        ])
+        try await app.test(.router) { client in
+            let body = try await postgresScrapeUntil(client) { metrics, _ in metrics.sum("pg_up") == 2 }
+            let metrics = ScrapedMetrics(body)
+            let targets = Set(metrics.values("pg_up").compactMap { $0.labels["target"] })
+            #expect(targets == ["127.0.0.1:\(server.port)/app", "127.0.0.1:\(server.port)/postgres"])
+            #expect(metrics.samples.filter { $0.name.hasPrefix("pg_") }.allSatisfy { $0.labels["target"] != nil })
+            #expect(!body.contains(server.password))
+        }
+    }
+
+    @Test func thePasswordAppearsNowhere() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let wrong = "wrong-\(UInt32.random(in: 0...UInt32.max))"
+        let logs = PostgresLogCapture()
+        let app = try makePostgresTestApplication(
+            [
+                ("postgres.dsn", server.dsn),
+                ("postgres.dsn", server.dsn(user: "vitals", password: wrong, database: "postgres")),
+                ("postgres.dsn", "host=127.0.0.1 port=\(TestEnvironment.freePort()) dbname=x user=vitals password=\(wrong)"),
+                ("postgres.interval", "300ms"),
+            ], logs: logs)
+        try await app.test(.router) { client in
+            let body = try await postgresScrapeUntil(client) { metrics, _ in
+                metrics.sum("pg_up") == 1 && metrics.sum("vitals_source_errors_total", where: ["reason": "auth"]) >= 1
+                    && metrics.sum("vitals_source_errors_total", where: ["reason": "connect"]) >= 1
+            }
+            let ready = try await client.execute(uri: "/ready", method: .get) { String(buffer: $0.body) }
+            let statements = try await client.execute(uri: "/statements", method: .get) { String(buffer: $0.body) }
+            #expect(ready.contains("\"reason\":\"auth\""))
+            #expect(logs.text.contains("postgres down"))
+            for secret in [server.password, wrong] {
+                #expect(!body.contains(secret), "password in /metrics")
+                #expect(!ready.contains(secret), "password in /ready")
+                #expect(!statements.contains(secret), "password in /statements (e.g. from a CREATE ROLE … PASSWORD statement)")
+                #expect(!logs.text.contains(secret), "password in the logs")
+            }
+        }
+    }
+}
+
+/// A plain libpq session for the tests' own SQL (holding locks, counting connections).
+final class PostgresTestSession: @unchecked Sendable {
+    private let connection: PostgresConnection
+
+    init(dsn: String) throws {
+        let info = try PostgresConnectionInfo(dsn)
+        // Not "vitals": these sessions must not count as the daemon's connections.
+        let parameters = [("application_name", "vitals-test"), ("dbname", dsn)]
+        connection = try PostgresConnection.connect(
+            parameters: parameters, redactor: info.redactor, cancellation: PostgresCancellation(), deadline: .now + .seconds(5))
+    }
+
+    @discardableResult
+    func run(_ sql: String, timeout: Duration = .seconds(10)) throws -> PostgresRows {
+        connection.deadline = .now + timeout
+        return try connection.query(sql)
+    }
+
+    func value(_ sql: String) throws -> String {
+        let rows = try run(sql)
+        return rows.values.first?.first.flatMap { $0 } ?? ""
+    }
+}
