@@ -172,30 +172,13 @@ public final class SlowQuerySource: VitalsSource {
             return  // the pool is shutting down
         }
         if let report = outcome.report { board.publish(report) }
-        let elapsed = (ContinuousClock.now - start).seconds
-        if let problem = outcome.problem {
-            if outcome.problemIsNew {
-                logger.warning("Postgres server log unavailable", metadata: ["error": "\(problem.message)", "reason": "\(problem.reason.rawValue)"])
-            }
-            status.recordError(problem.reason, message: problem.message, down: outcome.followedFiles == 0, duration: elapsed)
-            if outcome.followedFiles > 0 { status.markUp() }
-        } else {
-            if status.snapshot.lastError != nil { logger.info("Postgres server log readable again") }
-            status.recordSuccess(duration: elapsed)
-        }
+        status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
     }
 
     /// Tailer, ingester and output: mutable state touched by one poll at a time.
     final class Pipeline: @unchecked Sendable {
-        struct Problem: Equatable {
-            var reason: SourceErrorReason
-            var message: String
-        }
-
         struct Outcome {
-            var problem: Problem?
-            var problemIsNew: Bool
-            var followedFiles: Int
+            var tail: LogTailHealth
             var report: SlowQueryReport?
         }
 
@@ -251,21 +234,10 @@ public final class SlowQuerySource: VitalsSource {
                 }
             }
             metrics.log.recordPoll(result, tailer: tailer)
-            let followed = tailer.followedFiles.count
-            // A problem is reported by the tailer once when it starts, but lasts until it is fixed.
-            let problem = tailer.currentErrors.first.map { Problem(reason: Self.reason(for: $0), message: Self.message(for: $0)) }
-            return Outcome(problem: problem, problemIsNew: !result.errors.isEmpty, followedFiles: followed, report: report)
+            return Outcome(tail: LogTailHealth(tailer: tailer, poll: result, describe: Self.message(for:)), report: report)
         }
 
         func close() { tailer.close() }
-
-        static func reason(for error: TailError) -> SourceErrorReason {
-            switch error.code {
-            case .notFound: .notFound
-            case .permissionDenied: .permission
-            default: .io
-            }
-        }
 
         /// What `/ready` says: the path, the cause, and what to use instead on managed Postgres.
         static func message(for error: TailError) -> String {

@@ -36,38 +36,17 @@ public final class TimingLogSource: VitalsSource {
 
     func pollOnce() async {
         let start = ContinuousClock.now
-        let outcome: Pipeline.Outcome
+        let outcome: LogTailHealth
         do {
             outcome = try await threadPool.runIfActive { self.pipeline.poll() }
         } catch {
             return  // the pool is shutting down
         }
-        let elapsed = (ContinuousClock.now - start).seconds
-        if let problem = outcome.problem {
-            if outcome.problemIsNew {
-                logger.warning("timing log unavailable", metadata: ["error": "\(problem.message)", "reason": "\(problem.reason.rawValue)"])
-            }
-            status.recordError(problem.reason, message: problem.message, down: outcome.followedFiles == 0, duration: elapsed)
-            if outcome.followedFiles > 0 { status.markUp() }
-        } else {
-            if status.snapshot.lastError != nil { logger.info("timing log readable again") }
-            status.recordSuccess(duration: elapsed)
-        }
+        status.record(outcome, duration: (ContinuousClock.now - start).seconds, subject: "timing log", logger: logger)
     }
 
     /// Tailer and ingester: mutable state touched by one poll at a time.
     final class Pipeline: @unchecked Sendable {
-        struct Problem: Equatable {
-            var reason: SourceErrorReason
-            var message: String
-        }
-
-        struct Outcome {
-            var problem: Problem?
-            var problemIsNew: Bool
-            var followedFiles: Int
-        }
-
         private let tailer: LogTailer
         private var ingester: TimingLogIngester
         private let metrics: TimingLogMetrics
@@ -81,28 +60,15 @@ public final class TimingLogSource: VitalsSource {
                 slowThreshold: configuration.slowThreshold, metrics: metrics)
         }
 
-        func poll() -> Outcome {
+        func poll() -> LogTailHealth {
             let result = tailer.poll { line in ingester.ingest(line) }
             ingester.flush(oversizedLines: result.oversizedLines)
             metrics.log.recordPoll(result, tailer: tailer)
-            let followed = tailer.followedFiles.count
-
-            // A problem is reported by the tailer once when it starts, but lasts until it is fixed.
-            let problem = tailer.currentErrors.first.map { error in
-                Problem(reason: Self.reason(for: error), message: error.description)
-            }
-            return Outcome(problem: problem, problemIsNew: !result.errors.isEmpty, followedFiles: followed)
+            return LogTailHealth(tailer: tailer, poll: result)
         }
 
         func close() { tailer.close() }
 
-        static func reason(for error: TailError) -> SourceErrorReason {
-            switch error.code {
-            case .notFound: .notFound
-            case .permissionDenied: .permission
-            default: .io
-            }
-        }
     }
 }
 
