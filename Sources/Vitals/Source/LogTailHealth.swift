@@ -35,7 +35,10 @@ extension SourceStatus {
     func record(_ health: LogTailHealth, duration: Double, subject: String, logger: Logger) {
         if let problem = health.problem {
             if health.problemIsNew {
-                logger.warning("\(subject) unavailable", metadata: ["error": "\(problem.message)", "reason": "\(problem.reason.rawValue)"])
+                // A path missing while other files are still followed is usually the instant between a
+                // rename rotation and the new file's creation: worth /ready, not a warning per rotation.
+                let level: Logger.Level = problem.reason == .notFound && health.followedFiles > 0 ? .debug : .warning
+                logger.log(level: level, "\(subject) unavailable", metadata: ["error": "\(problem.message)", "reason": "\(problem.reason.rawValue)"])
             }
             recordError(problem.reason, message: problem.message, down: health.followedFiles == 0, duration: duration)
             if health.followedFiles > 0 { markUp() }
