@@ -116,40 +116,44 @@ public struct ConfigurationLoader: Sendable {
 
     /// Flattens nested maps into dotted keys: `timing-log: {path: x}` and `timing-log.path: x` are the same.
     private func parseYAML(_ text: String, fileName: String) throws(ConfigurationError) -> [(String, Raw)] {
-        let document: Any?
+        let document: YAMLTree
         do {
-            document = try Yams.load(yaml: text)
+            document = try YAMLTree.parse(text)
         } catch {
-            throw ConfigurationError(.invalidFile, key: fileName, "is not valid YAML: \(Self.yamlProblem(error))")
+            throw ConfigurationError(.invalidFile, key: fileName, "is not valid YAML: \(error.message)")
         }
-        guard let document else { return [] }
-        guard let root = document as? [String: Any] else {
-            throw ConfigurationError(.invalidFile, key: fileName, "must be a mapping of keys to values")
+        let root: [(key: String, value: YAMLTree)]
+        switch document {
+        case .null: return []
+        case .mapping(let pairs): root = pairs
+        default: throw ConfigurationError(.invalidFile, key: fileName, "must be a mapping of keys to values")
         }
         var result: [(String, Raw)] = []
-        func walk(_ map: [String: Any], prefix: String) throws(ConfigurationError) {
+        func walk(_ map: [(key: String, value: YAMLTree)], prefix: String) throws(ConfigurationError) {
             for (name, value) in map.sorted(by: { $0.key < $1.key }) {
                 let path = prefix.isEmpty ? name : prefix + "." + name
-                if let nested = value as? [String: Any] {
+                switch value {
+                case .mapping(let nested):
                     guard byName.keys.contains(where: { $0.hasPrefix(path + ".") }) else {
                         _ = try key(path, context: fileName)
-                        continue
+                        throw ConfigurationError(.invalidValue, key: path, "expects a value, not a mapping (in \(fileName))")
                     }
                     try walk(nested, prefix: path)
-                } else if let list = value as? [Any] {
+                case .list(let list):
                     _ = try key(path, context: fileName)
                     var items: [String] = []
                     for element in list {
-                        guard let scalar = Self.scalarText(element) else {
+                        guard case .scalar(let scalar) = element else {
                             throw ConfigurationError(.invalidValue, key: path, "list items must be plain values (in \(fileName))")
                         }
                         items.append(scalar)
                     }
                     result.append((path, .list(items)))
-                } else if let scalar = Self.scalarText(value) {
+                case .scalar(let scalar):
                     _ = try key(path, context: fileName)
                     result.append((path, .scalar(scalar)))
-                } else {
+                case .null:
+                    _ = try key(path, context: fileName)
                     throw ConfigurationError(.invalidValue, key: path, "has no value (in \(fileName))")
                 }
             }
@@ -158,26 +162,6 @@ public struct ConfigurationLoader: Sendable {
         return result
     }
 
-    private static func scalarText(_ value: Any) -> String? {
-        switch value {
-        case let s as String: s
-        case let b as Bool: String(b)
-        case let i as Int: String(i)
-        case let d as Double: String(d)
-        default: nil
-        }
-    }
-
-    private static func yamlProblem(_ error: any Error) -> String {
-        // Yams' description includes a snippet of the offending line, which may hold a secret; keep only the position.
-        if let yamlError = error as? YamlError, case .scanner(_, let problem, let mark, _) = yamlError {
-            return "\(problem) at line \(mark.line), column \(mark.column)"
-        }
-        if let yamlError = error as? YamlError, case .parser(_, let problem, let mark, _) = yamlError {
-            return "\(problem) at line \(mark.line), column \(mark.column)"
-        }
-        return "syntax error"
-    }
 }
 
 func editDistance(_ a: String, _ b: String) -> Int {

@@ -1,6 +1,5 @@
 import Foundation
 import NIOSSL
-import Yams
 
 /// `--web.config.file`, in the Prometheus exporter-toolkit's format, so the file users already
 /// keep for node_exporter or postgres_exporter works for vitals:
@@ -31,38 +30,42 @@ public struct WebConfiguration: Sendable {
 
     /// Parses the file's text. Errors name the key and never echo a hash.
     public init(yaml: String, fileName: String) throws(ConfigurationError) {
-        let document: Any?
+        let document: YAMLTree
         do {
-            document = try Yams.load(yaml: yaml)
+            document = try YAMLTree.parse(yaml)
         } catch {
-            throw ConfigurationError(.invalidFile, key: "web.config.file", "\(fileName) is not valid YAML")
+            throw ConfigurationError(.invalidFile, key: "web.config.file", "\(fileName) is not valid YAML: \(error.message)")
         }
-        guard let root = (document ?? [String: Any]()) as? [String: Any] else {
-            throw ConfigurationError(.invalidFile, key: "web.config.file", "\(fileName) must be a mapping")
+        func mapping(_ tree: YAMLTree, _ key: String) throws(ConfigurationError) -> [String: YAMLTree] {
+            switch tree {
+            case .null: return [:]
+            case .mapping(let pairs): return Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+            default: throw ConfigurationError(.invalidValue, key: key, "must be a mapping (in \(fileName))")
+            }
         }
+        func text(_ tree: YAMLTree?) -> String? {
+            if case .scalar(let value)? = tree { return value }
+            return nil
+        }
+        let root = try mapping(document, "web.config.file")
         for key in root.keys where !["tls_server_config", "basic_auth_users", "http_server_config"].contains(key) {
             throw ConfigurationError(.unknownKey, key: key, "unknown key in \(fileName)")
         }
         basicAuthUsers = [:]
         if let users = root["basic_auth_users"] {
-            guard let map = users as? [String: Any] else {
-                throw ConfigurationError(.invalidValue, key: "basic_auth_users", "must map user names to bcrypt hashes (in \(fileName))")
-            }
-            for (user, hash) in map {
-                guard let hash = hash as? String, hash.hasPrefix("$2") else {
+            for (user, hash) in try mapping(users, "basic_auth_users") {
+                guard let hash = text(hash), hash.hasPrefix("$2") else {
                     throw ConfigurationError(.invalidValue, key: "basic_auth_users.\(user)", "must be a bcrypt hash ($2a$, $2b$ or $2y$) (in \(fileName))")
                 }
                 basicAuthUsers[user] = hash
             }
         }
         if let tlsValue = root["tls_server_config"] {
-            guard let tlsMap = tlsValue as? [String: Any] else {
-                throw ConfigurationError(.invalidValue, key: "tls_server_config", "must be a mapping (in \(fileName))")
-            }
-            guard let cert = tlsMap["cert_file"] as? String, let key = tlsMap["key_file"] as? String else {
+            let tlsMap = try mapping(tlsValue, "tls_server_config")
+            guard let cert = text(tlsMap["cert_file"]), let key = text(tlsMap["key_file"]) else {
                 throw ConfigurationError(.missingValue, key: "tls_server_config", "needs cert_file and key_file (in \(fileName))")
             }
-            let versionName = (tlsMap["min_version"] as? String) ?? "TLS12"
+            let versionName = text(tlsMap["min_version"]) ?? "TLS12"
             let versions: [String: TLSVersion] = ["TLS10": .tlsv1, "TLS11": .tlsv11, "TLS12": .tlsv12, "TLS13": .tlsv13]
             guard let version = versions[versionName] else {
                 throw ConfigurationError(.invalidValue, key: "tls_server_config.min_version", "'\(versionName)' is not one of TLS10, TLS11, TLS12, TLS13")

@@ -68,6 +68,15 @@ import Testing
         #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "regex")])) }
     }
 
+    /// Inputs the libFuzzer harness (Fuzz/) found crashing Yams' untyped loader, kept as regressions.
+    @Test func hostileYamlIsAnErrorNotACrash() {
+        #expect(throws: ConfigurationError.self) { try load(yaml: "timtog:\n ? patweb: {ddrRangee:1\"}\n") }
+        #expect(throws: ConfigurationError.self) { try load(yaml: "? [a, b]\n: c\n") }
+        #expect(throws: ConfigurationError.self) { try load(yaml: "web: {listen-address: {nested: 1}}\n") }
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + (1...6).map { "l\($0): &l\($0) [" + Array(repeating: $0 == 1 ? "*a" : "*l\($0 - 1)", count: 10).joined(separator: ", ") + "]" }.joined(separator: "\n")
+        #expect(throws: ConfigurationError.self) { try load(yaml: bomb) }
+    }
+
     @Test func invalidYamlIsOneClearError() {
         #expect(throws: ConfigurationError.self) { try load(yaml: "web: [unclosed") }
         #expect(throws: ConfigurationError.self) { try load(yaml: "- just\n- a list\n") }

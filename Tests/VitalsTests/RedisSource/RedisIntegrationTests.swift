@@ -339,7 +339,8 @@ let redisDashboard763Metrics = [
             _ = try? RedisTestClient(port: port, password: nil).run("SHUTDOWN", "NOSAVE")
             _ = await box.process.wait(timeout: .seconds(10))
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(5), up: false).satisfied)
-            try await Task.sleep(for: .seconds(1))  // uptime in whole seconds: make the restart visible
+            // Start time is derived from whole-second uptime (±1 s): wait long enough that the restart shows.
+            try await Task.sleep(for: .milliseconds(2500))
             box.process = try start()
             try await waitForPing()
             let recovered = try await RedisAppProbe.wait(client, timeout: .seconds(10), up: true)
