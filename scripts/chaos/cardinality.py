@@ -8,26 +8,12 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from common import free_port, rss_mib, scrape as fetch
 
 
 def main():
@@ -54,7 +40,7 @@ def main():
         deadline = time.monotonic() + 120
         text = ""
         while time.monotonic() < deadline:
-            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+            text = fetch(port)
             m = re.search(r'^vitals_log_lines_total\{source="timing_log",result="parsed"\} (\S+)$', text, re.M)
             if m and float(m.group(1)) >= a.paths:
                 break

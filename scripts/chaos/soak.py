@@ -8,26 +8,12 @@ Exits 1 if RSS at the end exceeds 1.5x (and +8 MiB) the RSS after warm-up, or fd
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from common import free_port, rss_mib, scrape as fetch
 
 
 def main():
@@ -57,7 +43,7 @@ def main():
                     out.flush()
                     written += batch
                     time.sleep(0.1)
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+                fetch(port)
                 elapsed = time.monotonic() - start
                 if int(elapsed) % 30 == 0 or not samples:
                     fds = len(os.listdir(f"/proc/{vitals.pid}/fd"))
