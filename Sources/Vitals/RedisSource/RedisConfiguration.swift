@@ -13,7 +13,7 @@ public struct RedisConfiguration: Sendable {
 
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
-            "redis.addr", .strings, environment: ["REDIS_ADDR"],
+            "redis.addr", .strings, environment: ["REDIS_ADDR"], secret: true,
             help: "Redis server: redis://host:port, redis://user:pass@host:port or unix:///path; repeatable. The source is off without it."),
         ConfigurationKey("redis.user", .string, environment: ["REDIS_USER"], help: "ACL user name (Redis 6+); default: the address's, else none."),
         ConfigurationKey(

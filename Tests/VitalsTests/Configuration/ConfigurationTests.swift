@@ -47,6 +47,19 @@ import Testing
         #expect(values.strings("timing-log.path") == ["/x.log", "/y.log"])
     }
 
+    /// `check-config` prints this: keys that can carry a password (a DSN, a Redis URL) are masked.
+    @Test func describeMasksEveryKeyThatCanCarryASecret() throws {
+        let values = try load(flags: [
+            ("postgres.dsn", "postgresql://a:pg-secret-1@h/db"), ("redis.addr", "redis://u:redis-secret-2@127.0.0.1:6379"),
+            ("redis.password", "redis-secret-3"),
+        ])
+        let shown = values.describe().map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        for secret in ["pg-secret-1", "redis-secret-2", "redis-secret-3"] {
+            #expect(!shown.contains(secret))
+        }
+        #expect(shown.contains("redis.addr=<secret>"))
+    }
+
     @Test func unknownYamlKeyNamesTheKey() {
         #expect {
             try load(yaml: "timing-log:\n  pth: /x.log\n")
