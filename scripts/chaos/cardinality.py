@@ -8,12 +8,10 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-from common import free_port, rss_mib, scrape as fetch
+from common import start_vitals, rss_mib, scrape as fetch
 
 
 def main():
@@ -21,12 +19,7 @@ def main():
     ap.add_argument("vitals")
     ap.add_argument("--paths", type=int, default=1_000_000)
     a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="vitals-bomb-")
-    log = os.path.join(work, "app.log")
-    open(log, "w").close()
-    port = free_port()
-    vitals = subprocess.Popen([a.vitals, "--web.listen-address", f"127.0.0.1:{port}", "--timing-log.path", log,
-                               "--timing-log.from-beginning", "--log.level", "warn"])
+    work, log, port, vitals = start_vitals(a.vitals, "vitals-bomb-", "--timing-log.from-beginning")
     try:
         time.sleep(1)
         rss_start = rss_mib(vitals.pid)

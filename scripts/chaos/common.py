@@ -20,3 +20,18 @@ def rss_mib(pid):
 def scrape(port, path="/metrics"):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         return response.read().decode()
+
+
+def start_vitals(binary, prefix, *extra):
+    """A vitals tailing an empty log in a fresh directory: returns (directory, log path, port, process)."""
+    import os
+    import subprocess
+    import tempfile
+
+    work = tempfile.mkdtemp(prefix=prefix)
+    log = os.path.join(work, "app.log")
+    open(log, "w").close()
+    port = free_port()
+    process = subprocess.Popen([binary, "--web.listen-address", f"127.0.0.1:{port}", "--timing-log.path", log,
+                                "--log.level", "warn", *extra])
+    return work, log, port, process

@@ -9,12 +9,10 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-from common import free_port, scrape as fetch
+from common import start_vitals, scrape as fetch
 
 
 def scrape(port):
@@ -31,12 +29,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     a = ap.parse_args()
 
-    work = tempfile.mkdtemp(prefix="vitals-chaos-")
-    log = os.path.join(work, "app.log")
-    open(log, "w").close()
-    port = free_port()
-    vitals = subprocess.Popen([a.vitals, "--web.listen-address", f"127.0.0.1:{port}", "--timing-log.path", log,
-                               "--timing-log.from-beginning", "--event-loop.interval", "0", "--log.level", "warn"])
+    work, log, port, vitals = start_vitals(a.vitals, "vitals-chaos-", "--timing-log.from-beginning", "--event-loop.interval", "0")
     try:
         for _ in range(100):
             try:

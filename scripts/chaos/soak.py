@@ -8,12 +8,10 @@ Exits 1 if RSS at the end exceeds 1.5x (and +8 MiB) the RSS after warm-up, or fd
 import argparse
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-from common import free_port, rss_mib, scrape as fetch
+from common import start_vitals, rss_mib, scrape as fetch
 
 
 def main():
@@ -22,12 +20,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=1800)
     ap.add_argument("--rate", type=int, default=2000)
     a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="vitals-soak-")
-    log = os.path.join(work, "app.log")
-    open(log, "w").close()
-    port = free_port()
-    vitals = subprocess.Popen([a.vitals, "--web.listen-address", f"127.0.0.1:{port}", "--timing-log.path", log,
-                               "--log.level", "warn"])
+    work, log, port, vitals = start_vitals(a.vitals, "vitals-soak-")
     samples = []
     try:
         start = time.monotonic()
