@@ -1,14 +1,27 @@
 /// The wire formats vitals serves on `/metrics`.
-public enum ExpositionFormat: Sendable, Equatable {
+public enum ExpositionFormat: Sendable, Equatable, CaseIterable {
     /// Prometheus text format 0.0.4.
     case prometheusText
     /// OpenMetrics 1.0 text.
     case openMetrics
+    /// Prometheus's protobuf format: length-delimited `io.prometheus.client.MetricFamily` messages.
+    /// The only format that carries native histograms.
+    case protobufDelimited
 
     public var contentType: String {
         switch self {
         case .prometheusText: "text/plain; version=0.0.4; charset=utf-8"
         case .openMetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        case .protobufDelimited: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+        }
+    }
+
+    /// The `format` label of `vitals_scrapes_total`.
+    public var label: String {
+        switch self {
+        case .prometheusText: "text"
+        case .openMetrics: "openmetrics"
+        case .protobufDelimited: "protobuf"
         }
     }
 
@@ -22,6 +35,11 @@ public enum ExpositionFormat: Sendable, Equatable {
             switch range.value.lowercased() {
             case "application/openmetrics-text": format = .openMetrics
             case "text/plain", "*/*", "text/*": format = .prometheusText
+            // Only the delimited MetricFamily stream is served; other protobuf encodings fall through.
+            case "application/vnd.google.protobuf":
+                format =
+                    range.parameters["proto"] == "io.prometheus.client.MetricFamily" && range.parameters["encoding"] == "delimited"
+                    ? .protobufDelimited : nil
             default: format = nil
             }
             guard let format, range.q > 0 else { continue }
@@ -38,6 +56,8 @@ enum HeaderValue {
     struct Item: Equatable {
         var value: String
         var q: Double
+        /// Media-type parameters other than `q`, names lowercased.
+        var parameters: [String: String] = [:]
     }
 
     static func parseList(_ header: String) -> [Item] {
@@ -47,13 +67,20 @@ enum HeaderValue {
             let value = first.trimmingWhitespace()
             guard !value.isEmpty else { return nil }
             var q = 1.0
+            var parameters: [String: String] = [:]
             for parameter in parts.dropFirst() {
                 let pair = parameter.split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0].trimmingWhitespace().lowercased() == "q" {
-                    q = Double(pair[1].trimmingWhitespace()) ?? 0
+                guard pair.count == 2 else { continue }
+                let name = pair[0].trimmingWhitespace().lowercased()
+                let parameterValue = pair[1].trimmingWhitespace()
+                if name == "q" {
+                    q = Double(parameterValue) ?? 0
+                } else {
+                    parameters[name] = parameterValue.count >= 2 && parameterValue.hasPrefix("\"") && parameterValue.hasSuffix("\"")
+                        ? String(parameterValue.dropFirst().dropLast()) : parameterValue
                 }
             }
-            return Item(value: value, q: q)
+            return Item(value: value, q: q, parameters: parameters)
         }
     }
 

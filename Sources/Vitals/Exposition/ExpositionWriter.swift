@@ -44,7 +44,7 @@ public struct ExpositionWriter: Sendable {
             switch series.value {
             case .scalar(let value):
                 appendSample(descriptor.name, descriptor.labelNames, series.labelValues, extra: nil, value: value, into: &out)
-            case .histogram(let bucketCounts, let sum, let count):
+            case .histogram(let bucketCounts, let sum, let count, _):
                 var cumulative: UInt64 = 0
                 let bucketName = descriptor.name + "_bucket"
                 for (i, bound) in descriptor.buckets.enumerated() where i < bucketCounts.count {

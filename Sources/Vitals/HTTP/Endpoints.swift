@@ -20,7 +20,7 @@ struct Endpoints: Sendable {
         self.scrapeDuration = try registry.histogram(
             "vitals_scrape_duration_seconds", help: "Time to gather and write one metrics response.",
             buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
-        for format in ["text", "openmetrics"] { scrapes.initialize([format]) }
+        for format in ExpositionFormat.allCases { scrapes.initialize([format.label]) }
     }
 
     func addRoutes(to router: Router<some RequestContext>) {
@@ -47,8 +47,9 @@ struct Endpoints: Sendable {
     func metrics(accept: String?, acceptEncoding: String?) -> Response {
         let start = ContinuousClock.now
         let format = ExpositionFormat.negotiate(accept: accept)
-        scrapes.increment([format == .openMetrics ? "openmetrics" : "text"])
-        var body = ExpositionWriter(format: format).write(registry.gather())
+        scrapes.increment([format.label])
+        let families = registry.gather()
+        var body = format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
         var headers: HTTPFields = [.contentType: format.contentType]
         if HeaderValue.acceptsGzip(acceptEncoding), let compressed = try? Gzip.compress(body) {
             body = compressed

@@ -81,10 +81,13 @@ public struct HistogramAccumulator: Sendable {
     public private(set) var bucketCounts: [UInt64]
     public private(set) var sum: Double = 0
     public private(set) var count: UInt64 = 0
+    /// Kept when the family has native-histogram options; classic buckets are always kept too.
+    public private(set) var native: NativeHistogramBuckets?
 
-    public init(buckets: [Double]) {
+    public init(buckets: [Double], native: NativeHistogramOptions? = nil) {
         self.buckets = buckets
         self.bucketCounts = Array(repeating: 0, count: buckets.count)
+        self.native = native.map(NativeHistogramBuckets.init)
     }
 
     public mutating func observe(_ value: Double) {
@@ -98,15 +101,21 @@ public struct HistogramAccumulator: Sendable {
         if low < bucketCounts.count { bucketCounts[low] &+= 1 }
         if !value.isNaN { sum += value }
         count &+= 1
+        native?.observe(value)
     }
 
     mutating func merge(_ other: HistogramAccumulator) {
         for i in bucketCounts.indices { bucketCounts[i] &+= other.bucketCounts[i] }
         sum += other.sum
         count &+= other.count
+        if let otherNative = other.native { native?.merge(otherNative) }
     }
 
     var isEmpty: Bool { count == 0 }
+
+    var snapshotValue: SeriesSnapshot.Value {
+        .histogram(bucketCounts: bucketCounts, sum: sum, count: count, native: native)
+    }
 }
 
 /// A histogram family with fixed bucket bounds, one histogram per label combination.
@@ -121,7 +130,7 @@ public final class HistogramFamily: LiveFamily {
     public var buckets: [Double] { descriptor.buckets }
 
     public func makeAccumulator() -> HistogramAccumulator {
-        HistogramAccumulator(buckets: descriptor.buckets)
+        HistogramAccumulator(buckets: descriptor.buckets, native: descriptor.nativeHistogram)
     }
 
     public func observe(_ labelValues: [String] = [], _ value: Double) {
@@ -168,7 +177,7 @@ public final class HistogramFamily: LiveFamily {
         return FamilySnapshot(
             descriptor,
             series: current.map {
-                SeriesSnapshot(labelValues: $0.key, value: .histogram(bucketCounts: $0.value.bucketCounts, sum: $0.value.sum, count: $0.value.count))
+                SeriesSnapshot(labelValues: $0.key, value: $0.value.snapshotValue)
             }
         )
     }

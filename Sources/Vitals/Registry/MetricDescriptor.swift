@@ -16,8 +16,13 @@ public struct MetricDescriptor: Sendable, Hashable {
     public let labelNames: [String]
     /// Upper bounds of a histogram's finite buckets, ascending; empty for other types.
     public let buckets: [Double]
+    /// Native buckets kept next to the classic ones, for histograms only; nil keeps classic buckets only.
+    public let nativeHistogram: NativeHistogramOptions?
 
-    public init(name: String, help: String, type: MetricType, labelNames: [String] = [], buckets: [Double] = []) throws(RegistryError) {
+    public init(
+        name: String, help: String, type: MetricType, labelNames: [String] = [], buckets: [Double] = [],
+        nativeHistogram: NativeHistogramOptions? = nil
+    ) throws(RegistryError) {
         guard MetricName.isValidMetricName(name) else {
             throw RegistryError(code: .invalidName, metric: name, detail: "invalid metric name")
         }
@@ -44,6 +49,7 @@ public struct MetricDescriptor: Sendable, Hashable {
         self.type = type
         self.labelNames = labelNames
         self.buckets = type == .histogram ? buckets : []
+        self.nativeHistogram = type == .histogram ? nativeHistogram : nil
     }
 }
 

@@ -38,8 +38,10 @@ public final class MetricRegistry: Sendable {
         return try register(descriptor) { GaugeFamily(descriptor) }
     }
 
-    public func histogram(_ name: String, help: String, labels: [String] = [], buckets: [Double]) throws(RegistryError) -> HistogramFamily {
-        let descriptor = try MetricDescriptor(name: name, help: help, type: .histogram, labelNames: labels, buckets: buckets)
+    public func histogram(
+        _ name: String, help: String, labels: [String] = [], buckets: [Double], native: NativeHistogramOptions? = nil
+    ) throws(RegistryError) -> HistogramFamily {
+        let descriptor = try MetricDescriptor(name: name, help: help, type: .histogram, labelNames: labels, buckets: buckets, nativeHistogram: native)
         return try register(descriptor) { HistogramFamily(descriptor) }
     }
 

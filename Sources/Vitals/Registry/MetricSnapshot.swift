@@ -3,7 +3,9 @@ public struct SeriesSnapshot: Sendable, Equatable {
     public enum Value: Sendable, Equatable {
         case scalar(Double)
         /// `bucketCounts[i]` counts observations `<= buckets[i]`, non-cumulative; the `+Inf` bucket is `count`.
-        case histogram(bucketCounts: [UInt64], sum: Double, count: UInt64)
+        /// `native` carries the exponential buckets when the family keeps them; only the protobuf
+        /// format can express them, the text formats write the classic buckets.
+        case histogram(bucketCounts: [UInt64], sum: Double, count: UInt64, native: NativeHistogramBuckets? = nil)
     }
 
     /// Values aligned with the family's `labelNames`.

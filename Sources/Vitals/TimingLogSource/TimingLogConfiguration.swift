@@ -19,6 +19,12 @@ public struct TimingLogConfiguration: Sendable {
         ConfigurationKey("timing-log.from-beginning", .bool, default: .bool(false), help: "Read files present at start from their beginning instead of their end."),
         ConfigurationKey("timing-log.slow-threshold", .duration, default: .duration(.milliseconds(200)), help: "Requests slower than this count in http_slow_requests_total."),
         ConfigurationKey("timing-log.buckets", .doubles, help: "Histogram bucket upper bounds in seconds, comma-separated (default: 53 bounds from 0.5ms to 10s)."),
+        ConfigurationKey(
+            "timing-log.native-histograms", .bool, default: .bool(true),
+            help: "Also keep native (exponential) buckets, served to scrapers that ask for protobuf; classic buckets are always kept."),
+        ConfigurationKey(
+            "timing-log.native-histogram-schema", .int, default: .int(NativeHistogramOptions.defaultSchema),
+            help: "Native histogram resolution, -4 to 8: each power of two splits into 2^schema buckets (5: about 2 % wide)."),
         ConfigurationKey("timing-log.route", .strings, help: "Route template such as /markets/{id}/applications; repeatable; wins over automatic templating."),
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
@@ -36,6 +42,7 @@ public struct TimingLogConfiguration: Sendable {
     public var fromBeginning: Bool
     public var slowThreshold: Double
     public var buckets: [Double]
+    public var nativeHistogram: NativeHistogramOptions?
     public var routes: [String]
     public var maxRoutes: Int
     public var maxLineLength: Int
@@ -63,6 +70,16 @@ public struct TimingLogConfiguration: Sendable {
             self.buckets = buckets
         } else {
             self.buckets = Self.defaultBuckets
+        }
+        if values.bool("timing-log.native-histograms") {
+            let schema = values.int("timing-log.native-histogram-schema") ?? NativeHistogramOptions.defaultSchema
+            do {
+                nativeHistogram = try NativeHistogramOptions(schema: schema)
+            } catch {
+                throw ConfigurationError(.invalidValue, key: "timing-log.native-histogram-schema", "must be between -4 and 8")
+            }
+        } else {
+            nativeHistogram = nil
         }
         routes = values.strings("timing-log.route")
         for route in routes where !route.hasPrefix("/") {

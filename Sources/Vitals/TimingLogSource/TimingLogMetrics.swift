@@ -15,11 +15,11 @@ public struct TimingLogMetrics: Sendable {
 
     public static let blockedBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-    public init(registry: MetricRegistry, buckets: [Double], withStatus: Bool) throws(RegistryError) {
+    public init(registry: MetricRegistry, buckets: [Double], native: NativeHistogramOptions? = nil, withStatus: Bool) throws(RegistryError) {
         let labels = withStatus ? ["method", "route", "status_class"] : ["method", "route"]
         requestDuration = try registry.histogram(
             "http_request_duration_seconds", help: "Duration of HTTP requests as the application's timing log reports them.",
-            labels: labels, buckets: buckets)
+            labels: labels, buckets: buckets, native: native)
         requests = try registry.counter("http_requests_total", help: "HTTP requests seen in the application's timing log.", labels: labels)
         slowRequests = try registry.counter(
             "http_slow_requests_total", help: "HTTP requests slower than the configured slow threshold.", labels: labels)

@@ -8,7 +8,7 @@ public enum TimingLogReplay {
     public static func run(files: [String], values: ConfigurationValues, format: ExpositionFormat = .prometheusText) throws -> [UInt8] {
         let configuration = try TimingLogConfiguration(values: values)
         let registry = MetricRegistry()
-        let metrics = try TimingLogMetrics(registry: registry, buckets: configuration.buckets, withStatus: configuration.parser.hasStatus)
+        let metrics = try TimingLogMetrics(registry: registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
         var ingester = TimingLogIngester(
             parser: configuration.parser, routes: configuration.routes, maxRoutes: configuration.maxRoutes,
             slowThreshold: configuration.slowThreshold, metrics: metrics)

@@ -19,7 +19,7 @@ public final class TimingLogSource: VitalsSource {
         self.status = context.health.makeStatus(source: "timing_log")
         self.threadPool = context.threadPool
         self.logger = context.logger
-        let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, withStatus: configuration.parser.hasStatus)
+        let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
         self.pipeline = Pipeline(configuration: configuration, metrics: metrics)
     }
 

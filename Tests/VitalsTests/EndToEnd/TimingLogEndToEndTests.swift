@@ -61,44 +61,79 @@ import Testing
             }
         }
 
-        // A real Prometheus scrapes vitals and answers histogram_quantile per route.
-        let prometheusBinary = try #require(TestEnvironment.tool("prometheus", variable: "VITALS_TEST_PROMETHEUS"), "prometheus not installed")
-        let prometheusPort = TestEnvironment.freePort()
+        // Two real Prometheus servers scrape vitals: one as shipped (text format, classic buckets), one
+        // with native histograms on, which negotiates protobuf and ingests the exponential buckets.
+        let classic = try Self.startPrometheus(scraping: port, in: directory.path + "/classic", nativeHistograms: false)
+        let native = try Self.startPrometheus(scraping: port, in: directory.path + "/native", nativeHistograms: true)
+        let classicQuantiles = try await Self.queryPerRoute(
+            "histogram_quantile(0.99, sum by (le, method, route) (http_request_duration_seconds_bucket{job=\"vitals\"}))",
+            prometheus: classic, routes: truth.count)
+        for (key, expected) in truth {
+            let value = try #require(classicQuantiles[key], "no p99 for \(key) from Prometheus")
+            #expect(abs(value - expected.p99) / expected.p99 <= 0.05, "\(key): Prometheus p99 \(value), truth \(expected.p99)")
+        }
+        // Native histograms (schema 5) are held to 2 % on every route and percentile.
+        for (q, truthValue) in [(0.5, \Truth.p50), (0.95, \Truth.p95), (0.99, \Truth.p99)] {
+            let nativeQuantiles = try await Self.queryPerRoute(
+                "histogram_quantile(\(q), sum by (method, route) (http_request_duration_seconds{job=\"vitals\"}))",
+                prometheus: native, routes: truth.count)
+            for (key, expected) in truth {
+                let value = try #require(nativeQuantiles[key], "no native p\(Int(q * 100)) for \(key) from Prometheus")
+                let error = abs(value - expected[keyPath: truthValue]) / expected[keyPath: truthValue]
+                #expect(error <= 0.02, "\(key) native p\(Int(q * 100)): Prometheus \(value), truth \(expected[keyPath: truthValue])")
+            }
+        }
+        classic.process.signal(SIGTERM)
+        native.process.signal(SIGTERM)
+        _ = await classic.process.wait(timeout: .seconds(30))
+        _ = await native.process.wait(timeout: .seconds(30))
+
+        // SIGTERM shuts the daemon down gracefully.
+        daemon.signal(SIGTERM)
+        let exitStatus = await daemon.wait(timeout: .seconds(30))
+        #expect(exitStatus == 0, "vitals did not exit cleanly on SIGTERM: \(daemon.output)")
+    }
+
+    struct RunningPrometheus {
+        var process: ChildProcess
+        var port: Int
+    }
+
+    static func startPrometheus(scraping target: Int, in directory: String, nativeHistograms: Bool) throws -> RunningPrometheus {
+        let binary = try #require(TestEnvironment.tool("prometheus", variable: "VITALS_TEST_PROMETHEUS"), "prometheus not installed")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = TestEnvironment.freePort()
         try """
             global:
               scrape_interval: 1s
             scrape_configs:
               - job_name: vitals
                 static_configs:
-                  - targets: ["127.0.0.1:\(port)"]
-            """.write(toFile: directory.path + "/prometheus.yml", atomically: false, encoding: .utf8)
-        let prometheus = try ChildProcess(
-            prometheusBinary,
-            [
-                "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/tsdb",
-                "--web.listen-address=127.0.0.1:\(prometheusPort)", "--log.level=warn",
-            ])
-        let query = "histogram_quantile(0.99, sum by (le, method, route) (http_request_duration_seconds_bucket{job=\"vitals\"}))"
-        let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let result = await HTTPGet.waitFor("http://127.0.0.1:\(prometheusPort)/api/v1/query?query=\(encoded)", timeout: .seconds(90)) { status, body in
-            status == 200 && body.components(separatedBy: "\"route\"").count - 1 >= truth.count
-        }
-        let queryBody = try #require(result?.body, "Prometheus never answered per-route p99; output: \(prometheus.output)")
-        let decoded = try JSONDecoder().decode(PrometheusVectorResponse.self, from: Data(queryBody.utf8))
-        #expect(decoded.status == "success")
-        for (key, expected) in truth {
-            let parts = key.split(separator: " ", maxSplits: 1).map(String.init)
-            let sample = decoded.data.result.first { $0.metric["method"] == parts[0] && $0.metric["route"] == parts[1] }
-            let value = try #require(sample.flatMap { Double($0.value[1].text) }, "no p99 for \(key) from Prometheus")
-            #expect(abs(value - expected.p99) / expected.p99 <= 0.05, "\(key): Prometheus p99 \(value), truth \(expected.p99)")
-        }
+                  - targets: ["127.0.0.1:\(target)"]
+            """.write(toFile: directory + "/prometheus.yml", atomically: false, encoding: .utf8)
+        var arguments = [
+            "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/tsdb",
+            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ]
+        if nativeHistograms { arguments.append("--enable-feature=native-histograms") }
+        return RunningPrometheus(process: try ChildProcess(binary, arguments), port: port)
+    }
 
-        // SIGTERM shuts the daemon down gracefully.
-        daemon.signal(SIGTERM)
-        let exitStatus = await daemon.wait(timeout: .seconds(30))
-        #expect(exitStatus == 0, "vitals did not exit cleanly on SIGTERM: \(daemon.output)")
-        prometheus.signal(SIGTERM)
-        _ = await prometheus.wait(timeout: .seconds(30))
+    /// Runs an instant query until it returns a sample for every route; keys are "METHOD /route".
+    static func queryPerRoute(_ query: String, prometheus: RunningPrometheus, routes: Int) async throws -> [String: Double] {
+        let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let result = await HTTPGet.waitFor("http://127.0.0.1:\(prometheus.port)/api/v1/query?query=\(encoded)", timeout: .seconds(90)) { status, body in
+            status == 200 && body.components(separatedBy: "\"route\"").count - 1 >= routes
+        }
+        let body = try #require(result?.body, "Prometheus never answered \(query); output: \(prometheus.process.output)")
+        let decoded = try JSONDecoder().decode(PrometheusVectorResponse.self, from: Data(body.utf8))
+        #expect(decoded.status == "success")
+        var values: [String: Double] = [:]
+        for sample in decoded.data.result {
+            guard let method = sample.metric["method"], let route = sample.metric["route"], let value = Double(sample.value[1].text) else { continue }
+            values["\(method) \(route)"] = value
+        }
+        return values
     }
 
     @Test func replayPrintsTheSameCounts() async throws {

@@ -122,7 +122,7 @@ extension MetricRegistry {
     func histogramSnapshot(_ name: String, labels: [String] = []) -> (bucketCounts: [UInt64], sum: Double, count: UInt64)? {
         guard let family = gather().first(where: { $0.descriptor.name == name }),
             let series = family.series.first(where: { $0.labelValues == labels }),
-            case .histogram(let counts, let sum, let count) = series.value
+            case .histogram(let counts, let sum, let count, _) = series.value
         else { return nil }
         return (counts, sum, count)
     }

@@ -97,6 +97,15 @@ import Testing
         ("text/plain;q=1,application/openmetrics-text;q=0.5", .prometheusText),
         ("application/openmetrics-text;q=0", .prometheusText),
         ("application/json", .prometheusText),
+        // Prometheus 2.42 with --enable-feature=native-histograms sends exactly this.
+        (
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            .protobufDelimited
+        ),
+        ("application/vnd.google.protobuf; proto=\"io.prometheus.client.MetricFamily\"; encoding=\"delimited\"", .protobufDelimited),
+        // Only the delimited MetricFamily stream is served; text or compact-text protobuf fall back.
+        ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", .prometheusText),
+        ("application/vnd.google.protobuf;encoding=delimited,text/plain;q=0.5", .prometheusText),
     ] as [(String?, ExpositionFormat)])
     func negotiation(accept: String?, expected: ExpositionFormat) {
         #expect(ExpositionFormat.negotiate(accept: accept) == expected)
