@@ -17,3 +17,4 @@ sed 's/ buckets .*$/ buckets 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 mtail --one_shot --one_shot_format prometheus --logtostderr --progs "$OUT/timing-default-buckets.mtail" --logs "$LOG" \
   2>/dev/null | sed 's/,prog="[^"]*"//; s/{prog="[^"]*",/{/' >"$OUT/accuracy-mtail.prom"
 python3 bench/accuracy.py "$TRUTH" "vitals=$OUT/accuracy-vitals.prom" "mtail-default-buckets=$OUT/accuracy-mtail.prom" | tee "$OUT/accuracy.md"
+[[ -n ${SKIP_NATIVE:-} ]] || python3 bench/native-accuracy.py "$VITALS_BIN" "$LOG" "$TRUTH" | tee "$OUT/native-accuracy.md"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The whole job, side by side: one vitals (timing-log + Postgres + Redis sources) against
+# postgres_exporter + redis_exporter (Debian) on the same private PostgreSQL 15 and redis-server 7,
+# measured in the same run.
+#
+#   bash bench/combined.sh [RUNS] [SCRAPES]      # default 5 runs of 30 scrape rounds
+#
+# Each round scrapes vitals, then postgres_exporter, then redis_exporter, once per second, like a
+# Prometheus with scrape_interval 1s; vitals collects Postgres and Redis every second too (one pass
+# per scrape, so its collection cost is inside the figure) while a writer appends 1,000 timing-log
+# lines a second. Per run and process:
+#   - CPU per scrape: utime+stime delta of the process over the run / rounds (includes vitals' passes
+#     and tailing, and everything the exporters do);
+#   - scrape latency: median of the run's scrapes (curl time_total);
+#   - RSS (VmRSS) at the end of the run.
+# Prints median (min – max) over the runs as a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-5}
+SCRAPES=${2:-30}
+OUT="$ROOT/bench/out/combined"
+VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
+mkdir -p "$OUT"
+log() { echo "bench: $*" >&2; }
+
+for package in prometheus-postgres-exporter prometheus-redis-exporter; do
+  command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
+done
+[[ -n ${VITALS_BIN:-} ]] || { log "swift build -c release"; swift build -c release >/dev/null; }
+
+PIDS=()
+cleanup() {
+  set +e
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  bash scripts/test-servers.sh stop "$OUT/servers" >/dev/null 2>&1
+}
+trap cleanup EXIT
+bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
+# shellcheck source=/dev/null
+source "$OUT/servers/env.sh"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+wait_for() { # URL PATTERN
+  local body
+  for _ in $(seq 1 300); do
+    if body=$(curl -sf "$1" 2>/dev/null) && grep -q "$2" <<<"$body"; then return 0; fi
+    sleep 0.2
+  done
+  log "timed out waiting for $2 at $1"; return 1
+}
+TICKS=$(getconf CLK_TCK)
+
+# Some load on both servers so every collector has rows to report.
+psql -XqAt "$VITALS_TEST_PG_SUPERUSER_DSN" -c "CREATE TABLE IF NOT EXISTS bench_combined (id int PRIMARY KEY, v text);
+  INSERT INTO bench_combined SELECT g, 'x' FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
+  GRANT SELECT ON bench_combined TO vitals; ANALYZE" >/dev/null
+export REDISCLI_AUTH=$VITALS_TEST_REDIS_PASSWORD
+for i in $(seq 1 400); do echo "SET key:$i value-$i"; done | redis-cli -p "$VITALS_TEST_REDIS_PORT" >/dev/null
+
+LOG_FILE="$OUT/app.log"
+: >"$LOG_FILE"
+python3 scripts/gen-timing-log.py 0 3 --rate 1000 --append "$LOG_FILE" >/dev/null 2>&1 &
+PIDS+=($!)
+
+VPORT=$(free_port); PGPORT=$(free_port); RPORT=$(free_port)
+REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD "$VITALS" --web.listen-address "127.0.0.1:$VPORT" --log.level warn \
+  --timing-log.path "$LOG_FILE" --postgres.dsn "$VITALS_TEST_PG_DSN" --postgres.interval 1s \
+  --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" --redis.interval 1s >"$OUT/vitals.log" 2>&1 &
+VPID=$!; PIDS+=("$VPID")
+DATA_SOURCE_NAME=$VITALS_TEST_PG_DSN prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PGPORT" --log.level=warn \
+  >"$OUT/postgres_exporter.log" 2>&1 &
+PGPID=$!; PIDS+=("$PGPID")
+REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD prometheus-redis-exporter -web.listen-address "127.0.0.1:$RPORT" \
+  -redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" >"$OUT/redis_exporter.log" 2>&1 &
+RPID=$!; PIDS+=("$RPID")
+wait_for "http://127.0.0.1:$VPORT/metrics" '^redis_up 1' >/dev/null
+wait_for "http://127.0.0.1:$VPORT/metrics" '^pg_up 1' >/dev/null
+wait_for "http://127.0.0.1:$VPORT/metrics" 'http_requests_total{' >/dev/null
+wait_for "http://127.0.0.1:$PGPORT/metrics" '^pg_up 1' >/dev/null
+wait_for "http://127.0.0.1:$RPORT/metrics" '^redis_up 1' >/dev/null
+sleep 3
+
+scrape() { curl -s -o /dev/null -w '%{time_total}\n' "$1"; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+RESULTS="$OUT/runs.txt"
+: >"$RESULTS"
+for run in $(seq 1 "$RUNS"); do
+  log "run $run of $RUNS ($SCRAPES rounds)"
+  declare -A before=() times=()
+  for name in vitals postgres_exporter redis_exporter; do times[$name]=""; done
+  before[vitals]=$(cpu_ticks "$VPID"); before[postgres_exporter]=$(cpu_ticks "$PGPID"); before[redis_exporter]=$(cpu_ticks "$RPID")
+  for _ in $(seq 1 "$SCRAPES"); do
+    start=$(date +%s.%N)
+    times[vitals]+="$(scrape "http://127.0.0.1:$VPORT/metrics") "
+    times[postgres_exporter]+="$(scrape "http://127.0.0.1:$PGPORT/metrics") "
+    times[redis_exporter]+="$(scrape "http://127.0.0.1:$RPORT/metrics") "
+    sleep "$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN {d = 1 - (n - s); print (d > 0 ? d : 0)}')"
+  done
+  for pair in "vitals $VPID" "postgres_exporter $PGPID" "redis_exporter $RPID"; do
+    read -r name pid <<<"$pair"
+    cpu=$(awk -v a="${before[$name]}" -v b="$(cpu_ticks "$pid")" -v t="$TICKS" -v n="$SCRAPES" 'BEGIN {printf "%.3f", (b - a) * 1000 / t / n}')
+    lat=$(tr ' ' '\n' <<<"${times[$name]}" | grep . | median | awk '{printf "%.3f", $1 * 1000}')
+    echo "$run $name $cpu $lat $(awk -v k="$(rss_kib "$pid")" 'BEGIN {printf "%.1f", k / 1024}')" >>"$RESULTS"
+  done
+done
+
+samples() { curl -s "$1" | grep -vc '^#'; }
+echo "$(nproc) cores; PostgreSQL $(psql -XAtc 'SHOW server_version' "$VITALS_TEST_PG_SUPERUSER_DSN"), $(redis-server --version | awk '{print $3}');"
+echo "$RUNS runs of $SCRAPES scrape rounds at 1/s; vitals: timing log at 1,000 lines/s, Postgres and Redis passes every 1 s."
+echo "Samples per scrape: vitals $(samples "http://127.0.0.1:$VPORT/metrics"), postgres_exporter $(samples "http://127.0.0.1:$PGPORT/metrics"), redis_exporter $(samples "http://127.0.0.1:$RPORT/metrics")."
+echo
+python3 - "$RESULTS" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+by = {}
+for run, name, cpu, lat, rss in rows:
+    by.setdefault(name, []).append((float(cpu), float(lat), float(rss)))
+def cell(values, fmt='{:.2f}'):
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))} – {fmt.format(max(values))})"
+print('| process | CPU ms per scrape | median scrape ms | RSS MiB |')
+print('|---|---|---|---|')
+for name in ('vitals', 'postgres_exporter', 'redis_exporter'):
+    v = by[name]
+    print(f"| {name} | {cell([x[0] for x in v])} | {cell([x[1] for x in v])} | {cell([x[2] for x in v], '{:.1f}')} |")
+runs = sorted({int(r[0]) for r in rows})
+def per_run(i, combine):
+    return [combine({name: by[name][k][i] for name in by}) for k in range(len(runs))]
+both_cpu = per_run(0, lambda d: d['postgres_exporter'] + d['redis_exporter'])
+both_rss = per_run(2, lambda d: d['postgres_exporter'] + d['redis_exporter'])
+print(f"| both exporters (sum) | {cell(both_cpu)} | {cell(per_run(1, lambda d: d['postgres_exporter'] + d['redis_exporter']))} | {cell(both_rss, '{:.1f}')} |")
+print()
+cpu_ratio = per_run(0, lambda d: d['vitals'] / (d['postgres_exporter'] + d['redis_exporter']))
+lat_pg = per_run(1, lambda d: d['vitals'] / d['postgres_exporter'])
+lat_redis = per_run(1, lambda d: d['vitals'] / d['redis_exporter'])
+rss_ratio = per_run(2, lambda d: d['vitals'] / (d['postgres_exporter'] + d['redis_exporter']))
+print(f"vitals / both exporters, per run: CPU per scrape {cell(cpu_ratio)}; RSS {cell(rss_ratio)}.")
+print(f"Median scrape latency, vitals / postgres_exporter {cell(lat_pg)}, vitals / redis_exporter {cell(lat_redis)}.")
+PY
