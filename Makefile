@@ -15,8 +15,20 @@ test:
 demo:
 	bash scripts/demo.sh
 
+# Everything in BENCHMARKS.md: ingest and accuracy against mtail, native-histogram accuracy from a
+# real Prometheus, live tailing at 200k lines/s, the combined run against both exporters, and the
+# per-source runs. Installs what it needs.
 bench:
 	bash scripts/install-deps.sh --bench && bash bench/ingest.sh && bash bench/accuracy.sh
+	python3 bench/live-tail.py .build/release/vitals
+	bash bench/combined.sh
+	bash bench/postgres.sh
+	bash bench/redis.sh
+	$(MAKE) bench-micro
+
+# Micro-benchmarks of the hot paths (exposition of 100k series, histogram observe) with allocations.
+bench-micro:
+	cd Benchmarks && swift package --disable-sandbox benchmark --format markdown
 
 # Rotation, scrape-load, cardinality and soak cases too long for CI (SOAK_SECONDS=1800).
 chaos:

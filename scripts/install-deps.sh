@@ -35,7 +35,7 @@ BASE_PKGS=(
 )
 BENCH_PKGS=(
   prometheus-postgres-exporter prometheus-redis-exporter
-  pgbadger wrk hyperfine valgrind time
+  pgbadger wrk hyperfine valgrind time linux-perf
 )
 # Services the packages above may start on install; stopped afterwards.
 SERVICES=(

@@ -14,6 +14,11 @@ public struct TimingLogIngester {
     private struct Pending {
         var histogram: HistogramAccumulator
         var slow: Int = 0
+
+        mutating func record(_ duration: Double, slow isSlow: Bool) {
+            histogram.observe(duration)
+            if isSlow { slow += 1 }
+        }
     }
 
     private let parser: any TimingLineParser
@@ -47,11 +52,10 @@ public struct TimingLogIngester {
                 route: limitedRoute(templater.route(for: record.path)),
                 statusClass: parser.hasStatus ? Self.statusClass(record.status) : nil)
             let duration = max(0, record.durationSeconds)
-            if pending[key] == nil {
-                pending[key] = Pending(histogram: metrics.requestDuration.makeAccumulator())
-            }
-            pending[key]!.histogram.observe(duration)
-            if duration > slowThreshold { pending[key]!.slow += 1 }
+            let isSlow = duration > slowThreshold
+            let family = metrics.requestDuration
+            // One hash of the key per line: the defaulted subscript mutates the entry in place.
+            pending[key, default: Pending(histogram: family.makeAccumulator())].record(duration, slow: isSlow)
         case .eventLoopBlocked(let seconds):
             parsedLines += 1
             blocked.observe(seconds)
