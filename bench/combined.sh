@@ -13,7 +13,8 @@
 #     and tailing, and everything the exporters do);
 #   - scrape latency: median of the run's scrapes (curl time_total);
 #   - RSS (VmRSS) at the end of the run.
-# Prints median (min – max) over the runs as a markdown table.
+# Prints median (min – max) over the runs as a markdown table. PROFILE=1 also records a perf
+# profile of vitals during the first run (bench/out/combined/vitals.perf; `perf report -i`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -43,6 +44,7 @@ source "$OUT/servers/env.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
 wait_for() { # URL PATTERN
   local body
   for _ in $(seq 1 300); do
@@ -92,6 +94,9 @@ for run in $(seq 1 "$RUNS"); do
   log "run $run of $RUNS ($SCRAPES rounds)"
   declare -A before=() times=()
   for name in vitals postgres_exporter redis_exporter; do times[$name]=""; done
+  if [[ -n ${PROFILE:-} && $run == 1 ]]; then  # PROFILE=1: a cpu-clock profile of vitals during the first run
+    perf record -q -e cpu-clock -F 999 -g -p "$VPID" -o "$OUT/vitals.perf" -- sleep "$SCRAPES" >/dev/null 2>&1 &
+  fi
   before[vitals]=$(cpu_ticks "$VPID"); before[postgres_exporter]=$(cpu_ticks "$PGPID"); before[redis_exporter]=$(cpu_ticks "$RPID")
   for _ in $(seq 1 "$SCRAPES"); do
     start=$(date +%s.%N)
@@ -104,7 +109,7 @@ for run in $(seq 1 "$RUNS"); do
     read -r name pid <<<"$pair"
     cpu=$(awk -v a="${before[$name]}" -v b="$(cpu_ticks "$pid")" -v t="$TICKS" -v n="$SCRAPES" 'BEGIN {printf "%.3f", (b - a) * 1000 / t / n}')
     lat=$(tr ' ' '\n' <<<"${times[$name]}" | grep . | median | awk '{printf "%.3f", $1 * 1000}')
-    echo "$run $name $cpu $lat $(awk -v k="$(rss_kib "$pid")" 'BEGIN {printf "%.1f", k / 1024}')" >>"$RESULTS"
+    echo "$run $name $cpu $lat $(awk -v k="$(rss_kib "$pid")" -v a="$(anon_kib "$pid")" 'BEGIN {printf "%.1f %.1f", k / 1024, a / 1024}')" >>"$RESULTS"
   done
 done
 
@@ -117,21 +122,22 @@ python3 - "$RESULTS" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 by = {}
-for run, name, cpu, lat, rss in rows:
-    by.setdefault(name, []).append((float(cpu), float(lat), float(rss)))
+for run, name, cpu, lat, rss, anon in rows:
+    by.setdefault(name, []).append((float(cpu), float(lat), float(rss), float(anon)))
 def cell(values, fmt='{:.2f}'):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))} – {fmt.format(max(values))})"
-print('| process | CPU ms per scrape | median scrape ms | RSS MiB |')
-print('|---|---|---|---|')
+print('| process | CPU ms per scrape | median scrape ms | RSS MiB | of which anonymous MiB |')
+print('|---|---|---|---|---|')
 for name in ('vitals', 'postgres_exporter', 'redis_exporter'):
     v = by[name]
-    print(f"| {name} | {cell([x[0] for x in v])} | {cell([x[1] for x in v])} | {cell([x[2] for x in v], '{:.1f}')} |")
+    print(f"| {name} | {cell([x[0] for x in v])} | {cell([x[1] for x in v])} | {cell([x[2] for x in v], '{:.1f}')} | {cell([x[3] for x in v], '{:.1f}')} |")
 runs = sorted({int(r[0]) for r in rows})
 def per_run(i, combine):
     return [combine({name: by[name][k][i] for name in by}) for k in range(len(runs))]
 both_cpu = per_run(0, lambda d: d['postgres_exporter'] + d['redis_exporter'])
 both_rss = per_run(2, lambda d: d['postgres_exporter'] + d['redis_exporter'])
-print(f"| both exporters (sum) | {cell(both_cpu)} | {cell(per_run(1, lambda d: d['postgres_exporter'] + d['redis_exporter']))} | {cell(both_rss, '{:.1f}')} |")
+both_anon = per_run(3, lambda d: d['postgres_exporter'] + d['redis_exporter'])
+print(f"| both exporters (sum) | {cell(both_cpu)} | {cell(per_run(1, lambda d: d['postgres_exporter'] + d['redis_exporter']))} | {cell(both_rss, '{:.1f}')} | {cell(both_anon, '{:.1f}')} |")
 print()
 cpu_ratio = per_run(0, lambda d: d['vitals'] / (d['postgres_exporter'] + d['redis_exporter']))
 lat_pg = per_run(1, lambda d: d['vitals'] / d['postgres_exporter'])

@@ -100,7 +100,7 @@ public struct PostgresRedactor: Sendable, Equatable {
         for secret in secrets where result.contains(secret) { result = result.replacingOccurrences(of: secret, with: "****") }
         // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
         // (the regexes only run when their literal part is present: this is on every statement text).
-        if result.range(of: "password", options: .caseInsensitive) != nil {
+        if Self.mentionsPassword(result) {
             result = result.replacing(#/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase(), with: "password=****")
         }
         if result.contains("://") {
@@ -109,9 +109,28 @@ public struct PostgresRedactor: Sendable, Equatable {
         return Self.redactPasswordLiterals(result)
     }
 
+    /// Whether `text` contains "password" in any ASCII case. This runs on every statement text of
+    /// every pass; Foundation's case-insensitive `range(of:)` bridges to UTF-16 and was the largest
+    /// single cost of a Postgres pass in the profile (BENCHMARKS.md).
+    static func mentionsPassword(_ text: String) -> Bool {
+        let needle = Array("password".utf8)
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= needle.count else { return false }
+            var start = 0
+            while start <= bytes.count - needle.count {
+                var matched = 0
+                while matched < needle.count, bytes[start + matched] | 0x20 == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+                start += 1
+            }
+            return false
+        }
+    }
+
     /// `PASSWORD 'secret'` in SQL (CREATE/ALTER ROLE, dblink/FDW options) → `PASSWORD '****'`.
     public static func redactPasswordLiterals(_ sql: String) -> String {
-        guard sql.range(of: "password", options: .caseInsensitive) != nil else { return sql }
+        guard mentionsPassword(sql) else { return sql }
         return sql.replacing(#/(?i)(password\s*=?\s*)(E?'(?:[^']|'')*'|"(?:[^"]|"")*")/#, with: { "\($0.output.1)'****'" })
     }
 }

@@ -310,6 +310,14 @@ import Testing
         #expect(PostgresRedactor.redactPasswordLiterals("CREATE ROLE x LOGIN ENCRYPTED PASSWORD 'a b' IN ROLE y") == "CREATE ROLE x LOGIN ENCRYPTED PASSWORD '****' IN ROLE y")
     }
 
+    @Test(arguments: [
+        ("ALTER ROLE x PASSWORD 'y'", true), ("PaSsWoRd", true), ("xpasswordx", true), ("passwor", false), ("", false),
+        ("pass word", false), ("SELECT 'pässword'", false), ("SELECT 'é' || password", true), ("p@ssword", false),
+    ])
+    func passwordMentionIsFoundInAnyASCIICase(text: String, expected: Bool) {
+        #expect(PostgresRedactor.mentionsPassword(text) == expected)
+    }
+
     @Test func errorsClassifyBySQLStateAndMessage() {
         #expect(PostgresError.fromSQLState("42501", detail: "").reason == .permission)
         #expect(PostgresError.fromSQLState("57014", detail: "").reason == .timeout)
