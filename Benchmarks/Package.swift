@@ -8,7 +8,8 @@ let package = Package(
     name: "VitalsBenchmarks",
     platforms: [.macOS(.v14)],
     dependencies: [
-        .package(path: ".."),
+        // Named: a path dependency is otherwise identified by its folder name, which differs per clone.
+        .package(name: "vitals", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
