@@ -87,12 +87,22 @@ public struct ExpositionWriter: Sendable {
     }
 
     private func appendEscaped(_ text: String, into out: inout [UInt8], quotes: Bool) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-            case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\"") where quotes: out.append(contentsOf: "\\\"".utf8)
-            default: out.append(byte)
+        // Label values and help texts almost never need escaping: copy them in one block then. A byte
+        // at a time was a quarter of the time spent writing 100,000 series (BENCHMARKS.md).
+        var text = text
+        text.withUTF8 { bytes in
+            let clean = !bytes.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || (quotes && $0 == UInt8(ascii: "\"")) }
+            if clean {
+                out.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
+                case UInt8(ascii: "\"") where quotes: out.append(contentsOf: "\\\"".utf8)
+                default: out.append(byte)
+                }
             }
         }
     }
