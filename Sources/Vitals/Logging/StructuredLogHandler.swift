@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A swift-log handler that writes one logfmt or JSON object per line to stderr (or any sink),
 /// the formats Prometheus exporters use (`--log.format logfmt|json`).
@@ -88,15 +89,50 @@ public struct StructuredLogHandler: LogHandler {
     }
 
     public static let standardError: Sink = { line in
-        let bytes = Array((line + "\n").utf8)
-        bytes.withUnsafeBytes { buffer in
+        if !write(line + "\n", to: 2) { LogDrops.record() }
+    }
+
+    /// Writes the whole text to a descriptor; false when it could not (a full disk: ENOSPC, a
+    /// closed pipe: EPIPE, with SIGPIPE ignored). The line is then dropped, never retried: a
+    /// failing log must not crash, block or slow the daemon.
+    static func write(_ text: String, to descriptor: Int32) -> Bool {
+        var text = text
+        return text.withUTF8 { buffer in
+            guard let base = buffer.baseAddress else { return true }
             var offset = 0
             while offset < buffer.count {
-                let written = Foundation.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { return }  // a full disk or closed stderr must never crash or block the daemon
+                let written = Foundation.write(descriptor, base + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return false }
                 offset += written
             }
+            return true
         }
+    }
+}
+
+/// Log lines that could not be written to stderr, process-wide: `vitals_log_messages_dropped_total`.
+public enum LogDrops {
+    private static let dropped = Atomic<Int>(0)
+
+    static func record() { dropped.add(1, ordering: .relaxed) }
+
+    public static var count: Int { dropped.load(ordering: .relaxed) }
+}
+
+/// Serves ``LogDrops`` so that a full disk or a dead log reader shows on `/metrics`, since it
+/// cannot show in the log.
+public struct LogDropsCollector: MetricCollector {
+    private static let descriptor = try! MetricDescriptor(
+        name: "vitals_log_messages_dropped_total",
+        help: "Log lines vitals could not write to stderr (full disk, closed pipe) and dropped.", type: .counter)
+
+    public init() {}
+
+    public func collect() -> [FamilySnapshot] {
+        var builder = SnapshotBuilder()
+        builder.add(Self.descriptor, value: Double(LogDrops.count))
+        return builder.build()
     }
 }
 
