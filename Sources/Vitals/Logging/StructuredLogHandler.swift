@@ -89,23 +89,49 @@ public struct StructuredLogHandler: LogHandler {
     }
 
     public static let standardError: Sink = { line in
-        if !write(line + "\n", to: 2) { LogDrops.record() }
+        if !write(line + "\n", to: 2, stall: standardErrorStall) { LogDrops.record() }
     }
 
-    /// Writes the whole text to a descriptor; false when it could not (a full disk: ENOSPC, a
-    /// closed pipe: EPIPE, with SIGPIPE ignored). The line is then dropped, never retried: a
-    /// failing log must not crash, block or slow the daemon.
-    static func write(_ text: String, to descriptor: Int32) -> Bool {
+    private static let standardErrorStall = Stall()
+
+    /// Whether the reader of a descriptor has stopped reading (a stalled log shipper, a `| less`
+    /// left open): then lines are dropped at once instead of each waiting out the timeout, until
+    /// the descriptor takes a write again.
+    final class Stall: Sendable {
+        let stalled = Atomic<Bool>(false)
+        var isStalled: Bool { stalled.load(ordering: .relaxed) }
+    }
+
+    /// How long one line may wait for a full pipe or socket to drain before it is dropped.
+    static let drainTimeoutMilliseconds: Int32 = 100
+
+    /// Writes the whole text to a descriptor; false when it could not: a full disk (ENOSPC), a
+    /// closed pipe (EPIPE; SIGPIPE is ignored), or a reader that has not made room within
+    /// ``drainTimeoutMilliseconds``. The line is then dropped, never retried: a failing log
+    /// must not crash, block or slow the daemon (the thread that logs may be a source's or an
+    /// event loop's). Writes go in chunks of at most PIPE_BUF after poll(2) says there is room,
+    /// so a write to a pipe never blocks; a line longer than that may be cut short by a stall.
+    static func write(_ text: String, to descriptor: Int32, stall: Stall = Stall()) -> Bool {
         var text = text
         return text.withUTF8 { buffer in
             guard let base = buffer.baseAddress else { return true }
             var offset = 0
             while offset < buffer.count {
-                let written = Foundation.write(descriptor, base + offset, buffer.count - offset)
+                var probe = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                let timeout = stall.stalled.load(ordering: .relaxed) ? 0 : drainTimeoutMilliseconds
+                let ready = poll(&probe, 1, timeout)
+                if ready < 0 && errno == EINTR { continue }
+                if ready == 0 {
+                    stall.stalled.store(true, ordering: .relaxed)
+                    return false
+                }
+                // ready < 0 (not pollable: write anyway) or POLLOUT / POLLERR / POLLHUP (write reports it).
+                let written = Foundation.write(descriptor, base + offset, min(buffer.count - offset, Int(PIPE_BUF)))
                 if written < 0 && errno == EINTR { continue }
                 if written <= 0 { return false }
                 offset += written
             }
+            stall.stalled.store(false, ordering: .relaxed)
             return true
         }
     }

@@ -16,6 +16,41 @@ import Testing
         try await checkDaemonSurvives(output: pipe.fileHandleForWriting)
     }
 
+    /// A reader that stopped reading: once the pipe is full, a blocking write would hang the thread
+    /// that logs. Each slow query is logged (`--slow-query.output log`), so the slow-query source
+    /// would stop at the first line that does not fit; it must count every record instead.
+    @Test func aPipeNobodyReadsDoesNotStallTheSources() async throws {
+        let pipe = Pipe()  // the read end stays open and is never read
+        let directory = try TemporaryDirectory()
+        let slowLog = directory.path + "/postgresql.log"
+        try "".write(toFile: slowLog, atomically: false, encoding: .utf8)
+        let port = TestEnvironment.freePort()
+        let daemon = try ChildProcess(
+            TestEnvironment.vitalsBinary,
+            [
+                "--web.listen-address", "127.0.0.1:\(port)", "--slow-query.log-path", slowLog, "--slow-query.log-line-prefix", "%m [%p] %q%u@%d ",
+                "--slow-query.poll-interval", "50ms", "--slow-query.output", "log",
+            ], output: pipe.fileHandleForWriting)
+        let base = "http://127.0.0.1:\(port)"
+        try #require(await HTTPGet.waitFor(base + "/ready", timeout: .seconds(60)) != nil, "vitals did not start")
+        // About 250 bytes of log per record: 2,000 records are eight times what a pipe holds.
+        let records = (0..<2000).map {
+            "2026-11-24 12:00:00.000 UTC [1] app@app LOG:  duration: 60.0 ms  statement: SELECT col_\($0) FROM stall_\($0) WHERE id = 1;\n"
+        }
+        let handle = try #require(FileHandle(forWritingAtPath: slowLog))
+        try handle.write(contentsOf: Data(records.joined().utf8))
+        try handle.close()
+        let answer = await HTTPGet.waitFor(base + "/metrics", timeout: .seconds(90)) { status, body in
+            status == 200 && ScrapedMetrics(body).sum("pg_slow_queries_total") == Double(records.count)
+        }
+        let body = try #require(answer?.body, "the slow-query source stalled on its log")
+        #expect(ScrapedMetrics(body).sum("vitals_log_messages_dropped_total") > 0)
+        #expect(await HTTPGet.fetch(base + "/ready")?.status == 200)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait(timeout: .seconds(30)) == 0)
+        _ = pipe.fileHandleForReading
+    }
+
     private func checkDaemonSurvives(output: FileHandle) async throws {
         let directory = try TemporaryDirectory()
         let log = directory.path + "/app.log"
