@@ -42,6 +42,7 @@ def main():
     work, log, port, vitals = start_vitals(a.vitals, "vitals-soak-", *extra)
     print(f"soak: sources {', '.join(sources)}; {a.seconds:.0f} s at {a.rate} lines/s, one scrape a second", flush=True)
     samples = []
+    loads = []  # the machine's 1-minute load average at each sample: the soak shares the machine
     try:
         start = time.monotonic()
         written = 0
@@ -67,7 +68,8 @@ def main():
                 elapsed = time.monotonic() - start
                 if int(elapsed) % 30 == 0 or not samples:
                     samples.append((elapsed, rss_mib(vitals.pid), fds(vitals.pid)))
-                    print(f"  t={elapsed:6.0f}s rss={samples[-1][1]:6.1f} MiB fds={samples[-1][2]}", flush=True)
+                    loads.append(os.getloadavg()[0])
+                    print(f"  t={elapsed:6.0f}s rss={samples[-1][1]:6.1f} MiB fds={samples[-1][2]} load={loads[-1]:.2f}", flush=True)
                 if warm is None and elapsed > min(300, a.seconds / 3):
                     warm = samples[-1]
                 if middle is None and elapsed >= a.seconds / 2:
@@ -81,7 +83,7 @@ def main():
         print(f"soak: {a.seconds:.0f} s, {written} lines, {scrapes} scrapes ({failures} failed); "
               f"RSS {first[1]:.1f} (start) / {warm[1]:.1f} (after warm-up, t={warm[0]:.0f}s) / {middle[1]:.1f} (middle) / "
               f"{end[1]:.1f} MiB (end), peak {rss_peak:.1f}; fds {first[2]} / {warm[2]} / {middle[2]} / {end[2]}: "
-              f"{'flat' if ok else 'GREW'}")
+              f"{'flat' if ok else 'GREW'}; load average {min(loads):.2f}-{max(loads):.2f} ({os.cpu_count()} CPUs)")
         return 0 if ok else 1
     finally:
         vitals.terminate()
