@@ -67,13 +67,15 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = output ?? outputPipe
         let inputPipe = Pipe()
         process.standardInput = stdin == nil ? FileHandle.nullDevice : inputPipe
-        outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            self.outputLock.withLock { self.captured.append(data) }
+        if output == nil {
+            outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self else { return }
+                self.outputLock.withLock { self.captured.append(data) }
+            }
         }
         try process.run()
-        if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: EOF at once
+        if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: wait() reads EOF at once
         if let stdin {
             inputPipe.fileHandleForWriting.write(stdin)
             try inputPipe.fileHandleForWriting.close()
