@@ -14,6 +14,7 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     let health = SourceHealthBoard()
     registry.register(collector: ProcessCollector())
     registry.register(collector: BuildInfoCollector())
+    registry.register(collector: LogDropsCollector())
     registry.register(collector: health)
 
     let endpoints = SourceEndpoints()

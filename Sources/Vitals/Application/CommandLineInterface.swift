@@ -149,6 +149,10 @@ public enum CommandLineInterface {
                 return 1
             }
         case .serve:
+            // A closed stderr or stdout (a log reader that died, `| head`) must not kill the daemon
+            // with SIGPIPE: writes then fail with EPIPE and the log line is dropped and counted.
+            // NIO ignores SIGPIPE too, but only once it opens its first socket, after the first log lines.
+            signal(SIGPIPE, SIG_IGN)
             let logger = makeLogger(configuration: configuration)
             do {
                 let app = try buildApplication(configuration: configuration, logger: logger)

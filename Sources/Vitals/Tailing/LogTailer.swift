@@ -386,7 +386,8 @@ public final class LogTailer: @unchecked Sendable {
 
         for pattern in configuration.patterns {
             let candidates: [String]
-            if TailSystemCalls.hasGlobMagic(pattern) {
+            let literal = !TailSystemCalls.hasGlobMagic(pattern)
+            if !literal {
                 switch TailSystemCalls.glob(pattern) {
                 case .matches(let paths):
                     candidates = paths
@@ -411,6 +412,11 @@ public final class LogTailer: @unchecked Sendable {
                     switch TailSystemCalls.kind(of: info) {
                     case .regular:
                         matches.append(Match(path: path, identity: TailFileIdentity(info)))
+                        found = true
+                    case .directory where literal:
+                        // Named on its own, a directory is a mistake to report (`--timing-log.path /var/log/app`
+                        // instead of `/var/log/app/*.log`), not a glob match to skip.
+                        problems.append(TailError(code: .readFailed, path: path, detail: "is a directory, not a log file (for its files use a glob such as \(path)/*.log)"))
                         found = true
                     case .directory:
                         break

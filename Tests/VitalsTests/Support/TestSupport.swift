@@ -58,20 +58,24 @@ final class ChildProcess: @unchecked Sendable {
     private let outputLock = NSLock()
     private var captured = Data()
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws {
+    /// - Parameter output: where stdout and stderr go instead of being captured (e.g. /dev/full).
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil, output: FileHandle? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
-        process.standardOutput = outputPipe
-        process.standardError = outputPipe
+        process.standardOutput = output ?? outputPipe
+        process.standardError = output ?? outputPipe
         let inputPipe = Pipe()
         process.standardInput = stdin == nil ? FileHandle.nullDevice : inputPipe
-        outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            self.outputLock.withLock { self.captured.append(data) }
+        if output == nil {
+            outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self else { return }
+                self.outputLock.withLock { self.captured.append(data) }
+            }
         }
         try process.run()
+        if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: wait() reads EOF at once
         if let stdin {
             inputPipe.fileHandleForWriting.write(stdin)
             try inputPipe.fileHandleForWriting.close()
@@ -118,9 +122,10 @@ enum HTTPGet {
     struct Failure: Error {}
 
     /// A plain GET with a timeout; nil when nothing answered.
-    static func fetch(_ url: String, timeout: TimeInterval = 10) async -> (status: Int, body: String)? {
+    static func fetch(_ url: String, timeout: TimeInterval = 10, headers: [String: String] = [:]) async -> (status: Int, body: String)? {
         var request = URLRequest(url: URL(string: url)!)
         request.timeoutInterval = timeout
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))

@@ -315,6 +315,29 @@ struct LogTailerTests {
         #expect(collect(tailer).lines.sorted() == ["a2", "b2"])
     }
 
+    /// A directory named on its own is a mistake (the path of the directory instead of a glob of its
+    /// files): reported as such, once, until a file takes its place. Also the test for "unreadable"
+    /// that works as root, where chmod 000 does not stop reads.
+    @Test func literalDirectoryIsReportedThenReplacedByAFile() throws {
+        let dir = try ScratchDirectory()
+        let log = dir.path("app.log")
+        #expect(mkdir(log, 0o755) == 0)
+        let tailer = LogTailer(configuration: .init(patterns: [log], fromBeginning: false))
+        defer { tailer.close() }
+
+        let first = collect(tailer).result
+        #expect(first.errors.map(\.code) == [.readFailed])
+        #expect(first.errors.first?.path == log)
+        #expect(first.errors.first?.detail.hasPrefix("is a directory, not a log file") == true)
+        #expect(collect(tailer).result.errors == [])  // once, not every poll
+        #expect(tailer.currentErrors.map(\.code) == [.readFailed])
+
+        #expect(rmdir(log) == 0)
+        try append(log, "x\n")
+        #expect(collect(tailer).lines == ["x"])  // appeared later: read from the start
+        #expect(tailer.currentErrors == [])
+    }
+
     @Test func overlappingPatternsFollowAFileOnce() throws {
         let dir = try ScratchDirectory()
         let log = dir.path("app.log")
