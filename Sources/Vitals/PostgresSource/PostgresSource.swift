@@ -194,7 +194,7 @@ public final class PostgresSource: VitalsSource {
             if reported.downReason != error.reason {
                 // `detail` is libpq's text with the password removed; labels and /ready never see it.
                 logger.warning(
-                    "postgres down", metadata: ["target": "\(info.targetLabel)", "reason": "\(error.reason.rawValue)", "error": "\(error.detail)"])
+                    "postgres down", metadata: ["target": "\(info.targetLabel)", "reason": "\(error.reason.rawValue)", "error": "\(error.detail.isEmpty ? error.description : error.detail)"])
                 reported.downReason = error.reason
             }
             reported.collectorFailures = [:]
@@ -208,7 +208,7 @@ public final class PostgresSource: VitalsSource {
         for (name, error) in failures where reported.collectorFailures[name] != error.reason {
             logger.warning(
                 "postgres collector failed",
-                metadata: ["target": "\(info.targetLabel)", "collector": "\(name.rawValue)", "reason": "\(error.reason.rawValue)", "error": "\(error.detail)"])
+                metadata: ["target": "\(info.targetLabel)", "collector": "\(name.rawValue)", "reason": "\(error.reason.rawValue)", "error": "\(error.detail.isEmpty ? error.description : error.detail)"])
             reported.collectorFailures[name] = error.reason
         }
         reported.collectorFailures = reported.collectorFailures.filter { name, _ in failures.contains { $0.0 == name } }
