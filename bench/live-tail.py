@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "chaos"))
-from common import rss_mib, scrape, start_vitals  # noqa: E402
+from common import rss_mib, scrape, start_vitals, wait_until_serving  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -56,12 +56,7 @@ def main():
     stop = threading.Event()
     written = 0
     try:
-        for _ in range(100):
-            try:
-                scrape(port)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_serving(port)
         time.sleep(0.5)  # vitals has opened the file at its (empty) end
 
         def sampler():

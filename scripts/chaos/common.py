@@ -22,6 +22,18 @@ def scrape(port, path="/metrics"):
         return response.read().decode()
 
 
+def wait_until_serving(port, attempts=100):
+    """Waits (up to 10 s by default) until vitals answers a scrape."""
+    import time
+
+    for _ in range(attempts):
+        try:
+            return scrape(port)
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"vitals on port {port} never answered")
+
+
 def start_vitals(binary, prefix, *extra):
     """A vitals tailing an empty log in a fresh directory: returns (directory, log path, port, process)."""
     import os

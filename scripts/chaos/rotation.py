@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 
-from common import start_vitals, scrape as fetch
+from common import start_vitals, scrape as fetch, wait_until_serving
 
 
 def scrape(port):
@@ -31,12 +31,7 @@ def main():
 
     work, log, port, vitals = start_vitals(a.vitals, "vitals-chaos-", "--timing-log.from-beginning", "--event-loop.interval", "0")
     try:
-        for _ in range(100):
-            try:
-                scrape(port)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_serving(port)
         written = 0
         rotations = {"rename": 0, "copytruncate": 0}
         out = open(log, "a")
