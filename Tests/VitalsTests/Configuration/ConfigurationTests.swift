@@ -69,7 +69,7 @@ import Testing
         }
     }
 
-    @Test func badValuesNameTheKey() {
+    @Test func badValuesNameTheKey() throws {
         #expect(throws: ConfigurationError(.invalidValue, key: "timing-log.slow-threshold", "'fast' is not a duration (e.g. 200ms, 5s, 1m)")) {
             try load(flags: [("timing-log.slow-threshold", "fast")])
         }
@@ -78,6 +78,12 @@ import Testing
         #expect(throws: ConfigurationError.self) { try VitalsConfiguration(values: try load(flags: [("log.format", "xml")])) }
         #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.buckets", "0.5,0.1")])) }
         #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "apache")])) }
+        #expect(throws: ConfigurationError(.invalidValue, key: "timing-log.native-histogram-schema", "must be between -4 and 8")) {
+            try TimingLogConfiguration(values: try load(flags: [("timing-log.native-histogram-schema", "9")]))
+        }
+        #expect(try TimingLogConfiguration(values: try load(flags: [])).nativeHistogram?.schema == NativeHistogramOptions.defaultSchema)
+        #expect(try TimingLogConfiguration(values: try load(flags: [("timing-log.native-histogram-schema", "-4")])).nativeHistogram?.schema == -4)
+        #expect(try TimingLogConfiguration(values: try load(flags: [("timing-log.native-histograms", "false")])).nativeHistogram == nil)
         #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "regex")])) }
     }
 
