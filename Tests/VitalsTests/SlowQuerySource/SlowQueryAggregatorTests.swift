@@ -205,4 +205,21 @@ import Testing
         _ = aggregator.record(StatementFingerprint(id: line.fingerprint, text: line.statement, isTruncated: false), seconds: line.durationSeconds, at: 0)
         #expect(SlowQueryReport(aggregator: aggregator).render(order: .total, limit: 1).contains("\"total_seconds\":\(logged)"))
     }
+
+    /// Found while writing Fuzz/FuzzPostgresLog's checks on the log lines: logfmt escaped `\r` and
+    /// `\n` Character by Character, and a CR LF pair is one Character, so a statement written with
+    /// CR LF line ends inside a quoted identifier put a raw line break into the one-line log.
+    @Test func logfmtEscapesACarriageReturnLineFeedPair() throws {
+        let lines = try logLines([
+            "2026-01-01 00:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: SELECT \"a\r",
+            "\tb\" FROM t",
+        ])
+        let line = try #require(lines.first)
+        #expect(line.statement.contains("\r\n"))
+        for format in SlowQueryLogLine.Format.allCases {
+            let text = line.formatted(format)
+            #expect(!text.utf8.contains(0x0A) && !text.utf8.contains(0x0D), "\(format): \(text)")
+            #expect(text.contains(#"a\r\nb"#))
+        }
+    }
 }
