@@ -9,5 +9,8 @@ let package = Package(
     targets: [
         .executableTarget(name: "FuzzTimingLog", dependencies: [.product(name: "Vitals", package: "vitals")]),
         .executableTarget(name: "FuzzConfiguration", dependencies: [.product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzPostgresLog", dependencies: [.product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzFingerprint", dependencies: [.product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzRedis", dependencies: [.product(name: "Vitals", package: "vitals")]),
     ]
 )

@@ -67,13 +67,14 @@ public struct StructuredLogHandler: LogHandler {
             let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.isNewline }
             if needsQuotes {
                 line += "\""
-                for character in value {
-                    switch character {
+                // By scalar: a CR LF pair is one Character and would match neither case.
+                for scalar in value.unicodeScalars {
+                    switch scalar {
                     case "\"": line += "\\\""
                     case "\\": line += "\\\\"
                     case "\n": line += "\\n"
                     case "\r": line += "\\r"
-                    default: line.append(character)
+                    default: line.unicodeScalars.append(scalar)
                     }
                 }
                 line += "\""

@@ -28,8 +28,8 @@ public struct RedisSlowlogTracker: Sendable, Equatable {
         guard let newestID else { return 0 }
         // A baseline needs only the newest id, which the caller has already.
         guard let lastSeenID else { return 1 }
-        if restarted(runID: runID, newest: newestID) { return newestID + 1 }
-        return newestID - lastSeenID
+        if restarted(runID: runID, newest: newestID) { return Self.gap(from: -1, to: newestID) }
+        return Self.gap(from: lastSeenID, to: newestID)
     }
 
     /// Feeds the entries read this pass (any order) and returns what to count.
@@ -45,7 +45,8 @@ public struct RedisSlowlogTracker: Sendable, Equatable {
                 self.lastSeenID = newest ?? -1
             } else {
                 let fresh = sorted.filter { $0.id > lastSeenID }
-                update = Update(newEntries: fresh, missed: fresh.first.map { max(0, $0.id - lastSeenID - 1) } ?? 0)
+                // No overflow in `lastSeenID + 1`: there is a fresh id above it.
+                update = Update(newEntries: fresh, missed: fresh.first.map { Self.gap(from: lastSeenID + 1, to: $0.id) } ?? 0)
                 self.lastSeenID = max(lastSeenID, newest ?? lastSeenID)
             }
         } else {
@@ -55,6 +56,14 @@ public struct RedisSlowlogTracker: Sendable, Equatable {
         }
         if let runID { self.runID = runID }
         return update
+    }
+
+    /// `to - from`, at least 0 and at most `Int64.max`: ids come from the server, and a broken or
+    /// hostile one can send any 64-bit value, whose plain difference would trap.
+    private static func gap(from: Int64, to: Int64) -> Int64 {
+        let (difference, overflow) = to.subtractingReportingOverflow(from)
+        if overflow { return to > from ? .max : 0 }
+        return max(0, difference)
     }
 
     private func restarted(runID: String?, newest: Int64?) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// One slow query as a structured log line. Built only from the fingerprint, the normalised
@@ -63,6 +64,8 @@ public struct SlowQueryLogLine: Sendable, Equatable {
     /// Six decimals (microseconds), no exponent.
     static func seconds(_ value: Double) -> String {
         guard value.isFinite, value >= 0 else { return "0" }
+        // Microseconds past Int's range (~292,000 years): only a forged `duration:` gets here.
+        guard value < 9e12 else { return String(format: "%.6f", value) }
         let micros = Int((value * 1_000_000).rounded())
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction

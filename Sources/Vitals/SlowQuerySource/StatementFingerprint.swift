@@ -764,7 +764,7 @@ struct NormalizedOutput {
 
     func result() -> StatementFingerprint {
         var kept = bytes[...]
-        let truncated = length > maxLength
+        var truncated = length > maxLength
         if truncated {
             // Cut at a character boundary: drop a trailing incomplete UTF-8 sequence.
             var lead = kept.endIndex
@@ -780,6 +780,18 @@ struct NormalizedOutput {
             }
         }
         var text = String(decoding: kept, as: UTF8.self)
+        if text.utf8.count > maxLength {
+            // Each invalid byte became a 3-byte U+FFFD: cut again so the text keeps to the cap.
+            var scalars = String.UnicodeScalarView()
+            var used = 0
+            for scalar in text.unicodeScalars {
+                used += UTF8.width(scalar)
+                guard used <= maxLength else { break }
+                scalars.append(scalar)
+            }
+            text = String(scalars)
+            truncated = true
+        }
         if truncated { text += "…" }
         return StatementFingerprint(id: Self.hex(hash), text: text, isTruncated: truncated)
     }

@@ -182,6 +182,29 @@ import Testing
         #expect(update.missed == 288)
     }
 
+    /// Found by Fuzz/FuzzRedis on its boundary-value seed: ids are whatever the server sends, and
+    /// the differences between them trapped on overflow (an empty log's baseline of -1, then id
+    /// Int64.max), crashing the daemon on a broken or hostile server's SLOWLOG reply.
+    @Test func idsAtTheEdgesOfInt64DoNotTrap() {
+        func at(_ id: Int64) -> RedisSlowlogEntry { RedisSlowlogEntry(id: id, timestamp: 0, durationMicroseconds: 1, command: "get") }
+        var tracker = RedisSlowlogTracker()
+        _ = tracker.update(entries: [], runID: "a")
+        #expect(tracker.unseenCount(newestID: .max, runID: "a") == .max)
+        let update = tracker.update(entries: [at(.max)], runID: "a")
+        #expect(update.newEntries.map(\.id) == [.max])
+        #expect(update.missed == .max)  // ids 0 to .max - 1 were never seen
+        // A forged id below every real one, then the highest: counted, not trapped.
+        var forged = RedisSlowlogTracker()
+        _ = forged.update(entries: [at(.min)], runID: "a")
+        #expect(forged.unseenCount(newestID: .max, runID: "a") == .max)
+        #expect(forged.update(entries: [at(.max), at(.min + 1)], runID: "a").newEntries.map(\.id) == [.min + 1, .max])
+        // After a restart everything up to the newest id is unseen.
+        var restarted = RedisSlowlogTracker()
+        _ = restarted.update(entries: [at(5)], runID: "a")
+        #expect(restarted.unseenCount(newestID: .max, runID: "b") == .max)
+        #expect(restarted.unseenCount(newestID: -3, runID: "b") == 0)
+    }
+
     @Test func parsesSlowlogRepliesWithoutKeepingArguments() {
         let reply = RedisReply.array([
             .array([.integer(3), .integer(1_700_000_000), .integer(52_000), .array([.string("EVAL"), .string("secret-script"), .string("0")]),

@@ -179,4 +179,47 @@ import Testing
         #expect(metrics.labelOverflow.value(["relation"]) == 1)
         #expect(ingester.aggregator.table.count == 1)
     }
+
+    /// Ingests stderr lines and completes them; returns the slow-query log lines.
+    func logLines(_ lines: [String]) throws -> [SlowQueryLogLine] {
+        var logged: [SlowQueryLogLine] = []
+        var ingester = SlowQueryIngester(settings: .init(), metrics: try SlowQueryMetrics(registry: MetricRegistry()), logSink: { logged.append($0) })
+        for line in lines { ingester.ingest(line, now: 0) }
+        _ = ingester.endOfPoll(linesRead: lines.count, now: 0)
+        _ = ingester.endOfPoll(linesRead: 0, now: 1)
+        return logged
+    }
+
+    /// Found while writing Fuzz/FuzzPostgresLog's checks on the log lines: a `duration:` of 32
+    /// digits passed the parser (finite, not negative) and trapped converting microseconds to Int
+    /// when the log line was formatted.
+    @Test func aForgedHugeDurationIsLoggedNotTrapped() throws {
+        let lines = try logLines(["2026-01-01 00:00:00.000 UTC [1] LOG:  duration: " + String(repeating: "9", count: 32) + " ms  statement: SELECT 1"])
+        let line = try #require(lines.first)
+        #expect(line.durationSeconds > 1e25)
+        let logged = try #require(line.fields.first { $0.0 == "duration_seconds" }?.1)
+        // Still six decimals without an exponent, and the same number read back.
+        #expect(!logged.contains("e") && logged.split(separator: ".").last?.count == 6)
+        #expect(Double(logged) == line.durationSeconds)
+        var aggregator = SlowQueryAggregator()
+        _ = aggregator.record(StatementFingerprint(id: line.fingerprint, text: line.statement, isTruncated: false), seconds: line.durationSeconds, at: 0)
+        #expect(SlowQueryReport(aggregator: aggregator).render(order: .total, limit: 1).contains("\"total_seconds\":\(logged)"))
+    }
+
+    /// Found while writing Fuzz/FuzzPostgresLog's checks on the log lines: logfmt escaped `\r` and
+    /// `\n` Character by Character, and a CR LF pair is one Character, so a statement written with
+    /// CR LF line ends inside a quoted identifier put a raw line break into the one-line log.
+    @Test func logfmtEscapesACarriageReturnLineFeedPair() throws {
+        let lines = try logLines([
+            "2026-01-01 00:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: SELECT \"a\r",
+            "\tb\" FROM t",
+        ])
+        let line = try #require(lines.first)
+        #expect(line.statement.contains("\r\n"))
+        for format in SlowQueryLogLine.Format.allCases {
+            let text = line.formatted(format)
+            #expect(!text.utf8.contains(0x0A) && !text.utf8.contains(0x0D), "\(format): \(text)")
+            #expect(text.contains(#"a\r\nb"#))
+        }
+    }
 }

@@ -108,6 +108,19 @@ import Testing
         #expect(other.id != fingerprint.id)
     }
 
+    /// Found by Fuzz/FuzzFingerprint: the cap counted the normalised bytes, but each invalid byte
+    /// among them became a 3-byte U+FFFD in the text, so the text could reach three times the cap.
+    @Test func invalidUTF8KeepsTheTextWithinTheCap() {
+        let normalizer = StatementNormalizer(maxLength: 64)
+        let bytes = Array("SELECT ".utf8) + [UInt8](repeating: 0xFF, count: 60) + Array(" FROM t".utf8)
+        let fingerprint = normalizer.fingerprint(bytes)
+        #expect(fingerprint.text.utf8.count <= normalizer.maxLength + "…".utf8.count)
+        #expect(fingerprint.isTruncated && fingerprint.text.hasPrefix("SELECT \u{FFFD}") && fingerprint.text.hasSuffix("\u{FFFD}…"))
+        // The id still covers everything.
+        #expect(fingerprint.id == StatementNormalizer(maxLength: 1 << 20).fingerprint(bytes).id)
+        #expect(fingerprint.id != normalizer.fingerprint(Array(bytes.dropLast())).id)
+    }
+
     @Test func capKeepsTextBoundedButIdCoversEverything() {
         let normalizer = StatementNormalizer(maxLength: 64)
         let long = "SELECT " + (0..<200).map { "column_\($0)" }.joined(separator: ", ") + " FROM t"
