@@ -17,7 +17,8 @@
 ///   its length.
 /// - **Comments** (`-- …` and nested `/* … */`) are dropped; **whitespace** is rebuilt from
 ///   the tokens alone (one space, none inside `f(x)`, around `.`/`::`, before `,`), so the
-///   original layout never matters.
+///   original layout never matters. The text reads back as the same tokens, so normalising it
+///   again gives it back unchanged.
 /// - **Case**: known SQL keywords are upper-cased and other unquoted identifiers lower-cased
 ///   (which is what PostgreSQL itself does with unquoted identifiers, so this loses nothing);
 ///   quoted identifiers are kept byte for byte.
@@ -650,7 +651,7 @@ struct TokenShaper {
 /// the kept text.
 struct NormalizedOutput {
     private enum Spacing {
-        case start, word, value, open, close, tight, comma, other
+        case start, word, value, open, close, tight, colon, comma, other
     }
 
     private static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -682,7 +683,9 @@ struct NormalizedOutput {
     private mutating func separate(before next: SQLToken.Kind) {
         let tight: Bool
         switch (previous, next) {
-        case (.start, _), (.open, _), (.tight, _): tight = true
+        // `: :` written `::` would read back as a cast (and `: ::` as `::` `:`).
+        case (.colon, .colon), (.colon, .doubleColon): tight = false
+        case (.start, _), (.open, _), (.tight, _), (.colon, _): tight = true
         case (_, .closeParen), (_, .closeBracket), (_, .comma), (_, .semicolon), (_, .dot), (_, .doubleColon), (_, .colon), (_, .openBracket):
             tight = true
         case (.word, .openParen): tight = true
@@ -714,7 +717,7 @@ struct NormalizedOutput {
             previous = .close
         case .dot, .doubleColon, .colon:
             for i in token.start..<token.end { append(input[i]) }
-            previous = .tight
+            previous = token.kind == .colon ? .colon : .tight
         case .comma:
             append(UInt8(ascii: ","))
             previous = .comma
