@@ -535,14 +535,19 @@ struct TokenShaper {
 
     /// Ends the statement: a list still open is written as it came.
     mutating func finish(_ input: UnsafeRawBufferPointer) {
-        switch state {
-        case .list(let candidate):
-            replay(candidate, input)
-        case .afterValuesComma(let comma):
-            output.write(comma, input)
-        default: break
+        // A replay can open a shorter list of its own, which is then written as it came too.
+        while true {
+            switch state {
+            case .list(let candidate):
+                replay(candidate, input)
+            case .afterValuesComma(let comma):
+                output.write(comma, input)
+                state = .idle
+            default:
+                state = .idle
+                return
+            }
         }
-        state = .idle
     }
 
     private mutating func feedIdle(_ token: SQLToken, _ input: UnsafeRawBufferPointer) {
@@ -612,12 +617,16 @@ struct TokenShaper {
 
     private mutating func fail(_ candidate: Candidate, at token: SQLToken, _ input: UnsafeRawBufferPointer) {
         replay(candidate, input)
-        state = .idle
-        feedIdle(token, input)
+        feed(token, input)
     }
 
-    /// Writes a candidate's tokens as they came (placeholders numbered as usual).
+    /// Writes a candidate's tokens as they came (placeholders numbered as usual). The element in
+    /// progress is fed again from the idle state: it may end with a keyword that opens a list
+    /// (`($1::VALUES (…`), and must do so here as it does when the same tokens are read outside
+    /// a list candidate — as they are when the normalised text is normalised again. Each such
+    /// list is shorter than the element, so the recursion ends.
     private mutating func replay(_ candidate: Candidate, _ input: UnsafeRawBufferPointer) {
+        state = .idle
         if let comma = candidate.heldComma { output.write(comma, input) }
         output.write(candidate.opener, input)
         for _ in 0..<candidate.committed {
@@ -625,7 +634,7 @@ struct TokenShaper {
             for token in candidate.suffix { output.write(token, input) }
             output.writeComma()
         }
-        for token in candidate.element { output.write(token, input) }
+        for token in candidate.element { feed(token, input) }
     }
 
     private static func sameTokens(_ a: [SQLToken], _ b: ArraySlice<SQLToken>, _ input: UnsafeRawBufferPointer) -> Bool {
