@@ -18,7 +18,7 @@
 /// - **Comments** (`-- …` and nested `/* … */`) are dropped; **whitespace** is rebuilt from
 ///   the tokens alone (one space, none inside `f(x)`, around `.`/`::`, before `,`), so the
 ///   original layout never matters. The text reads back as the same tokens, so normalising it
-///   again gives it back unchanged.
+///   again gives it back unchanged (for valid UTF-8: see Robustness).
 /// - **Case**: known SQL keywords are upper-cased and other unquoted identifiers lower-cased
 ///   (which is what PostgreSQL itself does with unquoted identifiers, so this loses nothing);
 ///   quoted identifiers are kept byte for byte.
