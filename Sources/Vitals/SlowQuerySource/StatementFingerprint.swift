@@ -17,7 +17,8 @@
 ///   its length.
 /// - **Comments** (`-- …` and nested `/* … */`) are dropped; **whitespace** is rebuilt from
 ///   the tokens alone (one space, none inside `f(x)`, around `.`/`::`, before `,`), so the
-///   original layout never matters.
+///   original layout never matters. The text reads back as the same tokens, so normalising it
+///   again gives it back unchanged (for valid UTF-8: see Robustness).
 /// - **Case**: known SQL keywords are upper-cased and other unquoted identifiers lower-cased
 ///   (which is what PostgreSQL itself does with unquoted identifiers, so this loses nothing);
 ///   quoted identifiers are kept byte for byte.
@@ -534,14 +535,19 @@ struct TokenShaper {
 
     /// Ends the statement: a list still open is written as it came.
     mutating func finish(_ input: UnsafeRawBufferPointer) {
-        switch state {
-        case .list(let candidate):
-            replay(candidate, input)
-        case .afterValuesComma(let comma):
-            output.write(comma, input)
-        default: break
+        // A replay can open a shorter list of its own, which is then written as it came too.
+        while true {
+            switch state {
+            case .list(let candidate):
+                replay(candidate, input)
+            case .afterValuesComma(let comma):
+                output.write(comma, input)
+                state = .idle
+            default:
+                state = .idle
+                return
+            }
         }
-        state = .idle
     }
 
     private mutating func feedIdle(_ token: SQLToken, _ input: UnsafeRawBufferPointer) {
@@ -611,12 +617,16 @@ struct TokenShaper {
 
     private mutating func fail(_ candidate: Candidate, at token: SQLToken, _ input: UnsafeRawBufferPointer) {
         replay(candidate, input)
-        state = .idle
-        feedIdle(token, input)
+        feed(token, input)
     }
 
-    /// Writes a candidate's tokens as they came (placeholders numbered as usual).
+    /// Writes a candidate's tokens as they came (placeholders numbered as usual). The element in
+    /// progress is fed again from the idle state: it may end with a keyword that opens a list
+    /// (`($1::VALUES (…`), and must do so here as it does when the same tokens are read outside
+    /// a list candidate — as they are when the normalised text is normalised again. Each such
+    /// list is shorter than the element, so the recursion ends.
     private mutating func replay(_ candidate: Candidate, _ input: UnsafeRawBufferPointer) {
+        state = .idle
         if let comma = candidate.heldComma { output.write(comma, input) }
         output.write(candidate.opener, input)
         for _ in 0..<candidate.committed {
@@ -624,7 +634,7 @@ struct TokenShaper {
             for token in candidate.suffix { output.write(token, input) }
             output.writeComma()
         }
-        for token in candidate.element { output.write(token, input) }
+        for token in candidate.element { feed(token, input) }
     }
 
     private static func sameTokens(_ a: [SQLToken], _ b: ArraySlice<SQLToken>, _ input: UnsafeRawBufferPointer) -> Bool {
@@ -650,7 +660,7 @@ struct TokenShaper {
 /// the kept text.
 struct NormalizedOutput {
     private enum Spacing {
-        case start, word, value, open, close, tight, comma, other
+        case start, word, value, open, close, tight, colon, comma, other
     }
 
     private static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -682,7 +692,9 @@ struct NormalizedOutput {
     private mutating func separate(before next: SQLToken.Kind) {
         let tight: Bool
         switch (previous, next) {
-        case (.start, _), (.open, _), (.tight, _): tight = true
+        // `: :` written `::` would read back as a cast (and `: ::` as `::` `:`).
+        case (.colon, .colon), (.colon, .doubleColon): tight = false
+        case (.start, _), (.open, _), (.tight, _), (.colon, _): tight = true
         case (_, .closeParen), (_, .closeBracket), (_, .comma), (_, .semicolon), (_, .dot), (_, .doubleColon), (_, .colon), (_, .openBracket):
             tight = true
         case (.word, .openParen): tight = true
@@ -714,7 +726,7 @@ struct NormalizedOutput {
             previous = .close
         case .dot, .doubleColon, .colon:
             for i in token.start..<token.end { append(input[i]) }
-            previous = .tight
+            previous = token.kind == .colon ? .colon : .tight
         case .comma:
             append(UInt8(ascii: ","))
             previous = .comma
