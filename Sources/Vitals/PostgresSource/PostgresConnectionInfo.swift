@@ -97,23 +97,50 @@ public struct PostgresRedactor: Sendable, Equatable {
 
     public func redact(_ text: String) -> String {
         var result = text
-        for secret in secrets where result.contains(secret) { result = result.replacingOccurrences(of: secret, with: "****") }
+        for secret in secrets where Self.contains(result, secret) { result = result.replacingOccurrences(of: secret, with: "****") }
         // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
         // (the regexes only run when their literal part is present: this is on every statement text).
         if Self.mentionsPassword(result) {
-            result = result.replacing(#/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase(), with: "password=****")
+            result = result.replacing(Self.passwordAssignment, with: "password=****")
         }
-        if result.contains("://") {
-            result = result.replacing(#/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#, with: { "\($0.output.1):****@" })
+        if Self.contains(result, "://") {
+            result = result.replacing(Self.urlCredentials, with: { "\($0.output.1):****@" })
         }
         return Self.redactPasswordLiterals(result)
+    }
+
+    // Compiled once: a regex literal is parsed again each time it is evaluated, which made
+    // regex parsing a visible share of a Postgres pass when a statement mentioned a password.
+    nonisolated(unsafe) private static let passwordAssignment = #/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase()
+    nonisolated(unsafe) private static let urlCredentials = #/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#
+    private static let passwordBytes = Array("password".utf8)
+    nonisolated(unsafe) private static let passwordLiteral = #/(?i)(password\s*=?\s*)(E?'(?:[^']|'')*'|"(?:[^"]|"")*")/#
+
+    /// Whether `text` contains `needle`, byte for byte. Foundation's `contains` bridges to
+    /// CFString, which this path (every statement text, every pass) cannot afford.
+    static func contains(_ text: String, _ needle: String) -> Bool {
+        var text = text
+        var needle = needle
+        return text.withUTF8 { haystack in
+            needle.withUTF8 { needle in
+                guard !needle.isEmpty else { return true }
+                guard haystack.count >= needle.count else { return false }
+                let first = needle[0]
+                var start = 0
+                while start <= haystack.count - needle.count {
+                    if haystack[start] == first, memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return true }
+                    start += 1
+                }
+                return false
+            }
+        }
     }
 
     /// Whether `text` contains "password" in any ASCII case. This runs on every statement text of
     /// every pass; Foundation's case-insensitive `range(of:)` bridges to UTF-16 and was the largest
     /// single cost of a Postgres pass in the profile (BENCHMARKS.md).
     static func mentionsPassword(_ text: String) -> Bool {
-        let needle = Array("password".utf8)
+        let needle = passwordBytes
         var text = text
         return text.withUTF8 { bytes in
             guard bytes.count >= needle.count else { return false }
@@ -131,6 +158,6 @@ public struct PostgresRedactor: Sendable, Equatable {
     /// `PASSWORD 'secret'` in SQL (CREATE/ALTER ROLE, dblink/FDW options) → `PASSWORD '****'`.
     public static func redactPasswordLiterals(_ sql: String) -> String {
         guard mentionsPassword(sql) else { return sql }
-        return sql.replacing(#/(?i)(password\s*=?\s*)(E?'(?:[^']|'')*'|"(?:[^"]|"")*")/#, with: { "\($0.output.1)'****'" })
+        return sql.replacing(passwordLiteral, with: { "\($0.output.1)'****'" })
     }
 }
