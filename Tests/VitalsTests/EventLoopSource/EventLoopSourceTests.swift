@@ -21,19 +21,16 @@ import Testing
         let (context, registry) = makeContext(group: group)
         let probe = try EventLoopLagProbe(group: group, interval: .milliseconds(20), window: .seconds(5), context: context)
 
-        // Quiet loops first: lag stays small.
-        probe.probeAll()
-        try await Task.sleep(for: .milliseconds(50))
-        let quiet = try #require(registry.histogramSnapshot("vitals_event_loop_lag_seconds"))
-        #expect(quiet.count == 2)
-
-        // Start probing, wait until the probe is ticking, then block one loop on purpose for 600 ms,
-        // as a blocking C call on it would. Probes scheduled during the block run when it ends.
+        // Wait until both loops' timers are ticking, then block one loop on purpose for 600 ms, as a
+        // blocking C call on it would. Its timer fires when the block ends, late by about that much.
         let task = Task { try await probe.run() }
         for _ in 0..<200 {
             if let count = registry.histogramSnapshot("vitals_event_loop_lag_seconds")?.count, count > 6 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
+        let ticking = try #require(registry.histogramSnapshot("vitals_event_loop_lag_seconds"))
+        #expect(ticking.count > 6)
+        #expect(probe.status.snapshot.state == .up)
         let blocked = group.next()
         blocked.execute { usleep(600_000) }
         try await Task.sleep(for: .milliseconds(900))
@@ -45,10 +42,16 @@ import Testing
         let overQuarterSecond = after.bucketCounts.enumerated().filter { bounds[$0.offset] > 0.25 }.map(\.element).reduce(0, +)
             + (after.count - after.bucketCounts.reduce(0, +))
         #expect(overQuarterSecond >= 1, "no observation above 0.25 s in \(after.bucketCounts)")
-        // One probe in flight per loop: the blocked loop yields one long observation, not a backlog of them.
+        // One timer per loop: the blocked loop yields one long observation, not a backlog of them.
         #expect(overQuarterSecond <= 2)
         let maximum = try #require(registry.gaugeValue("vitals_event_loop_lag_max_seconds"))
         #expect(maximum >= 0.2)
+        // Stopped means stopped: no timer re-arms itself after run() returns (a timer already firing
+        // as run() returned may still land, hence the pause before counting).
+        try await Task.sleep(for: .milliseconds(50))
+        let stopped = try #require(registry.histogramSnapshot("vitals_event_loop_lag_seconds")).count
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(registry.histogramSnapshot("vitals_event_loop_lag_seconds")?.count == stopped)
         try await group.shutdownGracefully()
     }
 
