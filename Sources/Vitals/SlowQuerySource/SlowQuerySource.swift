@@ -122,21 +122,19 @@ public struct SlowQueryConfiguration: Sendable {
 /// Tails the Postgres server log and turns slow statements into per-fingerprint metrics,
 /// `/slow-queries` and structured log lines.
 ///
-/// Reading and parsing are blocking file work, so each poll runs on the thread pool, never on an
-/// event loop; polls never overlap because `run()` awaits each one before sleeping.
+/// Reading and parsing are blocking file work, so polls run on a thread of the source's own, never
+/// on an event loop; polls never overlap because that thread waits the interval after each one.
 public final class SlowQuerySource: VitalsSource {
     public let name = "slow_query"
     public let status: SourceStatus
     private let configuration: SlowQueryConfiguration
     private let pipeline: Pipeline
     private let board = SlowQueryBoard()
-    private let threadPool: NIOThreadPool
     private let logger: Logger
 
     public init(configuration: SlowQueryConfiguration, context: SourceContext) throws {
         self.configuration = configuration
         self.status = context.health.makeStatus(source: "slow_query")
-        self.threadPool = context.threadPool
         self.logger = context.logger
         let metrics = try SlowQueryMetrics(registry: context.registry)
         self.pipeline = Pipeline(configuration: configuration, metrics: metrics, logger: context.logger)
@@ -155,22 +153,14 @@ public final class SlowQuerySource: VitalsSource {
             "slow-query source started",
             metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.pollOnce()
-                try? await Task.sleep(for: self.configuration.pollInterval)
-            }
+            await PollingThread.run(every: self.configuration.pollInterval) { self.pollOnce() }
         }
         pipeline.close()
     }
 
-    func pollOnce() async {
+    func pollOnce() {
         let start = ContinuousClock.now
-        let outcome: Pipeline.Outcome
-        do {
-            outcome = try await threadPool.runIfActive { self.pipeline.poll(now: Date().timeIntervalSince1970) }
-        } catch {
-            return  // the pool is shutting down
-        }
+        let outcome = pipeline.poll(now: Date().timeIntervalSince1970)
         if let report = outcome.report { board.publish(report) }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
     }

@@ -4,20 +4,18 @@ import ServiceLifecycle
 
 /// Tails the application's timing logs and feeds request latency histograms.
 ///
-/// Reading and parsing are blocking file work, so each poll runs on the thread pool, never on an
-/// event loop; polls never overlap because `run()` awaits each one before sleeping.
+/// Reading and parsing are blocking file work, so polls run on a thread of the source's own, never
+/// on an event loop; polls never overlap because that thread waits the interval after each one.
 public final class TimingLogSource: VitalsSource {
     public let name = "timing_log"
     public let status: SourceStatus
     private let configuration: TimingLogConfiguration
     private let pipeline: Pipeline
-    private let threadPool: NIOThreadPool
     private let logger: Logger
 
     public init(configuration: TimingLogConfiguration, context: SourceContext) throws {
         self.configuration = configuration
         self.status = context.health.makeStatus(source: "timing_log")
-        self.threadPool = context.threadPool
         self.logger = context.logger
         let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
         self.pipeline = Pipeline(configuration: configuration, metrics: metrics)
@@ -26,22 +24,14 @@ public final class TimingLogSource: VitalsSource {
     public func run() async throws {
         logger.info("timing-log source started", metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.pollOnce()
-                try? await Task.sleep(for: self.configuration.pollInterval)
-            }
+            await PollingThread.run(every: self.configuration.pollInterval) { self.pollOnce() }
         }
         pipeline.close()
     }
 
-    func pollOnce() async {
+    func pollOnce() {
         let start = ContinuousClock.now
-        let outcome: LogTailHealth
-        do {
-            outcome = try await threadPool.runIfActive { self.pipeline.poll() }
-        } catch {
-            return  // the pool is shutting down
-        }
+        let outcome = pipeline.poll()
         status.record(outcome, duration: (ContinuousClock.now - start).seconds, subject: "timing log", logger: logger)
     }
 
