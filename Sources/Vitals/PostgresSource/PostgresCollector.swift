@@ -113,10 +113,7 @@ public struct PostgresMetricSink: Sendable {
 
     /// Copies families already built (e.g. the slow collectors' last results) into this pass.
     public mutating func absorb(_ families: [FamilySnapshot]) {
-        for family in families {
-            builder.declare(family.descriptor)
-            for series in family.series { builder.add(family.descriptor, series) }
-        }
+        for family in families { builder.absorb(family) }
     }
 
     public func build() -> [FamilySnapshot] { builder.build() }

@@ -39,46 +39,83 @@ public struct FamilySnapshot: Sendable, Equatable {
 /// Samples with the same name and labels are merged (the last wins), so a source can never
 /// produce a duplicate series even if its input holds one.
 public struct SnapshotBuilder: Sendable {
-    private var order: [String] = []
-    private var families: [String: (descriptor: MetricDescriptor, index: [[String]: Int], series: [SeriesSnapshot])] = [:]
+    private struct Family: Sendable {
+        var descriptor: MetricDescriptor
+        var series: [SeriesSnapshot]
+        /// Position of each label combination in `series`; built on the first `add`, so a family
+        /// absorbed whole and never added to is never hashed.
+        var index: [[String]: Int]?
+
+        mutating func insert(_ new: SeriesSnapshot) {
+            if index == nil {
+                var built: [[String]: Int] = [:]
+                built.reserveCapacity(series.count + 1)
+                for (position, existing) in series.enumerated() { built[existing.labelValues] = position }
+                index = built
+            }
+            if let position = index![new.labelValues] {
+                series[position] = new
+            } else {
+                index![new.labelValues] = series.count
+                series.append(new)
+            }
+        }
+    }
+
+    /// In declaration order; `positions` finds a family by name.
+    private var families: [Family] = []
+    private var positions: [String: Int] = [:]
     public private(set) var errors: [RegistryError] = []
 
     public init() {}
 
     /// Declares a family so it is exposed (with HELP and TYPE) even before it has samples.
     public mutating func declare(_ descriptor: MetricDescriptor) {
-        if let existing = families[descriptor.name] {
-            if existing.descriptor != descriptor {
+        _ = position(of: descriptor)
+    }
+
+    /// The family's position, declaring it if it is new; nil when the name is taken by a different descriptor.
+    private mutating func position(of descriptor: MetricDescriptor) -> Int? {
+        if let position = positions[descriptor.name] {
+            guard families[position].descriptor == descriptor else {
                 errors.append(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "declared twice with different help, type or labels"))
+                return nil
             }
-            return
+            return position
         }
-        order.append(descriptor.name)
-        families[descriptor.name] = (descriptor, [:], [])
+        positions[descriptor.name] = families.count
+        families.append(Family(descriptor: descriptor, series: [], index: [:]))
+        return families.count - 1
     }
 
     public mutating func add(_ descriptor: MetricDescriptor, _ series: SeriesSnapshot) {
-        declare(descriptor)
-        guard var family = families[descriptor.name], family.descriptor == descriptor else { return }
+        guard let position = position(of: descriptor) else { return }
         guard series.labelValues.count == descriptor.labelNames.count else {
             errors.append(RegistryError(code: .labelCountMismatch, metric: descriptor.name, detail: "wrong number of label values"))
             return
         }
-        families[descriptor.name] = nil  // keep the storage uniquely referenced while mutating
-        if let i = family.index[series.labelValues] {
-            family.series[i] = series
-        } else {
-            family.index[series.labelValues] = family.series.count
-            family.series.append(series)
-        }
-        families[descriptor.name] = family
+        families[position].insert(series)
     }
 
     public mutating func add(_ descriptor: MetricDescriptor, value: Double, labels: [String] = []) {
         add(descriptor, .scalar(value, labels))
     }
 
+    /// Adds a family built by another builder (so its series are already unique). A family new to
+    /// this builder is taken as it is, without hashing a label; otherwise its series are added one by one.
+    public mutating func absorb(_ family: FamilySnapshot) {
+        if positions[family.descriptor.name] == nil,
+            family.series.allSatisfy({ $0.labelValues.count == family.descriptor.labelNames.count })
+        {
+            positions[family.descriptor.name] = families.count
+            families.append(Family(descriptor: family.descriptor, series: family.series, index: nil))
+            return
+        }
+        guard position(of: family.descriptor) != nil else { return }
+        for series in family.series { add(family.descriptor, series) }
+    }
+
     public func build() -> [FamilySnapshot] {
-        order.compactMap { name in families[name].map { FamilySnapshot($0.descriptor, series: $0.series) } }
+        families.map { FamilySnapshot($0.descriptor, series: $0.series) }
     }
 }

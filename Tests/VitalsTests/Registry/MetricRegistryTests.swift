@@ -78,6 +78,27 @@ import Testing
         #expect(builder.errors.map(\.code) == [.labelCountMismatch])
     }
 
+    @Test func snapshotBuilderAbsorbsWholeFamiliesAndStillMergesLaterSamples() throws {
+        let keys = try MetricDescriptor(name: "redis_db_keys", help: "Keys.", type: .gauge, labelNames: ["db"])
+        let other = try MetricDescriptor(name: "redis_db_keys", help: "Other help.", type: .gauge, labelNames: ["db"])
+        var previous = SnapshotBuilder()
+        previous.add(keys, value: 1, labels: ["db0"])
+        previous.add(keys, value: 2, labels: ["db1"])
+
+        var builder = SnapshotBuilder()
+        for family in previous.build() { builder.absorb(family) }
+        // A sample added after the family was absorbed whole replaces the series it names.
+        builder.add(keys, value: 5, labels: ["db1"])
+        builder.add(keys, value: 7, labels: ["db2"])
+        // Absorbing the same family again merges series by series; a conflicting descriptor is refused.
+        builder.absorb(FamilySnapshot(keys, series: [.scalar(9, ["db0"])]))
+        builder.absorb(FamilySnapshot(other, series: [.scalar(3, ["db3"])]))
+        let families = builder.build()
+        #expect(families.count == 1)
+        #expect(families[0].series == [.scalar(9, ["db0"]), .scalar(5, ["db1"]), .scalar(7, ["db2"])])
+        #expect(builder.errors.map(\.code) == [.conflictingDescriptor])
+    }
+
     @Test func histogramAccumulatorBucketsByUpperBoundInclusive() {
         var histogram = HistogramAccumulator(buckets: [0.1, 0.2, 0.5])
         for value in [0.05, 0.1, 0.1000001, 0.2, 0.7, 3] { histogram.observe(value) }
