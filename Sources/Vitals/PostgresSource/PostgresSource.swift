@@ -86,6 +86,7 @@ public final class PostgresSource: VitalsSource {
         var backoff = PostgresBackoff(interval: configuration.interval)
         var nextSlow = ContinuousClock.now
         var reported = ReportedState()
+        var redacted = RedactedTexts()
         while !Task.isCancelled {
             let passStart = ContinuousClock.now
             let wasUp = publication.isUp
@@ -103,7 +104,7 @@ public final class PostgresSource: VitalsSource {
             }
             // Status first: a scrape that sees pg_up 0 also sees the error counted.
             report(publication, fast: fast, wasUp: wasUp, reported: &reported)
-            publish(publication)
+            publish(publication, redacted: &redacted)
             if !publication.isUp {
                 // Down: the slow collectors run again as soon as the server is back.
                 nextSlow = ContinuousClock.now
@@ -167,17 +168,36 @@ public final class PostgresSource: VitalsSource {
     }
 
     private func publish(_ publication: PostgresPublication) {
+        var redacted = RedactedTexts()
+        publish(publication, redacted: &redacted)
+    }
+
+    private func publish(_ publication: PostgresPublication, redacted: inout RedactedTexts) {
         publisher.publish(publication.snapshot())
         // Utility statements are not normalised by pg_stat_statements: `ALTER ROLE … PASSWORD '…'`
-        // keeps its literal. Texts are scrubbed of that pattern and of this target's own password.
-        let redactor = info.redactor
-        statements.update(
-            target: info.targetLabel,
-            entries: publication.statements.map { entry in
+        // keeps its literal. Texts are scrubbed of that pattern and of this target's own password
+        // here, the one place they leave the source.
+        statements.update(target: info.targetLabel, entries: redacted.redact(publication.statements, with: info.redactor))
+    }
+
+    /// The redacted statement texts of the last pass. Texts rarely change between passes, and
+    /// redacting one that mentions a password runs regexes, a visible share of a pass's CPU.
+    struct RedactedTexts {
+        private var previous: [String: String] = [:]
+
+        mutating func redact(_ entries: [PostgresStatementEntry], with redactor: PostgresRedactor) -> [PostgresStatementEntry] {
+            var current: [String: String] = [:]
+            current.reserveCapacity(entries.count)
+            let result = entries.map { entry in
                 var entry = entry
-                entry.query = redactor.redact(entry.query)
+                let text = current[entry.query] ?? previous[entry.query] ?? redactor.redact(entry.query)
+                current[entry.query] = text
+                entry.query = text
                 return entry
-            })
+            }
+            previous = current
+            return result
+        }
     }
 
     /// What has been logged already: logs say when something changes, so a down server or a
