@@ -113,6 +113,11 @@ public final class MetricRegistry: Sendable {
     /// Sorts by label values and keeps the first of any duplicates, so the output is stable and valid.
     static func sortedUnique(_ series: [SeriesSnapshot]) -> [SeriesSnapshot] {
         guard series.count > 1 else { return series }
+        // Most families arrive in order already (one series, or a source's rows sorted by key):
+        // one comparison per series instead of a sort and a copy.
+        if series.indices.dropFirst().allSatisfy({ series[$0 - 1].labelValues.lexicographicallyPrecedes(series[$0].labelValues) }) {
+            return series
+        }
         let sorted = series.enumerated().sorted { a, b in
             a.element.labelValues.lexicographicallyPrecedes(b.element.labelValues) || (a.element.labelValues == b.element.labelValues && a.offset < b.offset)
         }

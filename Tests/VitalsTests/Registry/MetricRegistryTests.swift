@@ -99,6 +99,17 @@ import Testing
         #expect(builder.errors.map(\.code) == [.conflictingDescriptor])
     }
 
+    @Test func gatheredSeriesAreSortedAndUniqueWhateverOrderTheyArriveIn() {
+        let inOrder: [SeriesSnapshot] = [.scalar(1, ["a", "x"]), .scalar(2, ["a", "y"]), .scalar(3, ["b", "x"])]
+        #expect(MetricRegistry.sortedUnique(inOrder) == inOrder)
+        // Out of order, and a duplicate whose first occurrence wins.
+        let shuffled: [SeriesSnapshot] = [.scalar(3, ["b", "x"]), .scalar(1, ["a", "x"]), .scalar(9, ["b", "x"]), .scalar(2, ["a", "y"])]
+        #expect(MetricRegistry.sortedUnique(shuffled) == inOrder)
+        // In order but with a repeat: not strictly increasing, so still de-duplicated.
+        let repeated: [SeriesSnapshot] = [.scalar(1, ["a", "x"]), .scalar(7, ["a", "x"]), .scalar(2, ["a", "y"]), .scalar(3, ["b", "x"])]
+        #expect(MetricRegistry.sortedUnique(repeated) == inOrder)
+    }
+
     @Test func histogramAccumulatorBucketsByUpperBoundInclusive() {
         var histogram = HistogramAccumulator(buckets: [0.1, 0.2, 0.5])
         for value in [0.05, 0.1, 0.1000001, 0.2, 0.7, 3] { histogram.observe(value) }
