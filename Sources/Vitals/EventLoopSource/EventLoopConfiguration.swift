@@ -2,8 +2,8 @@
 public struct EventLoopConfiguration: Sendable {
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
-            "event-loop.interval", .duration, default: .duration(.milliseconds(100)),
-            help: "How often a task is scheduled on each of vitals' event loops to measure their lag; 0 turns the probe off."),
+            "event-loop.interval", .duration, default: .duration(.milliseconds(250)),
+            help: "How often a timer fires on each of vitals' event loops to measure their lag; 0 turns the probe off."),
         ConfigurationKey(
             "event-loop.window", .duration, default: .duration(.seconds(10)), help: "The window of vitals_event_loop_lag_max_seconds."),
         ConfigurationKey(
@@ -20,7 +20,9 @@ public struct EventLoopConfiguration: Sendable {
     public var probeTimeout: Duration
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
-        interval = values.duration("event-loop.interval") ?? .milliseconds(100)
+        // 250 ms: each probe wakes a loop, and at 100 ms the probe was a tenth of vitals' idle CPU
+        // (BENCHMARKS.md). A block of 250 ms or more is always seen; a shorter one in proportion.
+        interval = values.duration("event-loop.interval") ?? .milliseconds(250)
         guard interval == .zero || interval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "event-loop.interval", "must be 0 (off) or at least 10ms")
         }
