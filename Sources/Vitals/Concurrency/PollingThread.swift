@@ -10,21 +10,40 @@ import NIOPosix
 /// A poll every 100 ms written as `Task.sleep` followed by a hop to the shared thread pool costs
 /// four cross-thread wake-ups per poll (timer thread, executor thread, pool thread, executor
 /// again); the profile put that at 4.7 ms of CPU a second for the timing-log source alone
-/// (BENCHMARKS.md). Here a poll is one timed wait on one thread. The wait is on the monotonic
-/// clock, so setting the wall clock back cannot stall a poll.
+/// (BENCHMARKS.md). Here a poll is one timed wait on one thread. Waits are on the monotonic clock,
+/// so setting the wall clock back cannot stall a poll.
 enum PollingThread {
     /// Calls `body` at once and then `interval` after each call returns, on a dedicated thread,
     /// until the calling task is cancelled. Returns once the last call has finished.
-    static func run(every interval: Duration, _ body: @escaping @Sendable () -> Void) async {
+    ///
+    /// With a `watch`, a poll that found nothing changed is followed by a sleep until the watch
+    /// reports a change (then `interval` more, to batch a burst of writes) or `idleTimeout` passes:
+    /// a busy log is still polled once per interval, an idle one once per idle timeout. `body`
+    /// keeps the watch's followed files current.
+    static func run(
+        every interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = .seconds(1), _ body: @escaping @Sendable () -> Void
+    ) async {
         let stop = StopSignal()
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 thread.submit { _ in
-                    while !stop.isStopped {
+                    loop: while !stop.isStopped {
                         body()
-                        if stop.wait(for: interval) { break }
+                        guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
+                            if stop.wait(for: interval) { break loop }
+                            continue
+                        }
+                        if !watch.drain() {
+                            switch stop.wait(for: idleTimeout, orUntilReadable: watch.descriptor) {
+                            case .stopped: break loop
+                            case .timedOut: continue loop
+                            case .readable: break
+                            }
+                        }
+                        if stop.wait(for: interval) { break loop }
+                        watch.drain()
                     }
                     finished.resume()
                 }
@@ -36,11 +55,20 @@ enum PollingThread {
     }
 }
 
-/// A flag one thread sets and another can sleep on: `wait(for:)` returns early once it is set.
+/// A flag one thread sets and another can sleep on: waits return early once it is set.
 final class StopSignal: @unchecked Sendable {
+    enum Wake {
+        case stopped
+        case timedOut
+        case readable
+    }
+
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var stopped = false
+    /// A pipe written once by `stop()`, so a `poll(2)` on other descriptors also sees the stop;
+    /// nil when no pipe could be made (descriptors exhausted), and then only timed waits are used.
+    private let pipe: (read: CInt, write: CInt)?
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -51,9 +79,23 @@ final class StopSignal: @unchecked Sendable {
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
+        var ends: [CInt] = [-1, -1]
+        if Glibc.pipe(&ends) == 0 {
+            for end in ends {
+                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            }
+            pipe = (ends[0], ends[1])
+        } else {
+            pipe = nil
+        }
     }
 
     deinit {
+        if let pipe {
+            Glibc.close(pipe.read)
+            Glibc.close(pipe.write)
+        }
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         condition.deallocate()
@@ -66,21 +108,26 @@ final class StopSignal: @unchecked Sendable {
         return stopped
     }
 
+    var canWaitForDescriptors: Bool { pipe != nil }
+
     func stop() {
         pthread_mutex_lock(mutex)
+        let first = !stopped
         stopped = true
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
+        if first, let pipe {
+            var byte: UInt8 = 1
+            _ = Glibc.write(pipe.write, &byte, 1)
+        }
     }
 
     /// Sleeps for `duration` or until `stop()`; returns whether it was stopped.
     func wait(for duration: Duration) -> Bool {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
+        var deadline = Self.monotonicNow()
         let (seconds, attoseconds) = duration.components
-        var nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        var deadline = timespec()
-        deadline.tv_sec = now.tv_sec + Int(seconds) + nanoseconds / 1_000_000_000
+        var nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
         nanoseconds %= 1_000_000_000
         deadline.tv_nsec = nanoseconds
         pthread_mutex_lock(mutex)
@@ -89,5 +136,34 @@ final class StopSignal: @unchecked Sendable {
             if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
         }
         return stopped
+    }
+
+    /// Sleeps until `descriptor` is readable, `stop()` or `duration` passes, whichever is first.
+    func wait(for duration: Duration, orUntilReadable descriptor: CInt) -> Wake {
+        guard let pipe else { return wait(for: duration) ? .stopped : .timedOut }
+        let start = Self.monotonicNow()
+        let total = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        while true {
+            if isStopped { return .stopped }
+            let now = Self.monotonicNow()
+            let elapsed = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
+            let remaining = total - elapsed
+            guard remaining > 0 else { return .timedOut }
+            var descriptors = [pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0), pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&descriptors, 2, CInt(min(remaining * 1000, 3_600_000).rounded(.up)))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                // A failed poll must not turn into a busy loop: sleep the rest as a timed wait.
+                return wait(for: .milliseconds(Int(remaining * 1000))) ? .stopped : .timedOut
+            }
+            if descriptors[0].revents != 0 || isStopped { return .stopped }
+            if descriptors[1].revents != 0 { return .readable }
+        }
+    }
+
+    private static func monotonicNow() -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now
     }
 }

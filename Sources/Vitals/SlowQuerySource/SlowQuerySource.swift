@@ -153,7 +153,11 @@ public final class SlowQuerySource: VitalsSource {
             "slow-query source started",
             metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
-            await PollingThread.run(every: self.configuration.pollInterval) { self.pollOnce() }
+            let watch = LogChangeWatch(patterns: self.configuration.paths)
+            await PollingThread.run(every: self.configuration.pollInterval, watch: watch) {
+                self.pollOnce()
+                watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
+            }
         }
         pipeline.close()
     }
@@ -228,6 +232,9 @@ public final class SlowQuerySource: VitalsSource {
         }
 
         func close() { tailer.close() }
+
+        var followedFiles: [String] { tailer.followedFiles }
+        var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
 
         /// What `/ready` says: the path, the cause, and what to use instead on managed Postgres.
         static func message(for error: TailError) -> String {

@@ -166,6 +166,12 @@ public final class LogTailer: @unchecked Sendable {
         files.map(\.path)
     }
 
+    /// Whether a rotated file is still being drained or waited on. Its limits count polls, so
+    /// until it is settled the source polls on its interval even when nothing changes.
+    public var hasRotatedFiles: Bool {
+        files.contains { $0.orphan != nil }
+    }
+
     /// Delivers every file's unfinished last line as a complete line: for reading whole files
     /// (`vitals replay`), where the end of the file ends its last line.
     public func flushUnfinishedLines(onLine: (UnsafeRawBufferPointer) -> Void) -> PollResult {

@@ -24,7 +24,11 @@ public final class TimingLogSource: VitalsSource {
     public func run() async throws {
         logger.info("timing-log source started", metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
-            await PollingThread.run(every: self.configuration.pollInterval) { self.pollOnce() }
+            let watch = LogChangeWatch(patterns: self.configuration.paths)
+            await PollingThread.run(every: self.configuration.pollInterval, watch: watch) {
+                self.pollOnce()
+                watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
+            }
         }
         pipeline.close()
     }
@@ -58,6 +62,9 @@ public final class TimingLogSource: VitalsSource {
         }
 
         func close() { tailer.close() }
+
+        var followedFiles: [String] { tailer.followedFiles }
+        var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
 
     }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import Vitals
+
+/// The idle log: polled when it changes (or once per idle timeout), not on every interval.
+/// Intervals here are 10 ms and the idle timeout an hour, so "no poll" and "a poll" are far apart.
+@Suite struct LogChangeWatchTests {
+    final class Directory: Sendable {
+        let path: String
+        init() throws {
+            path = NSTemporaryDirectory() + "vitals-watch-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+        func file(_ name: String) -> String { path + "/" + name }
+    }
+
+    /// Polls `log` through a watch the way a log source does, counting polls.
+    final class WatchedPolling: Sendable {
+        let polls = Locked(0)
+        private let task: Task<Void, Never>
+
+        init(patterns: [String], following: [String], rotated: Bool = false) throws {
+            let watch = try #require(LogChangeWatch(patterns: patterns))
+            let polls = polls
+            task = Task {
+                await PollingThread.run(every: .milliseconds(10), watch: watch, idleTimeout: .seconds(3600)) {
+                    polls.withLock { $0 += 1 }
+                    watch.follow(following, hasRotatedFiles: rotated)
+                }
+            }
+        }
+
+        var count: Int { polls.withLock { $0 } }
+
+        /// Waits until the count passes `value`; false if it does not within 20 s.
+        func waitUntilCount(exceeds value: Int) async throws -> Bool {
+            for _ in 0..<2000 {
+                if count > value { return true }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return false
+        }
+
+        /// The count once it has stopped moving for 300 ms (at most 20 s).
+        func settledCount() async throws -> Int {
+            var last = count
+            for _ in 0..<66 {
+                try await Task.sleep(for: .milliseconds(300))
+                if count == last { return last }
+                last = count
+            }
+            return last
+        }
+
+        func stop() async {
+            task.cancel()
+            await task.value
+        }
+    }
+
+    private func append(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        defer { close(fd) }
+        _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    }
+
+    @Test func anIdleLogIsNotPolledUntilItIsWrittenTo() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let polling = try WatchedPolling(patterns: [log], following: [log])
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        let idle = try await polling.settledCount()
+        // At a 10 ms interval, a second of timed polling would be about a hundred polls.
+        try await Task.sleep(for: .seconds(1))
+        #expect(polling.count == idle, "polled \(polling.count - idle) times while nothing changed")
+
+        try append(log, "GET /x 200 1ms\n")
+        #expect(try await polling.waitUntilCount(exceeds: idle), "a write did not wake the poll")
+        await polling.stop()
+    }
+
+    @Test func aLogReachedThroughASymlinkWakesThePollWhenItsTargetIsWritten() async throws {
+        let directory = try Directory()
+        let elsewhere = try Directory()
+        let target = elsewhere.file("real.log")
+        try append(target, "")
+        let link = directory.file("app.log")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let polling = try WatchedPolling(patterns: [link], following: [link])
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        let idle = try await polling.settledCount()
+
+        try append(target, "GET /x 200 1ms\n")
+        #expect(try await polling.waitUntilCount(exceeds: idle), "a write to the symlink's target did not wake the poll")
+        await polling.stop()
+    }
+
+    @Test func aRemovedDirectoryFallsBackToPollingOnTheIntervalUntilItIsBack() async throws {
+        let parent = try Directory()
+        let logs = parent.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: false)
+        let log = logs + "/app.log"
+        let polling = try WatchedPolling(patterns: [log], following: [])
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        let idle = try await polling.settledCount()
+
+        try FileManager.default.removeItem(atPath: logs)
+        #expect(try await polling.waitUntilCount(exceeds: idle + 20), "no interval polling while the directory is missing")
+
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: false)
+        let back = try await polling.settledCount()
+        try await Task.sleep(for: .seconds(1))
+        #expect(polling.count == back, "still polling on the interval after the directory came back")
+        try append(log, "GET /x 200 1ms\n")
+        #expect(try await polling.waitUntilCount(exceeds: back))
+        await polling.stop()
+    }
+
+    @Test func rotatedFilesKeepTheIntervalBecauseTheirLimitsCountPolls() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let polling = try WatchedPolling(patterns: [log], following: [log], rotated: true)
+        #expect(try await polling.waitUntilCount(exceeds: 20))
+        await polling.stop()
+    }
+
+    @Test func onlyPatternsWithAPlainDirectoryAreWatched() {
+        #expect(LogChangeWatch(patterns: ["/var/log/*/app.log"]) == nil)
+        #expect(LogChangeWatch(patterns: ["/tmp/*.log", "relative.log"]) != nil)
+        #expect(LogChangeWatch.directory(of: "app.log") == ".")
+        #expect(LogChangeWatch.directory(of: "/app.log") == "/")
+        #expect(LogChangeWatch.directory(of: "/var/log/app/*.log") == "/var/log/app")
+    }
+}
