@@ -28,7 +28,7 @@ public struct TimingLogConfiguration: Sendable {
         ConfigurationKey("timing-log.route", .strings, help: "Route template such as /markets/{id}/applications; repeatable; wins over automatic templating."),
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
-        ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.milliseconds(100)), help: "How often files are checked for new lines and rotation."),
+        ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.milliseconds(100)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 1s."),
         ConfigurationKey("timing-log.json.method-field", .string, default: .string("method"), help: "json format: the field holding the HTTP method."),
         ConfigurationKey("timing-log.json.path-field", .string, default: .string("path"), help: "json format: the field holding the request path."),
         ConfigurationKey("timing-log.json.status-field", .string, default: .string("status"), help: "json format: the field holding the HTTP status; empty for none."),
