@@ -7,10 +7,11 @@ let package = Package(
     name: "vitals-fuzz",
     dependencies: [.package(name: "vitals", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzTimingLog", dependencies: [.product(name: "Vitals", package: "vitals")]),
-        .executableTarget(name: "FuzzConfiguration", dependencies: [.product(name: "Vitals", package: "vitals")]),
-        .executableTarget(name: "FuzzPostgresLog", dependencies: [.product(name: "Vitals", package: "vitals")]),
-        .executableTarget(name: "FuzzFingerprint", dependencies: [.product(name: "Vitals", package: "vitals")]),
-        .executableTarget(name: "FuzzRedis", dependencies: [.product(name: "Vitals", package: "vitals")]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzTimingLog", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzConfiguration", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzPostgresLog", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzFingerprint", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzRedis", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
     ]
 )

@@ -1,3 +1,4 @@
+import FuzzDriver
 import Vitals
 
 /// The Postgres slow-statement log readers on arbitrary bytes: the three `log_destination`
@@ -84,18 +85,7 @@ func check(_ record: PostgresLogRecord) {
 }
 
 // SwiftPM links an executable target's entry point as `FuzzPostgresLog_main`; hand control to libFuzzer's driver.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzPostgresLog_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
-        guard let data else { return 0 }
-        return fuzz(data, size)
-    }
+    runLibFuzzer(argc, argv) { data, size in data.map { fuzz($0, size) } ?? 0 }
 }
