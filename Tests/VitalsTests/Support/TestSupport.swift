@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -77,8 +81,12 @@ final class ChildProcess: @unchecked Sendable {
         try process.run()
         if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: wait() reads EOF at once
         if let stdin {
-            inputPipe.fileHandleForWriting.write(stdin)
-            try inputPipe.fileHandleForWriting.close()
+            // A child that exits before reading all of its input (psql that cannot connect) must
+            // fail its test, not kill the whole test process with SIGPIPE and orphan the daemons
+            // other tests started: ignore the signal and take the write error instead.
+            _ = Glibc.signal(SIGPIPE, SIG_IGN)
+            try? inputPipe.fileHandleForWriting.write(contentsOf: stdin)
+            try? inputPipe.fileHandleForWriting.close()
         }
     }
 
