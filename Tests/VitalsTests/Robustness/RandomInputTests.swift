@@ -16,24 +16,12 @@ import Testing
         "timing-log:\n  path: [/x.log]\n  slow-threshold: 200ms\nweb: {listen-address: \":1\"}\n",
     ]
 
-    /// A deterministic generator so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func mutations(count: Int, seed: UInt64) -> [[UInt8]] {
         mutations(of: seeds, count: count, seed: seed)
     }
 
     static func mutations(of seeds: [String], count: Int, seed: UInt64) -> [[UInt8]] {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         let interesting: [UInt8] = Array(" \t\r\n\"'{}[]<>:,.-/?=\\0123456789eE+-msµ".utf8) + [0, 0xFF, 0xC3, 0x80, 0xE2]
         return (0..<count).map { _ in
             var bytes = Array(seeds.randomElement(using: &random)!.utf8)
@@ -213,7 +201,7 @@ import Testing
     /// Random RESP reply trees, many shaped like SLOWLOG GET and LATENCY LATEST entries with ids
     /// and times at Int64's edges, through every reply parser and the slowlog tracker.
     @Test func redisReplyParsersAndTheSlowlogTrackerSurviveRandomReplies() {
-        var random = SplitMix(state: 23)
+        var random = SplitMix64(seed: 23)
         func integer() -> Int64 {
             let edges: [Int64] = [0, 1, -1, .max, .min, .max - 1, .min + 1]
             return Bool.random(using: &random) ? edges.randomElement(using: &random)! : Int64.random(in: .min ... .max, using: &random)

@@ -185,7 +185,7 @@ enum SlowQueryParse {
     }
 
     @Test func randomLinesNeverCrashAnyParser() {
-        var generator = SlowQueryRandom(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let pieces = [
             "2026-01-01 00:00:00.000 UTC [1] u@d LOG:  duration: 1.5 ms  statement: ", "\t", "\"", ",", "{", "}", "\"message\":", "plan:",
             "Query Text: ", "  (cost=1..2 rows=3 width=4)", "->  ", "Seq Scan on t", "\\", "duration: ", " ms  ", "\u{FFFD}", "x", " ",
