@@ -54,10 +54,7 @@ import Testing
     private func checkDaemonSurvives(output: FileHandle) async throws {
         let directory = try TemporaryDirectory()
         let log = directory.path + "/app.log"
-        func lines(_ range: Range<Int>) -> String {
-            range.map { "2026-11-24 12:00:00,000 INFO t GET /markets/\($0) completed in 3.5ms\n" }.joined()
-        }
-        try lines(0..<10).write(toFile: log, atomically: false, encoding: .utf8)
+        try StarletteLog.requests(0..<10).write(toFile: log, atomically: false, encoding: .utf8)
         let port = TestEnvironment.freePort()
         // Debug level: service start-up alone writes a dozen lines, every one of which fails.
         let daemon = try ChildProcess(
@@ -75,7 +72,7 @@ import Testing
         // It keeps following the log while every log write fails.
         let handle = try #require(FileHandle(forWritingAtPath: log))
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data(lines(10..<510).utf8))
+        try handle.write(contentsOf: Data(StarletteLog.requests(10..<510).utf8))
         try handle.close()
         let later = await HTTPGet.waitFor(base + "/metrics", timeout: .seconds(60)) { status, body in
             status == 200 && ScrapedMetrics(body).sum("http_requests_total") == 510

@@ -37,10 +37,7 @@ import Testing
 
         let directory = try TemporaryDirectory()
         let log = directory.path + "/app.log"
-        func lines(_ range: Range<Int>) -> String {
-            range.map { "2026-11-24 12:00:00,000 INFO t GET /markets/\($0) completed in 3.5ms\n" }.joined()
-        }
-        try lines(0..<1).write(toFile: log, atomically: false, encoding: .utf8)
+        try StarletteLog.requests(0..<1).write(toFile: log, atomically: false, encoding: .utf8)
         let port = TestEnvironment.freePort()
         let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "VITALS_BIN": TestEnvironment.vitalsBinary,
@@ -79,7 +76,7 @@ import Testing
         // The timing log keeps being followed; every endpoint answers.
         let handle = try #require(FileHandle(forWritingAtPath: log))
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data(lines(1..<50).utf8))
+        try handle.write(contentsOf: Data(StarletteLog.requests(1..<50).utf8))
         try handle.close()
         let metrics = await HTTPGet.waitFor(base + "/metrics", timeout: .seconds(30)) { status, body in
             status == 200 && ScrapedMetrics(body).sum("http_requests_total") == 50

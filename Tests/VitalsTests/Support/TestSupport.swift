@@ -224,3 +224,10 @@ struct ScrapedMetrics {
         return previousBound
     }
 }
+
+/// Starlette timing-log lines for the end-to-end tests: request `i` is `GET /markets/i` in 3.5 ms.
+enum StarletteLog {
+    static func requests(_ range: Range<Int>) -> String {
+        range.map { "2026-11-24 12:00:00,000 INFO t GET /markets/\($0) completed in 3.5ms\n" }.joined()
+    }
+}
