@@ -51,7 +51,10 @@ public struct PostgresCollectionContext: Sendable {
 /// so every version's row shape is unit-tested without a server.
 public protocol PostgresCollector: Sendable {
     var name: PostgresCollectorName { get }
+    /// Whether it runs every pass or on the slow interval: the pass reads this, nothing else decides.
     var cadence: PostgresCadence { get }
+    /// Every fixed-name family it can publish: the metric catalog is built from these.
+    var metrics: [PostgresMetric] { get }
     func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError)
 }
 

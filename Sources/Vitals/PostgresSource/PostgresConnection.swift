@@ -12,6 +12,8 @@ public final class PostgresCancellation: Sendable {
     private let flag = Atomic<Bool>(false)
     public init() {}
     public func cancel() { flag.store(true, ordering: .relaxed) }
+    /// Clears an abort before the next pass: an overrunning pass is aborted, the next one is not.
+    public func reset() { flag.store(false, ordering: .relaxed) }
     public var isCancelled: Bool { flag.load(ordering: .relaxed) }
 }
 

@@ -19,6 +19,11 @@ public struct PostgresPublication: Sendable {
     static let collectorDuration = PostgresMetric.gauge(
         "pg_scrape_collector_duration_seconds", "How long the collector's last run took.", labels: ["collector"])
 
+    /// The families every publication carries, whatever the collectors found.
+    static var metrics: [PostgresMetric] {
+        [up, staticInfo, versionInfo, versionNumber, lastScrapeError, lastScrapeDuration, collectorSuccess, collectorDuration]
+    }
+
     public let target: String?
     /// Every collector that is switched on: each always has a success series.
     public let enabled: [PostgresCollectorName]

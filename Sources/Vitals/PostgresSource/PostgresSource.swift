@@ -1,187 +1,166 @@
 import Foundation
 import Logging
-import NIOPosix
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Watches one Postgres server (one DSN): collects on an interval, decoupled from scrapes, and
 /// publishes one whole snapshot per pass, so a scrape never waits on Postgres.
 ///
-/// Blocking libpq work runs on the target's own single-thread pool, started in ``run()`` and shut
-/// down when it returns: a hung server can never starve the event loops or the shared pool. The
-/// worker bounds every step with a deadline; a watchdog here is the backstop — if a pass is not
-/// back within the deadline (plus a small grace), `pg_up 0` is published with reason `timeout`
-/// while the pass is still unwinding.
+/// How it runs is the runtime's (``CollectionRunner``): passes on a worker thread of the
+/// target's own, a deadline, backoff, health and logs. This type supplies the pass
+/// (``PostgresPasses``) and its down snapshot.
 public final class PostgresSource: VitalsSource {
     public let name = "postgres"
     public let status: SourceStatus
-    private let configuration: PostgresConfiguration
     private let info: PostgresConnectionInfo
-    private let publisher: SnapshotPublisher
-    private let statements: PostgresStatementsBoard
+    private let interval: Duration
     private let logger: Logger
-    private let target: String?
-    private let enabled: [PostgresCollectorName]
+    private let runner: CollectionRunner
+    private let passes: PostgresPasses
 
-    /// The fast collectors, in the order they run (the statements query, the costliest, last).
-    static func fastCollectors(disabled: Set<PostgresCollectorName>) -> [any PostgresCollector] {
-        let all: [any PostgresCollector] = [
-            PostmasterCollector(), StatDatabaseCollector(), StatActivityCollector(), LongRunningTransactionsCollector(), LocksCollector(),
-            StatBgwriterCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(), WALCollector(),
-            StatStatementsCollector(),
-        ]
-        return all.filter { !disabled.contains($0.name) }
-    }
+    /// Every server-wide collector, in the order they run (the statements query, the costliest,
+    /// last among the fast ones). Each says its cadence and its metrics.
+    static let collectors: [any PostgresCollector] = [
+        PostmasterCollector(), StatDatabaseCollector(), StatActivityCollector(), LongRunningTransactionsCollector(), LocksCollector(),
+        StatBgwriterCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(), WALCollector(),
+        StatStatementsCollector(), SettingsCollector(), DatabaseCollector(),
+    ]
 
-    static func slowCollectors(disabled: Set<PostgresCollectorName>) -> [any PostgresCollector] {
-        let all: [any PostgresCollector] = [SettingsCollector(), DatabaseCollector()]
-        return all.filter { !disabled.contains($0.name) }
+    /// The collectors of one cadence that are switched on.
+    static func collectors(_ cadence: PostgresCadence, disabled: Set<PostgresCollectorName>) -> [any PostgresCollector] {
+        collectors.filter { $0.cadence == cadence && !disabled.contains($0.name) }
     }
 
     init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard, context: SourceContext) {
-        self.configuration = configuration
         self.info = info
-        self.target = configuration.targets.count > 1 ? info.targetLabel : nil
-        self.status = context.health.makeStatus(source: "postgres", instance: info.targetLabel)
-        self.publisher = context.registry.makePublisher()
-        self.statements = statements
+        self.interval = configuration.interval
         self.logger = context.logger
-        self.enabled = PostgresCollectorName.allCases.filter { !configuration.disabledCollectors.contains($0) }
+        let status = context.health.makeStatus(source: "postgres", instance: info.targetLabel)
+        self.status = status
+        let passes = PostgresPasses(configuration: configuration, info: info, statements: statements)
+        self.passes = passes
+        self.runner = CollectionRunner(
+            source: passes,
+            settings: .init(interval: configuration.interval, timeout: configuration.timeout),
+            status: status,
+            publisher: context.registry.makePublisher(),
+            downFamilies: passes.downFamilies,
+            logger: context.logger,
+            words: .init(down: "postgres down", up: "postgres up", partFailed: "postgres collector failed", partKey: "collector"),
+            metadata: ["target": "\(info.targetLabel)"])
+    }
+
+    /// Takes the connection string re-read on SIGHUP; the next pass reconnects with it.
+    func reload(_ info: PostgresConnectionInfo) {
+        passes.reload(info)
     }
 
     public func run() async throws {
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        let cancellation = PostgresCancellation()
+        logger.info("postgres source started", metadata: ["target": "\(info.targetLabel)", "interval": "\(DurationParser.format(interval))"])
+        // Nothing is published before the first pass: pg_up 0 would claim a failure not yet seen.
+        await cancelWhenGracefulShutdown {
+            await self.runner.run()
+        }
+        logger.info("postgres source stopped", metadata: ["target": "\(info.targetLabel)"])
+    }
+}
+
+/// One target's passes: the fast collectors every pass, the slow ones (settings, sizes, per-table
+/// statistics) when their interval has passed, merged into one publication.
+///
+/// Everything here runs on the target's worker thread, one pass at a time, so the mutable state
+/// needs no lock; only ``abort()`` comes from elsewhere, through the atomic cancellation flag.
+final class PostgresPasses: CollectingSource, @unchecked Sendable {
+    private let worker: PostgresTargetWorker
+    private let cancellation = PostgresCancellation()
+    private var info: PostgresConnectionInfo
+    /// Set from the SIGHUP handler's thread, taken by the next pass on the worker thread.
+    private let reloaded = NIOLockedValueBox<PostgresConnectionInfo?>(nil)
+    private let statements: PostgresStatementsBoard
+    private let slowInterval: Duration
+    private var publication: PostgresPublication
+    private var nextSlow = ContinuousClock.now
+    private var redacted = RedactedTexts()
+    /// `pg_up 0` and every collector failed: what a scrape sees while a pass overruns its deadline.
+    let downFamilies: [FamilySnapshot]
+
+    init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard) {
+        let target = configuration.targets.count > 1 ? info.targetLabel : nil
         let disabled = configuration.disabledCollectors
-        let worker = PostgresTargetWorker(
+        let enabled = PostgresCollectorName.allCases.filter { !disabled.contains($0) }
+        self.info = info
+        self.statements = statements
+        self.slowInterval = configuration.slowInterval
+        self.publication = PostgresPublication(target: target, enabled: enabled)
+        var down = PostgresPublication(target: target, enabled: enabled)
+        down.markDown()
+        self.downFamilies = down.snapshot()
+        self.worker = PostgresTargetWorker(
             settings: .init(
                 info: info, target: target, timeout: configuration.timeout, statementTimeout: configuration.statementTimeout,
                 lockTimeout: configuration.lockTimeout,
                 context: PostgresCollectionContext(
                     serverVersion: 0, databases: configuration.databases, statementsLimit: configuration.statementsLimit,
                     queryLength: configuration.queryLength, tablesLimit: configuration.tablesLimit),
-                fastCollectors: Self.fastCollectors(disabled: disabled), slowCollectors: Self.slowCollectors(disabled: disabled),
+                fastCollectors: PostgresSource.collectors(.fast, disabled: disabled),
+                slowCollectors: PostgresSource.collectors(.slow, disabled: disabled),
                 tablesEnabled: !disabled.contains(.statUserTables)),
             cancellation: cancellation)
-        logger.info("postgres source started", metadata: ["target": "\(info.targetLabel)", "interval": "\(DurationParser.format(configuration.interval))"])
-        // Nothing is published before the first pass: pg_up 0 would claim a failure not yet seen.
-
-        await withTaskCancellationHandler {
-            await cancelWhenGracefulShutdown {
-                await self.loop(worker: worker, pool: pool, cancellation: cancellation)
-            }
-        } onCancel: {
-            cancellation.cancel()
-        }
-        cancellation.cancel()
-        _ = try? await pool.runIfActive { worker.close() }
-        try? await pool.shutdownGracefully()
-        publisher.clear()
-        statements.update(target: info.targetLabel, entries: [])
-        logger.info("postgres source stopped", metadata: ["target": "\(info.targetLabel)"])
     }
 
-    private func loop(worker: PostgresTargetWorker, pool: NIOThreadPool, cancellation: PostgresCancellation) async {
-        var publication = PostgresPublication(target: target, enabled: enabled)
-        var backoff = PostgresBackoff(interval: configuration.interval)
-        var nextSlow = ContinuousClock.now
-        var reported = ReportedState()
-        var redacted = RedactedTexts()
-        while !Task.isCancelled {
-            let passStart = ContinuousClock.now
-            let wasUp = publication.isUp
-            guard let fast = await runWatched(pool: pool, cancellation: cancellation, job: { worker.fastPass() }, publication: &publication)
-            else { break }
-            publication.apply(fast, isFast: true)
-            if publication.isUp, ContinuousClock.now >= nextSlow, !Task.isCancelled {
-                // Right after the fast pass, so the slow collectors see the same connection state.
-                if let slow = await runWatched(
-                    pool: pool, cancellation: cancellation, job: { worker.slowPass() }, publication: &publication, slow: true)
-                {
-                    publication.apply(slow, isFast: false)
-                }
-                nextSlow = passStart + configuration.slowInterval
-            }
-            // Status first: a scrape that sees pg_up 0 also sees the error counted.
-            report(publication, fast: fast, wasUp: wasUp, reported: &reported)
-            publish(publication, redacted: &redacted)
-            if !publication.isUp {
-                // Down: the slow collectors run again as soon as the server is back.
-                nextSlow = ContinuousClock.now
-            }
-            let delay = publication.isUp ? backoff.succeeded() : backoff.failed()
-            try? await Task.sleep(until: passStart + delay, clock: .continuous)
-        }
+    func reload(_ info: PostgresConnectionInfo) {
+        reloaded.withLockedValue { $0 = info }
     }
 
-    /// Awaits a pass on the worker thread; if it is not back by the deadline plus a grace period,
-    /// publishes the target down (reason `timeout`) and keeps waiting for the pass to unwind —
-    /// a second pass never starts while one is running, so connections cannot pile up.
-    /// Returns nil when the pool is shutting down.
-    private func runWatched(
-        pool: NIOThreadPool, cancellation: PostgresCancellation, job: @escaping @Sendable () -> PostgresPassResult,
-        publication: inout PostgresPublication, slow: Bool = false
-    ) async -> PostgresPassResult? {
-        enum Event: Sendable {
-            case finished(PostgresPassResult?)
-            case overrun
+    func collect(_ pass: CollectionPass) -> CollectedPass {
+        cancellation.reset()
+        if let new = reloaded.withLockedValue({ value in defer { value = nil }; return value }), new.dsn != info.dsn {
+            info = new
+            worker.replace(new)
         }
-        // The slow pass visits databases one by one, each with its own deadline; only the fast
-        // pass decides pg_up, so only it has a watchdog tied to the deadline.
-        let limit = slow ? nil : configuration.timeout + .milliseconds(500)
-        return await withTaskGroup(of: Event.self) { group in
-            group.addTask {
-                // Shutdown interrupts the pass at once (the worker polls the flag) instead of
-                // letting it run to its deadline.
-                await withTaskCancellationHandler {
-                    .finished(try? await pool.runIfActive(job))
-                } onCancel: {
-                    cancellation.cancel()
-                }
-            }
-            if let limit {
-                group.addTask {
-                    try? await Task.sleep(for: limit)
-                    return .overrun
-                }
-            }
-            var result: PostgresPassResult?
-            while let event = await group.next() {
-                switch event {
-                case .finished(let pass):
-                    group.cancelAll()
-                    result = pass
-                    return result
-                case .overrun:
-                    guard !Task.isCancelled else { continue }
-                    let error = PostgresError(.timeout, detail: "collection pass overran its deadline")
-                    if publication.isUp || !publication.hasRun {
-                        logger.warning("postgres pass overran its deadline", metadata: ["target": "\(info.targetLabel)"])
-                    }
-                    publication.markDown()
-                    status.recordError(error.reason, message: error.description, down: true)
-                    publish(publication)
-                }
-            }
-            return result
+        let passStart = ContinuousClock.now
+        let fast = worker.fastPass(pass)
+        publication.apply(fast, isFast: true)
+        if publication.isUp, ContinuousClock.now >= nextSlow, !cancellation.isCancelled {
+            // Right after the fast pass, so the slow collectors see the same connection state.
+            publication.apply(worker.slowPass(pass), isFast: false)
+            nextSlow = passStart + slowInterval
         }
-    }
-
-    private func publish(_ publication: PostgresPublication) {
-        var redacted = RedactedTexts()
-        publish(publication, redacted: &redacted)
-    }
-
-    private func publish(_ publication: PostgresPublication, redacted: inout RedactedTexts) {
-        publisher.publish(publication.snapshot())
+        if !publication.isUp {
+            // Down: the slow collectors run again as soon as the server is back.
+            nextSlow = ContinuousClock.now
+        }
         // Utility statements are not normalised by pg_stat_statements: `ALTER ROLE … PASSWORD '…'`
-        // keeps its literal. Texts are scrubbed of that pattern and of this target's own password
-        // here, the one place they leave the source.
+        // keeps its literal. Texts are scrubbed here, the one place they leave the source.
         statements.update(target: info.targetLabel, entries: redacted.redact(publication.statements, with: info.redactor))
+        return CollectedPass(families: publication.snapshot(), outcome: outcome(of: fast))
+    }
+
+    func abort() {
+        cancellation.cancel()
+    }
+
+    func close() {
+        worker.close()
+        statements.update(target: info.targetLabel, entries: [])
+    }
+
+    private func outcome(of fast: PostgresPassResult) -> PassOutcome {
+        let duration = Duration.seconds(fast.duration)
+        guard publication.isUp else {
+            let error = fast.connectionError ?? PostgresError(.timeout, detail: "collection pass overran its deadline")
+            return PassOutcome(failure: SourceFailure(error.reason, message: error.description, detail: error.detail), duration: duration)
+        }
+        var parts: [String: SourceFailure] = [:]
+        for (name, error) in publication.failures() {
+            parts[name.rawValue] = SourceFailure(error.reason, message: "collector \(name.rawValue): \(error.description)", detail: error.detail)
+        }
+        return PassOutcome(
+            partFailures: parts, upDetails: ["version": PostgresPublication.shortVersion(publication.serverVersion)], duration: duration)
     }
 
     /// The redacted statement texts of the last pass. Texts rarely change between passes, and
-    /// redacting one that mentions a password runs regexes, a visible share of a pass's CPU.
+    /// redacting one that mentions a password lexes it, so each text is redacted once.
     struct RedactedTexts {
         private var previous: [String: String] = [:]
 
@@ -198,67 +177,6 @@ public final class PostgresSource: VitalsSource {
             previous = current
             return result
         }
-    }
-
-    /// What has been logged already: logs say when something changes, so a down server or a
-    /// collector failing every pass does not flood them.
-    struct ReportedState {
-        var downReason: SourceErrorReason?
-        var collectorFailures: [PostgresCollectorName: SourceErrorReason] = [:]
-    }
-
-    private func report(_ publication: PostgresPublication, fast: PostgresPassResult, wasUp: Bool, reported: inout ReportedState) {
-        if !publication.isUp {
-            let error = fast.connectionError ?? PostgresError(.timeout, detail: "collection pass overran its deadline")
-            status.recordError(error.reason, message: error.description, down: true, duration: fast.duration)
-            if reported.downReason != error.reason {
-                // `detail` is libpq's text with the password removed; labels and /ready never see it.
-                logger.warning(
-                    "postgres down", metadata: ["target": "\(info.targetLabel)", "reason": "\(error.reason.rawValue)", "error": "\(error.detail.isEmpty ? error.description : error.detail)"])
-                reported.downReason = error.reason
-            }
-            reported.collectorFailures = [:]
-            return
-        }
-        if reported.downReason != nil || !wasUp {
-            logger.info("postgres up", metadata: ["target": "\(info.targetLabel)", "version": "\(PostgresPublication.shortVersion(publication.serverVersion))"])
-            reported.downReason = nil
-        }
-        let failures = publication.failures()
-        for (name, error) in failures where reported.collectorFailures[name] != error.reason {
-            logger.warning(
-                "postgres collector failed",
-                metadata: ["target": "\(info.targetLabel)", "collector": "\(name.rawValue)", "reason": "\(error.reason.rawValue)", "error": "\(error.detail.isEmpty ? error.description : error.detail)"])
-            reported.collectorFailures[name] = error.reason
-        }
-        reported.collectorFailures = reported.collectorFailures.filter { name, _ in failures.contains { $0.0 == name } }
-        if let (name, error) = failures.first {
-            status.recordError(error.reason, message: "collector \(name.rawValue): \(error.description)", down: false, duration: fast.duration)
-            status.markUp()
-        } else {
-            status.recordSuccess(duration: fast.duration)
-        }
-    }
-}
-
-/// When to try again: every interval while up; after failures, sooner at first (1 s, 2 s, 4 s…)
-/// and never later than one interval, so a restarted server is seen by the next interval and a
-/// down one gets at most one connection attempt per interval once the backoff is spent.
-struct PostgresBackoff: Sendable {
-    let interval: Duration
-    private(set) var failures = 0
-
-    init(interval: Duration) { self.interval = interval }
-
-    mutating func succeeded() -> Duration {
-        failures = 0
-        return interval
-    }
-
-    mutating func failed() -> Duration {
-        failures += 1
-        let exponential = Duration.seconds(1) * (1 << min(failures - 1, 16))
-        return min(interval, exponential)
     }
 }
 
@@ -300,6 +218,24 @@ public enum PostgresSourceFactory: SourceFactory {
                 SourceEndpoints.Response(body: String(decoding: board.renderJSON(), as: UTF8.self))
             }
         }
-        return settings.targets.map { PostgresSource(configuration: settings, info: $0, statements: board, context: context) }
+        let sources = settings.targets.map { PostgresSource(configuration: settings, info: $0, statements: board, context: context) }
+        let logger = context.logger
+        context.reloads.onReload {
+            do {
+                try reloadCredentials(configuration: configuration, sources: sources)
+            } catch {
+                logger.error("SIGHUP: postgres connection strings not reloaded; the old ones stay", metadata: ["error": "\(error)"])
+            }
+        }
+        return sources
+    }
+
+    /// Re-reads `DATA_SOURCE_NAME_FILE` (or `--postgres.dsn-file`) and hands each running target its
+    /// new connection string. Targets are matched by `host:port/db`: adding or removing one needs a restart.
+    static func reloadCredentials(configuration: ConfigurationValues, sources: [PostgresSource]) throws {
+        let fresh = try PostgresConfiguration(values: configuration)
+        for source in sources {
+            if let info = fresh.targets.first(where: { $0.targetLabel == source.status.instance }) { source.reload(info) }
+        }
     }
 }

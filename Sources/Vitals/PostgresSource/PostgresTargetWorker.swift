@@ -49,7 +49,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         var tablesEnabled: Bool
     }
 
-    private let settings: Settings
+    private var settings: Settings
     private let cancellation: PostgresCancellation
     private var connection: PostgresConnection?
     private var version: String?
@@ -71,6 +71,12 @@ final class PostgresTargetWorker: @unchecked Sendable {
     func close() {
         connection?.close()
         connection = nil
+    }
+
+    /// New credentials (a rotated `DATA_SOURCE_NAME_FILE`): the next pass connects with them.
+    func replace(_ info: PostgresConnectionInfo) {
+        settings.info = info
+        close()
     }
 
     /// Opens a connection to the DSN's database (or `database`), bounded by `deadline`.
@@ -95,11 +101,12 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return opened
     }
 
-    func fastPass() -> PostgresPassResult {
+    /// The fast collectors, on the main connection, bounded by the pass's deadline.
+    func fastPass(_ pass: CollectionPass) -> PostgresPassResult {
         let start = ContinuousClock.now
         var result = PostgresPassResult()
         do {
-            let main = try mainConnection(deadline: start + settings.timeout)
+            let main = try mainConnection(deadline: pass.deadline)
             result.version = version
             result.serverVersion = main.serverVersion
             run(settings.fastCollectors, on: main, into: &result)
@@ -143,16 +150,19 @@ final class PostgresTargetWorker: @unchecked Sendable {
         }
     }
 
-    func slowPass() -> PostgresPassResult {
+    /// The slow collectors and the per-database table statistics. Each step has a timeout of its
+    /// own, and the pass's deadline moves on with it.
+    func slowPass(_ pass: CollectionPass) -> PostgresPassResult {
         let start = ContinuousClock.now
         var result = PostgresPassResult()
         do {
+            pass.extendDeadline(to: start + settings.timeout)
             let main = try mainConnection(deadline: start + settings.timeout)
             result.version = version
             result.serverVersion = main.serverVersion
             run(settings.slowCollectors, on: main, into: &result)
             if settings.tablesEnabled, result.connectionError == nil {
-                result.outcomes[StatUserTablesCollector.name] = collectTables(main: main)
+                result.outcomes[StatUserTablesCollector.name] = collectTables(main: main, pass: pass)
             }
         } catch {
             close()
@@ -163,13 +173,14 @@ final class PostgresTargetWorker: @unchecked Sendable {
     }
 
     /// Visits each allowed database in turn, one connection at a time.
-    private func collectTables(main: PostgresConnection) -> PostgresCollectorOutcome {
+    private func collectTables(main: PostgresConnection, pass: CollectionPass) -> PostgresCollectorOutcome {
         let started = ContinuousClock.now
         var context = settings.context
         context.serverVersion = main.serverVersion
         let limit = context.tablesLimit
         let home = main.database
         main.deadline = ContinuousClock.now + settings.timeout
+        pass.extendDeadline(to: main.deadline)
         var visited: [StatUserTablesCollector.DatabaseTables] = []
         var failure: PostgresError?
         do {
@@ -188,7 +199,9 @@ final class PostgresTargetWorker: @unchecked Sendable {
             }
             for database in others {
                 do {
-                    let (visit, _) = try open(database: database, deadline: ContinuousClock.now + settings.timeout)
+                    let deadline = ContinuousClock.now + settings.timeout
+                    pass.extendDeadline(to: deadline)
+                    let (visit, _) = try open(database: database, deadline: deadline)
                     defer { visit.closeAndWaitForServer() }
                     visited.append(try StatUserTablesCollector.query(visit, limit: limit))
                 } catch where error.code == .auth || error.code == .permission {

@@ -1,38 +1,31 @@
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 
 /// One target's collection passes: the connection, what it has learnt, and the mapping state.
 ///
 /// Everything here runs on the target's own single thread, one pass at a time, so the mutable
 /// state needs no lock; only ``abortHandle`` is touched from elsewhere (the watchdog).
-final class RedisCollector: @unchecked Sendable {
-    struct Outcome: Sendable {
-        /// The whole snapshot to publish: every family on success, `redis_up 0` on failure.
-        var families: [FamilySnapshot]
-        var failure: RedisConnectionError?
-        /// False when the pass did not touch the network because a reconnect backoff is running.
-        var attempted: Bool
-    }
-
+final class RedisCollector: CollectingSource, @unchecked Sendable {
     /// Bounds the reply of `SLOWLOG GET`: the server's default slowlog-max-len.
     static let slowlogFetchLimit: Int64 = 128
     static let clientName = "vitals"
 
-    let target: RedisConfiguration.Target
+    private(set) var target: RedisConfiguration.Target
     let abortHandle = RedisAbortHandle()
+    /// Set from the SIGHUP handler's thread, taken by the next pass on the worker thread.
+    private let reloaded = NIOLockedValueBox<RedisConfiguration.Target?>(nil)
     private let configInterval: Duration
     private let logger: Logger
     private let slowlogHistogram: HistogramFamily
 
     private var connection: (any RedisCommandChannel)?
     private var probes = RedisCommandProbes()
-    private var backoff = RedisReconnectBackoff()
     private var slowlog = RedisSlowlogTracker()
     private var mapper: RedisMetricMapper
-    private var slowlogCommands: RedisLabelLimiter
+    private var slowlogCommands: LabelLimiter<String>
     private var config: RedisConfigValues?
     private var configReadAt: ContinuousClock.Instant?
-    private var lastFailure: RedisConnectionError?
 
     init(
         target: RedisConfiguration.Target, descriptors: RedisMetricDescriptors, targetLabel: String?, configuration: RedisConfiguration,
@@ -43,29 +36,38 @@ final class RedisCollector: @unchecked Sendable {
         self.logger = logger
         self.slowlogHistogram = slowlogHistogram
         self.mapper = RedisMetricMapper(descriptors: descriptors, target: targetLabel, maxLabelValues: configuration.maxLabelValues)
-        self.slowlogCommands = RedisLabelLimiter(capacity: configuration.maxLabelValues)
+        self.slowlogCommands = LabelLimiter(capacity: configuration.maxLabelValues)
     }
 
-    /// One pass; never throws and never blocks past `deadline` (bar DNS resolution).
-    func runPass(deadline: ContinuousClock.Instant) -> Outcome {
-        if connection == nil, !backoff.mayConnect(at: .now) {
-            return Outcome(families: mapper.downFamilies(), failure: lastFailure, attempted: false)
+    /// Takes credentials re-read on SIGHUP (`REDIS_PASSWORD_FILE`); the next pass reconnects with them.
+    func reload(_ target: RedisConfiguration.Target) {
+        reloaded.withLockedValue { $0 = target }
+    }
+
+    /// One pass; never throws and never blocks past the pass's deadline (bar DNS resolution).
+    func collect(_ pass: CollectionPass) -> CollectedPass {
+        let start = ContinuousClock.now
+        if let new = reloaded.withLockedValue({ value in defer { value = nil }; return value }), new != target {
+            target = new
+            disconnect()
         }
         do {
-            let observation = try collect(deadline: deadline)
-            if lastFailure != nil { logger.info("redis reachable again", metadata: ["target": "\(target.label)"]) }
-            lastFailure = nil
-            return Outcome(families: mapper.families(for: observation), failure: nil, attempted: true)
+            let observation = try collect(deadline: pass.deadline)
+            return CollectedPass(families: mapper.families(for: observation), outcome: PassOutcome(duration: .now - start))
         } catch {
             if error.breaksConnection { disconnect() }
-            if error != lastFailure {
-                logger.warning(
-                    "redis collection failed",
-                    metadata: ["target": "\(target.label)", "reason": "\(error.reason.rawValue)", "error": "\(error.message)"])
-            }
-            lastFailure = error
-            return Outcome(families: mapper.downFamilies(), failure: error, attempted: true)
+            return CollectedPass(
+                families: mapper.downFamilies(),
+                outcome: PassOutcome(failure: SourceFailure(error.reason, message: error.message), duration: .now - start))
         }
+    }
+
+    func abort() {
+        abortHandle.abort()
+    }
+
+    func close() {
+        disconnect()
     }
 
     func disconnect() {
@@ -115,12 +117,10 @@ final class RedisCollector: @unchecked Sendable {
             configReadAt = nil
             connection = fresh
             _ = try optional(.clientSetName, ["CLIENT", "SETNAME", Self.clientName], on: fresh, deadline: deadline)
-            backoff.recordSuccess()
             logger.debug("redis connected", metadata: ["target": "\(target.label)"])
             return fresh
         } catch {
             disconnect()
-            backoff.recordFailure(at: .now)
             throw error
         }
     }
@@ -182,8 +182,8 @@ final class RedisCollector: @unchecked Sendable {
         guard !entries.isEmpty else { return }
         var batch: [[String]: HistogramAccumulator] = [:]
         for entry in entries {
-            let command = slowlogCommands.admit(entry.command.isEmpty ? "unknown" : entry.command) ?? RedisLabelLimiter.overflowValue
-            let labels = mapper.target.map { [$0, command] } ?? [command]
+            let command = slowlogCommands.limit(entry.command.isEmpty ? "unknown" : entry.command)
+            let labels = mapper.target.map { [command, $0] } ?? [command]
             batch[labels, default: slowlogHistogram.makeAccumulator()].observe(Double(entry.durationMicroseconds) / 1e6)
         }
         slowlogHistogram.merge(batch.map { ($0.key, $0.value) })

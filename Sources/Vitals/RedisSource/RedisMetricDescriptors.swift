@@ -130,7 +130,7 @@ public struct RedisMetricDescriptors: Sendable {
         self.withTarget = withTarget
         func make(_ name: String, _ type: MetricType, _ help: String, _ labels: [String] = []) -> MetricDescriptor {
             // Names and labels are constants checked by the tests; a failure here is a programming error.
-            try! MetricDescriptor(name: "redis_" + name, help: help, type: type, labelNames: (withTarget ? ["target"] : []) + labels)
+            try! MetricDescriptor(name: "redis_" + name, help: help, type: type, labelNames: labels + (withTarget ? ["target"] : []))
         }
         up = make("up", .gauge, "1 if the last collection pass reached the server and read INFO, else 0.")
         startTime = make("start_time_seconds", .gauge, "Unix time the Redis server started.")
@@ -169,7 +169,7 @@ public struct RedisMetricDescriptors: Sendable {
             "latency_spike_duration_seconds", .gauge, "Duration of the latest latency spike of each event (LATENCY LATEST).", ["event_name"])
         configMaxmemory = make("config_maxmemory", .gauge, "The maxmemory setting in bytes (CONFIG GET, or INFO when CONFIG is refused).")
         configMaxclients = make("config_maxclients", .gauge, "The maxclients setting (CONFIG GET, or INFO when CONFIG is refused).")
-        slowlogHistogramLabels = (withTarget ? ["target"] : []) + ["cmd"]
+        slowlogHistogramLabels = ["cmd"] + (withTarget ? ["target"] : [])
     }
 
     /// Buckets of `redis_slowlog_duration_seconds`: from 0.1 ms (a lowered slowlog-log-slower-than)

@@ -1,26 +1,5 @@
 import Foundation
 
-/// Keeps a label's distinct values bounded: the first `capacity` values seen keep their own
-/// series for the life of the process; later ones share `__other__`.
-///
-/// Admission is sticky rather than "top N by count" so a value never moves in and out of
-/// `__other__` between passes, which would make both series non-monotonic counters.
-public struct RedisLabelLimiter: Sendable, Equatable {
-    public static let overflowValue = "__other__"
-    public let capacity: Int
-    public private(set) var admitted: Set<String> = []
-
-    public init(capacity: Int) { self.capacity = capacity }
-
-    /// The label value to use for `value`; nil when it overflowed (callers aggregate or drop).
-    public mutating func admit(_ value: String) -> String? {
-        if admitted.contains(value) { return value }
-        guard admitted.count < capacity else { return nil }
-        admitted.insert(value)
-        return value
-    }
-}
-
 /// Everything one collection pass read from the server.
 public struct RedisObservation: Sendable, Equatable {
     public var info: RedisInfo
@@ -57,20 +36,20 @@ public struct RedisObservation: Sendable, Equatable {
 ///
 /// Names are redis_exporter's wherever the meaning is the same, so dashboard 763 and the common
 /// alert rules work unchanged; server-side cumulative counters are typed as counters and end in
-/// `_total`. With several targets every series carries a leading `target` label (`host:port`).
+/// `_total`. With several targets every series carries a `target` label (`host:port`), last, as the Postgres source's do.
 public struct RedisMetricMapper: Sendable {
     public let descriptors: RedisMetricDescriptors
     public let target: String?
-    private var commands: RedisLabelLimiter
-    private var errors: RedisLabelLimiter
-    private var events: RedisLabelLimiter
+    private var commands: LabelLimiter<String>
+    private var errors: LabelLimiter<String>
+    private var events: LabelLimiter<String>
 
     public init(descriptors: RedisMetricDescriptors, target: String?, maxLabelValues: Int) {
         self.descriptors = descriptors
         self.target = target
-        self.commands = RedisLabelLimiter(capacity: maxLabelValues)
-        self.errors = RedisLabelLimiter(capacity: maxLabelValues)
-        self.events = RedisLabelLimiter(capacity: 64)
+        self.commands = LabelLimiter(capacity: maxLabelValues)
+        self.errors = LabelLimiter(capacity: maxLabelValues)
+        self.events = LabelLimiter(capacity: 64)
     }
 
     /// What a failed pass publishes: only `redis_up 0`, as redis_exporter does. Stale values
@@ -162,7 +141,7 @@ public struct RedisMetricMapper: Sendable {
     }
 
     private mutating func addCommandStats(_ stats: [RedisInfo.CommandStat], to builder: inout SnapshotBuilder) {
-        var overflow = RedisInfo.CommandStat(command: RedisLabelLimiter.overflowValue, calls: 0, microseconds: 0, rejectedCalls: nil, failedCalls: nil)
+        var overflow = RedisInfo.CommandStat(command: LabelLimiter<String>.overflowValue, calls: 0, microseconds: 0, rejectedCalls: nil, failedCalls: nil)
         var overflowed = false
         for stat in stats {
             guard let command = commands.admit(stat.command) else {
@@ -196,13 +175,13 @@ public struct RedisMetricMapper: Sendable {
             }
             builder.add(descriptors.errors, value: stat.count, labels: labels(prefix))
         }
-        if overflowed { builder.add(descriptors.errors, value: overflow, labels: labels(RedisLabelLimiter.overflowValue)) }
+        if overflowed { builder.add(descriptors.errors, value: overflow, labels: labels(LabelLimiter<String>.overflowValue)) }
     }
 
     private func labels(_ values: String...) -> [String] { labels(values) }
 
     private func labels(_ values: [String]) -> [String] {
-        if let target { return [target] + values }
+        if let target { return values + [target] }
         return values
     }
 

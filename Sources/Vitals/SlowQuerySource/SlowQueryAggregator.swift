@@ -111,7 +111,7 @@ public struct SlowQueryAggregator: Sendable {
         case total, count
     }
 
-    public static let otherLabel = "__other__"
+    public static let otherLabel = LabelLimiter<String>.overflowValue
 
     public let configuration: Configuration
     public private(set) var table: [String: SlowQueryStats] = [:]

@@ -85,14 +85,12 @@ public struct SlowQueryIngester {
     private var correlator: SlowQueryCorrelator
     public private(set) var aggregator: SlowQueryAggregator
 
-    private var knownPairs: Set<[String]> = []
-    private var knownRelations: Set<String> = []
+    private var pairs: LabelLimiter<[String]>
+    private var relations: LabelLimiter<String>
     private var durations: [String: HistogramAccumulator] = [:]
     private var phases: [String: HistogramAccumulator] = [:]
     private var queries: [[String]: Int] = [:]
     private var scans: [String: Int] = [:]
-    private var pairOverflow = 0
-    private var relationOverflow = 0
     private var reportedCounts = PostgresLogLineCounts()
     private var reportedEvictions = 0
     private var changed = false
@@ -106,6 +104,8 @@ public struct SlowQueryIngester {
         self.parser = PostgresLogParser(format: settings.format, prefix: settings.prefix, maxRecordLength: settings.maxRecordLength)
         self.correlator = SlowQueryCorrelator(normalizer: StatementNormalizer(maxLength: settings.maxStatementLength))
         self.aggregator = SlowQueryAggregator(configuration: settings.aggregator)
+        self.pairs = LabelLimiter(capacity: settings.maxLabelValues)
+        self.relations = LabelLimiter(capacity: settings.maxLabelValues)
     }
 
     /// - Parameter now: wall-clock seconds since the epoch, for entries whose timestamp has no usable zone.
@@ -171,29 +171,9 @@ public struct SlowQueryIngester {
         let label = aggregator.record(
             fingerprint, seconds: seconds, at: time, database: entry.database, user: entry.user, sequentialScans: scanned)
         durations[label, default: metrics.duration.makeAccumulator()].observe(seconds)
-        let pair = limitedPair([entry.database ?? "", entry.user ?? ""])
+        let pair = pairs.admit([entry.database ?? "", entry.user ?? ""]) ?? [Self.otherLabel, Self.otherLabel]
         queries[pair, default: 0] += 1
-        for relation in scanned { scans[limitedRelation(relation), default: 0] += 1 }
-    }
-
-    private mutating func limitedPair(_ pair: [String]) -> [String] {
-        if knownPairs.contains(pair) { return pair }
-        if knownPairs.count < settings.maxLabelValues {
-            knownPairs.insert(pair)
-            return pair
-        }
-        pairOverflow += 1
-        return [Self.otherLabel, Self.otherLabel]
-    }
-
-    private mutating func limitedRelation(_ relation: String) -> String {
-        if knownRelations.contains(relation) { return relation }
-        if knownRelations.count < settings.maxLabelValues {
-            knownRelations.insert(relation)
-            return relation
-        }
-        relationOverflow += 1
-        return Self.otherLabel
+        for relation in scanned { scans[relations.limit(relation), default: 0] += 1 }
     }
 
     private mutating func flushMetrics(oversizedLines: Int) {
@@ -209,10 +189,10 @@ public struct SlowQueryIngester {
         queries.removeAll(keepingCapacity: true)
         for (relation, count) in scans { metrics.sequentialScans.increment([relation], by: Double(count)) }
         scans.removeAll(keepingCapacity: true)
+        let pairOverflow = pairs.takeOverflowCount()
+        let relationOverflow = relations.takeOverflowCount()
         if pairOverflow > 0 { metrics.labelOverflow.increment(["datname_user"], by: Double(pairOverflow)) }
         if relationOverflow > 0 { metrics.labelOverflow.increment(["relation"], by: Double(relationOverflow)) }
-        pairOverflow = 0
-        relationOverflow = 0
         let counts = parser.counts
         metrics.log.countLines(
             parsed: counts.parsed - reportedCounts.parsed, unparsed: counts.unparsed - reportedCounts.unparsed, oversized: oversizedLines)

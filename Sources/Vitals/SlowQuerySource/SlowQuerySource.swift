@@ -154,7 +154,7 @@ public final class SlowQuerySource: VitalsSource {
             metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
             let watch = LogChangeWatch(patterns: self.configuration.paths)
-            await PollingThread.run(every: self.configuration.pollInterval, watch: watch) {
+            await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
                 self.pollOnce()
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
             }
@@ -164,12 +164,33 @@ public final class SlowQuerySource: VitalsSource {
 
     func pollOnce() {
         let start = ContinuousClock.now
-        let outcome = pipeline.poll(now: Date().timeIntervalSince1970)
+        let outcome = pipeline.poll()
         if let report = outcome.report { board.publish(report) }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
     }
 
-    /// Tailer, ingester and output: mutable state touched by one poll at a time.
+    /// What the shared tail pass feeds: the ingester, at the wall-clock time of the poll (for
+    /// entries whose timestamp has no usable zone), and the report a poll produced.
+    struct SlowQueryLines: LogLineConsumer {
+        var ingester: SlowQueryIngester
+        var now: Double = 0
+        var report: SlowQueryReport?
+
+        mutating func startPoll() {
+            now = Date().timeIntervalSince1970
+            report = nil
+        }
+
+        mutating func ingest(_ line: UnsafeRawBufferPointer) {
+            ingester.ingest(line, now: now)
+        }
+
+        mutating func endPoll(_ result: LogTailer.PollResult) {
+            report = ingester.endOfPoll(linesRead: result.lines, oversizedLines: result.oversizedLines, now: now)
+        }
+    }
+
+    /// The tail pass and the output file: mutable state touched by one poll at a time.
     final class Pipeline: @unchecked Sendable {
         struct Outcome {
             var tail: LogTailHealth
@@ -181,8 +202,7 @@ public final class SlowQuerySource: VitalsSource {
             var lines: [String] = []
         }
 
-        private let tailer: LogTailer
-        private var ingester: SlowQueryIngester
+        private let tail: LogTail<SlowQueryLines>
         private let metrics: SlowQueryMetrics
         private let writer: SlowQueryFileWriter?
         private let pending: PendingLines
@@ -192,9 +212,6 @@ public final class SlowQuerySource: VitalsSource {
             self.metrics = metrics
             let pending = PendingLines()
             self.pending = pending
-            self.tailer = LogTailer(
-                configuration: .init(
-                    patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxRecordLength))
             let sink: (SlowQueryLogLine) -> Void
             switch configuration.output {
             case .log?:
@@ -213,12 +230,16 @@ public final class SlowQuerySource: VitalsSource {
                 writer = nil
                 sink = { _ in }
             }
-            self.ingester = SlowQueryIngester(settings: configuration.ingesterSettings, metrics: metrics, logSink: sink)
+            let tailer = LogTailer(
+                configuration: .init(
+                    patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxRecordLength))
+            self.tail = LogTail(
+                tailer: tailer, consumer: SlowQueryLines(ingester: SlowQueryIngester(settings: configuration.ingesterSettings, metrics: metrics, logSink: sink)),
+                reading: metrics.log, describe: Self.message(for:))
         }
 
-        func poll(now: Double) -> Outcome {
-            let result = tailer.poll { line in ingester.ingest(line, now: now) }
-            let report = ingester.endOfPoll(linesRead: result.lines, oversizedLines: result.oversizedLines, now: now)
+        func poll() -> Outcome {
+            let health = tail.poll()
             if let writer, !pending.lines.isEmpty {
                 writer.write(pending.lines)
                 pending.lines.removeAll(keepingCapacity: true)
@@ -227,17 +248,16 @@ public final class SlowQuerySource: VitalsSource {
                     reportedWriteFailures = writer.failures
                 }
             }
-            metrics.log.recordPoll(result, tailer: tailer)
-            return Outcome(tail: LogTailHealth(tailer: tailer, poll: result, describe: Self.message(for:)), report: report)
+            return Outcome(tail: health, report: tail.consumer.report)
         }
 
-        func close() { tailer.close() }
+        func close() { tail.close() }
 
-        var followedFiles: [String] { tailer.followedFiles }
-        var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
+        var followedFiles: [String] { tail.followedFiles }
+        var hasRotatedFiles: Bool { tail.hasRotatedFiles }
 
         /// What `/ready` says: the path, the cause, and what to use instead on managed Postgres.
-        static func message(for error: TailError) -> String {
+        @Sendable static func message(for error: TailError) -> String {
             switch error.code {
             case .notFound, .permissionDenied:
                 "cannot read the Postgres server log at \(error.path) (\(error.code): \(error.detail)); on managed Postgres use the "

@@ -3,10 +3,10 @@ import Glibc
 /// Follows log files the way `tail -F` does, surviving rotation, with memory bounded no matter
 /// what the files contain.
 ///
-/// The caller drives it by calling ``poll(onLine:)`` every 100–250 ms from one dedicated
-/// thread; there is no inotify or dispatch source, because polling a handful of `fstat`s is
-/// cheap, works on every filesystem (NFS, overlayfs, bind mounts) and has no event queue that
-/// could overflow.
+/// The caller drives it by calling ``poll(onLine:)`` from one worker thread (``LogTail``). What
+/// changed is always found by polling `fstat`s, which works on every filesystem (NFS, overlayfs,
+/// bind mounts) and has no event queue that could overflow; ``LogChangeWatch`` (inotify) only
+/// decides when an idle log is polled again, so a missed event costs latency, never lines.
 ///
 /// ## Identity
 /// A file is its `(st_dev, st_ino)`, not its name, and is kept open for as long as it is

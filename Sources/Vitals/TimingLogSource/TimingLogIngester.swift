@@ -2,8 +2,8 @@
 ///
 /// Observations accumulate in plain local storage and reach the registry in ``flush()``, once per
 /// batch of lines, so the hot path takes no lock per line. One ingester belongs to one thread.
-public struct TimingLogIngester {
-    public static let otherRoute = "__other__"
+public struct TimingLogIngester: LogLineConsumer {
+    public static let otherRoute = LabelLimiter<String>.overflowValue
 
     private struct SeriesKey: Hashable {
         var method: String
@@ -25,21 +25,19 @@ public struct TimingLogIngester {
     private let templater: RouteTemplater
     private let metrics: TimingLogMetrics
     private let slowThreshold: Double
-    private let maxRoutes: Int
-    private var knownRoutes: Set<String> = []
+    private var routes: LabelLimiter<String>
 
     private var pending: [SeriesKey: Pending] = [:]
     private var blocked: HistogramAccumulator
     private var parsedLines = 0
     private var unparsedLines = 0
-    private var overflowed = 0
 
     public init(parser: any TimingLineParser, routes: [String], maxRoutes: Int, slowThreshold: Double, metrics: TimingLogMetrics) {
         self.parser = parser
         self.templater = RouteTemplater(templates: routes)
         self.metrics = metrics
         self.slowThreshold = slowThreshold
-        self.maxRoutes = maxRoutes
+        self.routes = LabelLimiter(capacity: maxRoutes)
         self.blocked = metrics.eventLoopBlocked.makeAccumulator()
     }
 
@@ -49,7 +47,7 @@ public struct TimingLogIngester {
             parsedLines += 1
             let key = SeriesKey(
                 method: Self.normalizedMethod(record.method),
-                route: limitedRoute(templater.route(for: record.path)),
+                route: routes.limit(templater.route(for: record.path)),
                 statusClass: parser.hasStatus ? Self.statusClass(record.status) : nil)
             let duration = max(0, record.durationSeconds)
             let isSlow = duration > slowThreshold
@@ -62,6 +60,10 @@ public struct TimingLogIngester {
         case .unparsed:
             unparsedLines += 1
         }
+    }
+
+    mutating func endPoll(_ result: LogTailer.PollResult) {
+        flush(oversizedLines: result.oversizedLines)
     }
 
     /// Moves everything accumulated since the last flush into the registry.
@@ -82,21 +84,11 @@ public struct TimingLogIngester {
             blocked = metrics.eventLoopBlocked.makeAccumulator()
         }
         metrics.log.countLines(parsed: parsedLines, unparsed: unparsedLines, oversized: oversizedLines)
+        let overflowed = routes.takeOverflowCount()
         if overflowed > 0 { metrics.routeOverflow.increment(by: Double(overflowed)) }
-        metrics.routes.set(to: Double(knownRoutes.count))
+        metrics.routes.set(to: Double(routes.admitted.count))
         parsedLines = 0
         unparsedLines = 0
-        overflowed = 0
-    }
-
-    private mutating func limitedRoute(_ route: String) -> String {
-        if knownRoutes.contains(route) { return route }
-        if knownRoutes.count < maxRoutes {
-            knownRoutes.insert(route)
-            return route
-        }
-        overflowed += 1
-        return Self.otherRoute
     }
 
     private static func labels(_ key: SeriesKey) -> [String] {

@@ -18,14 +18,14 @@ public final class TimingLogSource: VitalsSource {
         self.status = context.health.makeStatus(source: "timing_log")
         self.logger = context.logger
         let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
-        self.pipeline = Pipeline(configuration: configuration, metrics: metrics)
+        self.pipeline = Self.makePipeline(configuration: configuration, metrics: metrics)
     }
 
     public func run() async throws {
         logger.info("timing-log source started", metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
             let watch = LogChangeWatch(patterns: self.configuration.paths)
-            await PollingThread.run(every: self.configuration.pollInterval, watch: watch) {
+            await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
                 self.pollOnce()
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
             }
@@ -39,33 +39,17 @@ public final class TimingLogSource: VitalsSource {
         status.record(outcome, duration: (ContinuousClock.now - start).seconds, subject: "timing log", logger: logger)
     }
 
-    /// Tailer and ingester: mutable state touched by one poll at a time.
-    final class Pipeline: @unchecked Sendable {
-        private let tailer: LogTailer
-        private var ingester: TimingLogIngester
-        private let metrics: TimingLogMetrics
+    /// The tail pass of this source: the shared tailer with the timing-log ingester.
+    typealias Pipeline = LogTail<TimingLogIngester>
 
-        init(configuration: TimingLogConfiguration, metrics: TimingLogMetrics) {
-            self.metrics = metrics
-            self.tailer = LogTailer(
-                configuration: .init(patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxLineLength))
-            self.ingester = TimingLogIngester(
-                parser: configuration.parser, routes: configuration.routes, maxRoutes: configuration.maxRoutes,
-                slowThreshold: configuration.slowThreshold, metrics: metrics)
-        }
-
-        func poll() -> LogTailHealth {
-            let result = tailer.poll { line in ingester.ingest(line) }
-            ingester.flush(oversizedLines: result.oversizedLines)
-            metrics.log.recordPoll(result, tailer: tailer)
-            return LogTailHealth(tailer: tailer, poll: result)
-        }
-
-        func close() { tailer.close() }
-
-        var followedFiles: [String] { tailer.followedFiles }
-        var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
-
+    static func makePipeline(configuration: TimingLogConfiguration, metrics: TimingLogMetrics, readChunkSize: Int? = nil) -> Pipeline {
+        var tailer = LogTailer.Configuration(
+            patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxLineLength)
+        if let readChunkSize { tailer.readChunkSize = readChunkSize }
+        let ingester = TimingLogIngester(
+            parser: configuration.parser, routes: configuration.routes, maxRoutes: configuration.maxRoutes,
+            slowThreshold: configuration.slowThreshold, metrics: metrics)
+        return Pipeline(tailer: LogTailer(configuration: tailer), consumer: ingester, reading: metrics.log)
     }
 }
 

@@ -315,7 +315,7 @@ import Testing
         func entries(_ texts: [String]) -> [PostgresStatementEntry] {
             texts.enumerated().map { PostgresStatementEntry(queryid: "\($0.offset)", datname: "app", user: "web", calls: 1, totalSeconds: 1, rows: 1, query: $0.element) }
         }
-        var redacted = PostgresSource.RedactedTexts()
+        var redacted = PostgresPasses.RedactedTexts()
         let pass = entries(["ALTER ROLE x PASSWORD 'it''s'", "SELECT 'hunter2'", "SELECT 1", "SELECT 'hunter2'"])
         let expected = ["ALTER ROLE x PASSWORD '****'", "SELECT '****'", "SELECT 1", "SELECT '****'"]
         #expect(redacted.redact(pass, with: redactor).map(\.query) == expected)
@@ -394,15 +394,10 @@ import Testing
         #expect(text.contains("pg_up{target=\"h:5432/app\"} 0"))
     }
 
-    @Test func shortVersionsAndBackoff() {
+    @Test func shortVersions() {
         #expect(PostgresPublication.shortVersion(150_004) == "15.4.0")
         #expect(PostgresPublication.shortVersion(170_002) == "17.2.0")
         #expect(PostgresPublication.shortVersion(90_624) == "9.6.24")
-        var backoff = PostgresBackoff(interval: .seconds(15))
-        #expect([backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed(), backoff.failed()]
-            == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(15), .seconds(15)])
-        #expect(backoff.succeeded() == .seconds(15))
-        #expect(backoff.failed() == .seconds(1))
     }
 
     @Test func everyMetricNameIsValid() {

@@ -237,27 +237,6 @@ import Testing
         #expect(probes.mayRun(.latencyLatest))
         #expect(probes.record(.slowlogGet, reply: .array([])) == false)
     }
-
-    @Test func backoffIsExponentialAndCapped() {
-        var backoff = RedisReconnectBackoff(base: .milliseconds(500), cap: .seconds(30))
-        let start = ContinuousClock.now
-        #expect(backoff.mayConnect(at: start))
-        backoff.recordFailure(at: start)
-        #expect(!backoff.mayConnect(at: start + .milliseconds(499)))
-        #expect(backoff.mayConnect(at: start + .milliseconds(500)))
-        #expect((1...8).map { backoff.delay(afterFailures: $0) }
-            == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30)])
-        backoff.recordSuccess()
-        #expect(backoff.mayConnect(at: start))
-    }
-
-    @Test func labelLimiterIsSticky() {
-        var limiter = RedisLabelLimiter(capacity: 2)
-        #expect(limiter.admit("get") == "get")
-        #expect(limiter.admit("set") == "set")
-        #expect(limiter.admit("del") == nil)
-        #expect(limiter.admit("get") == "get")
-    }
 }
 
 @Suite struct RedisAddressTests {

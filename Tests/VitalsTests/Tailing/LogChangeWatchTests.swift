@@ -26,7 +26,7 @@ import Testing
             let watch = try #require(LogChangeWatch(patterns: patterns))
             let polls = polls
             task = Task {
-                await PollingThread.run(every: .milliseconds(10), watch: watch, idleTimeout: .seconds(3600)) {
+                await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeout: .seconds(3600)) {
                     polls.withLock { $0 += 1 }
                     watch.follow(following, hasRotatedFiles: rotated)
                 }

@@ -2,6 +2,7 @@
 public struct DatabaseCollector: PostgresCollector {
     public let name = PostgresCollectorName.database
     public let cadence = PostgresCadence.slow
+    public var metrics: [PostgresMetric] { [Self.size, Self.connectionLimit] }
     public init() {}
 
     static let size = PostgresMetric.gauge("pg_database_size_bytes", "Disk space used by the database.", labels: ["datname"])

@@ -3,6 +3,7 @@
 public struct LocksCollector: PostgresCollector {
     public let name = PostgresCollectorName.locks
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.count, Self.waiting] }
     public init() {}
 
     static let modes = [

@@ -2,6 +2,7 @@
 public struct LongRunningTransactionsCollector: PostgresCollector {
     public let name = PostgresCollectorName.longRunningTransactions
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.count, Self.oldest] }
     public init() {}
 
     static let count = PostgresMetric.gauge("pg_long_running_transactions", "Transactions open for more than one minute (idle sessions excluded).")

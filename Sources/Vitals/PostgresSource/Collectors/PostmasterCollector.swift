@@ -2,6 +2,7 @@
 public struct PostmasterCollector: PostgresCollector {
     public let name = PostgresCollectorName.postmaster
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.startTime] }
     public init() {}
 
     static let startTime = PostgresMetric.gauge("pg_postmaster_start_time_seconds", "When the postmaster started, as a Unix timestamp.")

@@ -2,6 +2,7 @@
 public struct ReplicationCollector: PostgresCollector {
     public let name = PostgresCollectorName.replication
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.isReplica, Self.lag, Self.legacyLag, Self.lastReplay] }
     public init() {}
 
     static let isReplica = PostgresMetric.gauge("pg_replication_is_replica", "1 when the server is in recovery (a replica), 0 on a primary.")

@@ -2,6 +2,7 @@
 public struct ReplicationSlotsCollector: PostgresCollector {
     public let name = PostgresCollectorName.replicationSlots
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.active, Self.walDiff, Self.xminAge] }
     public init() {}
 
     static let labels = ["slot_name", "database"]

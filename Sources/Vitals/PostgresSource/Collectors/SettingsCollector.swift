@@ -3,6 +3,8 @@
 public struct SettingsCollector: PostgresCollector {
     public let name = PostgresCollectorName.settings
     public let cadence = PostgresCadence.slow
+    /// None of fixed name: each `pg_settings_*` family is named after the server's setting.
+    public var metrics: [PostgresMetric] { [] }
     public init() {}
 
     /// vitals sets statement_timeout and lock_timeout on its own session: report the value the

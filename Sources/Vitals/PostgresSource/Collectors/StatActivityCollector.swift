@@ -3,6 +3,10 @@
 public struct StatActivityCollector: PostgresCollector {
     public let name = PostgresCollectorName.statActivity
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [
+            Self.count, Self.maxTransactionDuration, Self.idleInTransaction, Self.idleInTransactionMax, Self.lockWaiting, Self.connectionsUsed,
+            Self.connectionsAvailable, Self.connectionsRatio,
+        ] }
     public init() {}
 
     static let labels = ["datname", "state"]

@@ -8,6 +8,7 @@
 public struct StatBgwriterCollector: PostgresCollector {
     public let name = PostgresCollectorName.statBgwriter
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.statsReset] + Self.bgwriterColumns.map(\.metric) + Self.checkpointerOnly.map(\.metric) }
     public init() {}
 
     static func bgwriter(_ column: String, _ help: String) -> PostgresMetric {

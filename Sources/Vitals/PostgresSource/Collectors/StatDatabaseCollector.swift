@@ -4,6 +4,7 @@
 public struct StatDatabaseCollector: PostgresCollector {
     public let name = PostgresCollectorName.statDatabase
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.numbackends, Self.statsReset, Self.activeTime] + Self.counters.map(\.metric) + Self.conflictCounters.map(\.metric) }
     public init() {}
 
     static let labels = ["datid", "datname"]

@@ -2,6 +2,7 @@
 public struct StatReplicationCollector: PostgresCollector {
     public let name = PostgresCollectorName.statReplication
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.lsnDiff, Self.legacyLsnDiff, Self.currentLSN] }
     public init() {}
 
     static let labels = ["application_name", "client_addr", "state", "slot_name"]

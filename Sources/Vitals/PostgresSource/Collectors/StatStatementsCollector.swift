@@ -6,6 +6,7 @@
 public struct StatStatementsCollector: PostgresCollector {
     public let name = PostgresCollectorName.statStatements
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.calls, Self.seconds, Self.rows, Self.blockRead, Self.blockWrite] }
     public init() {}
 
     static let labels = ["queryid", "datname", "user"]
@@ -81,7 +82,7 @@ public struct StatStatementsCollector: PostgresCollector {
                 PostgresStatementEntry(
                     queryid: queryid, datname: datname, user: user, calls: callCount, totalSeconds: totalSeconds,
                     rows: row.double("rows") ?? 0,
-                    // Redacted where it leaves the source, in PostgresSource.publish.
+                    // Redacted where it leaves the source, in PostgresPasses.collect.
                     query: String((row["query"] ?? "").prefix(context.queryLength))))
         }
         sink.statements = entries

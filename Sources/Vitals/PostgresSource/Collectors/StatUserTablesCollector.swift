@@ -5,6 +5,10 @@
 /// the cap applies across databases (the N largest tables overall), and indexes follow their tables.
 public struct StatUserTablesCollector: Sendable {
     public static let name = PostgresCollectorName.statUserTables
+    public static var metrics: [PostgresMetric] {
+        [Self.deadTupleRatio, Self.indexScans, Self.indexTuplesRead, Self.indexSize, Self.indexUnused] + Self.tableCounters.map(\.metric)
+            + Self.tableGauges.map(\.metric)
+    }
 
     static let tableLabels = ["datname", "schemaname", "relname"]
     static let indexLabels = ["datname", "schemaname", "relname", "indexrelname"]

@@ -4,6 +4,7 @@
 public struct WALCollector: PostgresCollector {
     public let name = PostgresCollectorName.wal
     public let cadence = PostgresCadence.fast
+    public var metrics: [PostgresMetric] { [Self.position, Self.legacyPosition] }
     public init() {}
 
     static let position = PostgresMetric.gauge(

@@ -5,30 +5,44 @@ import Darwin
 #endif
 import NIOPosix
 
-/// Runs blocking periodic work, such as tailing a log, on a thread of its own.
+/// The one thread type for a source's blocking work: libpq, hiredis and file reads run here,
+/// never on an event loop or on Swift's cooperative pool, so a hung server or a slow disk ties up
+/// only its own source.
 ///
-/// A poll every 100 ms written as `Task.sleep` followed by a hop to the shared thread pool costs
-/// four cross-thread wake-ups per poll (timer thread, executor thread, pool thread, executor
-/// again); the profile put that at 4.7 ms of CPU a second for the timing-log source alone
-/// (BENCHMARKS.md). Here a poll is one timed wait on one thread. Waits are on the monotonic clock,
-/// so setting the wall clock back cannot stall a poll.
-enum PollingThread {
-    /// Calls `body` at once and then `interval` after each call returns, on a dedicated thread,
-    /// until the calling task is cancelled. Returns once the last call has finished.
+/// Two ways to use it: ``run(_:)`` hands it one job at a time (a collection pass, driven by
+/// ``CollectionRunner``); ``repeatEvery(_:watch:idleTimeout:_:)`` makes it call a body again and
+/// again (a log tail). Waits are on the monotonic clock, so setting the wall clock back cannot
+/// stall a poll, and one timed wait per poll is the whole cost of an idle thread: a poll written
+/// as `Task.sleep` plus a hop to a pool costs four cross-thread wake-ups (BENCHMARKS.md).
+final class WorkerThread: Sendable {
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let stop = StopSignal()
+
+    init() {
+        thread.start()
+    }
+
+    /// Runs `job` on the thread and returns its result, or nil once the thread is shut down.
+    /// Cancelling the caller does not interrupt the job: a source aborts its own blocking call.
+    func run<Result: Sendable>(_ job: @escaping @Sendable () -> Result) async -> Result? {
+        try? await thread.runIfActive(job)
+    }
+
+    /// Calls `body` at once and then `interval` after each call returns, until the calling task
+    /// is cancelled. Returns once the last call has finished.
     ///
     /// With a `watch`, a poll that found nothing changed is followed by a sleep until the watch
     /// reports a change (then `interval` more, to batch a burst of writes) or `idleTimeout` passes:
     /// a busy log is still polled once per interval, an idle one once per idle timeout. `body`
     /// keeps the watch's followed files current.
-    static func run(
-        every interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = .seconds(1), _ body: @escaping @Sendable () -> Void
+    func repeatEvery(
+        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = .seconds(1), _ body: @escaping @Sendable () -> Void
     ) async {
-        let stop = StopSignal()
-        let thread = NIOThreadPool(numberOfThreads: 1)
-        thread.start()
+        let stop = self.stop
         await withTaskCancellationHandler {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-                thread.submit { _ in
+                thread.submit { state in
+                    guard state == .active else { return finished.resume() }
                     loop: while !stop.isStopped {
                         body()
                         guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
@@ -51,7 +65,21 @@ enum PollingThread {
         } onCancel: {
             stop.stop()
         }
+    }
+
+    /// Lets the job in progress finish, then ends the thread; later jobs are not run.
+    func shutdown() async {
+        stop.stop()
         try? await thread.shutdownGracefully()
+    }
+
+    /// A polling loop on a thread of its own, shut down when the loop ends: the log sources' whole run.
+    static func repeatEvery(
+        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = .seconds(1), _ body: @escaping @Sendable () -> Void
+    ) async {
+        let worker = WorkerThread()
+        await worker.repeatEvery(interval, watch: watch, idleTimeout: idleTimeout, body)
+        await worker.shutdown()
     }
 }
 
