@@ -58,7 +58,7 @@ public final class EventLoopLagProbe: VitalsSource {
     }
 
     private func arm(_ index: Int) {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(interval.seconds * 1e9))
+        let deadline = NIODeadline.now() + TimeAmount(interval)
         let timer = loops[index].scheduleTask(deadline: deadline) { [self] in fire(index, deadline: deadline) }
         state.withLock { state in
             if state.stopped { timer.cancel() } else { state.timers[index] = timer }

@@ -28,12 +28,12 @@ enum HTTPProbeClient {
     static func get(_ url: ProbeURL, timeout: Duration, group: any EventLoopGroup) async throws -> Int {
         let loop = group.next()
         let promise = loop.makePromise(of: Int.self)
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.seconds * 1e9))
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         let timer = loop.scheduleTask(deadline: deadline) {
             promise.fail(Failure(code: .timeout))
         }
         let connect = ClientBootstrap(group: loop)
-            .connectTimeout(.nanoseconds(Int64(timeout.seconds * 1e9)))
+            .connectTimeout(TimeAmount(timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

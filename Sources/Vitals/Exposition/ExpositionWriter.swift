@@ -54,6 +54,14 @@ public struct ExpositionWriter: Sendable {
                 appendSample(bucketName, descriptor.labelNames, series.labelValues, extra: ("le", "+Inf"), value: Double(count), into: &out)
                 appendSample(descriptor.name + "_sum", descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
                 appendSample(descriptor.name + "_count", descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
+            case .summary(let quantiles, let sum, let count):
+                for quantile in quantiles {
+                    appendSample(
+                        descriptor.name, descriptor.labelNames, series.labelValues, extra: ("quantile", formatQuantile(quantile.quantile)),
+                        value: quantile.value, into: &out)
+                }
+                appendSample(descriptor.name + "_sum", descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
+                appendSample(descriptor.name + "_count", descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
             }
         }
     }
@@ -105,6 +113,11 @@ public struct ExpositionWriter: Sendable {
                 }
             }
         }
+    }
+
+    private func formatQuantile(_ quantile: Double) -> String {
+        // Canonical floats in OpenMetrics ("0.5", "1.0"); Go's shortest form in the text format.
+        format == .openMetrics && quantile == quantile.rounded() ? formatBound(quantile) : SampleValue.format(quantile)
     }
 
     private func formatBound(_ bound: Double) -> String {

@@ -31,6 +31,7 @@ public struct ProtobufExpositionWriter: Sendable {
             case .counter: .counter
             case .gauge: .gauge
             case .histogram: .histogram
+            case .summary: .summary
             }
         message.metric = family.series.map { series in
             var metric = Io_Prometheus_Client_Metric()
@@ -45,10 +46,19 @@ public struct ProtobufExpositionWriter: Sendable {
                 switch descriptor.type {
                 case .counter: metric.counter.value = value
                 case .gauge: metric.gauge.value = value
-                case .histogram: metric.untyped.value = value  // unreachable through the registry
+                case .histogram, .summary: metric.untyped.value = value  // unreachable through the registry
                 }
             case .histogram(let bucketCounts, let sum, let count, let native):
                 metric.histogram = histogram(bounds: descriptor.buckets, bucketCounts: bucketCounts, sum: sum, count: count, native: native)
+            case .summary(let quantiles, let sum, let count):
+                metric.summary.sampleCount = count
+                metric.summary.sampleSum = sum
+                metric.summary.quantile = quantiles.map { quantile in
+                    var message = Io_Prometheus_Client_Quantile()
+                    message.quantile = quantile.quantile
+                    message.value = quantile.value
+                    return message
+                }
             }
             return metric
         }

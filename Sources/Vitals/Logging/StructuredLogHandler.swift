@@ -164,7 +164,15 @@ public struct LogDropsCollector: MetricCollector {
 }
 
 /// JSON string quoting, shared by logs and the JSON endpoints.
+/// The one JSON writer: every JSON vitals serves or logs is assembled from these.
 public enum JSONText {
+    /// A number as JSON has it: integers without a fraction, non-finite values (which JSON cannot
+    /// carry) as null.
+    public static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        return SampleValue.format(value)
+    }
+
     public static func quote(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)

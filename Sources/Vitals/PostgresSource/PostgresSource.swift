@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -193,12 +192,20 @@ final class PostgresStatementsBoard: Sendable {
     }
 
     func renderJSON() -> [UInt8] {
-        struct Body: Encodable {
-            var statements: [PostgresStatementEntry]
+        var out = "{\"statements\":["
+        for (index, entry) in all.enumerated() {
+            if index > 0 { out += "," }
+            out += "{\"calls\":\(JSONText.number(entry.calls))"
+            out += ",\"datname\":\(JSONText.quote(entry.datname))"
+            out += ",\"mean_seconds\":\(JSONText.number(entry.meanSeconds))"
+            out += ",\"query\":\(JSONText.quote(entry.query))"
+            out += ",\"queryid\":\(JSONText.quote(entry.queryid))"
+            out += ",\"rows\":\(JSONText.number(entry.rows))"
+            if let target = entry.target { out += ",\"target\":\(JSONText.quote(target))" }
+            out += ",\"total_seconds\":\(JSONText.number(entry.totalSeconds))"
+            out += ",\"user\":\(JSONText.quote(entry.user))}"
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array((try? encoder.encode(Body(statements: all))) ?? Data("{\"statements\":[]}".utf8)) + [UInt8(ascii: "\n")]
+        return Array((out + "]}\n").utf8)
     }
 }
 

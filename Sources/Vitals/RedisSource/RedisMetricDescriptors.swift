@@ -159,8 +159,9 @@ public struct RedisMetricDescriptors: Sendable {
         commandFailed = make("commands_failed_calls_total", .counter, "Calls of each command that failed during execution.", ["cmd"])
         errors = make("errors_total", .counter, "Error replies by error prefix (INFO errorstats).", ["err"])
         latencyPercentiles = make(
-            "latency_percentiles_seconds", .gauge,
-            "Per-command latency percentiles since the server started or CONFIG RESETSTAT (INFO latencystats, Redis 7+).", ["cmd", "quantile"])
+            "latency_percentiles_seconds", .summary,
+            "Per-command latency percentiles since the server started or CONFIG RESETSTAT (INFO latencystats, Redis 7+); sum and count from commandstats.",
+            ["cmd"])
         slowlogLength = make("slowlog_length", .gauge, "Entries in the slowlog.")
         slowlogLastID = make("slowlog_last_id", .gauge, "Id of the newest slowlog entry.")
         lastSlowExecution = make("last_slow_execution_duration_seconds", .gauge, "Duration of the newest slowlog entry.")

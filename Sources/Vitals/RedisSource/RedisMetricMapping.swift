@@ -106,12 +106,19 @@ public struct RedisMetricMapper: Sendable {
         addCommandStats(info.commandStats, to: &builder)
         addErrorStats(info.errorStats, to: &builder)
 
+        // A summary, as redis_exporter publishes it: the server's percentiles, with the command's
+        // total time and calls from commandstats as its sum and count.
+        let totals = Dictionary(info.commandStats.map { ($0.command, $0) }, uniquingKeysWith: { first, _ in first })
         for latency in info.latencyPercentiles {
             // Percentiles cannot be aggregated: commands beyond the cap are left out.
             guard commands.admitted.contains(latency.command) else { continue }
-            for (quantile, usec) in latency.percentiles {
-                builder.add(descriptors.latencyPercentiles, value: usec / 1e6, labels: labels(latency.command, SampleValue.format(quantile)))
-            }
+            let quantiles = latency.percentiles.sorted { $0.quantile < $1.quantile }.map { SummaryQuantile($0.quantile, $0.microseconds / 1e6) }
+            let total = totals[latency.command]
+            builder.add(
+                descriptors.latencyPercentiles,
+                SeriesSnapshot(
+                    labelValues: labels(latency.command),
+                    value: .summary(quantiles: quantiles, sum: (total?.microseconds ?? 0) / 1e6, count: UInt64(max(0, total?.calls ?? 0)))))
         }
 
         if let slowlog = observation.slowlog {

@@ -3,6 +3,8 @@ public enum MetricType: String, Sendable, Hashable {
     case counter
     case gauge
     case histogram
+    /// Quantiles computed elsewhere (a server's own percentiles), with their sum and count.
+    case summary
 }
 
 /// What a metric family is: everything about it except its samples.
@@ -34,6 +36,9 @@ public struct MetricDescriptor: Sendable, Hashable {
             guard seen.insert(label).inserted else {
                 throw RegistryError(code: .invalidName, metric: name, detail: "duplicate label name '\(label)'")
             }
+        }
+        if type == .summary, labelNames.contains("quantile") {
+            throw RegistryError(code: .invalidName, metric: name, detail: "a summary cannot have a 'quantile' label")
         }
         if type == .histogram {
             guard !labelNames.contains("le") else {

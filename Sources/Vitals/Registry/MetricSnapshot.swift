@@ -6,6 +6,8 @@ public struct SeriesSnapshot: Sendable, Equatable {
         /// `native` carries the exponential buckets when the family keeps them; only the protobuf
         /// format can express them, the text formats write the classic buckets.
         case histogram(bucketCounts: [UInt64], sum: Double, count: UInt64, native: NativeHistogramBuckets? = nil)
+        /// `quantiles` pairs each quantile (0…1) with its value, ascending by quantile.
+        case summary(quantiles: [SummaryQuantile], sum: Double, count: UInt64)
     }
 
     /// Values aligned with the family's `labelNames`.
@@ -19,6 +21,17 @@ public struct SeriesSnapshot: Sendable, Equatable {
 
     public static func scalar(_ value: Double, _ labelValues: [String] = []) -> SeriesSnapshot {
         SeriesSnapshot(labelValues: labelValues, value: .scalar(value))
+    }
+}
+
+/// One quantile of a summary: `value` is the `quantile`-th percentile of what was observed.
+public struct SummaryQuantile: Sendable, Equatable {
+    public var quantile: Double
+    public var value: Double
+
+    public init(_ quantile: Double, _ value: Double) {
+        self.quantile = quantile
+        self.value = value
     }
 }
 

@@ -155,3 +155,51 @@ extension Gzip {
         return output
     }
 }
+
+/// Summaries: a server's own percentiles (Redis latencystats) with their sum and count.
+@Suite struct SummaryExpositionTests {
+    static let family: FamilySnapshot = {
+        let descriptor = try! MetricDescriptor(name: "op_latency_seconds", help: "Latency.", type: .summary, labelNames: ["cmd"])
+        return FamilySnapshot(
+            descriptor,
+            series: [
+                SeriesSnapshot(
+                    labelValues: ["get"], value: .summary(quantiles: [SummaryQuantile(0.5, 0.002), SummaryQuantile(1, 0.25)], sum: 1.5, count: 300))
+            ])
+    }()
+
+    @Test func textAndOpenMetricsWriteQuantilesSumAndCount() {
+        let text = String(decoding: ExpositionWriter(format: .prometheusText).write([Self.family]), as: UTF8.self)
+        #expect(
+            text == """
+                # HELP op_latency_seconds Latency.
+                # TYPE op_latency_seconds summary
+                op_latency_seconds{cmd="get",quantile="0.5"} 0.002
+                op_latency_seconds{cmd="get",quantile="1"} 0.25
+                op_latency_seconds_sum{cmd="get"} 1.5
+                op_latency_seconds_count{cmd="get"} 300
+
+                """)
+        let openMetrics = String(decoding: ExpositionWriter(format: .openMetrics).write([Self.family]), as: UTF8.self)
+        #expect(openMetrics.contains("# TYPE op_latency_seconds summary\n"))
+        #expect(openMetrics.contains("op_latency_seconds{cmd=\"get\",quantile=\"1.0\"} 0.25\n"))
+        #expect(openMetrics.hasSuffix("op_latency_seconds_count{cmd=\"get\"} 300\n# EOF\n"))
+    }
+
+    @Test func protobufCarriesASummaryMessage() throws {
+        let messages = try NativeHistogramTests.decodeDelimited(ProtobufExpositionWriter().write([Self.family]))
+        let family = try #require(messages.first)
+        #expect(family.type == .summary)
+        let summary = try #require(family.metric.first?.summary)
+        #expect(summary.sampleCount == 300)
+        #expect(summary.sampleSum == 1.5)
+        #expect(summary.quantile.map(\.quantile) == [0.5, 1])
+        #expect(summary.quantile.map(\.value) == [0.002, 0.25])
+    }
+
+    @Test func aSummaryCannotHaveAQuantileLabel() {
+        #expect(throws: RegistryError.self) {
+            try MetricDescriptor(name: "x_seconds", help: "x", type: .summary, labelNames: ["quantile"])
+        }
+    }
+}

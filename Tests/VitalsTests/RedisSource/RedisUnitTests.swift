@@ -75,6 +75,30 @@ import Testing
         return ScrapedMetrics(exposition)
     }
 
+    /// Every name vitals chose passes promtool's linter; the names kept from redis_exporter are
+    /// listed, and only they may draw a complaint.
+    @Test func promtoolAcceptsTheNamesVitalsChose() async throws {
+        var mapper = RedisMetricMapper(descriptors: RedisMetricDescriptors(withTarget: true), target: "10.0.0.1:6379", maxLabelValues: 200)
+        var observation = RedisObservation(info: RedisInfo(parsing: RedisInfoFixtures.redis7))
+        observation.slowlog = .init(length: 2, entriesRead: true, lastID: 7, lastDurationMicroseconds: 25_000)
+        observation.latencySpikes = [RedisLatencySpike(event: "command", timestamp: 1_795_536_930, latestMilliseconds: 250, maxMilliseconds: 300)]
+        observation.config = RedisConfigValues(maxmemory: 0, maxclients: 10_000)
+        let body = ExpositionWriter(format: .prometheusText).write(mapper.families(for: observation))
+        #expect(String(decoding: body, as: UTF8.self).contains("# TYPE redis_latency_percentiles_seconds summary"))
+        let promtool = try #require(TestEnvironment.tool("promtool", variable: "VITALS_TEST_PROMTOOL"), "promtool not installed")
+        let (_, lint) = try await ChildProcess.run(promtool, ["check", "metrics"], stdin: Data(body))
+        // redis_exporter's own names, kept so its dashboards work unchanged.
+        let inherited: Set<String> = [
+            "redis_aof_last_rewrite_duration_sec", "redis_instantaneous_ops_per_sec",
+            "redis_rdb_current_bgsave_duration_sec", "redis_rdb_last_bgsave_duration_sec",
+        ]
+        let complaints = lint.split(separator: "\n").filter { line in
+            guard let name = line.split(separator: " ").first else { return false }
+            return !inherited.contains(String(name))
+        }
+        #expect(complaints.isEmpty, "promtool: \(complaints.joined(separator: "; "))")
+    }
+
     @Test func mapsRedis7ToExporterNames() {
         let metrics = Self.families(RedisInfoFixtures.redis7) {
             $0.slowlog = .init(length: 2, entriesRead: true, lastID: 7, lastDurationMicroseconds: 25_000)
@@ -90,6 +114,9 @@ import Testing
         #expect(metrics.sum("redis_commands_rejected_calls_total", where: ["cmd": "debug"]) == 1)
         #expect(metrics.sum("redis_errors_total", where: ["err": "ERR"]) == 3)
         #expect(metrics.sum("redis_latency_percentiles_seconds", where: ["cmd": "get", "quantile": "0.999"]) == 4.015e-6)
+        // A summary: its sum and count are the command's total time and calls.
+        #expect(metrics.sum("redis_latency_percentiles_seconds_sum", where: ["cmd": "get"]) == 6e-6)
+        #expect(metrics.sum("redis_latency_percentiles_seconds_count", where: ["cmd": "get"]) == 2)
         #expect(metrics.values("redis_db_keys").map { $0.labels["db"] ?? "" }.sorted() == ["db0", "db3"])  // no zero-padding
         #expect(metrics.sum("redis_db_avg_ttl_seconds", where: ["db": "db0"]) == 999.898)
         #expect(metrics.sum("redis_start_time_seconds") == (1_795_536_934.965980 - 4).rounded())

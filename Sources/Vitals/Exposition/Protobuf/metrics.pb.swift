@@ -10,8 +10,8 @@
 
 /// The subset of Prometheus's protobuf exposition format (io.prometheus.client, proto2) that vitals
 /// writes. Field numbers are the wire contract and match the upstream client_model definition that
-/// Prometheus 2.42 parses; messages and fields vitals never sends (summaries, exemplars, float
-/// histograms, timestamps) are left out, which keeps the generated code small.
+/// Prometheus 2.42 parses; messages and fields vitals never sends (exemplars, float histograms,
+/// timestamps) are left out, which keeps the generated code small.
 ///
 /// Regenerate the Swift code with `bash scripts/gen-protobuf.sh` after changing this file.
 
@@ -112,6 +112,70 @@ nonisolated struct Io_Prometheus_Client_Counter: Sendable {
   init() {}
 
   fileprivate var _value: Double? = nil
+}
+
+nonisolated struct Io_Prometheus_Client_Quantile: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var quantile: Double {
+    get {_quantile ?? 0}
+    set {_quantile = newValue}
+  }
+  /// Returns true if `quantile` has been explicitly set.
+  var hasQuantile: Bool {self._quantile != nil}
+  /// Clears the value of `quantile`. Subsequent reads from it will return its default value.
+  mutating func clearQuantile() {self._quantile = nil}
+
+  var value: Double {
+    get {_value ?? 0}
+    set {_value = newValue}
+  }
+  /// Returns true if `value` has been explicitly set.
+  var hasValue: Bool {self._value != nil}
+  /// Clears the value of `value`. Subsequent reads from it will return its default value.
+  mutating func clearValue() {self._value = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _quantile: Double? = nil
+  fileprivate var _value: Double? = nil
+}
+
+nonisolated struct Io_Prometheus_Client_Summary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var sampleCount: UInt64 {
+    get {_sampleCount ?? 0}
+    set {_sampleCount = newValue}
+  }
+  /// Returns true if `sampleCount` has been explicitly set.
+  var hasSampleCount: Bool {self._sampleCount != nil}
+  /// Clears the value of `sampleCount`. Subsequent reads from it will return its default value.
+  mutating func clearSampleCount() {self._sampleCount = nil}
+
+  var sampleSum: Double {
+    get {_sampleSum ?? 0}
+    set {_sampleSum = newValue}
+  }
+  /// Returns true if `sampleSum` has been explicitly set.
+  var hasSampleSum: Bool {self._sampleSum != nil}
+  /// Clears the value of `sampleSum`. Subsequent reads from it will return its default value.
+  mutating func clearSampleSum() {self._sampleSum = nil}
+
+  var quantile: [Io_Prometheus_Client_Quantile] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _sampleCount: UInt64? = nil
+  fileprivate var _sampleSum: Double? = nil
 }
 
 nonisolated struct Io_Prometheus_Client_Untyped: Sendable {
@@ -274,57 +338,66 @@ nonisolated struct Io_Prometheus_Client_BucketSpan: Sendable {
   fileprivate var _length: UInt32? = nil
 }
 
-nonisolated struct Io_Prometheus_Client_Metric: Sendable {
+nonisolated struct Io_Prometheus_Client_Metric: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var label: [Io_Prometheus_Client_LabelPair] = []
+  var label: [Io_Prometheus_Client_LabelPair] {
+    get {_storage._label}
+    set {_uniqueStorage()._label = newValue}
+  }
 
   var gauge: Io_Prometheus_Client_Gauge {
-    get {_gauge ?? Io_Prometheus_Client_Gauge()}
-    set {_gauge = newValue}
+    get {_storage._gauge ?? Io_Prometheus_Client_Gauge()}
+    set {_uniqueStorage()._gauge = newValue}
   }
   /// Returns true if `gauge` has been explicitly set.
-  var hasGauge: Bool {self._gauge != nil}
+  var hasGauge: Bool {_storage._gauge != nil}
   /// Clears the value of `gauge`. Subsequent reads from it will return its default value.
-  mutating func clearGauge() {self._gauge = nil}
+  mutating func clearGauge() {_uniqueStorage()._gauge = nil}
 
   var counter: Io_Prometheus_Client_Counter {
-    get {_counter ?? Io_Prometheus_Client_Counter()}
-    set {_counter = newValue}
+    get {_storage._counter ?? Io_Prometheus_Client_Counter()}
+    set {_uniqueStorage()._counter = newValue}
   }
   /// Returns true if `counter` has been explicitly set.
-  var hasCounter: Bool {self._counter != nil}
+  var hasCounter: Bool {_storage._counter != nil}
   /// Clears the value of `counter`. Subsequent reads from it will return its default value.
-  mutating func clearCounter() {self._counter = nil}
+  mutating func clearCounter() {_uniqueStorage()._counter = nil}
+
+  var summary: Io_Prometheus_Client_Summary {
+    get {_storage._summary ?? Io_Prometheus_Client_Summary()}
+    set {_uniqueStorage()._summary = newValue}
+  }
+  /// Returns true if `summary` has been explicitly set.
+  var hasSummary: Bool {_storage._summary != nil}
+  /// Clears the value of `summary`. Subsequent reads from it will return its default value.
+  mutating func clearSummary() {_uniqueStorage()._summary = nil}
 
   var untyped: Io_Prometheus_Client_Untyped {
-    get {_untyped ?? Io_Prometheus_Client_Untyped()}
-    set {_untyped = newValue}
+    get {_storage._untyped ?? Io_Prometheus_Client_Untyped()}
+    set {_uniqueStorage()._untyped = newValue}
   }
   /// Returns true if `untyped` has been explicitly set.
-  var hasUntyped: Bool {self._untyped != nil}
+  var hasUntyped: Bool {_storage._untyped != nil}
   /// Clears the value of `untyped`. Subsequent reads from it will return its default value.
-  mutating func clearUntyped() {self._untyped = nil}
+  mutating func clearUntyped() {_uniqueStorage()._untyped = nil}
 
   var histogram: Io_Prometheus_Client_Histogram {
-    get {_histogram ?? Io_Prometheus_Client_Histogram()}
-    set {_histogram = newValue}
+    get {_storage._histogram ?? Io_Prometheus_Client_Histogram()}
+    set {_uniqueStorage()._histogram = newValue}
   }
   /// Returns true if `histogram` has been explicitly set.
-  var hasHistogram: Bool {self._histogram != nil}
+  var hasHistogram: Bool {_storage._histogram != nil}
   /// Clears the value of `histogram`. Subsequent reads from it will return its default value.
-  mutating func clearHistogram() {self._histogram = nil}
+  mutating func clearHistogram() {_uniqueStorage()._histogram = nil}
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
 
-  fileprivate var _gauge: Io_Prometheus_Client_Gauge? = nil
-  fileprivate var _counter: Io_Prometheus_Client_Counter? = nil
-  fileprivate var _untyped: Io_Prometheus_Client_Untyped? = nil
-  fileprivate var _histogram: Io_Prometheus_Client_Histogram? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 nonisolated struct Io_Prometheus_Client_MetricFamily: Sendable {
@@ -480,6 +553,89 @@ nonisolated extension Io_Prometheus_Client_Counter: SwiftProtobuf.Message, Swift
 
   static func ==(lhs: Io_Prometheus_Client_Counter, rhs: Io_Prometheus_Client_Counter) -> Bool {
     if lhs._value != rhs._value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Io_Prometheus_Client_Quantile: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Quantile"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quantile\0\u{1}value\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self._quantile) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self._value) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quantile {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._value {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Io_Prometheus_Client_Quantile, rhs: Io_Prometheus_Client_Quantile) -> Bool {
+    if lhs._quantile != rhs._quantile {return false}
+    if lhs._value != rhs._value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Io_Prometheus_Client_Summary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Summary"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sample_count\0\u{3}sample_sum\0\u{1}quantile\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self._sampleCount) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self._sampleSum) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.quantile) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._sampleCount {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._sampleSum {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 2)
+    } }()
+    if !self.quantile.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.quantile, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Io_Prometheus_Client_Summary, rhs: Io_Prometheus_Client_Summary) -> Bool {
+    if lhs._sampleCount != rhs._sampleCount {return false}
+    if lhs._sampleSum != rhs._sampleSum {return false}
+    if lhs.quantile != rhs.quantile {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -678,53 +834,104 @@ nonisolated extension Io_Prometheus_Client_BucketSpan: SwiftProtobuf.Message, Sw
 
 nonisolated extension Io_Prometheus_Client_Metric: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Metric"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}gauge\0\u{1}counter\0\u{2}\u{2}untyped\0\u{2}\u{2}histogram\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}gauge\0\u{1}counter\0\u{1}summary\0\u{1}untyped\0\u{2}\u{2}histogram\0")
+
+  fileprivate class _StorageClass {
+    var _label: [Io_Prometheus_Client_LabelPair] = []
+    var _gauge: Io_Prometheus_Client_Gauge? = nil
+    var _counter: Io_Prometheus_Client_Counter? = nil
+    var _summary: Io_Prometheus_Client_Summary? = nil
+    var _untyped: Io_Prometheus_Client_Untyped? = nil
+    var _histogram: Io_Prometheus_Client_Histogram? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _label = source._label
+      _gauge = source._gauge
+      _counter = source._counter
+      _summary = source._summary
+      _untyped = source._untyped
+      _histogram = source._histogram
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.label) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._gauge) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._counter) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._untyped) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._histogram) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._label) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._gauge) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._counter) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._summary) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._untyped) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._histogram) }()
+        default: break
+        }
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.label.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.label, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._label.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._label, fieldNumber: 1)
+      }
+      try { if let v = _storage._gauge {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._counter {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._summary {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._untyped {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._histogram {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
     }
-    try { if let v = self._gauge {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._counter {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    try { if let v = self._untyped {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._histogram {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Io_Prometheus_Client_Metric, rhs: Io_Prometheus_Client_Metric) -> Bool {
-    if lhs.label != rhs.label {return false}
-    if lhs._gauge != rhs._gauge {return false}
-    if lhs._counter != rhs._counter {return false}
-    if lhs._untyped != rhs._untyped {return false}
-    if lhs._histogram != rhs._histogram {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._label != rhs_storage._label {return false}
+        if _storage._gauge != rhs_storage._gauge {return false}
+        if _storage._counter != rhs_storage._counter {return false}
+        if _storage._summary != rhs_storage._summary {return false}
+        if _storage._untyped != rhs_storage._untyped {return false}
+        if _storage._histogram != rhs_storage._histogram {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -90,7 +90,7 @@ public struct StatStatementsCollector: PostgresCollector {
 }
 
 /// One statement as `GET /statements` serves it.
-public struct PostgresStatementEntry: Sendable, Equatable, Encodable {
+public struct PostgresStatementEntry: Sendable, Equatable {
     public var target: String?
     public var queryid: String
     public var datname: String
@@ -112,21 +112,5 @@ public struct PostgresStatementEntry: Sendable, Equatable, Encodable {
     }
 
     public var meanSeconds: Double { calls > 0 ? totalSeconds / calls : 0 }
-
-    enum CodingKeys: String, CodingKey {
-        case target, queryid, datname, user, calls, totalSeconds = "total_seconds", meanSeconds = "mean_seconds", rows, query
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(target, forKey: .target)
-        try container.encode(queryid, forKey: .queryid)
-        try container.encode(datname, forKey: .datname)
-        try container.encode(user, forKey: .user)
-        try container.encode(calls, forKey: .calls)
-        try container.encode(totalSeconds, forKey: .totalSeconds)
-        try container.encode(meanSeconds, forKey: .meanSeconds)
-        try container.encode(rows, forKey: .rows)
-        try container.encode(query, forKey: .query)
-    }
 }
+
