@@ -144,6 +144,11 @@ import Testing
             """
         let http10 = try await ChildProcess.run(Self.python, ["-c", script], timeout: .seconds(30))
         #expect(http10.output.hasPrefix("closed HTTP/1.1 200"), "\(http10.output)")
+        // A body over --web.max-request-body (4096) closes the connection without an answer.
+        let body = try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "--data-binary", String(repeating: "x", count: 10000), "http://127.0.0.1:\(port)/health"])
+        #expect(body.output.hasSuffix("000"), "\(body.output)")
+        let closes = ScrapedMetrics(try await Self.curl(["http://127.0.0.1:\(port)/metrics"]).output)
+        #expect(closes.sum("vitals_http_connections_closed_total", where: ["reason": "body_too_large"]) == 1)
         daemon.signal(SIGTERM)
         _ = await daemon.wait(timeout: .seconds(30))
     }
@@ -186,6 +191,9 @@ import Testing
         }
         #expect(swapped, "\(daemon.output)")
         #expect(try await status("alice:old-password") == "401")
+        let failures = ScrapedMetrics(try await Self.curl(["-u", "alice:new-password", base + "/metrics"]).output)
+        #expect(failures.sum("vitals_http_auth_failures_total") >= 1)
+        #expect(failures.values("vitals_http_auth_failures_total").allSatisfy { $0.labels.isEmpty })
 
         try Self.writeWebConfig("basic_auth_users:\n  alice: not-a-hash\n", to: web)
         daemon.signal(SIGHUP)
