@@ -88,14 +88,17 @@ struct ListenerError: Error, CustomStringConvertible {
 /// What the request-policy handler tells the deadline handler, as outbound user events (they
 /// travel from the HTTP codec's side towards the socket, where the deadline handler sits).
 enum RequestProgress {
-    case headReceived
+    /// The whole request (header and body) is in.
+    case requestReceived
     case responseEnded
 }
 
 /// Deadlines that count from bytes on the wire, below the HTTP codec: the TLS handshake, and a
-/// request header that must be complete within `headerTimeout` of its first byte. A client that
+/// request that must be complete within `headerTimeout` of its first byte. A client that
 /// trickles a header byte every few seconds (slowloris) is closed when its time is up however
-/// often it sends. Hummingbird's idle timeout covers connections that send nothing at all.
+/// often it sends, and so is one that trickles a body (it would otherwise hold a connection
+/// that counts as busy and is never shed). Hummingbird's idle timeout covers connections that
+/// send nothing at all.
 final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -151,7 +154,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         switch progress {
-        case .headReceived:
+        case .requestReceived:
             disarm()
             phase = .inRequest
         case .responseEnded:
@@ -211,7 +214,6 @@ final class HTTP1RequestPolicyHandler: ChannelDuplexHandler, RemovableChannelHan
         guard !refused else { return }
         switch unwrapInboundIn(data) {
         case .head(var head):
-            context.triggerUserOutboundEvent(RequestProgress.headReceived, promise: nil)
             table.mark(connection, busy: true)
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > maxBodySize {
                 return refuse(context)
@@ -227,6 +229,7 @@ final class HTTP1RequestPolicyHandler: ChannelDuplexHandler, RemovableChannelHan
             guard bodyBytes <= maxBodySize else { return refuse(context) }
             context.fireChannelRead(data)
         case .end:
+            context.triggerUserOutboundEvent(RequestProgress.requestReceived, promise: nil)
             context.fireChannelRead(data)
         }
     }

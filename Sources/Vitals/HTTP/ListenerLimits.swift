@@ -15,7 +15,7 @@ public struct ListenerLimits: Sendable, Equatable {
     public var maxConnections: Int
     /// From accept to a completed TLS handshake (TLS only).
     public var tlsHandshakeTimeout: Duration
-    /// From a request's first byte to the end of its header.
+    /// From a request's first byte to the end of its header (and of its body, if any).
     public var headerTimeout: Duration
     /// A connection with no request in progress is closed after this long.
     public var idleTimeout: Duration
@@ -33,7 +33,7 @@ public struct ListenerLimits: Sendable, Equatable {
             help: "Close a connection whose TLS handshake is not done within this time."),
         ConfigurationKey(
             "web.header-timeout", .duration, default: .duration(.seconds(10)),
-            help: "Close a connection whose request header is not complete this long after its first byte."),
+            help: "Close a connection whose request (header and body) is not complete this long after its first byte."),
         ConfigurationKey(
             "web.idle-timeout", .duration, default: .duration(.seconds(120)),
             help: "Close a connection that has had no request in progress for this long (keep-alive, or nothing sent at all)."),
