@@ -364,7 +364,7 @@ import Testing
         _ = await daemon.wait(timeout: .seconds(30))
     }
 
-    @Test func explicitCipherSuitesAreHonoured() async throws {
+    @Test func explicitCipherSuitesAreHonouredAndSIGHUPSwapsTheCertificate() async throws {
         let directory = try TemporaryDirectory()
         let d = directory.path
         try await Self.makePKI(in: d)
@@ -378,6 +378,23 @@ import Testing
         }
         #expect(try await handshake("ECDHE-RSA-AES256-GCM-SHA384"))
         #expect(try await !handshake("ECDHE-RSA-AES128-GCM-SHA256"))
+
+        // SIGHUP swaps the certificate for new connections.
+        func subject() async throws -> String {
+            try await ChildProcess.run(
+                "/bin/sh", ["-c", "echo | timeout 10 openssl s_client -connect 127.0.0.1:\(port) 2>/dev/null | openssl x509 -noout -subject"],
+                timeout: .seconds(30)
+            ).output
+        }
+        #expect(try await subject().contains("127.0.0.1"))
+        try "tls_server_config:\n  cert_file: \(d)/good.crt\n  key_file: \(d)/good.key\n".write(toFile: d + "/web.yml", atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        var swapped = false
+        for _ in 0..<50 where !swapped {
+            swapped = try await subject().contains("good")
+            if !swapped { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(swapped, "\(daemon.output)")
         daemon.signal(SIGTERM)
         _ = await daemon.wait(timeout: .seconds(30))
     }
