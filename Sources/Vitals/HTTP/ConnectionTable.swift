@@ -88,6 +88,7 @@ struct ListenerMetrics: Sendable {
         case limit, evicted
         case handshakeTimeout = "tls_handshake_timeout"
         case headerTimeout = "header_timeout"
+        case responseTimeout = "response_timeout"
         case bodyTooLarge = "body_too_large"
     }
 

@@ -56,7 +56,7 @@ struct GuardedHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionDeadlineHandler(
                     handshakeTimeout: tls == nil ? nil : TimeAmount(limits.tlsHandshakeTimeout), headerTimeout: TimeAmount(limits.headerTimeout),
-                    metrics: metrics))
+                    responseTimeout: TimeAmount(limits.idleTimeout), metrics: metrics))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in
@@ -98,7 +98,9 @@ enum RequestProgress {
 /// trickles a header byte every few seconds (slowloris) is closed when its time is up however
 /// often it sends, and so is one that trickles a body (it would otherwise hold a connection
 /// that counts as busy and is never shed). Hummingbird's idle timeout covers connections that
-/// send nothing at all.
+/// send nothing at all. A response not fully handed to the socket within `responseTimeout`
+/// (a client that does not read it) closes the connection too: Hummingbird's idle timeout
+/// skips a connection with a request in progress, and the connection table never sheds a busy one.
 final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -113,13 +115,15 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private let handshakeTimeout: TimeAmount?
     private let headerTimeout: TimeAmount
+    private let responseTimeout: TimeAmount
     private let metrics: ListenerMetrics?
     private var phase: Phase
     private var deadline: Scheduled<Void>?
 
-    init(handshakeTimeout: TimeAmount?, headerTimeout: TimeAmount, metrics: ListenerMetrics?) {
+    init(handshakeTimeout: TimeAmount?, headerTimeout: TimeAmount, responseTimeout: TimeAmount, metrics: ListenerMetrics?) {
         self.handshakeTimeout = handshakeTimeout
         self.headerTimeout = headerTimeout
+        self.responseTimeout = responseTimeout
         self.metrics = metrics
         self.phase = handshakeTimeout == nil ? .awaitingHead : .handshaking
     }
@@ -155,9 +159,10 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         }
         switch progress {
         case .requestReceived:
-            disarm()
             phase = .inRequest
+            arm(context, after: responseTimeout, reason: .responseTimeout)
         case .responseEnded:
+            disarm()
             phase = .awaitingHead
         }
         promise?.succeed()

@@ -17,7 +17,8 @@ public struct ListenerLimits: Sendable, Equatable {
     public var tlsHandshakeTimeout: Duration
     /// From a request's first byte to the end of its header (and of its body, if any).
     public var headerTimeout: Duration
-    /// A connection with no request in progress is closed after this long.
+    /// A connection with no request in progress is closed after this long; so is one whose
+    /// response is not written (read by the client) within this long.
     public var idleTimeout: Duration
     /// Request bodies larger than this close the connection (vitals reads no body).
     public var maxRequestBodySize: Int
@@ -36,7 +37,7 @@ public struct ListenerLimits: Sendable, Equatable {
             help: "Close a connection whose request (header and body) is not complete this long after its first byte."),
         ConfigurationKey(
             "web.idle-timeout", .duration, default: .duration(.seconds(120)),
-            help: "Close a connection that has had no request in progress for this long (keep-alive, or nothing sent at all)."),
+            help: "Close a connection that has had no request in progress for this long (keep-alive, or nothing sent at all), or whose response the client has not read within this long."),
         ConfigurationKey(
             "web.max-request-body", .int, default: .int(4096),
             help: "Largest request body in bytes; a larger one closes the connection (vitals reads no body)."),
