@@ -27,24 +27,32 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
         sources += try factory.makeSources(configuration: configuration.values, context: context)
     }
 
-    let router = Router()
-    if !configuration.web.basicAuthUsers.isEmpty {
-        router.add(
-            middleware: BasicAuthMiddleware(
-                users: configuration.web.basicAuthUsers, exemptPaths: configuration.authExemptProbes ? ["/health", "/ready"] : []))
+    let web = try WebState(configuration: configuration.web, path: configuration.values.string("web.config.file").flatMap { $0.isEmpty ? nil : $0 })
+    reloads.onReload("web.config.file") { try web.reload() }
+    if !configuration.web.basicAuthUsers.isEmpty, configuration.web.tls == nil {
+        logger.warning("basic auth is configured without TLS: passwords cross the network in clear text; add tls_server_config to the web configuration")
     }
+
+    let router = Router(context: VitalsRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware(web: web))
+    router.add(
+        middleware: try BasicAuthMiddleware(web: web, exemptPaths: configuration.authExemptProbes ? ["/health", "/ready"] : [], registry: registry))
     try Endpoints(registry: registry, health: health, sourceEndpoints: endpoints.all, telemetryPath: configuration.telemetryPath)
         .addRoutes(to: router)
 
-    let server: HTTPServerBuilder =
-        if let tls = try configuration.web.makeTLSConfiguration() { try .tls(.http1(), tlsConfiguration: tls) } else { .http1() }
+    let limits = configuration.listenerLimits
+    let listenerMetrics = try ListenerMetrics(registry: registry)
+    let table = ConnectionTable(limit: limits.maxConnections, metrics: listenerMetrics)
+    let server = HTTPServerBuilder { responder in
+        GuardedHTTPChannel(responder: responder, limits: limits, table: table, metrics: listenerMetrics, tlsContext: { web.current.tls })
+    }
     var app = Application(
         router: router,
         server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "vitals"),
         logger: logger)
     app.addServices(sources.map { $0 as any Service })
-    app.addServices(ReloadSignalService(handlers: reloads, logger: logger))
+    app.addServices(try ReloadSignalService(handlers: reloads, registry: registry, logger: logger))
     return app
 }
 

@@ -111,9 +111,14 @@ public enum CommandLineInterface {
                 print(usage(keys: keys))
                 return 0
             }
+            if invocation.command == .serve {
+                // Before anything opens a descriptor or sizes the listener from the limit.
+                DescriptorLimit.raiseToHardLimit()
+            }
             let values = try resolve(invocation, keys: keys, environment: environment)
             configuration = try VitalsConfiguration(values: values)
-            _ = try configuration.web.makeTLSConfiguration()
+            // The certificate, key and client CA are loaded and the TLS context is built, as at start.
+            _ = try WebState(configuration: configuration.web, path: nil)
             // Source settings are validated here too, so `check-config` and start-up fail the same way.
             for factory in SourceCatalog.factories {
                 try factory.validate(values: values)

@@ -11,10 +11,13 @@ public struct VitalsConfiguration: Sendable {
         ConfigurationKey("web.telemetry-path", .string, default: .string("/metrics"), help: "Path under which to expose metrics."),
         ConfigurationKey(
             "web.config.file", .string,
-            help: "Prometheus exporter-toolkit web configuration (TLS certificate and key, minimum TLS version, basic-auth users with bcrypt hashes)."),
+            help:
+                "Prometheus exporter-toolkit web configuration (TLS certificate, key, client CA and ciphers, basic-auth users with bcrypt hashes, security headers); re-read on SIGHUP."
+        ),
         ConfigurationKey(
             "web.auth-exempt-probes", .bool, default: .bool(false),
             help: "Serve /health and /ready without basic auth (for load-balancer and Kubernetes probes)."),
+    ] + ListenerLimits.keys + [
         ConfigurationKey("log.level", .string, default: .string("info"), help: "Only log messages with the given severity or above: debug, info, warn, error."),
         ConfigurationKey("log.format", .string, default: .string("logfmt"), help: "Output format of log messages: logfmt or json."),
     ]
@@ -32,6 +35,7 @@ public struct VitalsConfiguration: Sendable {
     public let logFormat: StructuredLogHandler.Format
     public let web: WebConfiguration
     public let authExemptProbes: Bool
+    public let listenerLimits: ListenerLimits
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         self.values = values
@@ -58,6 +62,8 @@ public struct VitalsConfiguration: Sendable {
             web = WebConfiguration()
         }
         authExemptProbes = values.bool("web.auth-exempt-probes")
+        // The soft limit in force: `serve` raises it to the hard limit before this runs.
+        listenerLimits = try ListenerLimits(values: values, descriptorLimit: DescriptorLimit.current)
     }
 
     /// `:10188`, `127.0.0.1:10188`, `[::1]:10188`, `localhost:0`.

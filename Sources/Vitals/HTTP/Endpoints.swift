@@ -23,14 +23,14 @@ struct Endpoints: Sendable {
         for format in ExpositionFormat.allCases { scrapes.initialize([format.label]) }
     }
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes(to router: Router<VitalsRequestContext>) {
         router.get(RouterPath(telemetryPath)) { request, _ in
             metrics(accept: request.headers[.accept], acceptEncoding: request.headers[.acceptEncoding])
         }
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
         }
-        router.get("/ready") { _, _ in ready() }
+        router.get("/ready") { _, context in ready(detailed: context.isAuthenticated) }
         router.get("/") { _, _ in index() }
         for endpoint in sourceEndpoints where endpoint.path != telemetryPath && !["/", "/health", "/ready"].contains(endpoint.path) {
             router.get(RouterPath(endpoint.path)) { request, _ in
@@ -59,7 +59,9 @@ struct Endpoints: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    func ready() -> Response {
+    /// Without `detailed` (a probe exempt from basic auth that sent no credentials), only the
+    /// status and each source's name and state: no instance (a target name), error or time.
+    func ready(detailed: Bool = true) -> Response {
         let statuses = health.all
         let isReady = statuses.allSatisfy { $0.state == .up }
         let sources = statuses.map { status -> String in
@@ -67,6 +69,7 @@ struct Endpoints: Sendable {
                 "\"source\":\(JSONText.quote(status.source))",
                 "\"state\":\(JSONText.quote(status.state.rawValue))",
             ]
+            guard detailed else { return "{" + fields.joined(separator: ",") + "}" }
             if let instance = status.instance { fields.append("\"instance\":\(JSONText.quote(instance))") }
             if let error = status.lastError { fields.append("\"error\":\(JSONText.quote(error))") }
             if let reason = status.lastErrorReason { fields.append("\"reason\":\(JSONText.quote(reason.rawValue))") }

@@ -226,14 +226,8 @@ public enum PostgresSourceFactory: SourceFactory {
             }
         }
         let sources = settings.targets.map { PostgresSource(configuration: settings, info: $0, statements: board, context: context) }
-        let logger = context.logger
-        context.reloads.onReload {
-            do {
-                try reloadCredentials(configuration: configuration, sources: sources)
-            } catch {
-                logger.error("SIGHUP: postgres connection strings not reloaded; the old ones stay", metadata: ["error": "\(error)"])
-            }
-        }
+        // A file that cannot be read throws: the old credentials stay, and the reload gauge says so.
+        context.reloads.onReload("postgres.dsn-file") { try reloadCredentials(configuration: configuration, sources: sources) }
         return sources
     }
 

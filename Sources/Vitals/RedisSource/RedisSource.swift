@@ -71,14 +71,8 @@ public enum RedisSourceFactory: SourceFactory {
         let settings = try RedisConfiguration(values: configuration)
         let sources = try settings.targets.map { try RedisSource(target: $0, configuration: settings, context: context) }
         guard !sources.isEmpty else { return [] }
-        let logger = context.logger
-        context.reloads.onReload {
-            do {
-                try reloadCredentials(configuration: configuration, sources: sources)
-            } catch {
-                logger.error("SIGHUP: redis credentials not reloaded; the old ones stay", metadata: ["error": "\(error)"])
-            }
-        }
+        // A file that cannot be read throws: the old credentials stay, and the reload gauge says so.
+        context.reloads.onReload("redis.password-file") { try reloadCredentials(configuration: configuration, sources: sources) }
         return sources
     }
 

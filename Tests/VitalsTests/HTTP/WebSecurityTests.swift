@@ -29,19 +29,80 @@ import Testing
         #expect(throws: ConfigurationError.self) { try WebConfiguration(yaml: "tls_config: {}\n", fileName: "w") }
     }
 
+    @Test func aMalformedHashOrUnknownNestedKeyIsAnErrorNamingTheKey() {
+        func error(_ yaml: String) -> ConfigurationError? {
+            do {
+                _ = try WebConfiguration(yaml: yaml, fileName: "w")
+                return nil
+            } catch { return error }
+        }
+        let valid = "$2b$05$abcdefghijklmnopqrstuuJ2hS1mV8yqkLPLs6UqWj0FZbVqBp3ly"
+        #expect(error("basic_auth_users: {alice: '\(valid)'}\n") == nil)
+        for malformed in ["$2b$05$short", "$2b$99$" + valid.dropFirst(7), "$2x$05$" + valid.dropFirst(7), String(valid.dropLast()) + "!"] {
+            #expect(error("basic_auth_users: {alice: '\(malformed)'}\n")?.key == "basic_auth_users.alice", "\(malformed)")
+        }
+        #expect(error("tls_server_config: {cert_file: a, key_file: b, min_verison: TLS13}\n")?.key == "tls_server_config.min_verison")
+        #expect(error("http_server_config: {header: {}}\n")?.key == "http_server_config.header")
+        #expect(error("http_server_config: {headers: {X-Powered-By: me}}\n")?.key == "http_server_config.headers.X-Powered-By")
+        #expect(error("http_server_config: {headers: {X-Frame-Options: allow}}\n")?.key == "http_server_config.headers.X-Frame-Options")
+        #expect(error("tls_server_config: {cert_file: a, key_file: b, cipher_suites: [AES128-SHA]}\n")?.key == "tls_server_config.cipher_suites")
+        #expect(error("tls_server_config: {cert_file: a, key_file: b, curve_preferences: [P256]}\n")?.key == "tls_server_config.curve_preferences")
+        #expect(error("tls_server_config: {cert_file: a, key_file: b, client_auth_type: RequireAndVerifyClientCert}\n")?.key == "tls_server_config.client_ca_file")
+        #expect(error("tls_server_config: {cert_file: a, key_file: b, client_ca_file: c}\n")?.key == "tls_server_config.client_auth_type")
+        #expect(error("tls_server_config: {cert_file: a, key_file: b, min_version: TLS13, max_version: TLS12}\n")?.key == "tls_server_config.max_version")
+    }
+
+    @Test func everyExporterToolkitKeyIsRead() throws {
+        let configuration = try WebConfiguration(
+            yaml: """
+                tls_server_config:
+                  cert_file: /c.crt
+                  key_file: /c.key
+                  client_auth_type: VerifyClientCertIfGiven
+                  client_ca_file: /ca.crt
+                  min_version: TLS12
+                  max_version: TLS13
+                  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA, TLS_AES_128_GCM_SHA256]
+                  prefer_server_cipher_suites: false
+                  curve_preferences: [X25519, CurveP256]
+                http_server_config:
+                  http2: false
+                  headers:
+                    Strict-Transport-Security: max-age=31536000
+                    X-Frame-Options: deny
+                    X-Content-Type-Options: nosniff
+                    X-XSS-Protection: "1; mode=block"
+                    Content-Security-Policy: ""
+                """, fileName: "web.yml")
+        let tls = try #require(configuration.tls)
+        #expect(tls.clientAuth == .verifyClientCertIfGiven)
+        #expect(tls.clientCA == .file("/ca.crt"))
+        #expect(tls.maximumVersion == .tlsv13)
+        #expect(tls.cipherSuites == ["ECDHE-RSA-AES128-GCM-SHA256", "AES128-SHA"])
+        #expect(tls.curves == [.x25519, .secp256r1])
+        #expect(!tls.preferServerCipherSuites)
+        #expect(!configuration.http2)
+        // A blank header is unset, as in the toolkit.
+        #expect(configuration.headers.map(\.name) == ["Strict-Transport-Security", "X-Frame-Options", "X-Content-Type-Options", "X-XSS-Protection"])
+    }
+
+    @Test func theDummyHashIsWellFormedAndMatchesNothing() {
+        let dummy = BcryptHash.dummy(cost: 5)
+        #expect(BcryptHash.cost(of: dummy) == 5)
+        #expect(!BasicAuthVerifier.verify(password: "", hash: dummy))
+        #expect(!BasicAuthVerifier.verify(password: "password", hash: dummy))
+    }
+
     @Test func verifiesBcryptHashes() throws {
         let hash = try bcryptHash("s3cret")
-        #expect(BasicAuthMiddleware<BasicRequestContextStub>.verify(password: "s3cret", hash: hash))
-        #expect(!BasicAuthMiddleware<BasicRequestContextStub>.verify(password: "s3cret ", hash: hash))
-        #expect(!BasicAuthMiddleware<BasicRequestContextStub>.verify(password: "", hash: hash))
-        #expect(BasicAuthMiddleware<BasicRequestContextStub>.credentials("Basic YWxpY2U6cGE6c3M=")! == ("alice", "pa:ss"))
-        #expect(BasicAuthMiddleware<BasicRequestContextStub>.credentials("Bearer abc") == nil)
-        #expect(BasicAuthMiddleware<BasicRequestContextStub>.credentials("Basic !!!") == nil)
+        #expect(BasicAuthVerifier.verify(password: "s3cret", hash: hash))
+        #expect(!BasicAuthVerifier.verify(password: "s3cret ", hash: hash))
+        #expect(!BasicAuthVerifier.verify(password: "", hash: hash))
+        #expect(BasicAuthVerifier.credentials("Basic YWxpY2U6cGE6c3M=")! == ("alice", "pa:ss"))
+        #expect(BasicAuthVerifier.credentials("Bearer abc") == nil)
+        #expect(BasicAuthVerifier.credentials("Basic !!!") == nil)
     }
 }
-
-import Hummingbird
-typealias BasicRequestContextStub = BasicRequestContext
 
 /// A bcrypt hash made by the system's libcrypt, as `htpasswd -B` would.
 func bcryptHash(_ password: String, cost: Int = 5) throws -> String {
