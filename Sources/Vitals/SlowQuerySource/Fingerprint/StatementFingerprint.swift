@@ -22,6 +22,9 @@
 /// - **Case**: known SQL keywords are upper-cased and other unquoted identifiers lower-cased
 ///   (which is what PostgreSQL itself does with unquoted identifiers, so this loses nothing);
 ///   quoted identifiers are kept byte for byte.
+/// - **Trailing semicolons** go, so `BEGIN;` and `begin` (or a statement sent with and without
+///   its `;`) share a fingerprint, as they share pg_stat_statements' queryid and pgBadger's
+///   entry. A semicolon between two statements stays.
 ///
 /// ## Id
 /// 16 hex digits of 64-bit FNV-1a over the **whole** normalised text (before the display
@@ -72,7 +75,16 @@ public struct StatementNormalizer: Sendable {
     public func fingerprint(_ input: UnsafeRawBufferPointer) -> StatementFingerprint {
         var shaper = TokenShaper(output: NormalizedOutput(maxLength: maxLength))
         var lexer = SQLLexer(input: input)
+        // Semicolons are held until a token follows them, so that those ending the statement
+        // are dropped: the log quotes what the client sent, with or without one.
+        var semicolons: [SQLToken] = []
         while let token = lexer.next() {
+            if token.kind == .semicolon {
+                semicolons.append(token)
+                continue
+            }
+            for semicolon in semicolons { shaper.feed(semicolon, input) }
+            semicolons.removeAll(keepingCapacity: true)
             shaper.feed(token, input)
         }
         shaper.finish(input)
