@@ -220,23 +220,25 @@ struct SQLLexer {
 
     /// `'…'` with `''` escapes, and `\x` escapes when `backslashEscapes`; unterminated runs to the end.
     private mutating func scanQuoted(from quote: Int, backslashEscapes: Bool) {
-        index = quote + 1
+        index = Self.quotedEnd(input, from: quote, backslashEscapes: backslashEscapes)
+    }
+
+    /// The index just past the `'…'` whose opening quote is at `quote`: `''` escapes, and `\x`
+    /// escapes when `backslashEscapes`; unterminated runs to the end.
+    static func quotedEnd(_ input: UnsafeRawBufferPointer, from quote: Int, backslashEscapes: Bool) -> Int {
+        var index = quote + 1
         while index < input.count {
             let b = input[index]
             if backslashEscapes && b == UInt8(ascii: "\\") {
                 index += 2
             } else if b == UInt8(ascii: "'") {
-                if byte(index + 1) == UInt8(ascii: "'") {
-                    index += 2
-                } else {
-                    index += 1
-                    return
-                }
+                guard index + 1 < input.count, input[index + 1] == UInt8(ascii: "'") else { return index + 1 }
+                index += 2
             } else {
                 index += 1
             }
         }
-        index = input.count
+        return input.count
     }
 
     private mutating func scanQuotedIdentifier() {

@@ -25,6 +25,10 @@
 /// - **Trailing semicolons** go, so `BEGIN;` and `begin` (or a statement sent with and without
 ///   its `;`) share a fingerprint, as they share pg_stat_statements' queryid and pgBadger's
 ///   entry. A semicolon between two statements stays.
+/// - **Passwords** go before anything else: a statement that mentions one is first redacted by
+///   ``PasswordLiteralRedaction``, whose reading of the literal after `PASSWORD` is the longer one
+///   where two are possible (`'a\' b'` with standard_conforming_strings off), so no part of
+///   it can reach the text as a word.
 ///
 /// ## Id
 /// 16 hex digits of 64-bit FNV-1a over the **whole** normalised text (before the display
@@ -73,6 +77,18 @@ public struct StatementNormalizer: Sendable {
     }
 
     public func fingerprint(_ input: UnsafeRawBufferPointer) -> StatementFingerprint {
+        // Lexed as the redactor lexes it first: its reading of a password literal is the more
+        // conservative one (a backslash before a quote, comments).
+        if PasswordLiteralRedaction.mentionsPassword(input, 0..<input.count) {
+            let replacements = PasswordLiteralRedaction.replacements(in: input)
+            if !replacements.isEmpty {
+                return PasswordLiteralRedaction.apply(replacements, to: input).withUnsafeBytes { normalize($0) }
+            }
+        }
+        return normalize(input)
+    }
+
+    private func normalize(_ input: UnsafeRawBufferPointer) -> StatementFingerprint {
         var shaper = TokenShaper(output: NormalizedOutput(maxLength: maxLength))
         var lexer = SQLLexer(input: input)
         // Semicolons are held until a token follows them, so that those ending the statement
