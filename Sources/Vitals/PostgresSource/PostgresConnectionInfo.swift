@@ -111,6 +111,19 @@ public struct PostgresRedactor: Sendable, Equatable {
         return result
     }
 
+    /// A statement text as `GET /statements` serves it: normalised as the slow-query plugin's
+    /// fingerprints are, so that no literal of any kind leaves (pg_stat_statements normalises
+    /// plannable statements only; `ALTER ROLE … PASSWORD`, `DO` bodies and other utility
+    /// statements keep theirs), then redacted. The secrets go before normalising too, which
+    /// lower-cases an unquoted word that might spell one.
+    public func redactStatement(_ text: String) -> String {
+        redact(Self.statementNormalizer.fingerprint(redact(text)).text)
+    }
+
+    /// The collector caps the text it fetches (`postgres.statements.query-length`); this cap only
+    /// keeps the normaliser's from cutting it again.
+    private static let statementNormalizer = StatementNormalizer(maxLength: 1 << 20)
+
     // Compiled once: a regex literal is parsed again each time it is evaluated, which made
     // regex parsing a visible share of a Postgres pass when a statement mentioned a password.
     nonisolated(unsafe) private static let passwordAssignment = #/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase()

@@ -190,7 +190,7 @@ public final class PostgresSource: VitalsSource {
             current.reserveCapacity(entries.count)
             let result = entries.map { entry in
                 var entry = entry
-                let text = current[entry.query] ?? previous[entry.query] ?? redactor.redact(entry.query)
+                let text = current[entry.query] ?? previous[entry.query] ?? redactor.redactStatement(entry.query)
                 current[entry.query] = text
                 entry.query = text
                 return entry

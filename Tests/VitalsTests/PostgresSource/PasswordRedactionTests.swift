@@ -4,7 +4,7 @@ import Testing
 @testable import Vitals
 
 /// Issue 21: a password in SQL text, in every quoting form PostgreSQL accepts, never leaves vitals
-/// (error text), and the slow-query plugin's normalised text never holds it either.
+/// (`/statements`, error text), and the slow-query plugin's normalised text never holds it either.
 @Suite struct PasswordRedactionTests {
     let redactor = PostgresRedactor(secrets: [])
 
@@ -93,6 +93,15 @@ import Testing
         #expect(redactor.redact("postgresql://u:pw@h/d") == "postgresql://u:****@h/d")
     }
 
+    @Test func statementsAreServedNormalised() {
+        let redactor = PostgresRedactor(secrets: ["Hunter2"])
+        #expect(redactor.redactStatement("ALTER ROLE app PASSWORD $$Dollar5ecretXYZ$$;") == "ALTER role app password $1")
+        #expect(redactor.redactStatement("SELECT * FROM t WHERE id = $1 AND name = 'bob'") == "SELECT * FROM t WHERE id = $1 AND name = $2")
+        #expect(redactor.redactStatement("DO $$ BEGIN PERFORM 'x'; END $$") == "DO $1")
+        // An unquoted word that spells the target's password, before lower-casing hides it.
+        #expect(redactor.redactStatement("SELECT Hunter2 FROM t") == "SELECT **** FROM t")
+    }
+
     // MARK: - Property
 
     static let secret = "Zq7Sekr3tMarker"
@@ -155,7 +164,7 @@ import Testing
         for _ in 0..<4000 {
             let sql = Self.statement(&random)
             #expect(sql.contains(Self.secret))
-            let outputs = [redactor.redact(sql), normalizer.fingerprint(sql).text]
+            let outputs = [redactor.redact(sql), redactor.redactStatement(sql), normalizer.fingerprint(sql).text]
             for output in outputs where output.lowercased().contains(Self.secret.lowercased()) {
                 Issue.record("the secret survives in \(output.debugDescription) from \(sql.debugDescription)")
             }
