@@ -12,6 +12,7 @@ let package = Package(
         .executableTarget(name: "FuzzConfiguration", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
         .executableTarget(name: "FuzzPostgresLog", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
         .executableTarget(name: "FuzzFingerprint", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
+        .executableTarget(name: "FuzzRedaction", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
         .executableTarget(name: "FuzzRedis", dependencies: ["FuzzDriver", .product(name: "Vitals", package: "vitals")]),
     ]
 )

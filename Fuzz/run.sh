@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 RUNS=${1:-1000000}
 FILTER=${2:-}
 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | tail -3
-mkdir -p corpus/timing corpus/config corpus/postgres-log corpus/fingerprint corpus/redis
+mkdir -p corpus/timing corpus/config corpus/postgres-log corpus/fingerprint corpus/redaction corpus/redis
 printf '%s\n' '2026-11-22 12:00:00,003 INFO app.middleware.timing GET /markets/42 completed in 12.3ms' >corpus/timing/starlette
 printf '%s\n' '127.0.0.1 - - [22/Nov/2026:12:00:00 +0000] "GET /a?x=1 HTTP/1.1" 200 612 "-" "curl/8.0" 0.012' >corpus/timing/nginx
 printf '%s\n' '{"method":"GET","path":"/a/1","status":200,"duration_ms":12.5}' >corpus/timing/json
@@ -16,7 +16,7 @@ printf 'timing-log:\n  path: [/x.log]\n  slow-threshold: 200ms\nweb: {listen-add
 # The other seeds are committed in corpus-seeds/ (taken from the unit tests' fixtures); libFuzzer
 # writes new inputs only to the first directory it is given.
 failed=()
-for target in FuzzTimingLog:timing FuzzConfiguration:config FuzzPostgresLog:postgres-log FuzzFingerprint:fingerprint FuzzRedis:redis; do
+for target in FuzzTimingLog:timing FuzzConfiguration:config FuzzPostgresLog:postgres-log FuzzFingerprint:fingerprint FuzzRedaction:redaction FuzzRedis:redis; do
   name=${target%%:*}; corpus=${target#*:}
   [[ $name == *"$FILTER"* ]] || continue
   seeds=()

@@ -96,7 +96,9 @@ public struct PostgresRedactor: Sendable, Equatable {
     }
 
     public func redact(_ text: String) -> String {
-        var result = text
+        // Literals first, on the SQL's tokens: the passes below read `password=…` and would cut
+        // a quoted value short.
+        var result = Self.redactPasswordLiterals(text)
         for secret in secrets where Self.contains(result, secret) { result = result.replacingOccurrences(of: secret, with: "****") }
         // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
         // (the regexes only run when their literal part is present: this is on every statement text).
@@ -106,15 +108,26 @@ public struct PostgresRedactor: Sendable, Equatable {
         if Self.contains(result, "://") {
             result = result.replacing(Self.urlCredentials, with: { "\($0.output.1):****@" })
         }
-        return Self.redactPasswordLiterals(result)
+        return result
     }
+
+    /// A statement text as `GET /statements` serves it: normalised as the slow-query plugin's
+    /// fingerprints are, so that no literal of any kind leaves (pg_stat_statements normalises
+    /// plannable statements only; `ALTER ROLE … PASSWORD`, `DO` bodies and other utility
+    /// statements keep theirs), then redacted. The secrets go before normalising too, which
+    /// lower-cases an unquoted word that might spell one.
+    public func redactStatement(_ text: String) -> String {
+        redact(Self.statementNormalizer.fingerprint(redact(text)).text)
+    }
+
+    /// The collector caps the text it fetches (`postgres.statements.query-length`); this cap only
+    /// keeps the normaliser's from cutting it again.
+    private static let statementNormalizer = StatementNormalizer(maxLength: 1 << 20)
 
     // Compiled once: a regex literal is parsed again each time it is evaluated, which made
     // regex parsing a visible share of a Postgres pass when a statement mentioned a password.
     nonisolated(unsafe) private static let passwordAssignment = #/password\s*=\s*('([^'\\]|\\.)*'|\S+)/#.ignoresCase()
     nonisolated(unsafe) private static let urlCredentials = #/(postgres(ql)?://[^:/@\s]*):[^@\s]*@/#
-    private static let passwordBytes = Array("password".utf8)
-    nonisolated(unsafe) private static let passwordLiteral = #/(?i)(password\s*=?\s*)(E?'(?:[^']|'')*'|"(?:[^"]|"")*")/#
 
     /// Whether `text` contains `needle`, byte for byte. Foundation's `contains` bridges to
     /// CFString, which this path (every statement text, every pass) cannot afford.
@@ -140,24 +153,17 @@ public struct PostgresRedactor: Sendable, Equatable {
     /// every pass; Foundation's case-insensitive `range(of:)` bridges to UTF-16 and was the largest
     /// single cost of a Postgres pass in the profile (BENCHMARKS.md).
     static func mentionsPassword(_ text: String) -> Bool {
-        let needle = passwordBytes
         var text = text
         return text.withUTF8 { bytes in
-            guard bytes.count >= needle.count else { return false }
-            var start = 0
-            while start <= bytes.count - needle.count {
-                var matched = 0
-                while matched < needle.count, bytes[start + matched] | 0x20 == needle[matched] { matched += 1 }
-                if matched == needle.count { return true }
-                start += 1
-            }
-            return false
+            PasswordLiteralRedaction.mentionsPassword(UnsafeRawBufferPointer(bytes), 0..<bytes.count)
         }
     }
 
-    /// `PASSWORD 'secret'` in SQL (CREATE/ALTER ROLE, dblink/FDW options) → `PASSWORD '****'`.
+    /// The literals that can hold a password in SQL (`PASSWORD '…'` in every quoting form,
+    /// connection strings with `password=`, see ``PasswordLiteralRedaction``) → `'****'`.
+    /// Lexing runs only on texts that mention a password.
     public static func redactPasswordLiterals(_ sql: String) -> String {
         guard mentionsPassword(sql) else { return sql }
-        return sql.replacing(passwordLiteral, with: { "\($0.output.1)'****'" })
+        return PasswordLiteralRedaction.redact(sql)
     }
 }

@@ -158,8 +158,8 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
             partFailures: parts, upDetails: ["version": PostgresPublication.shortVersion(publication.serverVersion)], duration: duration)
     }
 
-    /// The redacted statement texts of the last pass. Texts rarely change between passes, and
-    /// redacting one that mentions a password lexes it, so each text is redacted once.
+    /// The normalised statement texts of the last pass. Texts rarely change between passes, and
+    /// normalising one lexes it, so each text is normalised once while it stays in the top list.
     struct RedactedTexts {
         private var previous: [String: String] = [:]
 
@@ -168,7 +168,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
             current.reserveCapacity(entries.count)
             let result = entries.map { entry in
                 var entry = entry
-                let text = current[entry.query] ?? previous[entry.query] ?? redactor.redact(entry.query)
+                let text = current[entry.query] ?? previous[entry.query] ?? redactor.redactStatement(entry.query)
                 current[entry.query] = text
                 entry.query = text
                 return entry

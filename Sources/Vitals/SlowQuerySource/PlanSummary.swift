@@ -121,6 +121,9 @@ public enum PlanParser {
         var nodes: [PlanSummary.Node] = []
         var inQuery = false
         var sawRoot = false
+        /// Whether a line after the root starts inside a quoted literal or identifier: a condition
+        /// can quote a literal with line breaks, whose next line must not read as a node.
+        var openQuote: UInt8?
         var lineStart = 0
         let queryLabel = Array("Query Text: ".utf8)
         while lineStart <= body.count {
@@ -142,7 +145,9 @@ public enum PlanParser {
                 }
                 continue
             }
-            if nodes.count < PlanSummary.maxNodes, let node = node(in: line, requireArrow: true) { nodes.append(node) }
+            let startsInQuote = openQuote != nil
+            openQuote = quoteState(after: line, from: openQuote)
+            if !startsInQuote, nodes.count < PlanSummary.maxNodes, let node = node(in: line, requireArrow: true) { nodes.append(node) }
         }
         return Result(summary: PlanSummary(nodes: nodes), queryText: query)
     }
@@ -162,12 +167,45 @@ public enum PlanParser {
             relation = firstName(UnsafeRawBufferPointer(rebasing: head[(on + 4)...]))
         }
         if let using = find(" using ", in: UnsafeRawBufferPointer(rebasing: head[..<typeEnd]), from: 0) { typeEnd = using }
-        let type = String(decoding: UnsafeRawBufferPointer(rebasing: head[..<min(typeEnd, 64)]), as: UTF8.self)
+        guard let type = nodeType(UnsafeRawBufferPointer(rebasing: head[..<min(typeEnd, 64)])) else { return nil }
         // Actual rows when analysed, else the estimate.
         let tail = UnsafeRawBufferPointer(rebasing: line[costStart...])
         var rows = number(after: "rows=", in: tail, from: 0)
         if let actual = find("(actual ", in: tail, from: 0), let actualRows = number(after: "rows=", in: tail, from: actual) { rows = actualRows }
         return PlanSummary.Node(type: type, relation: relation, rows: rows)
+    }
+
+    /// The words EXPLAIN's text format writes as node types (explain.c). A line whose type has any
+    /// other word is not a node: it is part of a statement or condition that happens to look like
+    /// one, and what it holds could be a literal.
+    static let nodeTypeWords: Set<String> = [
+        "Aggregate", "All", "Anti", "Append", "Async", "Backward", "Bitmap", "BitmapAnd", "BitmapOr", "CTE", "Custom", "Delete", "Except",
+        "Finalize", "Foreign", "Full", "Function", "Gather", "Group", "GroupAggregate", "Hash", "HashAggregate", "HashSetOp", "Heap", "Incremental",
+        "Index", "Insert", "Intersect", "Join", "Left", "Limit", "LockRows", "Loop", "Materialize", "Memoize", "Merge", "MixedAggregate",
+        "ModifyTable", "Named", "Nested", "Only", "Parallel", "Partial", "ProjectSet", "Range", "Recursive", "Result", "Right", "Sample", "Scan",
+        "Semi", "Seq", "SetOp", "Sort", "Subquery", "Table", "Tid", "Tuplestore", "Union", "Unique", "Update", "Values", "WindowAgg",
+        "WorkTable",
+    ]
+
+    /// `Seq Scan`, `Custom Scan` (its provider, `(Name)`, dropped), or nil when a word is not a node type's.
+    static func nodeType(_ head: UnsafeRawBufferPointer) -> String? {
+        var words: [Substring] = []
+        for word in String(decoding: head, as: UTF8.self).split(separator: " ") {
+            if word.hasPrefix("("), words.last == "Scan" { break }
+            guard nodeTypeWords.contains(String(word)) else { return nil }
+            words.append(word)
+        }
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+
+    /// The quote (`'` or `"`) still open at the end of `line`, given the one open at its start.
+    static func quoteState(after line: UnsafeRawBufferPointer, from open: UInt8?) -> UInt8? {
+        var open = open
+        for b in line where b == UInt8(ascii: "'") || b == UInt8(ascii: "\"") {
+            // A doubled quote closes and reopens: the same state.
+            if open == nil { open = b } else if open == b { open = nil }
+        }
+        return open
     }
 
     /// The relation name without its alias: a quoted identifier kept whole (`"Order Items"`).

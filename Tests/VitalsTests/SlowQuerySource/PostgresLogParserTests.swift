@@ -229,6 +229,23 @@ enum SlowQueryParse {
         #expect(!result.summary.line.contains("42") && !result.summary.line.contains("SECRET"))
     }
 
+    /// A literal with line breaks, in the statement or in a condition, can hold a line shaped like
+    /// a node (issue 21): it must not become one, or its words would reach the plan summary.
+    @Test func aLiteralShapedLikeANodeIsNotOne() {
+        let plan = """
+            Query Text: SELECT * FROM t WHERE note = '
+            Hunter2Secret Scan  (cost=0.00..1.00 rows=1 width=4)'
+            Seq Scan on t  (cost=0.00..1.00 rows=5 width=4)
+              Filter: (note = '
+              ->  Seq Scan on Hunter2Secret  (cost=0.00..1.00 rows=1 width=4)
+            '::text)
+              ->  Custom Scan (Columnar) on u  (cost=0.00..1.00 rows=2 width=4)
+            """
+        let result = PlanParser.parse(plan)
+        #expect(result.summary.line == "Custom Scan on u (rows=2) → Seq Scan on t (rows=5)")
+        #expect(!result.summary.line.contains("Hunter2Secret"))
+    }
+
     @Test func jsonPlan() {
         let plan = """
             {"Query Text": "SELECT 1", "Plan": {"Node Type": "Nested Loop", "Join Type": "Left", "Plan Rows": 5,

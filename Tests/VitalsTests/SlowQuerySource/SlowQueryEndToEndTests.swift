@@ -44,7 +44,7 @@ import Testing
             let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
             let queries = try #require(json["queries"] as? [[String: Any]])
             #expect(queries.count == 4)
-            #expect(queries.first?["query"] as? String == "INSERT INTO sq_fixture SELECT g, $1 || g FROM generate_series($2, $3) g;")
+            #expect(queries.first?["query"] as? String == "INSERT INTO sq_fixture SELECT g, $1 || g FROM generate_series($2, $3) g")
             #expect(queries.contains { $0["id"] as? String == sleep.id && $0["count"] as? Int == 1 })
             for literal in Self.literals { #expect(!report.contains(literal)) }
             let byCount = try await client.execute(uri: "/slow-queries?order=count&limit=1", method: .get) { String(buffer: $0.body) }
@@ -157,7 +157,7 @@ import Testing
             let queries = try #require(json["queries"] as? [[String: Any]])
             let sleepEntry = try #require(queries.first { $0["id"] as? String == sleep.id })
             #expect(sleepEntry["count"] as? Int == 3)
-            #expect(sleepEntry["query"] as? String == "SELECT pg_sleep($1), $2 WHERE $3 = $4 AND $5 <> $6;")
+            #expect(sleepEntry["query"] as? String == "SELECT pg_sleep($1), $2 WHERE $3 = $4 AND $5 <> $6")
             #expect((sleepEntry["p99_seconds"] as? Double ?? 0) >= 0.06)
             #expect((sleepEntry["max_seconds"] as? Double ?? 0) >= 0.07)
             let scanEntry = try #require(queries.first { $0["id"] as? String == scan.id })

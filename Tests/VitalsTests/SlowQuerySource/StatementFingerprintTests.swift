@@ -57,6 +57,25 @@ import Testing
         }
     }
 
+    /// Issue 17: the log quotes statements as clients sent them, with or without a final `;`.
+    @Test func aTrailingSemicolonAndKeywordCaseDoNotSplitAStatement() {
+        let pairs: [(String, String)] = [
+            ("SELECT * FROM t WHERE id = 13;", "SELECT * FROM t WHERE id = 13"),
+            ("BEGIN;", "begin"),
+            ("commit ;  -- done\n", "COMMIT"),
+            ("SELECT 1;;", "select 2"),
+            ("INSERT INTO t VALUES (1, 2);", "insert into t values (3, 4), (5, 6)"),
+        ]
+        for (a, b) in pairs {
+            #expect(id(a) == id(b), "\(a) vs \(b): \(text(a)) vs \(text(b))")
+        }
+        #expect(text("BEGIN;") == "BEGIN")
+        #expect(text("SELECT * FROM t WHERE id = 13;\n") == "SELECT * FROM t WHERE id = $1")
+        // Between two statements it stays: a multi-statement string is not one statement.
+        #expect(text("select 1; select 2;") == "SELECT $1; SELECT $2")
+        #expect(id("SELECT 1; SELECT 2") != id("SELECT 1 SELECT 2"))
+    }
+
     @Test func fingerprintsThatMustDiffer() {
         let pairs: [(String, String)] = [
             ("SELECT * FROM t WHERE id = 1", "SELECT * FROM u WHERE id = 1"),
