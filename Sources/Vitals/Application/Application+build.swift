@@ -20,8 +20,7 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
     let endpoints = SourceEndpoints()
     let reloads = ReloadHandlers()
     let context = SourceContext(
-        registry: registry, health: health, endpoints: endpoints, reloads: reloads, logger: logger, threadPool: NIOThreadPool.singleton,
-        eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        registry: registry, health: health, endpoints: endpoints, reloads: reloads, logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     var sources: [any VitalsSource] = []
     for factory in SourceCatalog.factories {
         sources += try factory.makeSources(configuration: configuration.values, context: context)

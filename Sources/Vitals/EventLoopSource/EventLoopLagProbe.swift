@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 
 /// Measures how late vitals' own event loops run a timer scheduled on them.
 ///
@@ -18,7 +19,7 @@ public final class EventLoopLagProbe: VitalsSource {
     private let slots: Int
     private let histogram: HistogramFamily
     private let maxGauge: GaugeFamily
-    private let state: Locked<State>
+    private let state: NIOLockedValueBox<State>
 
     public static let buckets: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
@@ -39,17 +40,17 @@ public final class EventLoopLagProbe: VitalsSource {
             "vitals_event_loop_lag_seconds", help: "How late a timer scheduled on one of vitals' event loops ran.", buckets: Self.buckets)
         self.maxGauge = try context.registry.gauge(
             "vitals_event_loop_lag_max_seconds", help: "The largest event-loop lag over the last window (--event-loop.window).")
-        self.state = Locked(State(timers: Array(repeating: nil, count: loops.count)))
+        self.state = NIOLockedValueBox(State(timers: Array(repeating: nil, count: loops.count)))
     }
 
     public func run() async throws {
-        state.withLock { $0.stopped = false }
+        state.withLockedValue { $0.stopped = false }
         for index in loops.indices { arm(index) }
         status.recordSuccess(duration: 0)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
         }
-        let timers = state.withLock { state in
+        let timers = state.withLockedValue { state in
             state.stopped = true
             defer { state.timers = Array(repeating: nil, count: state.timers.count) }
             return state.timers
@@ -60,7 +61,7 @@ public final class EventLoopLagProbe: VitalsSource {
     private func arm(_ index: Int) {
         let deadline = NIODeadline.now() + TimeAmount(interval)
         let timer = loops[index].scheduleTask(deadline: deadline) { [self] in fire(index, deadline: deadline) }
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.stopped { timer.cancel() } else { state.timers[index] = timer }
         }
     }
@@ -70,7 +71,7 @@ public final class EventLoopLagProbe: VitalsSource {
         let now = NIODeadline.now()
         let lag = Double(max(0, (now - deadline).nanoseconds)) / 1e9
         histogram.observe([], lag)
-        let windowMaximum = state.withLock { state -> Double? in
+        let windowMaximum = state.withLockedValue { state -> Double? in
             state.currentMaximum = max(state.currentMaximum, lag)
             // The first loop's timer closes each interval of the window.
             guard index == 0 else { return nil }

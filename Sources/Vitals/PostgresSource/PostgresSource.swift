@@ -181,14 +181,14 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
 
 /// The statements of every target, for `GET /statements`.
 final class PostgresStatementsBoard: Sendable {
-    private let entries = Locked<[String: [PostgresStatementEntry]]>([:])
+    private let entries = NIOLockedValueBox<[String: [PostgresStatementEntry]]>([:])
 
     func update(target: String, entries new: [PostgresStatementEntry]) {
-        entries.withLock { $0[target] = new }
+        entries.withLockedValue { $0[target] = new }
     }
 
     var all: [PostgresStatementEntry] {
-        entries.withLock { $0.values.flatMap { $0 } }.sorted { $0.totalSeconds > $1.totalSeconds }
+        entries.withLockedValue { $0.values.flatMap { $0 } }.sorted { $0.totalSeconds > $1.totalSeconds }
     }
 
     func renderJSON() -> [UInt8] {

@@ -1,4 +1,5 @@
 import Glibc
+import NIOConcurrencyHelpers
 
 /// Why talking to Redis failed. The message is short and secret-free (hiredis' `errstr` or the
 /// server's error reply, which never echo a password); the `Code` is what labels and reasons use.
@@ -74,15 +75,15 @@ public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConv
 /// The descriptor is published only while the context is alive and withdrawn (under the same
 /// lock) before `redisFree` closes it, so a recycled descriptor number is never shut down.
 public final class RedisAbortHandle: Sendable {
-    private let descriptor = Locked<Int32?>(nil)
+    private let descriptor = NIOLockedValueBox<Int32?>(nil)
 
     public init() {}
 
-    func attach(_ fd: Int32) { descriptor.withLock { $0 = fd } }
-    func detach() { descriptor.withLock { $0 = nil } }
+    func attach(_ fd: Int32) { descriptor.withLockedValue { $0 = fd } }
+    func detach() { descriptor.withLockedValue { $0 = nil } }
 
     public func abort() {
-        descriptor.withLock { fd in
+        descriptor.withLockedValue { fd in
             if let fd { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }

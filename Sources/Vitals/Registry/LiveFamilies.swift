@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 
 /// A family whose series are kept up to date in place, by the code that observes events.
 protocol LiveFamily: Sendable {
@@ -8,7 +9,7 @@ protocol LiveFamily: Sendable {
 /// A counter family: monotonically increasing values, one per label combination.
 public final class CounterFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = Locked<[[String]: Double]>([:])
+    private let values = NIOLockedValueBox<[[String]: Double]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -16,25 +17,25 @@ public final class CounterFamily: LiveFamily {
 
     public func increment(_ labelValues: [String] = [], by amount: Double = 1) {
         guard amount >= 0, labelValues.count == descriptor.labelNames.count else { return }
-        values.withLock { $0[labelValues, default: 0] += amount }
+        values.withLockedValue { $0[labelValues, default: 0] += amount }
     }
 
     /// Makes a series visible at zero, so `rate()` sees its first increase.
     public func initialize(_ labelValues: [String]) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLock { if $0[labelValues] == nil { $0[labelValues] = 0 } }
+        values.withLockedValue { if $0[labelValues] == nil { $0[labelValues] = 0 } }
     }
 
     public func value(_ labelValues: [String] = []) -> Double {
-        values.withLock { $0[labelValues] ?? 0 }
+        values.withLockedValue { $0[labelValues] ?? 0 }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.withLock { $0.removeValue(forKey: labelValues) }
+        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = values.withLock { $0 }
+        let current = values.withLockedValue { $0 }
         return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
     }
 }
@@ -42,7 +43,7 @@ public final class CounterFamily: LiveFamily {
 /// A gauge family: values that go up and down.
 public final class GaugeFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = Locked<[[String]: Double]>([:])
+    private let values = NIOLockedValueBox<[[String]: Double]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -50,24 +51,24 @@ public final class GaugeFamily: LiveFamily {
 
     public func set(_ labelValues: [String] = [], to value: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLock { $0[labelValues] = value }
+        values.withLockedValue { $0[labelValues] = value }
     }
 
     public func add(_ labelValues: [String] = [], _ delta: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLock { $0[labelValues, default: 0] += delta }
+        values.withLockedValue { $0[labelValues, default: 0] += delta }
     }
 
     public func value(_ labelValues: [String] = []) -> Double? {
-        values.withLock { $0[labelValues] }
+        values.withLockedValue { $0[labelValues] }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.withLock { $0.removeValue(forKey: labelValues) }
+        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = values.withLock { $0 }
+        let current = values.withLockedValue { $0 }
         return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
     }
 }
@@ -121,7 +122,7 @@ public struct HistogramAccumulator: Sendable {
 /// A histogram family with fixed bucket bounds, one histogram per label combination.
 public final class HistogramFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let histograms = Locked<[[String]: HistogramAccumulator]>([:])
+    private let histograms = NIOLockedValueBox<[[String]: HistogramAccumulator]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -141,7 +142,7 @@ public final class HistogramFamily: LiveFamily {
 
     public func merge(_ labelValues: [String], _ accumulator: HistogramAccumulator) {
         guard labelValues.count == descriptor.labelNames.count, accumulator.buckets == descriptor.buckets else { return }
-        histograms.withLock { all in
+        histograms.withLockedValue { all in
             if all[labelValues] == nil {
                 all[labelValues] = accumulator
             } else {
@@ -152,7 +153,7 @@ public final class HistogramFamily: LiveFamily {
 
     /// Merges many series in one lock acquisition.
     public func merge(_ batch: some Sequence<([String], HistogramAccumulator)>) {
-        histograms.withLock { all in
+        histograms.withLockedValue { all in
             for (labelValues, accumulator) in batch
             where labelValues.count == descriptor.labelNames.count && accumulator.buckets == descriptor.buckets {
                 if all[labelValues] == nil {
@@ -165,15 +166,15 @@ public final class HistogramFamily: LiveFamily {
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = histograms.withLock { $0.removeValue(forKey: labelValues) }
+        _ = histograms.withLockedValue { $0.removeValue(forKey: labelValues) }
     }
 
     public func accumulator(_ labelValues: [String] = []) -> HistogramAccumulator? {
-        histograms.withLock { $0[labelValues] }
+        histograms.withLockedValue { $0[labelValues] }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = histograms.withLock { $0 }
+        let current = histograms.withLockedValue { $0 }
         return FamilySnapshot(
             descriptor,
             series: current.map {

@@ -1,4 +1,5 @@
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// Produces families at scrape time (client_golang's Collector): process metrics, source health.
 public protocol MetricCollector: Sendable {
@@ -23,7 +24,7 @@ public final class MetricRegistry: Sendable {
         var collectors: [any MetricCollector] = []
     }
 
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
     private let conflicts = Atomic<Int>(0)
 
     public init() {}
@@ -48,7 +49,7 @@ public final class MetricRegistry: Sendable {
     /// Registering the same descriptor twice returns the existing family, so two instances of a
     /// source (two log globs, two targets) share one family.
     private func register<Family: LiveFamily>(_ descriptor: MetricDescriptor, make: () -> Family) throws(RegistryError) -> Family {
-        let result: Result<Family, RegistryError> = state.withLock { state in
+        let result: Result<Family, RegistryError> = state.withLockedValue { state in
             if let existing = state.live[descriptor.name] {
                 guard existing.descriptor == descriptor, let family = existing as? Family else {
                     return .failure(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "registered twice with different help, type, labels or buckets"))
@@ -63,7 +64,7 @@ public final class MetricRegistry: Sendable {
     }
 
     public func register(collector: any MetricCollector) {
-        state.withLock { $0.collectors.append(collector) }
+        state.withLockedValue { $0.collectors.append(collector) }
     }
 
     /// A publisher owned by one source instance; see ``SnapshotPublisher``.
@@ -78,7 +79,7 @@ public final class MetricRegistry: Sendable {
 
     /// Everything to expose, merged: sorted by family name, series sorted by label values, no duplicates.
     public func gather() -> [FamilySnapshot] {
-        let (live, collectors) = state.withLock { (Array($0.live.values), $0.collectors) }
+        let (live, collectors) = state.withLockedValue { (Array($0.live.values), $0.collectors) }
         var byName: [String: FamilySnapshot] = [:]
         byName.reserveCapacity(live.count + collectors.count * 8)
         var conflicting = 0
@@ -135,17 +136,17 @@ public final class MetricRegistry: Sendable {
 /// A source builds a whole pass with ``SnapshotBuilder`` and publishes it at once: scrapes see
 /// either the previous pass or the new one, never half of each.
 public final class SnapshotPublisher: MetricCollector {
-    private let current = Locked<[FamilySnapshot]>([])
+    private let current = NIOLockedValueBox<[FamilySnapshot]>([])
 
     public func publish(_ families: [FamilySnapshot]) {
-        current.withLock { $0 = families }
+        current.withLockedValue { $0 = families }
     }
 
     public func clear() {
-        current.withLock { $0 = [] }
+        current.withLockedValue { $0 = [] }
     }
 
     public func collect() -> [FamilySnapshot] {
-        current.withLock { $0 }
+        current.withLockedValue { $0 }
     }
 }

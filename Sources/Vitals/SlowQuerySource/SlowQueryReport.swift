@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 
 /// What `GET /slow-queries` shows: the tracked fingerprints ranked by total time or count.
 public struct SlowQueryReport: Sendable, Equatable {
@@ -62,13 +63,13 @@ public struct SlowQueryReport: Sendable, Equatable {
 
 /// The latest report, published by the polling thread and read by HTTP handlers.
 public final class SlowQueryBoard: Sendable {
-    private let report = Locked(SlowQueryReport())
+    private let report = NIOLockedValueBox(SlowQueryReport())
 
     public init() {}
 
     public func publish(_ next: SlowQueryReport) {
-        report.withLock { $0 = next }
+        report.withLockedValue { $0 = next }
     }
 
-    public var current: SlowQueryReport { report.withLock { $0 } }
+    public var current: SlowQueryReport { report.withLockedValue { $0 } }
 }

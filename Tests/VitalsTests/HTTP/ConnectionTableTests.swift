@@ -2,13 +2,14 @@ import NIOCore
 import Testing
 
 @testable import Vitals
+import NIOConcurrencyHelpers
 
 @Suite struct ConnectionTableTests {
     @Test func aFullTableClosesTheLongestIdleConnectionAndRefusesWhenAllAreBusy() throws {
         let table = ConnectionTable(limit: 2)
-        let closed = Locked<[String]>([])
+        let closed = NIOLockedValueBox<[String]>([])
         func admit(_ name: String, at second: Int64) -> ConnectionTable.Admission {
-            table.admit(close: { closed.withLock { $0.append(name) } }, now: .uptimeNanoseconds(UInt64(second) * 1_000_000_000))
+            table.admit(close: { closed.withLockedValue { $0.append(name) } }, now: .uptimeNanoseconds(UInt64(second) * 1_000_000_000))
         }
         guard case .admitted(let first, nil) = admit("first", at: 1), case .admitted(let second, nil) = admit("second", at: 2) else {
             Issue.record("the first two connections must be admitted")
@@ -20,7 +21,7 @@ import Testing
             Issue.record("the third connection must evict the idle one")
             return
         }
-        #expect(closed.withLock { $0 } == ["second"])
+        #expect(closed.withLockedValue { $0 } == ["second"])
         #expect(table.count == 2)
         table.release(second)  // its close arrives later: no double count
         #expect(table.count == 2)
@@ -34,7 +35,7 @@ import Testing
             Issue.record("an idle connection again: admitted, the idle one closed")
             return
         }
-        #expect(closed.withLock { $0 } == ["second", "first"])
+        #expect(closed.withLockedValue { $0 } == ["second", "first"])
     }
 
     @Test func limitsComeFromFlagsWithAutomaticConnectionCap() throws {

@@ -7,6 +7,7 @@ import Logging
 import Testing
 
 @testable import Vitals
+import NIOConcurrencyHelpers
 
 /// The private PostgreSQL 15 started by `scripts/test-servers.sh` (via `scripts/test.sh`).
 struct PostgresTestServer: Sendable {
@@ -102,9 +103,9 @@ struct PostgresTestServer: Sendable {
 
 /// Log lines the daemon wrote, for checking that secrets never reach them.
 final class PostgresLogCapture: Sendable {
-    private let lines = Locked<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+    private let lines = NIOLockedValueBox<[String]>([])
+    func append(_ line: String) { lines.withLockedValue { $0.append(line) } }
+    var text: String { lines.withLockedValue { $0.joined(separator: "\n") } }
 }
 
 /// The daemon in-process with the given flags, logging at debug level into `logs`. The process
@@ -136,7 +137,7 @@ final class PostgresSilentListener: @unchecked Sendable {
     let port: Int
     private let socketDescriptor: Int32
     private final class Descriptors: Sendable {
-        let list = Locked<[Int32]>([])
+        let list = NIOLockedValueBox<[Int32]>([])
     }
     private let descriptors = Descriptors()
     private let thread: Thread
@@ -158,17 +159,17 @@ final class PostgresSilentListener: @unchecked Sendable {
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }  // the listening socket was closed
-                accepted.list.withLock { $0.append(client) }
+                accepted.list.withLockedValue { $0.append(client) }
             }
         }
         thread.start()
     }
 
-    var acceptedCount: Int { descriptors.list.withLock { $0.count } }
+    var acceptedCount: Int { descriptors.list.withLockedValue { $0.count } }
 
     /// Accepted connections the client has closed since (read returns 0): nothing was leaked.
     var closedByClient: Int {
-        descriptors.list.withLock { descriptors in
+        descriptors.list.withLockedValue { descriptors in
             descriptors.filter { fd in
                 // Drain what libpq sent (the startup packet), then see whether the peer closed.
                 var buffer = [UInt8](repeating: 0, count: 4096)
@@ -184,7 +185,7 @@ final class PostgresSilentListener: @unchecked Sendable {
     deinit {
         shutdown(socketDescriptor, Int32(SHUT_RDWR))
         close(socketDescriptor)
-        descriptors.list.withLock { $0.forEach { close($0) } }
+        descriptors.list.withLockedValue { $0.forEach { close($0) } }
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import Vitals
@@ -290,11 +290,11 @@ let redisDashboard763Metrics = [
         let app = try makeTestApplication(flags(server, interval: "100ms", timeout: "1s"))
         try await app.test(.router) { client in
             #expect(try await RedisAppProbe.wait(client, up: true).satisfied)
-            let scriptDone = Mutex(false)
+            let scriptDone = NIOLockedValueBox(false)
             let scriptClient = try server.client()
             let thread = Thread {
                 _ = try? scriptClient.run("EVAL", "while true do end", "0", timeout: .seconds(20))
-                scriptDone.withLock { $0 = true }
+                scriptDone.withLockedValue { $0 = true }
             }
             thread.start()
             let busy = try await RedisAppProbe.wait(client, timeout: .seconds(5), up: false)
@@ -308,7 +308,7 @@ let redisDashboard763Metrics = [
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(10), up: true).satisfied)
-            for _ in 0..<100 where !scriptDone.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<100 where !scriptDone.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
         }
     }
 

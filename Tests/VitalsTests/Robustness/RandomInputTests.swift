@@ -185,17 +185,15 @@ import Testing
         #expect(commands > 5000)
     }
 
-    /// A quarter-megabyte INFO line, and as much invalid UTF-8: linear, and nothing invented.
+    /// A quarter-megabyte INFO line, and as much invalid UTF-8: nothing invented. (How the time
+    /// grows with the line is a benchmark's question, not a test's.)
     @Test func redisInfoParserIsBoundedOnHugeLines() {
         let pairs = 60_000
         let long = "# Commandstats\r\ncmdstat_get:calls=7," + String(repeating: "x=1,", count: pairs) + "usec=3\r\n"
-        let elapsed = ContinuousClock().measure {
-            let info = RedisInfo(parsing: long)
-            #expect(info.commandStats.map(\.calls) == [7] && info.commandStats.map(\.microseconds) == [3])
-            let junk = RedisInfo(parsing: String(decoding: [UInt8](repeating: 0xFF, count: 1 << 18), as: UTF8.self))
-            #expect(junk.fields.isEmpty && junk.sections.isEmpty)
-        }
-        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        let info = RedisInfo(parsing: long)
+        #expect(info.commandStats.map(\.calls) == [7] && info.commandStats.map(\.microseconds) == [3])
+        let junk = RedisInfo(parsing: String(decoding: [UInt8](repeating: 0xFF, count: 1 << 18), as: UTF8.self))
+        #expect(junk.fields.isEmpty && junk.sections.isEmpty)
     }
 
     /// Random RESP reply trees, many shaped like SLOWLOG GET and LATENCY LATEST entries with ids

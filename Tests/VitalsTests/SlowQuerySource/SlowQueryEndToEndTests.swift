@@ -143,10 +143,11 @@ import Testing
             }
             let metrics = ScrapedMetrics(body)
             #expect(metrics.sum("pg_slow_query_duration_seconds_count", where: ["fingerprint": sleep.id]) == 3)
+            // pg_sleep sets a floor on each duration, never a ceiling: a loaded machine may run them long.
             #expect(metrics.sum("pg_slow_query_duration_seconds_bucket", where: ["fingerprint": sleep.id, "le": "0.05"]) == 0)
-            #expect(metrics.sum("pg_slow_query_duration_seconds_bucket", where: ["fingerprint": sleep.id, "le": "0.1"]) == 3)
+            #expect(metrics.sum("pg_slow_query_duration_seconds_bucket", where: ["fingerprint": sleep.id, "le": "+Inf"]) == 3)
             let sum = metrics.sum("pg_slow_query_duration_seconds_sum", where: ["fingerprint": sleep.id])
-            #expect(sum >= 0.19 && sum < 1.5, "sum \(sum)")
+            #expect(sum >= 0.19, "sum \(sum)")
             #expect(metrics.sum("pg_slow_query_duration_seconds_count", where: ["fingerprint": scan.id]) == 1)
             #expect(metrics.sum("pg_slow_query_seq_scans_total", where: ["relation": table]) >= 1)
             #expect(metrics.sum("pg_slow_queries_total", where: ["datname": "app", "user": "postgres"]) >= 5)

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import Vitals
+import NIOConcurrencyHelpers
 
 /// The idle log: polled when it changes (or once per idle timeout), not on every interval.
 /// Intervals here are 10 ms and the idle timeout an hour, so "no poll" and "a poll" are far apart.
@@ -19,7 +20,7 @@ import Testing
 
     /// Polls `log` through a watch the way a log source does, counting polls.
     final class WatchedPolling: Sendable {
-        let polls = Locked(0)
+        let polls = NIOLockedValueBox(0)
         private let task: Task<Void, Never>
 
         init(patterns: [String], following: [String], rotated: Bool = false) throws {
@@ -27,13 +28,13 @@ import Testing
             let polls = polls
             task = Task {
                 await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeout: .seconds(3600)) {
-                    polls.withLock { $0 += 1 }
+                    polls.withLockedValue { $0 += 1 }
                     watch.follow(following, hasRotatedFiles: rotated)
                 }
             }
         }
 
-        var count: Int { polls.withLock { $0 } }
+        var count: Int { polls.withLockedValue { $0 } }
 
         /// Waits until the count passes `value`; false if it does not within 20 s.
         func waitUntilCount(exceeds value: Int) async throws -> Bool {

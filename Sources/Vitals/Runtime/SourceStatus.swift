@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The fixed set of reasons a source can fail with. Labels carry these, never error text.
 public enum SourceErrorReason: String, Sendable, CaseIterable {
@@ -38,16 +39,16 @@ public final class SourceStatus: Sendable {
     public let source: String
     /// Which target (a DSN's host and database, a log glob) when a source runs several instances.
     public let instance: String?
-    private let state: Locked<Snapshot>
+    private let state: NIOLockedValueBox<Snapshot>
 
     public init(source: String, instance: String? = nil) {
         self.source = source
         self.instance = instance
-        self.state = Locked(Snapshot(source: source, instance: instance, state: .starting, errors: [:]))
+        self.state = NIOLockedValueBox(Snapshot(source: source, instance: instance, state: .starting, errors: [:]))
     }
 
     public func recordSuccess(duration: Double) {
-        state.withLock {
+        state.withLockedValue {
             $0.state = .up
             $0.lastError = nil
             $0.lastErrorReason = nil
@@ -61,7 +62,7 @@ public final class SourceStatus: Sendable {
     ///   - down: whether the source as a whole is now unusable (a collector failing inside a healthy
     ///     connection counts the error but leaves the source up).
     public func recordError(_ reason: SourceErrorReason, message: String, down: Bool = true, duration: Double? = nil) {
-        state.withLock {
+        state.withLockedValue {
             if down { $0.state = .down }
             $0.lastError = message
             $0.lastErrorReason = reason
@@ -72,22 +73,22 @@ public final class SourceStatus: Sendable {
 
     /// Clears the last error without counting a collection, e.g. when a missing file appears.
     public func clearError() {
-        state.withLock {
+        state.withLockedValue {
             $0.lastError = nil
             $0.lastErrorReason = nil
         }
     }
 
     public func markUp() {
-        state.withLock { $0.state = .up }
+        state.withLockedValue { $0.state = .up }
     }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot { state.withLockedValue { $0 } }
 }
 
 /// All sources' statuses: exposed as `vitals_source_*` and summarised by `/ready`.
 public final class SourceHealthBoard: MetricCollector {
-    private let statuses = Locked<[SourceStatus]>([])
+    private let statuses = NIOLockedValueBox<[SourceStatus]>([])
 
     private static let upDescriptor = try! MetricDescriptor(
         name: "vitals_source_up", help: "Whether the source's last collection succeeded (1) or not (0).", type: .gauge, labelNames: ["source", "instance"])
@@ -102,11 +103,11 @@ public final class SourceHealthBoard: MetricCollector {
 
     public func makeStatus(source: String, instance: String? = nil) -> SourceStatus {
         let status = SourceStatus(source: source, instance: instance)
-        statuses.withLock { $0.append(status) }
+        statuses.withLockedValue { $0.append(status) }
         return status
     }
 
-    public var all: [SourceStatus.Snapshot] { statuses.withLock { $0 }.map(\.snapshot) }
+    public var all: [SourceStatus.Snapshot] { statuses.withLockedValue { $0 }.map(\.snapshot) }
 
     /// Ready when every source has collected successfully at least once and is not down now.
     public var isReady: Bool { all.allSatisfy { $0.state == .up } }

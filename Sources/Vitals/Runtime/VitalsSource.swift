@@ -36,21 +36,18 @@ public struct SourceContext: Sendable {
     /// Called on SIGHUP: re-read secrets from files.
     public let reloads: ReloadHandlers
     public let logger: Logger
-    /// For blocking calls (file reads, libpq, hiredis): never run them on an event loop.
-    public let threadPool: NIOThreadPool
     public let eventLoopGroup: any EventLoopGroup
 
     public init(
         registry: MetricRegistry, health: SourceHealthBoard, endpoints: SourceEndpoints = SourceEndpoints(),
         reloads: ReloadHandlers = ReloadHandlers(), logger: Logger,
-        threadPool: NIOThreadPool, eventLoopGroup: any EventLoopGroup
+        eventLoopGroup: any EventLoopGroup
     ) {
         self.registry = registry
         self.health = health
         self.endpoints = endpoints
         self.reloads = reloads
         self.logger = logger
-        self.threadPool = threadPool
         self.eventLoopGroup = eventLoopGroup
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// with every source on, and must serve and collect as usual.
 ///
 /// Needs CAP_SYS_ADMIN for `unshare --mount` and the remounts; cancelled (not failed) without it.
-@Suite struct ReadOnlyRootTests {
+@Suite struct ReadOnlyRootEndToEndTests {
     static let script = #"""
         for target in $(findmnt -rn -o TARGET | sort -u); do
           case $target in /proc|/proc/*|/sys|/sys/*) continue ;; esac

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 
 /// Extra read-only HTTP endpoints that sources offer next to `/metrics`, such as `/statements`
 /// (query texts, which must never be labels) or `/slow-queries`.
@@ -24,7 +25,7 @@ public final class SourceEndpoints: Sendable {
         public let handle: @Sendable (_ query: [String: String]) -> Response
     }
 
-    private let endpoints = Locked<[Endpoint]>([])
+    private let endpoints = NIOLockedValueBox<[Endpoint]>([])
 
     public init() {}
 
@@ -32,11 +33,11 @@ public final class SourceEndpoints: Sendable {
     ///   - path: absolute, e.g. `/statements`; registering a path twice keeps the first.
     ///   - summary: one line for the index page.
     public func register(path: String, summary: String, handle: @escaping @Sendable (_ query: [String: String]) -> Response) {
-        endpoints.withLock { list in
+        endpoints.withLockedValue { list in
             guard !list.contains(where: { $0.path == path }) else { return }
             list.append(Endpoint(path: path, summary: summary, handle: handle))
         }
     }
 
-    public var all: [Endpoint] { endpoints.withLock { $0 } }
+    public var all: [Endpoint] { endpoints.withLockedValue { $0 } }
 }
