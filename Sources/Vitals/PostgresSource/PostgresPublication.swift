@@ -57,7 +57,7 @@ public struct PostgresPublication: Sendable {
         for (name, outcome) in pass.outcomes { outcomes[name] = outcome }
     }
 
-    /// The target is down (connection failure, or the watchdog saw a pass overrun its deadline).
+    /// The target is down (connection failure, or the runner saw a pass overrun its deadline).
     public mutating func markDown() {
         hasRun = true
         isUp = false

@@ -94,7 +94,7 @@ private final class RedisConnection: RedisCommandChannel {
         }
         let code = context.pointee.err
         // A receive timeout surfaces as an I/O error with EAGAIN ("Resource temporarily
-        // unavailable"), a connect timeout with ETIMEDOUT; the watchdog's shutdown() as EOF once the
+        // unavailable"), a connect timeout with ETIMEDOUT; the runner's abort (shutdown()) as EOF once the
         // deadline has passed.
         let deadlinePassed = deadline.map { ContinuousClock.now >= $0 } ?? false
         let timedOut = deadlinePassed

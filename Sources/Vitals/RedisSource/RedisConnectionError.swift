@@ -70,7 +70,7 @@ public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConv
 }
 
 /// Lets another thread break a blocked hiredis call: `shutdown(2)` on the socket makes the
-/// pending `read` return at once. The watchdog uses it so a hung pass frees its thread promptly.
+/// pending `read` return at once. The runner's abort uses it so a hung pass frees its thread promptly.
 ///
 /// The descriptor is published only while the context is alive and withdrawn (under the same
 /// lock) before `redisFree` closes it, so a recycled descriptor number is never shut down.
@@ -89,9 +89,9 @@ public final class RedisAbortHandle: Sendable {
     }
 }
 
-/// A request/reply channel to one server: what the collector needs from a connection.
+/// A request/reply channel to one server: what a pass needs from a connection.
 ///
-/// The collector sees only this protocol, never the hiredis-backed class: a type that stores C
+/// A pass sees only this protocol, never the hiredis-backed class: a type that stores C
 /// struct pointers, once referenced from other files, makes the compiler attribute glibc's
 /// `struct stat` to CNIOLinux and reject the tailer's code under MemberImportVisibility.
 protocol RedisCommandChannel: AnyObject {

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// worker thread of the target's own; a pass that overruns `redis.timeout` publishes `redis_up 0`
 /// with reason `timeout` at once and is aborted by shutting its socket down. The pass itself
 /// never waits past the deadline either (socket timeouts set to the time left before every call).
-/// This type supplies the pass (``RedisCollector``) and its down snapshot.
+/// This type supplies the pass (``RedisPasses``) and its down snapshot.
 public final class RedisSource: VitalsSource {
     public let name = "redis"
     public let status: SourceStatus
@@ -17,7 +17,7 @@ public final class RedisSource: VitalsSource {
     private let interval: Duration
     private let logger: Logger
     private let runner: CollectionRunner
-    private let collector: RedisCollector
+    private let passes: RedisPasses
 
     init(target: RedisConfiguration.Target, configuration: RedisConfiguration, context: SourceContext) throws {
         let multiTarget = configuration.targets.count > 1
@@ -32,12 +32,12 @@ public final class RedisSource: VitalsSource {
         self.target = target.label
         self.logger = context.logger
         self.interval = configuration.interval
-        let collector = RedisCollector(
+        let passes = RedisPasses(
             target: target, descriptors: descriptors, targetLabel: targetLabel, configuration: configuration, slowlogHistogram: histogram,
             logger: context.logger)
-        self.collector = collector
+        self.passes = passes
         self.runner = CollectionRunner(
-            source: collector,
+            source: passes,
             settings: .init(interval: configuration.interval, timeout: configuration.timeout, backoffBase: .milliseconds(500)),
             status: status,
             publisher: context.registry.makePublisher(),
@@ -49,7 +49,7 @@ public final class RedisSource: VitalsSource {
 
     /// Takes the credentials re-read on SIGHUP; the next pass reconnects with them.
     func reload(_ target: RedisConfiguration.Target) {
-        collector.reload(target)
+        passes.reload(target)
     }
 
     public func run() async throws {

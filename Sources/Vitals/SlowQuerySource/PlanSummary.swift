@@ -87,12 +87,12 @@ public enum PlanParser {
     // MARK: JSON
 
     static func parseJSON(_ body: UnsafeRawBufferPointer) -> Result {
-        guard let document = SlowQueryJSON.parse(body) else { return Result(summary: PlanSummary(nodes: []), queryText: []) }
+        guard let document = JSONValue.parse(body) else { return Result(summary: PlanSummary(nodes: []), queryText: []) }
         let query = document["Query Text"]?.string ?? ""
         var nodes: [PlanSummary.Node] = []
         if let plan = document["Plan"] {
             // An explicit stack instead of recursion; the JSON parser already bounds depth.
-            var stack: [SlowQueryJSON] = [plan]
+            var stack: [JSONValue] = [plan]
             while let node = stack.popLast(), nodes.count < PlanSummary.maxNodes {
                 guard var type = node["Node Type"]?.string else { continue }
                 if node["Parallel Aware"]?.bool == true { type = "Parallel " + type }

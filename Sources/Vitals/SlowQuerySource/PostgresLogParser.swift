@@ -307,7 +307,7 @@ enum JSONLogLine {
     static func parse(_ line: UnsafeRawBufferPointer, maxRecordLength: Int, counts: inout PostgresLogLineCounts) -> PostgresLogRecord? {
         var end = line.count
         while end > 0 && (line[end - 1] == 0x0D || line[end - 1] == 0x20) { end -= 1 }
-        guard end > 0, line[0] == UInt8(ascii: "{"), let object = SlowQueryJSON.parse(UnsafeRawBufferPointer(rebasing: line[..<end])),
+        guard end > 0, line[0] == UInt8(ascii: "{"), let object = JSONValue.parse(UnsafeRawBufferPointer(rebasing: line[..<end])),
             case .object = object
         else {
             counts.unparsed += 1

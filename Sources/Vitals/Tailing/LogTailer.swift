@@ -14,6 +14,8 @@ import Glibc
 /// matches `app.log*` is never read twice), and inode numbers cannot be recycled under us.
 ///
 /// ## Rotation
+/// When a renamed or deleted file is closed is ``FileRotation``'s decision, a value tested from
+/// tables; this class does the system calls around it.
 /// - *Rename and create*: the old file is drained to its end before its replacement is read
 ///   (files are read oldest-first within a poll). It stays open while the writer may still be
 ///   appending to it: until its name is taken by a new file and it has then not grown for two
@@ -114,14 +116,6 @@ public final class LogTailer: @unchecked Sendable {
         }
     }
 
-    /// An orphan whose name nothing has taken is normally a writer between rename and reopen;
-    /// if it stays silent this long (a minute or two at the intended poll rate) the writer is
-    /// gone and the descriptor is better spent elsewhere.
-    static let orphanIdlePollLimit = 600
-
-    /// Polls without growth, after a replacement took its name, before an old file is closed.
-    static let replacedQuietPollLimit = 2
-
     private let configuration: Configuration
     /// In the order they were first followed, so a rotated file is always drained before the
     /// file that replaced it and lines come out in the order they were written.
@@ -169,7 +163,7 @@ public final class LogTailer: @unchecked Sendable {
     /// Whether a rotated file is still being drained or waited on. Its limits count polls, so
     /// until it is settled the source polls on its interval even when nothing changes.
     public var hasRotatedFiles: Bool {
-        files.contains { $0.orphan != nil }
+        files.contains { $0.rotation.state != .named }
     }
 
     /// Delivers every file's unfinished last line as a complete line: for reading whole files
@@ -240,20 +234,8 @@ public final class LogTailer: @unchecked Sendable {
             )
         }
 
-        var justReplaced = Set<TailFileIdentity>()
         for file in files where !live.contains(file.identity) {
-            let isReplaced = namedPaths.contains(file.path)
-            switch file.orphan {
-            case nil:
-                result.rotations += 1
-                file.orphan = isReplaced ? .replaced(quietPolls: 0) : .awaitingReplacement(idlePolls: 0)
-                if isReplaced { justReplaced.insert(file.identity) }
-            case .awaitingReplacement where isReplaced:
-                file.orphan = .replaced(quietPolls: 0)
-                justReplaced.insert(file.identity)
-            case .awaitingReplacement, .replaced:
-                break
-            }
+            if file.rotation.unnamed(nameTaken: namedPaths.contains(file.path)) { result.rotations += 1 }
         }
 
         var closing: [TailedFile] = []
@@ -268,30 +250,7 @@ public final class LogTailer: @unchecked Sendable {
             if let error {
                 problems.append(TailError(code: .readFailed, path: file.path, detail: "read: \(error)"))
             }
-            guard let orphan = file.orphan else { continue }
-            if file.linkCount == 0 {
-                closing.append(file)
-                continue
-            }
-            switch orphan {
-            case .awaitingReplacement(let idlePolls):
-                let idle = bytes > 0 ? 0 : idlePolls + 1
-                if idle >= Self.orphanIdlePollLimit {
-                    closing.append(file)
-                } else {
-                    file.orphan = .awaitingReplacement(idlePolls: idle)
-                }
-            case .replaced(let quietPolls):
-                // The poll that noticed the replacement does not count: the writer may be
-                // switching over right now.
-                guard !justReplaced.contains(file.identity) else { continue }
-                let quiet = bytes > 0 ? 0 : quietPolls + 1
-                if quiet >= Self.replacedQuietPollLimit {
-                    closing.append(file)
-                } else {
-                    file.orphan = .replaced(quietPolls: quiet)
-                }
-            }
+            if file.rotation.read(bytes: bytes, linkCount: file.linkCount) == .close { closing.append(file) }
         }
 
         for file in closing {
@@ -315,7 +274,7 @@ public final class LogTailer: @unchecked Sendable {
         // With hard links several matched paths name one file; the first (sorted) one wins.
         guard live.insert(file.identity).inserted else { return }
         file.path = path
-        file.orphan = nil
+        file.rotation.named()
     }
 
     private enum FollowOutcome {

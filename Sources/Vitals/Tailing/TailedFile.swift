@@ -5,16 +5,6 @@ import Glibc
 /// A class so the tailer can keep it in both an ordered list and an identity index and mutate it
 /// through either without copy-back bookkeeping.
 final class TailedFile {
-    /// Why a file that no matched path names any more is still open.
-    enum Orphan: Equatable {
-        /// Nothing has taken its name yet: a writer that was renamed away from but has not
-        /// reopened is still appending here, so closing now would lose its lines.
-        case awaitingReplacement(idlePolls: Int)
-        /// A new file has its name; the writer is expected to move over, so the old file is
-        /// closed once it has stopped growing.
-        case replaced(quietPolls: Int)
-    }
-
     /// Bytes before the read offset remembered to notice a file rewritten in place (copytruncate
     /// followed by enough new writes to hide the shrink). Long enough that log lines with
     /// timestamps or counters practically never coincide.
@@ -41,7 +31,8 @@ final class TailedFile {
     private var partial: [UInt8] = []
     /// Inside a line already counted as oversized: discard up to and including its newline.
     private var isSkippingOversizedLine: Bool
-    var orphan: Orphan?
+    /// Where the file stands in rotation: named, or kept open after its name moved on.
+    var rotation = FileRotation()
 
     init(identity: TailFileIdentity, fd: CInt, path: String, info: stat, offset: Int64, skippingFirstLine: Bool) {
         self.identity = identity

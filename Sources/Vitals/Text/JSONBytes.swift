@@ -1,4 +1,5 @@
-/// A minimal JSON tokenizer over raw line bytes, just enough for `JSONLineParser`.
+/// The JSON tokenizer over raw bytes: `JSONLineParser` reads timing-log lines with it directly,
+/// and ``JSONValue`` builds its trees with it.
 ///
 /// It never recurses (nesting depth is a counter), never traps on malformed input and never
 /// allocates except when decoding a string that contains escapes.

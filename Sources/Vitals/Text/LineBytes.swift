@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-/// Byte-level helpers shared by the line parsers.
+/// Byte-level helpers shared by the line parsers and the JSON reader.
 ///
 /// Parsers work on the raw line buffer so the hot path never builds intermediate `String`s;
 /// only the fields that end up in a `TimingRecord` are decoded.

@@ -5,8 +5,8 @@ import NIOConcurrencyHelpers
 /// One target's collection passes: the connection, what it has learnt, and the mapping state.
 ///
 /// Everything here runs on the target's own single thread, one pass at a time, so the mutable
-/// state needs no lock; only ``abortHandle`` is touched from elsewhere (the watchdog).
-final class RedisCollector: CollectingSource, @unchecked Sendable {
+/// state needs no lock; only ``abortHandle`` is touched from elsewhere (``abort()``, when the runner sees the deadline pass).
+final class RedisPasses: CollectingSource, @unchecked Sendable {
     /// Bounds the reply of `SLOWLOG GET`: the server's default slowlog-max-len.
     static let slowlogFetchLimit: Int64 = 128
     static let clientName = "vitals"
@@ -177,7 +177,7 @@ final class RedisCollector: CollectingSource, @unchecked Sendable {
     }
 
     /// New slowlog entries go straight into the live histogram: each is counted exactly once,
-    /// even if the pass is later declared late by the watchdog.
+    /// even if the runner later declares the pass late.
     private func observe(_ entries: [RedisSlowlogEntry]) {
         guard !entries.isEmpty else { return }
         var batch: [[String]: HistogramAccumulator] = [:]
