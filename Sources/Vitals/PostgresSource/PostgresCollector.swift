@@ -55,7 +55,7 @@ public protocol PostgresCollector: Sendable {
     var cadence: PostgresCadence { get }
     /// Every fixed-name family it can publish: the metric catalog is built from these.
     var metrics: [PostgresMetric] { get }
-    func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError)
+    func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError)
 }
 
 /// One metric family of the Postgres source, before the optional `target` label is appended.
@@ -76,37 +76,47 @@ public struct PostgresMetric: Sendable, Hashable {
     public static func counter(_ name: String, _ help: String, labels: [String] = []) -> PostgresMetric { .init(name, .counter, help, labels: labels) }
 }
 
-/// Collects one pass's samples. With several targets every series gets a `target` label
-/// (host:port/dbname), so targets never collide; with one target there is none, as in
-/// postgres_exporter. Built on ``SnapshotBuilder``, so a duplicate series cannot be produced.
-public struct PostgresMetricSink: Sendable {
-    public let target: String?
-    private var builder = SnapshotBuilder()
-    private var descriptors: [String: MetricDescriptor] = [:]
-    /// Statement texts for `/statements`, filled by the statements collector.
+/// What one collector's run produced: its samples and, for the statements collector, the texts
+/// `/statements` serves. The texts are not metrics, so they do not travel in the sink.
+public struct PostgresCollectorOutput: Sendable {
+    public var metrics = PostgresMetricSink()
+    /// Set by the statements collector only.
     public var statements: [PostgresStatementEntry]?
 
-    public init(target: String?) {
+    public init() {}
+}
+
+/// The samples of one collector run, or of a whole publication. It records; it builds families
+/// once, when the publication is assembled (``build()``), so a pass's values go one way: rows, to
+/// samples, to the families a scrape sees.
+///
+/// With several targets every series gets a `target` label (host:port/dbname), last, so targets
+/// never collide; with one target there is none, as in postgres_exporter. Built on
+/// ``SnapshotBuilder``, so a duplicate series cannot be produced.
+public struct PostgresMetricSink: Sendable {
+    struct Sample: Sendable {
+        let metric: PostgresMetric
+        let value: Double
+        let labels: [String]
+    }
+
+    /// Appended to every series at ``build()``; nil for a single target.
+    public let target: String?
+    private var declared: [PostgresMetric] = []
+    private var samples: [Sample] = []
+
+    public init(target: String? = nil) {
         self.target = target
     }
 
-    private mutating func descriptor(_ metric: PostgresMetric) -> MetricDescriptor {
-        if let known = descriptors[metric.name] { return known }
-        // Names and labels are compile-time constants checked by the unit tests, so this cannot fail.
-        let descriptor = try! MetricDescriptor(
-            name: metric.name, help: metric.help, type: metric.type, labelNames: target == nil ? metric.labels : metric.labels + ["target"])
-        descriptors[metric.name] = descriptor
-        return descriptor
-    }
-
+    /// Exposes the family (with HELP and TYPE) even when it gets no sample.
     public mutating func declare(_ metric: PostgresMetric) {
-        builder.declare(descriptor(metric))
+        declared.append(metric)
     }
 
     public mutating func add(_ metric: PostgresMetric, _ value: Double, _ labels: [String] = []) {
         guard !value.isNaN else { return }
-        let descriptor = descriptor(metric)
-        builder.add(descriptor, value: value, labels: target.map { labels + [$0] } ?? labels)
+        samples.append(Sample(metric: metric, value: value, labels: labels))
     }
 
     /// Adds a column's value when the row has it; absent columns (older servers) add nothing.
@@ -114,10 +124,27 @@ public struct PostgresMetricSink: Sendable {
         if let value { add(metric, value, labels) }
     }
 
-    /// Copies families already built (e.g. the slow collectors' last results) into this pass.
-    public mutating func absorb(_ families: [FamilySnapshot]) {
-        for family in families { builder.absorb(family) }
+    /// Takes another run's samples (a collector's, into the publication).
+    public mutating func append(_ other: PostgresMetricSink) {
+        declared += other.declared
+        samples += other.samples
     }
 
-    public func build() -> [FamilySnapshot] { builder.build() }
+    public func build() -> [FamilySnapshot] {
+        var builder = SnapshotBuilder()
+        var descriptors: [String: MetricDescriptor] = [:]
+        func descriptor(_ metric: PostgresMetric) -> MetricDescriptor {
+            if let known = descriptors[metric.name] { return known }
+            // Names and labels are compile-time constants checked by the unit tests, so this cannot fail.
+            let made = try! MetricDescriptor(
+                name: metric.name, help: metric.help, type: metric.type, labelNames: target == nil ? metric.labels : metric.labels + ["target"])
+            descriptors[metric.name] = made
+            return made
+        }
+        for metric in declared { builder.declare(descriptor(metric)) }
+        for sample in samples {
+            builder.add(descriptor(sample.metric), value: sample.value, labels: target.map { sample.labels + [$0] } ?? sample.labels)
+        }
+        return builder.build()
+    }
 }

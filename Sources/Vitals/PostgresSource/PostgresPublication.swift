@@ -1,6 +1,7 @@
 /// The latest state of one target, turned into the snapshot its publisher exposes.
 ///
-/// A pure value: passes are merged into it and ``snapshot()`` builds the whole publication, so
+/// A pure value: passes are merged into it and ``snapshot()`` builds the whole publication's
+/// families in one go from the collectors' samples, so
 /// what a scrape sees is always one consistent pass (the fast collectors' latest results plus the
 /// slow collectors' latest results) and never a duplicate series.
 public struct PostgresPublication: Sendable {
@@ -100,7 +101,7 @@ public struct PostgresPublication: Sendable {
         }
         if isUp {
             for name in enabled {
-                if let families = outcomes[name]?.families { sink.absorb(families) }
+                if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
             }
         }
         return sink.build()

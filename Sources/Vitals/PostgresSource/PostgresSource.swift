@@ -96,7 +96,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
         self.downFamilies = down.snapshot()
         self.worker = PostgresTargetWorker(
             settings: .init(
-                info: info, target: target, timeout: configuration.timeout, statementTimeout: configuration.statementTimeout,
+                info: info, timeout: configuration.timeout, statementTimeout: configuration.statementTimeout,
                 lockTimeout: configuration.lockTimeout,
                 context: PostgresCollectionContext(
                     serverVersion: 0, databases: configuration.databases, statementsLimit: configuration.statementsLimit,

@@ -2,14 +2,17 @@
 public struct PostgresCollectorOutcome: Sendable {
     public var success: Bool
     public var duration: Double
-    public var families: [FamilySnapshot]
+    public var metrics: PostgresMetricSink
     public var error: PostgresError?
     public var statements: [PostgresStatementEntry]?
 
-    public init(success: Bool, duration: Double, families: [FamilySnapshot] = [], error: PostgresError? = nil, statements: [PostgresStatementEntry]? = nil) {
+    public init(
+        success: Bool, duration: Double, metrics: PostgresMetricSink = PostgresMetricSink(), error: PostgresError? = nil,
+        statements: [PostgresStatementEntry]? = nil
+    ) {
         self.success = success
         self.duration = duration
-        self.families = families
+        self.metrics = metrics
         self.error = error
         self.statements = statements
     }
@@ -39,7 +42,6 @@ public struct PostgresPassResult: Sendable {
 final class PostgresTargetWorker: @unchecked Sendable {
     struct Settings: Sendable {
         var info: PostgresConnectionInfo
-        var target: String?
         var timeout: Duration
         var statementTimeout: Duration
         var lockTimeout: Duration
@@ -121,7 +123,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private func run(_ collectors: [any PostgresCollector], on main: PostgresConnection, into result: inout PostgresPassResult) {
         var context = settings.context
         context.serverVersion = main.serverVersion
-        Self.run(collectors, on: main, context: context, target: settings.target, into: &result)
+        Self.run(collectors, on: main, context: context, into: &result)
         if result.connectionError != nil { close() }
     }
 
@@ -129,7 +131,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
     /// still run, unless the connection itself broke: then the target is down and the remaining
     /// collectors are reported failed without touching the connection again.
     static func run(
-        _ collectors: [any PostgresCollector], on session: any PostgresQuerying, context: PostgresCollectionContext, target: String?,
+        _ collectors: [any PostgresCollector], on session: any PostgresQuerying, context: PostgresCollectionContext,
         into result: inout PostgresPassResult
     ) {
         for collector in collectors {
@@ -138,11 +140,11 @@ final class PostgresTargetWorker: @unchecked Sendable {
                 continue
             }
             let started = ContinuousClock.now
-            var sink = PostgresMetricSink(target: target)
+            var output = PostgresCollectorOutput()
             do {
-                try collector.collect(session, context: context, into: &sink)
+                try collector.collect(session, context: context, into: &output)
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
-                    success: true, duration: (ContinuousClock.now - started).seconds, families: sink.build(), statements: sink.statements)
+                    success: true, duration: (ContinuousClock.now - started).seconds, metrics: output.metrics, statements: output.statements)
             } catch {
                 result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: (ContinuousClock.now - started).seconds, error: error)
                 if error.breaksConnection { result.connectionError = error }
@@ -214,9 +216,8 @@ final class PostgresTargetWorker: @unchecked Sendable {
             failure = error
             if error.breaksConnection { close() }
         }
-        var sink = PostgresMetricSink(target: settings.target)
+        var sink = PostgresMetricSink()
         StatUserTablesCollector.map(visited, limit: limit, into: &sink)
-        return PostgresCollectorOutcome(
-            success: failure == nil, duration: (ContinuousClock.now - started).seconds, families: sink.build(), error: failure)
+        return PostgresCollectorOutcome(success: failure == nil, duration: (ContinuousClock.now - started).seconds, metrics: sink, error: failure)
     }
 }

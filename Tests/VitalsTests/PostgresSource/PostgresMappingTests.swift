@@ -150,7 +150,7 @@ import Testing
         var context = Self.pg15
         context.queryLength = 20
         var sink = PostgresMetricSink(target: nil)
-        StatStatementsCollector.map(rows, context: context, into: &sink)
+        let entries = StatStatementsCollector.map(rows, context: context, into: &sink)
         let samples = Self.samples(sink)
         let labels = "{queryid=\"-123\",datname=\"app\",user=\"web\"}"
         #expect(samples["pg_stat_statements_calls_total" + labels] == 4)
@@ -159,7 +159,6 @@ import Testing
         #expect(samples["pg_stat_statements_block_read_seconds_total" + labels] == 0.5)
         #expect(samples["pg_stat_statements_block_write_seconds_total" + labels] == 0)
         #expect(samples.keys.allSatisfy { !$0.contains("SELECT") })
-        let entries = sink.statements ?? []
         #expect(entries.count == 2)
         #expect(entries[0].meanSeconds == 0.5)
         #expect(entries[1].query.count == 20)
@@ -371,7 +370,7 @@ import Testing
         pass.serverVersion = 150_004
         var sink = PostgresMetricSink(target: nil)
         LocksCollector.map(PostgresRows([["datname": "app", "mode": nil]]), context: Self.pg15, into: &sink)
-        pass.outcomes[.locks] = PostgresCollectorOutcome(success: true, duration: 0.01, families: sink.build())
+        pass.outcomes[.locks] = PostgresCollectorOutcome(success: true, duration: 0.01, metrics: sink)
         publication.apply(pass, isFast: true)
         var up = ScrapedMetrics(postgresExposition(publication.snapshot()))
         #expect(up.sum("pg_up") == 1)
@@ -431,7 +430,7 @@ struct PostgresFixtureSession: PostgresQuerying {
             rows: ["pg_postmaster_start_time": PostgresRows([["start_time": "1700000000"]])])
         var result = PostgresPassResult()
         PostgresTargetWorker.run(
-            [PostmasterCollector(), LocksCollector(), WALCollector()], on: session, context: PostgresMappingTests.pg15, target: nil, into: &result)
+            [PostmasterCollector(), LocksCollector(), WALCollector()], on: session, context: PostgresMappingTests.pg15, into: &result)
         #expect(result.connectionError == nil)
         #expect(result.outcomes[.locks]?.success == false)
         #expect(result.outcomes[.locks]?.error?.reason == .permission)
@@ -451,7 +450,7 @@ struct PostgresFixtureSession: PostgresQuerying {
     @Test func aBrokenConnectionFailsTheRestWithoutQueryingAgain() {
         let session = PostgresFixtureSession(failures: ["pg_postmaster_start_time": PostgresError(.timeout)])
         var result = PostgresPassResult()
-        PostgresTargetWorker.run([PostmasterCollector(), LocksCollector()], on: session, context: PostgresMappingTests.pg15, target: nil, into: &result)
+        PostgresTargetWorker.run([PostmasterCollector(), LocksCollector()], on: session, context: PostgresMappingTests.pg15, into: &result)
         #expect(result.connectionError?.code == .timeout)
         #expect(result.outcomes[.locks]?.success == false)
         var publication = PostgresPublication(target: nil, enabled: [.locks, .postmaster])

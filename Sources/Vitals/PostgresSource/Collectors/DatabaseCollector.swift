@@ -18,8 +18,8 @@ public struct DatabaseCollector: PostgresCollector {
         FROM pg_database WHERE datallowconn
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), context: context, into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), context: context, into: &output.metrics)
     }
 
     public static func map(_ rows: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {

@@ -18,8 +18,8 @@ public struct LongRunningTransactionsCollector: PostgresCollector {
           AND xact_start <= now() - interval '1 minute'
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), into: &output.metrics)
     }
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {

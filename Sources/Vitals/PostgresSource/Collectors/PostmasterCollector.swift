@@ -8,8 +8,8 @@ public struct PostmasterCollector: PostgresCollector {
     static let startTime = PostgresMetric.gauge("pg_postmaster_start_time_seconds", "When the postmaster started, as a Unix timestamp.")
     static let sql = "SELECT extract(epoch FROM pg_postmaster_start_time()) AS start_time"
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), into: &output.metrics)
     }
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {

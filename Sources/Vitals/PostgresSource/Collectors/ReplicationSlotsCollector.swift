@@ -21,8 +21,8 @@ public struct ReplicationSlotsCollector: PostgresCollector {
         FROM pg_replication_slots ORDER BY slot_name LIMIT 100
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), into: &output.metrics)
     }
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {

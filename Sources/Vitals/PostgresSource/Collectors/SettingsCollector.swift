@@ -15,8 +15,8 @@ public struct SettingsCollector: PostgresCollector {
         FROM pg_settings WHERE vartype IN ('bool', 'integer', 'real')
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), into: &output.metrics)
     }
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {

@@ -50,10 +50,10 @@ public struct StatActivityCollector: PostgresCollector {
                current_setting('superuser_reserved_connections')::float8 AS reserved
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
         let activity = try session.query(Self.activitySQL)
         let connections = try session.query(Self.connectionsSQL)
-        Self.map(activity: activity, connections: connections, context: context, into: &sink)
+        Self.map(activity: activity, connections: connections, context: context, into: &output.metrics)
     }
 
     public static func map(activity: PostgresRows, connections: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {

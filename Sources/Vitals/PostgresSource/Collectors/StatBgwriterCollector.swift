@@ -67,7 +67,7 @@ public struct StatBgwriterCollector: PostgresCollector {
         FROM pg_stat_io WHERE backend_type = 'client backend'
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
         let bgwriter = try session.query(Self.bgwriterSQL)
         var checkpointer: PostgresRows?
         var io: PostgresRows?
@@ -75,7 +75,7 @@ public struct StatBgwriterCollector: PostgresCollector {
             checkpointer = try session.query(Self.checkpointerSQL)
             io = try session.query(Self.ioSQL)
         }
-        Self.map(bgwriter: bgwriter, checkpointer: checkpointer, io: io, into: &sink)
+        Self.map(bgwriter: bgwriter, checkpointer: checkpointer, io: io, into: &output.metrics)
     }
 
     /// Merges the version's views into one row of pre-17 column names, then maps that row.

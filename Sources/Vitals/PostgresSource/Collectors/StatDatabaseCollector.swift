@@ -49,8 +49,8 @@ public struct StatDatabaseCollector: PostgresCollector {
         WHERE d.datname IS NOT NULL
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), context: context, into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), context: context, into: &output.metrics)
     }
 
     /// The row shape is `SELECT *` of the server's version: PostgreSQL 14 added `active_time` and

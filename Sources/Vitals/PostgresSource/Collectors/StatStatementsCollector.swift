@@ -54,17 +54,19 @@ public struct StatStatementsCollector: PostgresCollector {
             """
     }
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
         guard try session.query(Self.presenceSQL).first?.double("installed") ?? 0 > 0 else {
             // Not installed in this database: nothing to report, and not a failure.
-            sink.statements = []
+            output.statements = []
             return
         }
         let sql = Self.sql(majorVersion: context.majorVersion, limit: context.statementsLimit, queryLength: context.queryLength)
-        Self.map(try session.query(sql), context: context, into: &sink)
+        output.statements = Self.map(try session.query(sql), context: context, into: &output.metrics)
     }
 
-    public static func map(_ result: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {
+    /// - Returns: the statements with their texts, for `/statements`.
+    @discardableResult
+    public static func map(_ result: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) -> [PostgresStatementEntry] {
         for metric in [calls, seconds, rows, blockRead, blockWrite] { sink.declare(metric) }
         var entries: [PostgresStatementEntry] = []
         for row in result.rows.prefix(context.statementsLimit) {
@@ -85,7 +87,7 @@ public struct StatStatementsCollector: PostgresCollector {
                     // Redacted where it leaves the source, in PostgresPasses.collect.
                     query: String((row["query"] ?? "").prefix(context.queryLength))))
         }
-        sink.statements = entries
+        return entries
     }
 }
 

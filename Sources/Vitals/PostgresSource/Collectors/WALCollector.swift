@@ -17,8 +17,8 @@ public struct WALCollector: PostgresCollector {
                     ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') END AS lsn
         """
 
-    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), into: &sink)
+    public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
+        Self.map(try session.query(Self.sql), into: &output.metrics)
     }
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {
