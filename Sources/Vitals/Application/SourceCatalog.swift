@@ -7,6 +7,8 @@ public enum SourceCatalog {
             PostgresSourceFactory.self,
             RedisSourceFactory.self,
             SlowQuerySourceFactory.self,
+            // Last: it reads what the sources above publish.
+            FindingsFactory.self,
         ]
     }
 }

@@ -37,12 +37,15 @@ public struct SourceContext: Sendable {
     public let reloads: ReloadHandlers
     public let logger: Logger
     public let eventLoopGroup: any EventLoopGroup
+    /// Where a source leaves what findings need beyond its metrics (the statement log's N+1s).
+    public let evidence: FindingEvidence
 
     public init(
         registry: MetricRegistry, health: SourceHealthBoard, endpoints: SourceEndpoints = SourceEndpoints(),
         reloads: ReloadHandlers = ReloadHandlers(), logger: Logger,
-        eventLoopGroup: any EventLoopGroup
+        eventLoopGroup: any EventLoopGroup, evidence: FindingEvidence = FindingEvidence()
     ) {
+        self.evidence = evidence
         self.registry = registry
         self.health = health
         self.endpoints = endpoints

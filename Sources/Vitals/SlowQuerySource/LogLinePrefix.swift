@@ -32,6 +32,8 @@ public struct LogLinePrefix: Sendable, Equatable {
         public var database: Range<Int>?
         public var application: Range<Int>?
         public var host: Range<Int>?
+        /// `%v` (virtual transaction id), else `%x`: groups one transaction's statements.
+        public var transaction: Range<Int>?
         public var severity: Range<Int>
         /// Where the message starts: after `SEVERITY:  `.
         public var messageStart: Int
@@ -219,6 +221,8 @@ public struct LogLinePrefix: Sendable, Equatable {
             case .database: captures.database = range
             case .application: captures.application = range
             case .host, .hostPort: captures.host = range
+            case .virtualTransaction: captures.transaction = range
+            case .transaction: if captures.transaction == nil { captures.transaction = range }
             default: break
             }
         }

@@ -7,6 +7,9 @@ public struct PostgresLogRecord: Sendable, Equatable {
     public var user: String?
     public var database: String?
     public var application: String?
+    /// The virtual transaction id (`%v`, csvlog/jsonlog `vxid`), else a transaction id: which
+    /// statements ran in one transaction. Nil when the log does not say.
+    public var transaction: String?
     public var severity: String
     /// The message with its lines joined by `\n` (stderr's continuation TABs removed); may hold literals.
     public var message: [UInt8]
@@ -15,8 +18,9 @@ public struct PostgresLogRecord: Sendable, Equatable {
 
     public init(
         timestamp: String? = nil, pid: Int? = nil, user: String? = nil, database: String? = nil, application: String? = nil,
-        severity: String = "LOG", message: [UInt8], isTruncated: Bool = false
+        severity: String = "LOG", message: [UInt8], isTruncated: Bool = false, transaction: String? = nil
     ) {
+        self.transaction = transaction
         self.timestamp = timestamp
         self.pid = pid
         self.user = user
@@ -60,6 +64,13 @@ public struct PostgresLogLineCounts: Sendable, Equatable {
 /// Turns log lines into ``PostgresLogRecord``s for any of the three formats. One parser per
 /// followed log; feed it lines in order from one thread.
 public struct PostgresLogParser: Sendable {
+    /// A transaction id as the log prints it; nil when there is none: `%x` prints 0 outside a
+    /// write transaction, and `%v` is empty for processes that are not backends.
+    static func transaction(_ text: String?) -> String? {
+        guard let text, !text.isEmpty, text != "0", text.utf8.count <= 32 else { return nil }
+        return text
+    }
+
     private enum Machine: Sendable {
         case stderr(StderrLogAssembler)
         case csv(CSVLogAssembler)
@@ -157,7 +168,7 @@ struct StderrLogAssembler: Sendable {
         var record = PostgresLogRecord(
             timestamp: text(match.timestamp), pid: match.pid.flatMap { text($0).flatMap { Int($0) } }, user: text(match.user),
             database: text(match.database), application: text(match.application), severity: String(decoding: severity, as: UTF8.self),
-            message: [])
+            message: [], transaction: PostgresLogParser.transaction(text(match.transaction)))
         record.message.reserveCapacity(min(message.count, maxRecordLength))
         pending = record
         append(message, newline: false)
@@ -297,7 +308,8 @@ struct CSVLogAssembler: Sendable {
         return .record(
             PostgresLogRecord(
                 timestamp: text(0), pid: text(3).flatMap { Int($0) }, user: text(1), database: text(2), application: text(22),
-                severity: String(decoding: severity, as: UTF8.self), message: value(13)))
+                severity: String(decoding: severity, as: UTF8.self), message: value(13),
+                transaction: PostgresLogParser.transaction(text(9)) ?? PostgresLogParser.transaction(text(10))))
     }
 }
 
@@ -323,6 +335,7 @@ enum JSONLogLine {
         return PostgresLogRecord(
             timestamp: object["timestamp"]?.string, pid: object["pid"]?.number.flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil },
             user: object["user"]?.string, database: object["dbname"]?.string, application: object["application_name"]?.string,
-            severity: severity, message: bytes, isTruncated: truncated)
+            severity: severity, message: bytes, isTruncated: truncated,
+            transaction: PostgresLogParser.transaction(object["vxid"]?.string) ?? PostgresLogParser.transaction(object["txid"]?.number.map { SampleValue.format($0) }))
     }
 }

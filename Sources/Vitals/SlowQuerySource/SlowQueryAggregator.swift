@@ -235,8 +235,9 @@ public struct SlowQueryCorrelator: Sendable {
 
     public var heldRecords: Int { held.count }
 
-    public mutating func accept(_ entry: SlowQueryEntry, emit: (SlowQueryEntry, StatementFingerprint) -> Void) {
-        let fingerprint = normalizer.fingerprint(entry.statement)
+    /// - Parameter fingerprint: the entry's fingerprint when the caller has it already.
+    public mutating func accept(_ entry: SlowQueryEntry, fingerprint known: StatementFingerprint? = nil, emit: (SlowQueryEntry, StatementFingerprint) -> Void) {
+        let fingerprint = known ?? normalizer.fingerprint(entry.statement)
         let pid = entry.pid ?? -1
         switch entry.kind {
         case .parse, .bind:

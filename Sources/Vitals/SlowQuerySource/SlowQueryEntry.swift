@@ -22,11 +22,14 @@ public struct SlowQueryEntry: Sendable, Equatable {
     public var user: String?
     public var database: String?
     public var application: String?
+    /// The statement's transaction, when the log says (see ``PostgresLogRecord/transaction``).
+    public var transaction: String?
 
     public init(
         kind: Kind, durationSeconds: Double, statement: [UInt8], plan: PlanSummary? = nil, timestamp: String? = nil, pid: Int? = nil,
-        user: String? = nil, database: String? = nil, application: String? = nil
+        user: String? = nil, database: String? = nil, application: String? = nil, transaction: String? = nil
     ) {
+        self.transaction = transaction
         self.kind = kind
         self.durationSeconds = durationSeconds
         self.statement = statement
@@ -52,7 +55,7 @@ public struct SlowQueryEntry: Sendable, Equatable {
         guard let (kind, duration, statement, plan) = parsed else { return nil }
         self.init(
             kind: kind, durationSeconds: duration, statement: statement, plan: plan, timestamp: record.timestamp, pid: record.pid,
-            user: record.user, database: record.database, application: record.application)
+            user: record.user, database: record.database, application: record.application, transaction: record.transaction)
     }
 
     static func parseMessage(_ message: UnsafeRawBufferPointer) -> (Kind, Double, [UInt8], PlanSummary?)? {

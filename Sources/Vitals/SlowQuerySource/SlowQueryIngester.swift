@@ -13,6 +13,7 @@ public struct SlowQueryMetrics: Sendable {
     public let evictions: CounterFamily
     public let labelOverflow: CounterFamily
     public let logFailures: CounterFamily
+    public let nPlusOneBursts: CounterFamily
     public let log: LogReadingMetrics
 
     public init(registry: MetricRegistry) throws(RegistryError) {
@@ -38,6 +39,10 @@ public struct SlowQueryMetrics: Sendable {
             labels: ["label"])
         logFailures = try registry.counter(
             "vitals_slow_query_log_write_failures_total", help: "Slow-query log lines that could not be written to --slow-query.output.")
+        nPlusOneBursts = try registry.counter(
+            "pg_n_plus_one_bursts_total",
+            help: "Bursts (requests) in the Postgres log that ran one statement shape at least --findings.n-plus-one.min-repeats times, by normalised statement id (bounded).",
+            labels: ["fingerprint"])
         log = try LogReadingMetrics(registry: registry, source: Self.sourceLabel)
         evictions.initialize([])
         logFailures.initialize([])
@@ -60,12 +65,15 @@ public struct SlowQueryIngester {
         public var aggregator: SlowQueryAggregator.Configuration
         /// Distinct values kept for `datname`×`user` pairs and for `relation`.
         public var maxLabelValues: Int
+        /// N+1 detection over every statement the log has (before the threshold); nil: off.
+        public var nPlusOne: NPlusOneDetector.Settings?
 
         public init(
             format: PostgresLogFormat = .stderr, prefix: LogLinePrefix = LogLinePrefix(LogLinePrefix.defaultPrefix), thresholdSeconds: Double = 0,
             maxRecordLength: Int = 1 << 20, maxStatementLength: Int = StatementNormalizer.defaultMaxLength,
-            aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100
+            aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100, nPlusOne: NPlusOneDetector.Settings? = nil
         ) {
+            self.nPlusOne = nPlusOne
             self.format = format
             self.prefix = prefix
             self.thresholdSeconds = thresholdSeconds
@@ -95,6 +103,10 @@ public struct SlowQueryIngester {
     private var reportedEvictions = 0
     private var changed = false
     private var now: Double = 0
+    public private(set) var nPlusOne: NPlusOneDetector?
+    private var reportedBursts: [String: Int] = [:]
+    /// Set when an N+1 was completed since ``takeNPlusOneChange()`` last ran.
+    private var nPlusOneChanged = false
 
     /// - Parameter logSink: receives each slow query's structured line as it is recognised.
     public init(settings: Settings, metrics: SlowQueryMetrics, logSink: @escaping (SlowQueryLogLine) -> Void) {
@@ -106,6 +118,7 @@ public struct SlowQueryIngester {
         self.aggregator = SlowQueryAggregator(configuration: settings.aggregator)
         self.pairs = LabelLimiter(capacity: settings.maxLabelValues)
         self.relations = LabelLimiter(capacity: settings.maxLabelValues)
+        self.nPlusOne = settings.nPlusOne.map { NPlusOneDetector(settings: $0) }
     }
 
     /// - Parameter now: wall-clock seconds since the epoch, for entries whose timestamp has no usable zone.
@@ -133,6 +146,7 @@ public struct SlowQueryIngester {
             correlator.flush { held.append(($0, $1)) }
             for (entry, fingerprint) in held { observe(entry, fingerprint) }
         }
+        closeBursts(idle: linesRead == 0)
         flushMetrics(oversizedLines: oversizedLines)
         for dropped in aggregator.rerankIfDue(now: now) {
             metrics.duration.remove([dropped])
@@ -145,9 +159,21 @@ public struct SlowQueryIngester {
     }
 
     private mutating func handle(_ record: PostgresLogRecord) {
-        guard let entry = SlowQueryEntry(record: record), entry.durationSeconds >= settings.thresholdSeconds else { return }
+        guard let entry = SlowQueryEntry(record: record) else { return }
+        var fingerprint: StatementFingerprint?
+        // Every execution counts for N+1, fast ones above all; plans are the same statements again.
+        if nPlusOne != nil, entry.kind == .statement || entry.kind == .execute, let pid = entry.pid {
+            let shaped = correlator.normalizer.fingerprint(entry.statement)
+            fingerprint = shaped
+            let tags = entry.statement.withUnsafeBytes { SQLCommenterTags.parse($0) }.map(Self.templated)
+            nPlusOne?.observe(
+                NPlusOneDetector.Statement(
+                    pid: pid, transaction: entry.transaction, time: entry.timestamp.flatMap(SlowQueryTime.parsePostgres) ?? now,
+                    fingerprint: shaped.id, shape: shaped.text, tags: tags, seconds: entry.durationSeconds))
+        }
+        guard entry.durationSeconds >= settings.thresholdSeconds else { return }
         var ready: [(SlowQueryEntry, StatementFingerprint)] = []
-        correlator.accept(entry) { ready.append(($0, $1)) }
+        correlator.accept(entry, fingerprint: fingerprint) { ready.append(($0, $1)) }
         for (entry, fingerprint) in ready { observe(entry, fingerprint) }
     }
 
@@ -174,6 +200,37 @@ public struct SlowQueryIngester {
         let pair = pairs.admit([entry.database ?? "", entry.user ?? ""]) ?? [Self.otherLabel, Self.otherLabel]
         queries[pair, default: 0] += 1
         for relation in scanned { scans[relations.limit(relation), default: 0] += 1 }
+    }
+
+    /// A route tag as the timing log's routes are: ids become `{id}`, so the same route from both
+    /// sides matches, and a raw path per request cannot grow the N+1 table.
+    private static let routes = RouteTemplater()
+    static func templated(_ tags: SQLCommenterTags) -> SQLCommenterTags {
+        guard let route = tags["route"] else { return tags }
+        var copy = tags
+        copy.values["route"] = routes.route(for: route)
+        return copy
+    }
+
+    /// Completes the bursts whose backend has been quiet for the gap and counts their N+1s.
+    private mutating func closeBursts(idle: Bool) {
+        guard nPlusOne != nil else { return }
+        // In place: a copy of the detector would copy its tables on every poll.
+        nPlusOne?.closeIdle(now: idle ? now : nil)
+        var byFingerprint: [String: Int] = [:]
+        for (key, totals) in nPlusOne?.totals ?? [:] { byFingerprint[key.fingerprint, default: 0] += totals.bursts }
+        for (fingerprint, bursts) in byFingerprint where bursts > reportedBursts[fingerprint, default: 0] {
+            metrics.nPlusOneBursts.increment([fingerprint], by: Double(bursts - reportedBursts[fingerprint, default: 0]))
+            reportedBursts[fingerprint] = bursts
+            nPlusOneChanged = true
+        }
+    }
+
+    /// The N+1 totals when they changed since the last call, for the findings.
+    public mutating func takeNPlusOneChange() -> [NPlusOneKey: NPlusOneTotals]? {
+        guard nPlusOneChanged, let detector = nPlusOne else { return nil }
+        nPlusOneChanged = false
+        return detector.totals
     }
 
     private mutating func flushMetrics(oversizedLines: Int) {

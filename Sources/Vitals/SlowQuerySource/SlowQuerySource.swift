@@ -59,6 +59,8 @@ public struct SlowQueryConfiguration: Sendable {
     public var maxLabelValues: Int
     public var fromBeginning: Bool
     public var pollInterval: Duration
+    /// N+1 detection (the findings' settings); nil when findings are off.
+    public var nPlusOne: NPlusOneDetector.Settings?
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         paths = values.strings("slow-query.log-path")
@@ -105,6 +107,9 @@ public struct SlowQueryConfiguration: Sendable {
             throw ConfigurationError(.invalidValue, key: "slow-query.max-label-values", "must be between 1 and 10000")
         }
         fromBeginning = values.bool("slow-query.from-beginning")
+        // The findings' N+1 detection reads this log; its settings are the findings' keys.
+        let findings = try FindingsConfiguration(values: values)
+        nPlusOne = findings.enabled ? findings.nPlusOne : nil
         pollInterval = values.duration("slow-query.poll-interval") ?? .milliseconds(250)
         guard pollInterval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "slow-query.poll-interval", "must be at least 10ms")
@@ -115,7 +120,8 @@ public struct SlowQueryConfiguration: Sendable {
         SlowQueryIngester.Settings(
             format: format, prefix: prefix, thresholdSeconds: thresholdSeconds, maxRecordLength: maxRecordLength,
             maxStatementLength: maxStatementLength,
-            aggregator: .init(topK: topK, maxFingerprints: maxFingerprints, rerankInterval: rerankInterval.seconds), maxLabelValues: maxLabelValues)
+            aggregator: .init(topK: topK, maxFingerprints: maxFingerprints, rerankInterval: rerankInterval.seconds), maxLabelValues: maxLabelValues,
+            nPlusOne: nPlusOne)
     }
 }
 
@@ -131,11 +137,13 @@ public final class SlowQuerySource: VitalsSource {
     private let pipeline: Pipeline
     private let board = SlowQueryBoard()
     private let logger: Logger
+    private let evidence: FindingEvidence
 
     public init(configuration: SlowQueryConfiguration, context: SourceContext) throws {
         self.configuration = configuration
         self.status = context.health.makeStatus(source: "slow_query")
         self.logger = context.logger
+        self.evidence = context.evidence
         let metrics = try SlowQueryMetrics(registry: context.registry)
         self.pipeline = Pipeline(configuration: configuration, metrics: metrics, logger: context.logger)
         let board = self.board
@@ -166,6 +174,7 @@ public final class SlowQuerySource: VitalsSource {
         let start = ContinuousClock.now
         let outcome = pipeline.poll()
         if let report = outcome.report { board.publish(report) }
+        if let totals = outcome.nPlusOne { evidence.publish(nPlusOne: totals, from: configuration.paths.joined(separator: ",")) }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
     }
 
@@ -175,10 +184,12 @@ public final class SlowQuerySource: VitalsSource {
         var ingester: SlowQueryIngester
         var now: Double = 0
         var report: SlowQueryReport?
+        var nPlusOne: [NPlusOneKey: NPlusOneTotals]?
 
         mutating func startPoll() {
             now = Date().timeIntervalSince1970
             report = nil
+            nPlusOne = nil
         }
 
         mutating func ingest(_ line: UnsafeRawBufferPointer) {
@@ -187,6 +198,7 @@ public final class SlowQuerySource: VitalsSource {
 
         mutating func endPoll(_ result: LogTailer.PollResult) {
             report = ingester.endOfPoll(linesRead: result.lines, oversizedLines: result.oversizedLines, now: now)
+            nPlusOne = ingester.takeNPlusOneChange()
         }
     }
 
@@ -195,6 +207,7 @@ public final class SlowQuerySource: VitalsSource {
         struct Outcome {
             var tail: LogTailHealth
             var report: SlowQueryReport?
+            var nPlusOne: [NPlusOneKey: NPlusOneTotals]?
         }
 
         /// Lines recognised during a poll, written to the output file after it.
@@ -248,7 +261,7 @@ public final class SlowQuerySource: VitalsSource {
                     reportedWriteFailures = writer.failures
                 }
             }
-            return Outcome(tail: health, report: tail.consumer.report)
+            return Outcome(tail: health, report: tail.consumer.report, nPlusOne: tail.consumer.nPlusOne)
         }
 
         func close() { tail.close() }

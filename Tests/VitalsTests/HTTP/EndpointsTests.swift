@@ -18,7 +18,7 @@ func makeTestApplication(_ flags: [(String, String)]) throws -> some Application
 
 @Suite struct EndpointsTests {
     @Test func metricsHealthReadyAndIndex() async throws {
-        let app = try makeTestApplication([("event-loop.interval", "0")])
+        let app = try makeTestApplication([("event-loop.interval", "0"), ("findings.enabled", "false")])
         try await app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)

@@ -28,6 +28,9 @@ struct SQLLexer {
     private var index = 0
     /// Whether the last token can end an operand, which makes a following `-` binary.
     private var lastWasOperand = false
+    /// The last complete top-level block comment skipped, `/*` to `*/` included: where
+    /// sqlcommenter tags are (literals that merely look like comments never land here).
+    private(set) var lastBlockComment: Range<Int>?
 
     init(input: UnsafeRawBufferPointer) {
         self.input = input
@@ -55,7 +58,8 @@ struct SQLLexer {
                 index += 2
                 while index < input.count && input[index] != UInt8(ascii: "\n") { index += 1 }
             } else if b == UInt8(ascii: "/") && byte(index + 1) == UInt8(ascii: "*") {
-                skipBlockComment()
+                let start = index
+                if skipBlockComment() { lastBlockComment = start..<index }
             } else {
                 return
             }
@@ -63,7 +67,9 @@ struct SQLLexer {
     }
 
     /// Nested `/* /* */ */`, as PostgreSQL allows; unterminated runs to the end.
-    private mutating func skipBlockComment() {
+    /// - Returns: whether the comment was terminated.
+    @discardableResult
+    private mutating func skipBlockComment() -> Bool {
         index += 2
         var depth = 1
         while index < input.count {
@@ -71,7 +77,7 @@ struct SQLLexer {
             if b == UInt8(ascii: "*") && byte(index + 1) == UInt8(ascii: "/") {
                 index += 2
                 depth -= 1
-                if depth == 0 { return }
+                if depth == 0 { return true }
             } else if b == UInt8(ascii: "/") && byte(index + 1) == UInt8(ascii: "*") {
                 index += 2
                 depth += 1
@@ -79,6 +85,7 @@ struct SQLLexer {
                 index += 1
             }
         }
+        return false
     }
 
     private mutating func lexToken() -> SQLToken {
