@@ -139,10 +139,6 @@ public enum CommandLineInterface {
             }
             return 0
         case .replay:
-            guard !invocation.arguments.isEmpty else {
-                printError("vitals: replay: no files given")
-                return 2
-            }
             do {
                 let output = try TimingLogReplay.run(files: invocation.arguments, values: configuration.values)
                 return FileHandle.standardOutput.writeAll(output) ? 0 : 1
@@ -175,7 +171,7 @@ public enum CommandLineInterface {
     static func usage(keys: [ConfigurationKey]) -> String {
         var text = """
             usage: vitals [serve] [flags]
-                   vitals replay [flags] FILE...
+                   vitals replay [flags] [FILE...]
                    vitals check-config --config.file FILE [flags]
                    vitals --version
 

@@ -170,6 +170,17 @@ public final class SlowQuerySource: VitalsSource {
         pipeline.close()
     }
 
+    /// Reads whole logs into `registry`, as `vitals replay` does; the last bursts complete at the end.
+    static func readToEnd(configuration: SlowQueryConfiguration, registry: MetricRegistry) throws {
+        let pipeline = Pipeline(configuration: configuration, metrics: try SlowQueryMetrics(registry: registry), logger: Logger(label: "vitals.replay"))
+        defer { pipeline.close() }
+        do {
+            try pipeline.readToEnd()
+        } catch {
+            throw TimingLogReplay.Failure(description: error.description)
+        }
+    }
+
     func pollOnce() {
         let start = ContinuousClock.now
         let outcome = pipeline.poll()
@@ -265,6 +276,10 @@ public final class SlowQuerySource: VitalsSource {
         }
 
         func close() { tail.close() }
+
+        func readToEnd() throws(TailError) {
+            try tail.readToEnd()
+        }
 
         var followedFiles: [String] { tail.followedFiles }
         var hasRotatedFiles: Bool { tail.hasRotatedFiles }

@@ -1,24 +1,38 @@
-/// `vitals replay`: reads whole files through the same tailer and ingester as the live source and
-/// returns the exposition, for backfills, tests and benchmarks.
+/// `vitals replay`: reads whole files through the same tail pass and ingesters as the live
+/// sources and returns the exposition, for backfills, tests and benchmarks. Every file-based
+/// source it is given is read: the timing-log files named as arguments, and the Postgres server
+/// logs of `--slow-query.log-path`.
 public enum TimingLogReplay {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
     public static func run(files paths: [String], values: ConfigurationValues, format: ExpositionFormat = .prometheusText) throws -> [UInt8] {
-        let configuration = try TimingLogConfiguration(values: values)
         let registry = MetricRegistry()
-        let metrics = try TimingLogMetrics(registry: registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
-        var files = configuration
-        files.paths = paths
-        files.fromBeginning = true
-        // Whole files at once: larger reads than a live tail's.
-        let pipeline = TimingLogSource.makePipeline(configuration: files, metrics: metrics, readChunkSize: 1 << 20)
-        defer { pipeline.close() }
-        do {
-            try pipeline.readToEnd()
-        } catch {
-            throw Failure(description: error.description)
+        let slowQuery = try SlowQueryConfiguration(values: values)
+        guard !paths.isEmpty || !slowQuery.paths.isEmpty else {
+            throw ConfigurationError(.missingValue, key: "slow-query.log-path", "replay: no files given: name timing-log files, or Postgres logs with --slow-query.log-path")
+        }
+        if !paths.isEmpty {
+            let configuration = try TimingLogConfiguration(values: values)
+            let metrics = try TimingLogMetrics(
+                registry: registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
+            var files = configuration
+            files.paths = paths
+            files.fromBeginning = true
+            // Whole files at once: larger reads than a live tail's.
+            let pipeline = TimingLogSource.makePipeline(configuration: files, metrics: metrics, readChunkSize: 1 << 20)
+            defer { pipeline.close() }
+            do {
+                try pipeline.readToEnd()
+            } catch {
+                throw Failure(description: error.description)
+            }
+        }
+        if !slowQuery.paths.isEmpty {
+            var files = slowQuery
+            files.fromBeginning = true
+            try SlowQuerySource.readToEnd(configuration: files, registry: registry)
         }
         return ExpositionWriter(format: format).write(registry.gather())
     }
