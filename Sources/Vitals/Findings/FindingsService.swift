@@ -62,6 +62,7 @@ public final class FindingsService: VitalsSource {
         let started = ContinuousClock.now
         var frame = MetricFrame(families: registry.gather(), time: now)
         frame.nPlusOne = evidence.nPlusOneTotals
+        frame.indexCandidates = evidence.indexCandidates
         let findings: [Finding] = state.withLockedValue { state in
             state.window.append(frame)
             let frames = state.window.frames

@@ -80,6 +80,7 @@ public struct MetricFrame: Sendable {
     public var scalars: [String: [Scalar]] = [:]
     /// From the statement log, not a metric family (see ``FindingEvidence``).
     public var nPlusOne: [NPlusOneKey: NPlusOneTotals] = [:]
+    public var indexCandidates: [IndexCandidateKey: IndexCandidateTotals] = [:]
 
     public init(time: Double) {
         self.time = time

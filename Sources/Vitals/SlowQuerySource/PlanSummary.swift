@@ -1,6 +1,7 @@
-/// What vitals keeps of an auto_explain plan: node types, the relations they read and their
-/// row counts — never conditions, filters, sort keys or parameters, which can hold literals
-/// (`Filter: (id = 42)`, `Query Parameters: $1 = '…'`).
+/// What vitals keeps of an auto_explain plan: node types, the relations they read, their row
+/// counts, and for scans the *shape* of their filter (columns and comparisons, see
+/// ``FilterShape``) — never the conditions themselves, sort keys or parameters, which can hold
+/// literals (`Filter: (id = 42)`, `Query Parameters: $1 = '…'`).
 public struct PlanSummary: Sendable, Equatable {
     public struct Node: Sendable, Equatable {
         /// `Seq Scan`, `Hash Join`, `Index Scan`, … (the text format's wording).
@@ -9,12 +10,20 @@ public struct PlanSummary: Sendable, Equatable {
         public var relation: String?
         /// Actual rows when the plan was analysed, else the planner's estimate.
         public var rows: Double?
+        /// The columns and comparisons of the node's `Filter:`.
+        public var filter: FilterShape?
+        /// `Rows Removed by Filter` (analysed plans only, per loop).
+        public var rowsRemovedByFilter: Double?
 
-        public init(type: String, relation: String? = nil, rows: Double? = nil) {
+        public init(type: String, relation: String? = nil, rows: Double? = nil, filter: FilterShape? = nil, rowsRemovedByFilter: Double? = nil) {
             self.type = type
             self.relation = relation
             self.rows = rows
+            self.filter = filter
+            self.rowsRemovedByFilter = rowsRemovedByFilter
         }
+
+        public var isSequentialScan: Bool { type == "Seq Scan" || type == "Parallel Seq Scan" }
     }
 
     /// Nodes in the plan's printed order (pre-order: the root first).
@@ -31,7 +40,7 @@ public struct PlanSummary: Sendable, Equatable {
     /// Relations read by a sequential scan (plain or parallel), in plan order, without repeats.
     public var sequentialScans: [String] {
         var seen: [String] = []
-        for node in nodes where node.type == "Seq Scan" || node.type == "Parallel Seq Scan" {
+        for node in nodes where node.isSequentialScan {
             if let relation = node.relation, !seen.contains(relation) { seen.append(relation) }
         }
         return seen
@@ -101,7 +110,10 @@ public enum PlanParser {
                 }
                 let relation = node["Relation Name"]?.string ?? node["Function Name"]?.string ?? node["CTE Name"]?.string
                 let rows = node["Actual Rows"]?.number ?? node["Plan Rows"]?.number
-                nodes.append(PlanSummary.Node(type: type, relation: relation, rows: rows))
+                nodes.append(
+                    PlanSummary.Node(
+                        type: type, relation: relation, rows: rows, filter: node["Filter"]?.string.flatMap(FilterShape.parse),
+                        rowsRemovedByFilter: node["Rows Removed by Filter"]?.number))
                 if let children = node["Plans"]?.array { stack.append(contentsOf: children.reversed()) }
             }
         }
@@ -126,6 +138,8 @@ public enum PlanParser {
         var openQuote: UInt8?
         var lineStart = 0
         let queryLabel = Array("Query Text: ".utf8)
+        let filterLabel = Array("Filter: ".utf8)
+        let removedLabel = Array("Rows Removed by Filter: ".utf8)
         while lineStart <= body.count {
             var lineEnd = lineStart
             while lineEnd < body.count && body[lineEnd] != 0x0A { lineEnd += 1 }
@@ -147,7 +161,20 @@ public enum PlanParser {
             }
             let startsInQuote = openQuote != nil
             openQuote = quoteState(after: line, from: openQuote)
-            if !startsInQuote, nodes.count < PlanSummary.maxNodes, let node = node(in: line, requireArrow: true) { nodes.append(node) }
+            guard !startsInQuote else { continue }
+            if nodes.count < PlanSummary.maxNodes, let node = node(in: line, requireArrow: true) {
+                nodes.append(node)
+            } else if let last = nodes.indices.last, nodes[last].isSequentialScan {
+                // A node's details follow its line: only a scan's filter and what it removed are read.
+                var start = 0
+                while start < line.count && line[start] == 0x20 { start += 1 }
+                let detail = UnsafeRawBufferPointer(rebasing: line[start...])
+                if detail.starts(with: filterLabel) {
+                    nodes[last].filter = FilterShape.parse(UnsafeRawBufferPointer(rebasing: detail[(detail.startIndex + filterLabel.count)...]))
+                } else if detail.starts(with: removedLabel) {
+                    nodes[last].rowsRemovedByFilter = number(after: "Filter: ", in: detail, from: 0)
+                }
+            }
         }
         return Result(summary: PlanSummary(nodes: nodes), queryText: query)
     }

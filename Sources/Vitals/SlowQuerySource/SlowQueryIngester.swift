@@ -104,6 +104,9 @@ public struct SlowQueryIngester {
     private var changed = false
     private var now: Double = 0
     public private(set) var nPlusOne: NPlusOneDetector?
+    /// Scans an index would serve, from analysed plans; kept when N+1 detection is (the findings are on).
+    public private(set) var indexCandidates = IndexCandidates()
+    private var indexCandidatesChanged = false
     private var reportedBursts: [String: Int] = [:]
     /// Set when an N+1 was completed since ``takeNPlusOneChange()`` last ran.
     private var nPlusOneChanged = false
@@ -181,6 +184,7 @@ public struct SlowQueryIngester {
         let seconds = entry.durationSeconds
         let time = entry.timestamp.flatMap(SlowQueryTime.parsePostgres) ?? now
         let scanned = entry.plan?.sequentialScans ?? []
+        if nPlusOne != nil, let plan = entry.plan, !scanned.isEmpty, indexCandidates.observe(plan, seconds: seconds) { indexCandidatesChanged = true }
         logSink(
             SlowQueryLogLine(
                 time: SlowQueryTime.iso8601(time), fingerprint: fingerprint.id, durationSeconds: seconds, phase: entry.phase,
@@ -224,6 +228,13 @@ public struct SlowQueryIngester {
             reportedBursts[fingerprint] = bursts
             nPlusOneChanged = true
         }
+    }
+
+    /// The index candidates when they changed since the last call, for the findings.
+    public mutating func takeIndexCandidatesChange() -> [IndexCandidateKey: IndexCandidateTotals]? {
+        guard indexCandidatesChanged else { return nil }
+        indexCandidatesChanged = false
+        return indexCandidates.totals
     }
 
     /// The N+1 totals when they changed since the last call, for the findings.

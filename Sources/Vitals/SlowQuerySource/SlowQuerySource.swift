@@ -186,6 +186,7 @@ public final class SlowQuerySource: VitalsSource {
         let outcome = pipeline.poll()
         if let report = outcome.report { board.publish(report) }
         if let totals = outcome.nPlusOne { evidence.publish(nPlusOne: totals, from: configuration.paths.joined(separator: ",")) }
+        if let candidates = outcome.indexCandidates { evidence.publish(indexCandidates: candidates, from: configuration.paths.joined(separator: ",")) }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
     }
 
@@ -196,11 +197,13 @@ public final class SlowQuerySource: VitalsSource {
         var now: Double = 0
         var report: SlowQueryReport?
         var nPlusOne: [NPlusOneKey: NPlusOneTotals]?
+        var indexCandidates: [IndexCandidateKey: IndexCandidateTotals]?
 
         mutating func startPoll() {
             now = Date().timeIntervalSince1970
             report = nil
             nPlusOne = nil
+            indexCandidates = nil
         }
 
         mutating func ingest(_ line: UnsafeRawBufferPointer) {
@@ -210,6 +213,7 @@ public final class SlowQuerySource: VitalsSource {
         mutating func endPoll(_ result: LogTailer.PollResult) {
             report = ingester.endOfPoll(linesRead: result.lines, oversizedLines: result.oversizedLines, now: now)
             nPlusOne = ingester.takeNPlusOneChange()
+            indexCandidates = ingester.takeIndexCandidatesChange()
         }
     }
 
@@ -219,6 +223,7 @@ public final class SlowQuerySource: VitalsSource {
             var tail: LogTailHealth
             var report: SlowQueryReport?
             var nPlusOne: [NPlusOneKey: NPlusOneTotals]?
+            var indexCandidates: [IndexCandidateKey: IndexCandidateTotals]?
         }
 
         /// Lines recognised during a poll, written to the output file after it.
@@ -272,7 +277,7 @@ public final class SlowQuerySource: VitalsSource {
                     reportedWriteFailures = writer.failures
                 }
             }
-            return Outcome(tail: health, report: tail.consumer.report, nPlusOne: tail.consumer.nPlusOne)
+            return Outcome(tail: health, report: tail.consumer.report, nPlusOne: tail.consumer.nPlusOne, indexCandidates: tail.consumer.indexCandidates)
         }
 
         func close() { tail.close() }

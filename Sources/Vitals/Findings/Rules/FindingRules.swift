@@ -54,6 +54,7 @@ public enum FindingRules {
         let routes = routesOverTarget(inputs, settings: settings)
         return routes + cache(inputs, settings: settings) + connections(inputs, settings: settings)
             + eventLoop(inputs, settings: settings, slowRoutes: routes.map(\.subject)) + nPlusOne(inputs, settings: settings)
+            + missingIndexes(inputs)
     }
 
     /// Routes whose quantile over the window is over the target, by excess × traffic.
@@ -198,6 +199,32 @@ public enum FindingRules {
                     ],
                     action: (route.map { "Route \($0) runs" } ?? "An unknown route (no sqlcommenter tags) runs")
                         + " `\(totals.shape)` about \(Int(perBurst.rounded())) times per request, one row at a time. Load the rows in one query (WHERE id = ANY($1), a join, or the ORM's eager loading: selectinload/joinedload).",
+                    impactSecondsPerMinute: inputs.perMinute(window.seconds)))
+        }
+        return findings
+    }
+
+    /// Scans a missing index would turn into lookups, from the slow statements' analysed plans.
+    static func missingIndexes(_ inputs: FindingInputs) -> [Finding] {
+        var findings: [Finding] = []
+        for (key, totals) in inputs.latest.indexCandidates {
+            let window = totals.since(inputs.earliest.indexCandidates[key])
+            guard window.statements > 0 else { continue }
+            let (ddl, needsTrigram) = key.filter.suggestedIndex(on: key.relation)
+            let columns = key.filter.conditions.map(\.column)
+            var seen = Set<String>()
+            let subject = key.relation + " (" + columns.filter { seen.insert($0).inserted }.joined(separator: ", ") + ")"
+            findings.append(
+                Finding(
+                    kind: .missingIndex, subject: subject,
+                    evidence: [
+                        Finding.Evidence("slow_statements", Double(window.statements), unit: "count", window: inputs.window),
+                        Finding.Evidence("statement_seconds_per_minute", inputs.perMinute(window.seconds), unit: "seconds", window: inputs.window),
+                        Finding.Evidence("rows_scanned", totals.rowsScanned, unit: "rows", window: 0),
+                        Finding.Evidence("rows_returned", totals.rowsReturned, unit: "rows", window: 0),
+                    ],
+                    action: "Sequential scans of \(key.relation) read \(Int(totals.rowsScanned)) rows to return \(Int(totals.rowsReturned)). \(ddl)"
+                        + (needsTrigram ? " (needs the pg_trgm extension: CREATE EXTENSION pg_trgm;)" : ""),
                     impactSecondsPerMinute: inputs.perMinute(window.seconds)))
         }
         return findings
