@@ -7,7 +7,8 @@ public struct FilterShape: Sendable, Equatable, Hashable {
         case equality
         /// `<`, `<=`, `>`, `>=`: a btree serves it.
         case range
-        /// `LIKE`/`ILIKE` (`~~`, `~~*`) whose pattern starts with a wildcard: only a trigram index serves it.
+        /// `ILIKE` (`~~*`), or `LIKE` (`~~`) whose pattern starts with a wildcard or is a parameter:
+        /// only a trigram index serves it.
         case containsPattern = "contains_pattern"
         /// `LIKE 'abc%'`: a btree with `text_pattern_ops` serves it; counted as a range.
         case prefixPattern = "prefix_pattern"
@@ -58,10 +59,16 @@ public struct FilterShape: Sendable, Equatable, Hashable {
             switch op {
             case "=": comparison = .equality
             case "<", "<=", ">", ">=": comparison = .range
-            case "~~", "~~*":
+            case "~~*":
+                // ILIKE: no btree serves it (short of an index on lower()), whatever the pattern.
+                comparison = .containsPattern
+            case "~~":
+                // LIKE: a literal pattern says whether it is anchored; a parameter (`$1`, a
+                // generic plan) could be either, and only a trigram index serves both.
                 let value = tokens[next + 1]
-                guard value.kind == .placeholder, value.end - value.start >= 2, filter[value.start] == UInt8(ascii: "'") else { continue }
-                comparison = filter[value.start + 1] == UInt8(ascii: "%") || filter[value.start + 1] == UInt8(ascii: "_") ? .containsPattern : .prefixPattern
+                guard value.kind == .placeholder, value.end - value.start >= 2 else { continue }
+                let anchored = filter[value.start] == UInt8(ascii: "'") && filter[value.start + 1] != UInt8(ascii: "%") && filter[value.start + 1] != UInt8(ascii: "_")
+                comparison = anchored ? .prefixPattern : .containsPattern
             default: continue
             }
             let condition = Condition(column: column, comparison: comparison)

@@ -17,6 +17,10 @@ import Testing
             ddl: "CREATE INDEX CONCURRENTLY ON vendors USING gin (name gin_trgm_ops);"),
         Row(filter: "((name)::text ~~ 'acme%'::text)", conditions: ["name prefix_pattern"], ddl: "CREATE INDEX CONCURRENTLY ON vendors (name text_pattern_ops);"),
         Row(
+            filter: "((name)::text ~~* $1)", conditions: ["name contains_pattern"],
+            ddl: "CREATE INDEX CONCURRENTLY ON vendors USING gin (name gin_trgm_ops);"),
+        Row(filter: "((name)::text ~~ $1)", conditions: ["name contains_pattern"], ddl: "CREATE INDEX CONCURRENTLY ON vendors USING gin (name gin_trgm_ops);"),
+        Row(
             filter: "((status = 'open'::text) AND (created_at >= '2026-01-01 00:00:00+00'::timestamp with time zone))",
             conditions: ["status equality", "created_at range"], ddl: "CREATE INDEX CONCURRENTLY ON vendors (status, created_at);"),
         Row(filter: "(v.\"Region\" = ANY ('{eu,us}'::text[]))", conditions: ["Region equality"], ddl: "CREATE INDEX CONCURRENTLY ON vendors (\"Region\");"),
