@@ -26,6 +26,7 @@ log() { echo "bench: $*" >&2; }
 for package in pgbadger; do
   command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
 done
+[[ -x /usr/bin/time ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y time >/dev/null
 [[ -n ${VITALS_BIN:-} ]] || { log "swift build -c release"; swift build -c release >/dev/null; }
 
 LOG="$OUT/postgresql.log"
@@ -69,14 +70,13 @@ log "log: $STATEMENTS statements, $((BYTES / 1048576)) MiB"
 
 measure() { # NAME CMD... -> appends "NAME wall cpu" to $RESULTS
   local name=$1; shift
-  local stats
-  stats=$( { /usr/bin/time -f '%e %U %S' "$@" >/dev/null 2>"$OUT/$name.err"; } 2>&1 | tail -n1)
-  awk -v n="$name" -v s="$stats" 'BEGIN {split(s, a, " "); printf "%s %.3f %.3f\n", n, a[1], a[2] + a[3]}' >>"$RESULTS"
+  /usr/bin/time -o "$OUT/$name.time" -f '%e %U %S' "$@" >/dev/null 2>"$OUT/$name.err"
+  awk -v n="$name" '{printf "%s %.3f %.3f\n", n, $1, $2 + $3}' "$OUT/$name.time" >>"$RESULTS"
 }
 
 RESULTS="$OUT/runs.txt"
 : >"$RESULTS"
-REPLAY=("$VITALS" replay --slow-query.log-path "$LOG" --slow-query.log-line-prefix "$PREFIX")
+REPLAY=("$VITALS" replay --slow-query.log-path "$LOG" --slow-query.log-line-prefix "$PREFIX" --slow-query.output none)
 for run in $(seq 1 "$RUNS"); do
   log "run $run of $RUNS"
   measure "vitals_findings_on" "${REPLAY[@]}"

@@ -32,6 +32,8 @@ public enum TimingLogReplay {
         if !slowQuery.paths.isEmpty {
             var files = slowQuery
             files.fromBeginning = true
+            // The exposition is what replay prints; a log line per statement would bury it.
+            if case .log? = files.output { files.output = nil }
             try SlowQuerySource.readToEnd(configuration: files, registry: registry)
         }
         return ExpositionWriter(format: format).write(registry.gather())
