@@ -37,8 +37,11 @@ public struct NPlusOneTotals: Sendable, Equatable {
 /// times within one burst of work. A pure value fed statement by statement, in log order.
 ///
 /// A burst is one backend's run of statements, ended by:
-/// - a different transaction (`%v`/`%x` in `log_line_prefix`, `vxid` in csvlog/jsonlog) or a
-///   different sqlcommenter `traceparent` (one request) or `route`, when the log carries them;
+/// - the end of a transaction of several statements (`%v`/`%x` in `log_line_prefix`, `vxid` in
+///   csvlog/jsonlog), or a different sqlcommenter `traceparent` (one request) or `route`, when
+///   the log carries them. A transaction of one statement is autocommit, not a unit of work: an
+///   N+1 outside an explicit transaction gives each lookup its own, and ending bursts there
+///   would hide it;
 /// - otherwise a gap longer than ``Settings/gap`` between two statements.
 /// A fingerprint repeated at least ``Settings/minRepeats`` times in one burst is an N+1
 /// occurrence. With neither transaction ids nor tags, back-to-back requests on one pooled
@@ -93,6 +96,8 @@ public struct NPlusOneDetector: Sendable {
 
     struct Burst {
         var transaction: String?
+        /// Statements seen in ``transaction`` so far.
+        var inTransaction = 0
         var request: String?
         var route: String?
         var lastTime: Double
@@ -116,17 +121,23 @@ public struct NPlusOneDetector: Sendable {
         let request = statement.tags?["traceparent"]
         let route = statement.tags?.route
         if let burst = open[statement.pid] {
+            let endsTransaction = Self.differ(burst.transaction, statement.transaction) && burst.inTransaction > 1
             let ends =
-                statement.time - burst.lastTime > settings.gap || statement.time < burst.lastTime - settings.gap
-                || Self.differ(burst.transaction, statement.transaction) || Self.differ(burst.request, request)
-                || Self.differ(burst.route, route)
+                statement.time - burst.lastTime > settings.gap || statement.time < burst.lastTime - settings.gap || endsTransaction
+                || Self.differ(burst.request, request) || Self.differ(burst.route, route)
             if ends { close(statement.pid) }
         }
         if open[statement.pid] == nil {
             if open.count >= settings.maxOpenBursts, let idlest = open.min(by: { $0.value.lastTime < $1.value.lastTime })?.key { close(idlest) }
-            open[statement.pid] = Burst(transaction: statement.transaction, request: request, route: route, lastTime: statement.time)
+            open[statement.pid] = Burst(transaction: statement.transaction, inTransaction: 0, request: request, route: route, lastTime: statement.time)
         }
         open[statement.pid]!.lastTime = statement.time
+        if open[statement.pid]!.transaction == statement.transaction {
+            open[statement.pid]!.inTransaction += 1
+        } else {
+            open[statement.pid]!.transaction = statement.transaction
+            open[statement.pid]!.inTransaction = 1
+        }
         if open[statement.pid]!.route == nil { open[statement.pid]!.route = route }
         if open[statement.pid]!.shapes[statement.fingerprint] == nil {
             guard open[statement.pid]!.shapes.count < settings.maxShapesPerBurst else { return }

@@ -92,6 +92,16 @@ import Testing
         #expect(Self.run((first + second).map { var s = $0; s.transaction = nil; return s }).totals.count == 1, "without ids they merge")
     }
 
+    @Test func autocommitLookupsEachInTheirOwnTransactionStillMakeABurst() {
+        // asyncpg without an explicit transaction: every lookup is its own (virtual) transaction.
+        let lookups = (0..<20).map { Self.statement(at: 100 + Double($0) * 0.001, transaction: "3/\(100 + $0)") }
+        #expect(Self.run(lookups).totals.first?.value.statements == 20)
+        // A real transaction of several statements still ends where the next one begins.
+        let first = (0..<3).map { Self.statement(at: 200 + Double($0) * 0.001, transaction: "3/500") }
+        let second = (0..<3).map { Self.statement(at: 200.003 + Double($0) * 0.001, transaction: "3/501") }
+        #expect(Self.run(first + second).totals.isEmpty)
+    }
+
     @Test func traceparentSeparatesRequestsAndRouteAttributes() {
         let first = (0..<6).map { Self.statement(at: 100 + Double($0) * 0.001, route: "/markets/{id}", traceparent: "00-a-01") }
         let second = (0..<6).map { Self.statement(at: 100.006 + Double($0) * 0.001, route: "/markets/{id}", traceparent: "00-b-01") }
