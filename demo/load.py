@@ -31,7 +31,7 @@ import urllib.parse
 MARKETS = 2_000
 USERS = 10_000
 OUTCOMES_PER_MARKET = 20
-SEARCH_WORDS = ["farm", "honey", "bakery", "cheese", "mill", "orchard", "golden", "river", "dairy", "saffron"]
+SEARCH_WORDS = ["farm", "honey", "bakery", "cheese", "orchard", "vineyard", "golden", "river", "meadow", "saffron"]
 CITIES = ["Lyon", "Porto", "Ghent", "Turin", "Graz", "Bergen"]
 
 

@@ -7,7 +7,7 @@ and a test starting the app at the same moment).
 
 The tables carry the planted problems:
 - vendors is large (DEMO_APP_VENDORS rows, at least 50,000) and has no index on name or city:
-  the vendor search reads all of it, every time;
+  the vendor search reads all of it, every time, for the few rows (4 to 6 %) a word matches;
 - outcomes has an index on market_id, but the market page still fetches them one by one;
 - everything else is looked up by primary key or by an indexed foreign key.
 """
@@ -74,8 +74,11 @@ SELECT (m - 1) * {per_market} + k, m, 'Outcome ' || k, ((m * 7919 + k * 104729) 
 FROM generate_series(1, {markets}) AS m, generate_series(1, {per_market}) AS k;
 INSERT INTO vendors (id, name, city, category)
 SELECT i,
-       (ARRAY['Green', 'Sunny', 'Old', 'River', 'Hill', 'Golden', 'Wild', 'Blue'])[1 + i % 8] || ' '
-       || (ARRAY['Farm', 'Bakery', 'Honey', 'Cheese', 'Orchard', 'Dairy', 'Garden', 'Mill', 'Brewery', 'Kitchen'])[1 + (i / 8) % 10]
+       (ARRAY['Green', 'Sunny', 'Old', 'River', 'Hill', 'Golden', 'Wild', 'Blue',
+              'Little', 'North', 'Stone', 'Silver', 'Meadow', 'Valley', 'Maple', 'Copper'])[1 + i % 16] || ' '
+       || (ARRAY['Farm', 'Bakery', 'Honey', 'Cheese', 'Orchard', 'Dairy', 'Garden', 'Mill', 'Brewery', 'Kitchen',
+                 'Cellar', 'Creamery', 'Smokehouse', 'Apiary', 'Vineyard', 'Pantry', 'Grocer', 'Roastery',
+                 'Nursery', 'Fishery', 'Butchery', 'Press', 'Larder', 'Still', 'Loft'])[1 + (i / 16) % 25]
        || ' ' || i,
        (ARRAY['Lyon', 'Porto', 'Ghent', 'Turin', 'Graz', 'Bergen', 'Leeds', 'Malmo', 'Bilbao', 'Krakow',
               'Utrecht', 'Aarhus', 'Brno', 'Cork', 'Split', 'Basel'])[1 + (i * 7) % 16],
@@ -92,7 +95,7 @@ FROM generate_series(1, {orders}) AS i;
 
 
 def seed_version(settings: Settings) -> str:
-    return f"v1 markets={MARKETS}x{OUTCOMES_PER_MARKET} vendors={settings.vendors} users={USERS} orders={ORDERS}"
+    return f"v2 markets={MARKETS}x{OUTCOMES_PER_MARKET} vendors={settings.vendors} users={USERS} orders={ORDERS}"
 
 
 async def seed(settings: Settings) -> str:
