@@ -5,6 +5,16 @@
 #   bash scripts/test-servers.sh env DIR     # print the `export VITALS_TEST_...` lines
 #   bash scripts/test-servers.sh stop DIR    # stop both (safe to call twice)
 #
+#   start DIR --log-all-statements
+#       The statement-log profile of the demo (and of tests that look for N+1s):
+#       every statement is logged (log_min_duration_statement = 0), the prefix
+#       carries %v so one transaction's statements can be grouped, analysed
+#       auto_explain plans (row counts, no timing) from 10 ms (the vendor search's
+#       sequential scan), bind parameters are kept out of the log
+#       (log_parameter_max_length = 0). Without the flag
+#       the server logs statements from 50 ms, as the test suite expects.
+#       env.sh says which: VITALS_TEST_PG_LOG_LINE_PREFIX, ..._LOG_ALL_STATEMENTS.
+#
 # Layout of DIR (a relative DIR is taken relative to the caller's directory):
 #   DIR/env.sh            export lines (mode 600: it holds the passwords)
 #   DIR/pg/data           PGDATA (initdb'd anew on every start)
@@ -19,13 +29,20 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start|stop|env DIR" >&2
+  echo "usage: $0 start DIR [--log-all-statements] | stop DIR | env DIR" >&2
   exit 2
 }
 
-[[ $# -eq 2 ]] || usage
+[[ $# -ge 2 ]] || usage
 CMD=$1
 case "$CMD" in start|stop|env) ;; *) usage ;; esac
+LOG_ALL_STATEMENTS=0
+for opt in "${@:3}"; do
+  case "$CMD:$opt" in
+    start:--log-all-statements) LOG_ALL_STATEMENTS=1 ;;
+    *) usage ;;
+  esac
+done
 
 # Resolve DIR against the caller's directory before moving to the repo root.
 DIR=$2
@@ -55,6 +72,19 @@ REDIS_CONF="$REDIS_DIR/redis.conf"
 REDIS_PIDFILE="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 ENV_FILE="$DIR/env.sh"
+
+# %q: processes without a session (checkpointer...) print only the part before it.
+DEFAULT_LOG_LINE_PREFIX='%m [%p] %q%u@%d '
+# %v: an autocommit statement is a transaction of its own, so only the statements
+# an application runs inside one explicit transaction share a virtual transaction id.
+ALL_STATEMENTS_LOG_LINE_PREFIX='%m [%p] %q%v %u@%d '
+log_line_prefix() {
+  if [[ $LOG_ALL_STATEMENTS == 1 ]]; then
+    echo "$ALL_STATEMENTS_LOG_LINE_PREFIX"
+  else
+    echo "$DEFAULT_LOG_LINE_PREFIX"
+  fi
+}
 
 # DIR/pg may be a symlink into /tmp (see above): use the real path, since the
 # postgres user may not be able to traverse DIR itself.
@@ -267,10 +297,25 @@ track_io_timing = on
 logging_collector = off
 log_destination = 'stderr'
 log_min_duration_statement = 50
-log_line_prefix = '%m [%p] %q%u@%d '
+log_line_prefix = '$DEFAULT_LOG_LINE_PREFIX'
 auto_explain.log_min_duration = 50
 auto_explain.log_format = text
 EOF
+  if [[ $LOG_ALL_STATEMENTS == 1 ]]; then
+    # Later lines win in postgresql.conf.
+    as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<EOF
+# ---- --log-all-statements: every statement, for N+1 and sequential-scan findings ----
+log_min_duration_statement = 0
+log_line_prefix = '$ALL_STATEMENTS_LOG_LINE_PREFIX'
+auto_explain.log_min_duration = 10
+# actual row counts (Rows Removed by Filter: the missing-index finding) without a clock
+# read per plan node, which is what makes analysing every statement expensive
+auto_explain.log_analyze = on
+auto_explain.log_timing = off
+# bind parameter values are application data: keep them out of the log
+log_parameter_max_length = 0
+EOF
+  fi
 
   if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null 2>&1; then
     tail -n 30 "$PG_LOG" >&2 || true
@@ -346,6 +391,8 @@ export VITALS_TEST_PG_PORT='$pg_port'
 export VITALS_TEST_PG_PASSWORD='$pg_pass'
 export VITALS_TEST_PG_DATADIR='$PG_DATA'
 export VITALS_TEST_PG_LOG='$PG_LOG'
+export VITALS_TEST_PG_LOG_LINE_PREFIX='$(log_line_prefix)'
+export VITALS_TEST_PG_LOG_ALL_STATEMENTS='$LOG_ALL_STATEMENTS'
 export VITALS_TEST_PG_SUPERUSER_DSN='postgresql://postgres@/app?host=$run_enc&port=$pg_port'
 export VITALS_TEST_PG_PID='$(pg_pid)'
 export VITALS_TEST_REDIS_ADDR='redis://127.0.0.1:$redis_port'

@@ -1,0 +1,1 @@
+"""The demo application (see main.py); started by demo/run-app.sh."""
