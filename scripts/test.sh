@@ -2,7 +2,8 @@
 # THE test command: bash scripts/test.sh [swift test args, e.g. --filter Foo]
 #
 # 1. installs missing Debian packages (scripts/install-deps.sh)
-# 2. starts private PostgreSQL + Redis into .test-servers/ (stopped on any exit)
+# 2. starts private PostgreSQL + Redis into .test-servers/ (stopped on any exit), and prepares the
+#    demo app's venv from PyPI (.demo/venv) for the end-to-end test that runs the real app
 # 3. exports VITALS_TEST_* (see scripts/test-servers.sh), builds, runs swift test
 # Exits with swift test's status. Works with CI=true and no stdin.
 set -euo pipefail
@@ -40,6 +41,9 @@ bash scripts/test-servers.sh start "$SERVERS_DIR" </dev/null
 # shellcheck source=/dev/null
 source "$SERVERS_DIR/env.sh"
 echo "postgres: 127.0.0.1:$VITALS_TEST_PG_PORT  redis: 127.0.0.1:$VITALS_TEST_REDIS_PORT"
+
+section "demo app venv (.demo/venv, for the findings end-to-end test)"
+bash demo/run-app.sh setup </dev/null
 
 section "swift build --build-tests"
 swift --version 2>&1 | head -n1

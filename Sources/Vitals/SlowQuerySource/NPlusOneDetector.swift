@@ -42,7 +42,9 @@ public struct NPlusOneTotals: Sendable, Equatable {
 ///   the log carries them. A transaction of one statement is autocommit, not a unit of work: an
 ///   N+1 outside an explicit transaction gives each lookup its own, and ending bursts there
 ///   would hide it;
+/// - a pool's reset as it takes the connection back (``Role/checkIn``): the request is over;
 /// - otherwise a gap longer than ``Settings/gap`` between two statements.
+/// Session housekeeping (``Role/housekeeping``) is never counted, however often a pool repeats it.
 /// A fingerprint repeated at least ``Settings/minRepeats`` times in one burst is an N+1
 /// occurrence. With neither transaction ids nor tags, back-to-back requests on one pooled
 /// connection can merge into one burst: the gap is the only separator left.
@@ -104,6 +106,39 @@ public struct NPlusOneDetector: Sendable {
         var shapes: [String: Shape] = [:]
     }
 
+    /// What a statement is to a burst, told from its normalised text.
+    public enum Role: Equatable, Sendable {
+        /// Reads or writes data: what an N+1 is made of.
+        case work
+        /// Transaction control and session state (`BEGIN`, `SET`, `SHOW`, `UNLISTEN`, …).
+        case housekeeping
+        /// A pool's reset of a returned connection: asyncpg's `SELECT pg_advisory_unlock_all();
+        /// CLOSE ALL; UNLISTEN *; RESET ALL`, pgbouncer's and psycopg's `DISCARD ALL`.
+        case checkIn
+    }
+
+    private static let housekeepingWords: Set<String> = [
+        "ABORT", "BEGIN", "CHECKPOINT", "CLOSE", "COMMIT", "DEALLOCATE", "DISCARD", "END", "LISTEN", "LOAD", "NOTIFY",
+        "RELEASE", "RESET", "ROLLBACK", "SAVEPOINT", "SET", "SHOW", "START", "UNLISTEN",
+    ]
+
+    public static func role(of shape: String) -> Role {
+        var word: [UInt8] = []
+        for byte in shape.utf8 {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "("), word.isEmpty { continue }
+            let upper = byte & ~0x20
+            guard upper >= UInt8(ascii: "A"), upper <= UInt8(ascii: "Z"), word.count < 16 else { break }
+            word.append(upper)
+        }
+        let first = String(decoding: word, as: UTF8.self)
+        let housekeeping =
+            housekeepingWords.contains(first)
+            || (first == "SELECT" && shape.utf8.dropFirst(7).starts(with: "pg_advisory_unlock_all()".utf8))
+        guard housekeeping else { return .work }
+        let upper = shape.uppercased()
+        return upper.contains("RESET ALL") || upper.contains("DISCARD ALL") ? .checkIn : .housekeeping
+    }
+
     public let settings: Settings
     private var open: [Int: Burst] = [:]
     public private(set) var totals: [NPlusOneKey: NPlusOneTotals] = [:]
@@ -118,6 +153,13 @@ public struct NPlusOneDetector: Sendable {
 
     public mutating func observe(_ statement: Statement) {
         clock = max(clock, statement.time)
+        switch Self.role(of: statement.shape) {
+        case .work: break
+        case .housekeeping: return
+        case .checkIn:
+            close(statement.pid)
+            return
+        }
         let request = statement.tags?["traceparent"]
         let route = statement.tags?.route
         if let burst = open[statement.pid] {

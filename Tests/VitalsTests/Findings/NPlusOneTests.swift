@@ -109,6 +109,48 @@ import Testing
         #expect(totals[NPlusOneKey(fingerprint: "lookup", route: "/markets/{id}")]?.bursts == 2)
     }
 
+    @Test(arguments: [
+        ("SELECT * FROM t WHERE id = $1", NPlusOneDetector.Role.work),
+        ("(SELECT 1) UNION (SELECT 2)", .work),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", .work),
+        ("UPDATE t SET a = $1 WHERE id = $2", .work),
+        ("BEGIN", .housekeeping),
+        ("begin isolation level read committed", .housekeeping),
+        ("SET statement_timeout = $1", .housekeeping),
+        ("SHOW server_version", .housekeeping),
+        ("COMMIT", .housekeeping),
+        ("SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL", .checkIn),
+        ("SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *", .housekeeping),
+        ("DISCARD ALL", .checkIn),
+        ("reset all", .checkIn),
+        ("", .work),
+    ])
+    func statementRoles(shape: String, role: NPlusOneDetector.Role) {
+        #expect(NPlusOneDetector.role(of: shape) == role)
+    }
+
+    @Test func aPoolCheckInEndsTheBurstAndHousekeepingIsNeverCounted() {
+        // asyncpg on one pooled connection, requests back to back: three lookups, then the reset
+        // as the connection goes back. Merged by the gap, 12 lookups and 4 resets would look like N+1s.
+        var statements: [Statement] = []
+        var time = 100.0
+        for _ in 0..<4 {
+            for _ in 0..<3 {
+                statements.append(Self.statement(at: time, route: "/orders"))
+                time += 0.001
+            }
+            var reset = Self.statement(at: time, "reset", route: nil)
+            reset.shape = "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL"
+            statements.append(reset)
+            var set = Self.statement(at: time, "set", route: nil)
+            set.shape = "SET application_name = $1"
+            statements.append(contentsOf: Array(repeating: set, count: 6))
+            time += 0.001
+        }
+        #expect(Self.run(statements).totals.isEmpty)
+        #expect(Self.run(statements.filter { $0.fingerprint == "lookup" }).totals.count == 1, "without the reset they merge")
+    }
+
     @Test func backendsAreSeparateAndInterleavingIsFine() {
         var statements: [Statement] = []
         for index in 0..<10 {

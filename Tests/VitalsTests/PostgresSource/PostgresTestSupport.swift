@@ -34,23 +34,19 @@ struct PostgresTestServer: Sendable {
     }
 
     /// A second, private server (and its Redis) from `scripts/test-servers.sh`, for tests that stop
-    /// and start Postgres: the shared one is in use by suites running in parallel.
-    static func startPrivate(in directory: String) async throws -> PostgresTestServer {
+    /// and start Postgres (the shared one is in use by suites running in parallel) or that need it
+    /// configured otherwise (`options`: e.g. `--log-all-statements`).
+    static func startPrivate(in directory: String, options: [String] = []) async throws -> PostgresTestServer {
         let script = TestEnvironment.repositoryRoot + "/scripts/test-servers.sh"
         // Through system() with every descriptor above 2 closed, as pgctl does: servers started
         // through Foundation's Process keep its pipes, and the script then never appears to exit.
         let command = """
             exec bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null; \
-            exec bash "\(script)" start "\(directory)" >"\(directory).log" 2>&1 </dev/null'
+            exec bash "\(script)" start "\(directory)" \(options.joined(separator: " ")) >"\(directory).log" 2>&1 </dev/null'
             """
         let status = await Task.detached { system(command) }.value
         try #require(status == 0, "test-servers.sh start failed: \((try? String(contentsOfFile: directory + ".log", encoding: .utf8)) ?? "")")
-        var values: [String: String] = [:]
-        for line in try String(contentsOfFile: directory + "/env.sh", encoding: .utf8).split(separator: "\n") where line.hasPrefix("export ") {
-            let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { continue }
-            values[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-        }
+        let values = try TestServersEnvironment(directory: directory).values
         guard let dsn = values["VITALS_TEST_PG_DSN"], let superuserDSN = values["VITALS_TEST_PG_SUPERUSER_DSN"],
             let password = values["VITALS_TEST_PG_PASSWORD"], let port = values["VITALS_TEST_PG_PORT"],
             let dataDirectory = values["VITALS_TEST_PG_DATADIR"]
@@ -192,4 +188,23 @@ final class PostgresSilentListener: @unchecked Sendable {
 struct PostgresTestSupportFailure: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// The `export` lines of a `scripts/test-servers.sh` directory's env.sh.
+struct TestServersEnvironment {
+    let values: [String: String]
+
+    init(directory: String) throws {
+        var values: [String: String] = [:]
+        for line in try String(contentsOfFile: directory + "/env.sh", encoding: .utf8).split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst(7).split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { continue }
+            values[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
+        }
+        self.values = values
+    }
+
+    func require(_ name: String) throws -> String {
+        try #require(values[name], "\(name) is not in env.sh")
+    }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import Vitals
+
+/// The findings against the real thing: the demo's FastAPI app (demo/app, with its planted
+/// problems) under load, on a private PostgreSQL that logs every statement and a Redis, and the
+/// real vitals binary with every source on. Every planted problem must be found, on the right
+/// route and relation, and no finding may name a clean route.
+@Suite(.serialized) struct FindingsAppEndToEndTests {
+    /// Routes without a planted problem: no finding may name them.
+    static let cleanRoutes: Set<String> = ["/health", "/markets", "/markets/{id}/summary", "/users/{id}", "/orders"]
+
+    @Test func plantedProblemsAreFoundAndCleanRoutesAreNot() async throws {
+        let directory = try TemporaryDirectory()
+        let servers = directory.path + "/servers"
+        let root = TestEnvironment.repositoryRoot
+        _ = try await PostgresTestServer.startPrivate(in: servers, options: ["--log-all-statements"])
+        do {
+            try await Self.run(directory: directory.path, servers: servers, root: root)
+        } catch {
+            await PostgresTestServer.stopPrivate(in: servers)
+            throw error
+        }
+        await PostgresTestServer.stopPrivate(in: servers)
+    }
+
+    static func run(directory: String, servers: String, root: String) async throws {
+        let env = try TestServersEnvironment(directory: servers)
+        let appPort = TestEnvironment.freePort()
+        let appLog = directory + "/app.log"
+        var appEnvironment = ProcessInfo.processInfo.environment
+        appEnvironment["DEMO_APP_PORT"] = String(appPort)
+        appEnvironment["DEMO_APP_LOG"] = appLog
+        appEnvironment["DEMO_APP_PG_DSN"] = try env.require("VITALS_TEST_PG_SUPERUSER_DSN")
+        appEnvironment["DEMO_APP_REDIS_URL"] = try env.require("VITALS_TEST_REDIS_ADDR")
+        appEnvironment["DEMO_APP_REDIS_PASSWORD"] = try env.require("VITALS_TEST_REDIS_PASSWORD")
+        // A short block, often enough for asyncio to warn, not so long that every route misses its target.
+        appEnvironment["DEMO_APP_BLOCKING_SECONDS"] = "0.12"
+        let app = try ChildProcess("/bin/bash", [root + "/demo/run-app.sh", "serve"], environment: appEnvironment)
+        // The first run creates the venv from PyPI: minutes on a fresh machine.
+        let appReady = await HTTPGet.waitFor("http://127.0.0.1:\(appPort)/health", timeout: .seconds(600))
+        try #require(appReady, "the demo app did not answer /health: \(app.output.suffix(2000))")
+
+        let vitalsPort = TestEnvironment.freePort()
+        var vitalsEnvironment = ProcessInfo.processInfo.environment
+        vitalsEnvironment["REDIS_PASSWORD"] = try env.require("VITALS_TEST_REDIS_PASSWORD")
+        let vitals = try ChildProcess(
+            TestEnvironment.vitalsBinary,
+            [
+                "--web.listen-address", "127.0.0.1:\(vitalsPort)", "--log.level", "warn",
+                "--timing-log.path", appLog, "--slow-query.log-path", try env.require("VITALS_TEST_PG_LOG"),
+                "--slow-query.log-line-prefix", try env.require("VITALS_TEST_PG_LOG_LINE_PREFIX"),
+                "--postgres.dsn", try env.require("VITALS_TEST_PG_DSN"), "--redis.addr", try env.require("VITALS_TEST_REDIS_ADDR"),
+                "--app-probe.url", "http://127.0.0.1:\(appPort)/health",
+                "--findings.interval", "2s", "--findings.window", "30s", "--findings.min-requests", "10",
+            ], environment: vitalsEnvironment)
+        let vitalsReady = await HTTPGet.waitFor("http://127.0.0.1:\(vitalsPort)/ready", timeout: .seconds(60))
+        try #require(vitalsReady, "vitals did not become ready: \(vitals.output.suffix(2000))")
+
+        let load = try ChildProcess(
+            "/usr/bin/python3", [root + "/demo/load.py", "--base-url", "http://127.0.0.1:\(appPort)", "--rate", "60", "--seconds", "150", "--seed", "1", "--quiet"])
+
+        var findings: [[String: Any]] = []
+        var body = ""
+        let deadline = ContinuousClock.now + .seconds(150)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .seconds(2))
+            guard let (status, text) = await HTTPGet.fetch("http://127.0.0.1:\(vitalsPort)/findings"), status == 200 else { continue }
+            body = text
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            findings = json["findings"] as? [[String: Any]] ?? []
+            if Self.missing(in: findings).isEmpty { break }
+        }
+        load.signal(SIGTERM)
+        _ = await load.wait(timeout: .seconds(20))
+        #expect(Self.missing(in: findings).isEmpty, "not found: \(Self.missing(in: findings)); /findings: \(body)")
+
+        // Right route, right relation, right column.
+        let nPlusOne = findings.first { $0["kind"] as? String == "n_plus_one" && $0["route"] as? String == "/markets/{id}" }
+        #expect((nPlusOne?["action"] as? String)?.contains("FROM outcomes WHERE id = $1") == true)
+        let index = findings.first { $0["kind"] as? String == "missing_index" }
+        #expect(index?["subject"] as? String == "vendors (name)")
+        #expect((index?["action"] as? String)?.contains("ON vendors USING gin (name gin_trgm_ops)") == true)
+
+        // Nothing on the clean routes.
+        for finding in findings {
+            let route = (finding["route"] as? String).map { $0.split(separator: " ").last.map(String.init) ?? $0 }
+            #expect(route.map { !Self.cleanRoutes.contains($0) } ?? true, "a finding on a clean route: \(finding)")
+        }
+        // No literal from the app's statements anywhere.
+        for word in ["farm", "honey", "Lyon", "Porto"] { #expect(!body.contains(word)) }
+
+        vitals.signal(SIGTERM)
+        _ = await vitals.wait(timeout: .seconds(20))
+        app.signal(SIGTERM)
+        _ = await app.wait(timeout: .seconds(20))
+    }
+
+    /// The planted problems not yet found.
+    static func missing(in findings: [[String: Any]]) -> [String] {
+        func has(_ kind: String, _ match: ([String: Any]) -> Bool = { _ in true }) -> Bool {
+            findings.contains { $0["kind"] as? String == kind && match($0) }
+        }
+        var missing: [String] = []
+        if !has("n_plus_one", { $0["route"] as? String == "/markets/{id}" }) { missing.append("n_plus_one on /markets/{id}") }
+        if !has("missing_index", { ($0["subject"] as? String)?.hasPrefix("vendors") == true }) { missing.append("missing_index on vendors") }
+        if !has("cache_ineffective") { missing.append("cache_ineffective") }
+        if !has("event_loop_blocked") { missing.append("event_loop_blocked") }
+        return missing
+    }
+}
