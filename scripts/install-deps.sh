@@ -37,6 +37,8 @@ BENCH_PKGS=(
   prometheus-postgres-exporter prometheus-redis-exporter
   pgbadger wrk hyperfine valgrind time linux-perf
 )
+# The page's browser test (headless Chromium) and its screenshot.
+TEST_PKGS=(chromium fonts-dejavu-core)
 # Services the packages above may start on install; stopped afterwards.
 SERVICES=(
   redis-server prometheus mtail postgresql
@@ -46,6 +48,9 @@ SERVICES=(
 wanted=("${BASE_PKGS[@]}")
 if [[ $BENCH == 1 ]]; then
   wanted+=("${BENCH_PKGS[@]}")
+fi
+if [[ $TESTS == 1 ]]; then
+  wanted+=("${TEST_PKGS[@]}")
 fi
 
 missing=()

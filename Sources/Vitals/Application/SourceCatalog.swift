@@ -9,6 +9,7 @@ public enum SourceCatalog {
             SlowQuerySourceFactory.self,
             // Last: it reads what the sources above publish.
             FindingsFactory.self,
+            PageFactory.self,
         ]
     }
 }

@@ -1,8 +1,30 @@
 import NIOConcurrencyHelpers
 
-/// What sources know that findings need and that is not a metric: the N+1 totals and the index
-/// candidates of the statement log. Sources publish here; ``FindingsService`` reads it with each frame.
+/// What sources know that is not a metric, passed between them: the N+1 totals, index candidates
+/// and slowest statements of the statement log, and the current findings. Sources publish here;
+/// ``FindingsService`` reads it with each frame, and the page with each of its own.
 public final class FindingEvidence: Sendable {
+    private let findings = NIOLockedValueBox<(list: [Finding], evaluatedAt: Double?)>(([], nil))
+    private let slowest = NIOLockedValueBox<[String: [SlowQueryStats]]>([:])
+
+    public func publish(findings list: [Finding], evaluatedAt: Double) {
+        findings.withLockedValue { $0 = (list, evaluatedAt) }
+    }
+
+    /// The findings of the latest evaluation, by impact; empty when findings are off.
+    public var currentFindings: (list: [Finding], evaluatedAt: Double?) { findings.withLockedValue { $0 } }
+
+    /// Replaces the slowest statements (by total time) the log `instance` reported before.
+    public func publish(slowestStatements list: [SlowQueryStats], from instance: String) {
+        slowest.withLockedValue { $0[instance] = list }
+    }
+
+    /// Every log's slowest statements, by total time.
+    public func slowestStatements(limit: Int) -> [SlowQueryStats] {
+        let all = slowest.withLockedValue { $0 }
+        return Array(all.values.joined().sorted { ($0.totalSeconds, $1.id) > ($1.totalSeconds, $0.id) }.prefix(limit))
+    }
+
     private let nPlusOne = NIOLockedValueBox<[String: [NPlusOneKey: NPlusOneTotals]]>([:])
     private let indexes = NIOLockedValueBox<[String: [IndexCandidateKey: IndexCandidateTotals]]>([:])
 

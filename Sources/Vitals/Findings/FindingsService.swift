@@ -74,6 +74,7 @@ public final class FindingsService: VitalsSource {
             return state.board.current
         }
         publisher.publish(Self.families(for: findings))
+        evidence.publish(findings: findings, evaluatedAt: now)
         status.recordSuccess(duration: (ContinuousClock.now - started).seconds)
     }
 

@@ -53,7 +53,7 @@ public struct HistogramCounts: Sendable, Equatable {
     public var mean: Double? { count > 0 ? sum / Double(count) : nil }
 }
 
-/// What the findings read from one gather of the registry, compacted: only the families the
+/// What the findings and the page read from one gather of the registry, compacted: only the families the
 /// rules use, so a frame's size is bounded by the route cap and the targets, not by the scrape.
 public struct MetricFrame: Sendable {
     public struct Scalar: Sendable, Equatable {
@@ -64,11 +64,14 @@ public struct MetricFrame: Sendable {
     static let requestDuration = "http_request_duration_seconds"
     static let probeDuration = "app_probe_duration_seconds"
     static let blockedSeconds = "app_event_loop_blocked_seconds"
+    static let ownLag = "vitals_event_loop_lag_seconds"
     /// The scalar families rules read.
     static let scalarNames: Set<String> = [
         "redis_keyspace_hits_total", "redis_keyspace_misses_total", "redis_evicted_keys_total", "redis_memory_max_bytes", "redis_up",
         "pg_connections_used", "pg_connections_max", "pg_connections_used_ratio", "pg_stat_activity_idle_in_transaction_max_seconds",
         "pg_stat_activity_lock_waiting_sessions", "app_event_loop_blocked_total",
+        // For the page.
+        "pg_stat_activity_count", "app_probe_up",
     ]
 
     /// Epoch seconds.
@@ -77,6 +80,8 @@ public struct MetricFrame: Sendable {
     public var routes: [String: HistogramCounts] = [:]
     public var probe: HistogramCounts?
     public var blocked: HistogramCounts?
+    /// vitals' own event loops, summed.
+    public var ownLag: HistogramCounts?
     public var scalars: [String: [Scalar]] = [:]
     /// From the statement log, not a metric family (see ``FindingEvidence``).
     public var nPlusOne: [NPlusOneKey: NPlusOneTotals] = [:]
@@ -98,6 +103,12 @@ public struct MetricFrame: Sendable {
                     let key = series.labelValues[method] + " " + series.labelValues[route]
                     let counts = HistogramCounts(bounds: family.descriptor.buckets, counts: buckets, sum: sum, count: count)
                     if routes[key] == nil { routes[key] = counts } else { routes[key]?.add(counts) }
+                }
+            } else if name == Self.ownLag {
+                for series in family.series {
+                    guard case .histogram(let buckets, let sum, let count, _) = series.value else { continue }
+                    let counts = HistogramCounts(bounds: family.descriptor.buckets, counts: buckets, sum: sum, count: count)
+                    if ownLag == nil { ownLag = counts } else { ownLag?.add(counts) }
                 }
             } else if name == Self.probeDuration || name == Self.blockedSeconds {
                 guard let series = family.series.first, case .histogram(let buckets, let sum, let count, _) = series.value else { continue }

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// The HTTP surface: `/metrics` (path configurable), `/health`, `/ready` and a small index page.
+/// The HTTP surface: `/metrics` (path configurable), `/health`, `/ready`, the sources' endpoints,
+/// and at `/` the page (a source's, see ``PageService``) or, with the page off, a list of links.
 struct Endpoints: Sendable {
     let registry: MetricRegistry
     let health: SourceHealthBoard
@@ -31,8 +32,8 @@ struct Endpoints: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
         }
         router.get("/ready") { _, context in ready(detailed: context.isAuthenticated) }
-        router.get("/") { _, _ in index() }
-        for endpoint in sourceEndpoints where endpoint.path != telemetryPath && !["/", "/health", "/ready"].contains(endpoint.path) {
+        if !sourceEndpoints.contains(where: { $0.path == "/" }) { router.get("/") { _, _ in index() } }
+        for endpoint in sourceEndpoints where endpoint.path != telemetryPath && !["/health", "/ready"].contains(endpoint.path) {
             router.get(RouterPath(endpoint.path)) { request, _ in
                 var query: [String: String] = [:]
                 for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }

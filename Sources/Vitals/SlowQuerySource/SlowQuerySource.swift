@@ -136,6 +136,7 @@ public final class SlowQuerySource: VitalsSource {
     private let configuration: SlowQueryConfiguration
     private let pipeline: Pipeline
     private let board = SlowQueryBoard()
+    static let statementsForThePage = 10
     private let logger: Logger
     private let evidence: FindingEvidence
 
@@ -184,7 +185,10 @@ public final class SlowQuerySource: VitalsSource {
     func pollOnce() {
         let start = ContinuousClock.now
         let outcome = pipeline.poll()
-        if let report = outcome.report { board.publish(report) }
+        if let report = outcome.report {
+            board.publish(report)
+            evidence.publish(slowestStatements: Array(report.byTotal.prefix(Self.statementsForThePage)), from: configuration.paths.joined(separator: ","))
+        }
         if let totals = outcome.nPlusOne { evidence.publish(nPlusOne: totals, from: configuration.paths.joined(separator: ",")) }
         if let candidates = outcome.indexCandidates { evidence.publish(indexCandidates: candidates, from: configuration.paths.joined(separator: ",")) }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)

@@ -5,8 +5,9 @@ import Testing
 
 /// The findings against the real thing: the demo's FastAPI app (demo/app, with its planted
 /// problems) under load, on a private PostgreSQL that logs every statement and a Redis, and the
-/// real vitals binary with every source on. Every planted problem must be found, on the right
-/// route and relation, and no finding may name a clean route.
+/// real vitals binary with every source on, behind basic auth. Every planted problem must be
+/// found, on the right route and relation, and no finding may name a clean route; then the page,
+/// in headless Chromium, must show those findings and the routes with /metrics' numbers.
 @Suite(.serialized) struct FindingsAppEndToEndTests {
     /// Routes without a planted problem: no finding may name them.
     static let cleanRoutes: Set<String> = ["/health", "/markets", "/markets/{id}/summary", "/users/{id}", "/orders"]
@@ -43,6 +44,8 @@ import Testing
         try #require(appReady, "the demo app did not answer /health: \(app.output.suffix(2000))")
 
         let vitalsPort = TestEnvironment.freePort()
+        let webConfig = directory + "/web.yml"
+        try "basic_auth_users:\n  alice: \(try bcryptHash(Self.password))\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
         var vitalsEnvironment = ProcessInfo.processInfo.environment
         vitalsEnvironment["REDIS_PASSWORD"] = try env.require("VITALS_TEST_REDIS_PASSWORD")
         let vitals = try ChildProcess(
@@ -54,6 +57,7 @@ import Testing
                 "--postgres.dsn", try env.require("VITALS_TEST_PG_DSN"), "--redis.addr", try env.require("VITALS_TEST_REDIS_ADDR"),
                 "--app-probe.url", "http://127.0.0.1:\(appPort)/health",
                 "--findings.interval", "2s", "--findings.window", "30s", "--findings.min-requests", "10",
+                "--web.config.file", webConfig, "--web.auth-exempt-probes",
             ], environment: vitalsEnvironment)
         let vitalsReady = await HTTPGet.waitFor("http://127.0.0.1:\(vitalsPort)/ready", timeout: .seconds(60))
         try #require(vitalsReady, "vitals did not become ready: \(vitals.output.suffix(2000))")
@@ -66,7 +70,9 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(150)
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .seconds(2))
-            guard let (status, text) = await HTTPGet.fetch("http://127.0.0.1:\(vitalsPort)/findings"), status == 200 else { continue }
+            guard let (status, text) = await HTTPGet.fetch("http://127.0.0.1:\(vitalsPort)/findings", headers: Self.authorization), status == 200 else {
+                continue
+            }
             body = text
             let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
             findings = json["findings"] as? [[String: Any]] ?? []
@@ -91,10 +97,96 @@ import Testing
         // No literal from the app's statements anywhere.
         for word in ["farm", "honey", "Lyon", "Porto"] { #expect(!body.contains(word)) }
 
+        try await Self.checkPage(port: vitalsPort, directory: directory, root: root)
+
         vitals.signal(SIGTERM)
         _ = await vitals.wait(timeout: .seconds(20))
         app.signal(SIGTERM)
         _ = await app.wait(timeout: .seconds(20))
+    }
+
+    static let password = "page-secret"
+    static let authorization = ["Authorization": "Basic " + Data("alice:\(password)".utf8).base64EncodedString()]
+
+    /// The page in a real browser, with basic auth on: routes with the numbers of `/metrics`,
+    /// charts with points, the planted findings, a refresh that works, no console message.
+    static func checkPage(port: Int, directory: String, root: String) async throws {
+        // The load has stopped, but vitals may still be reading the end of the logs: wait until the
+        // counts of /metrics hold still, then one page interval more.
+        var expected: [String: Int] = [:]
+        var previous: [String: Int]?
+        let settled = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < settled {
+            let (status, exposition) = try #require(await HTTPGet.fetch("http://127.0.0.1:\(port)/metrics", headers: authorization))
+            #expect(status == 200)
+            expected = requestCounts(in: exposition).filter { !$0.key.hasSuffix(" /health") }
+            if expected == previous { break }
+            previous = expected
+            try await Task.sleep(for: .seconds(3))
+        }
+        #expect(expected == previous, "the request counts did not settle")
+        #expect(!expected.isEmpty)
+        try await Task.sleep(for: .seconds(3))
+
+        let url = "http://alice:\(password)@127.0.0.1:\(port)/"
+        let page = try await HeadlessChromium.load(url, in: directory)
+        #expect(page.console.isEmpty, "console: \(page.console)")
+        #expect(page.dom.contains("data-refreshes=\""), "the refresh script fetched the page again behind basic auth")
+        let meta = page.dom.components(separatedBy: "<p class=\"meta\">").dropFirst().first?.prefix { $0 != "<" } ?? ""
+        #expect(meta.hasPrefix("Target:"), "a refresh failed: \(meta)")
+
+        // Every route row against /metrics (but /health, which the app probe keeps calling).
+        let rows = routeRows(in: page.dom)
+        for (route, count) in expected {
+            #expect(rows[route] == count, "\(route): page \(rows[route].map(String.init) ?? "missing"), /metrics \(count)")
+        }
+        #expect(rows["GET /health"] != nil)
+
+        #expect(page.dom.contains("data-kind=\"n_plus_one\""))
+        #expect(page.dom.contains("data-kind=\"missing_index\""))
+        #expect(page.dom.contains("vendors (name)"))
+        let paths = page.dom.components(separatedBy: "<path class=\"p95").dropFirst()
+        #expect(!paths.isEmpty, "latency charts")
+        #expect(paths.contains { $0.prefix(2000).contains(" L") }, "a chart with joined points")
+        for word in ["farm", "honey", "Lyon", "Porto"] { #expect(!page.dom.contains(word), "a literal on the page: \(word)") }
+
+        // The method itself: a page that logs an error must be caught, or the check above proves nothing.
+        let broken = try await HeadlessChromium.load("data:text/html,<script>console.error('boom')</script>", virtualTime: .seconds(1), in: directory)
+        #expect(broken.console.contains { $0.contains("boom") })
+
+        let screenshot = ProcessInfo.processInfo.environment["VITALS_PAGE_SCREENSHOT"] ?? root + "/.build/page.png"
+        try await HeadlessChromium.screenshot(url, to: screenshot, in: directory)
+        #expect(FileManager.default.fileExists(atPath: screenshot))
+    }
+
+    /// `http_request_duration_seconds_count` summed over status classes, by `METHOD route`.
+    static func requestCounts(in exposition: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for line in exposition.split(separator: "\n") where line.hasPrefix("http_request_duration_seconds_count{") {
+            // Route values hold braces (`/markets/{id}`): the labels end at the last one.
+            guard let open = line.firstIndex(of: "{"), let close = line.lastIndex(of: "}"),
+                let value = line.split(separator: " ").last.flatMap({ Double($0) })
+            else { continue }
+            let labels = line[line.index(after: open)..<close]
+            func label(_ name: String) -> String? {
+                guard let range = labels.range(of: name + "=\"") else { return nil }
+                return String(labels[range.upperBound...].prefix { $0 != "\"" })
+            }
+            guard let method = label("method"), let route = label("route") else { continue }
+            counts[method + " " + route, default: 0] += Int(value)
+        }
+        return counts
+    }
+
+    /// The page's route rows: `data-route` (HTML-escaped) and `data-requests`.
+    static func routeRows(in dom: String) -> [String: Int] {
+        var rows: [String: Int] = [:]
+        for chunk in dom.components(separatedBy: "<tr class=\"route\" data-route=\"").dropFirst() {
+            let route = String(chunk.prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
+            guard let range = chunk.range(of: "data-requests=\"") else { continue }
+            rows[route] = Int(chunk[range.upperBound...].prefix { $0 != "\"" })
+        }
+        return rows
     }
 
     /// The planted problems not yet found.

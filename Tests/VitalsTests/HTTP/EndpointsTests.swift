@@ -18,7 +18,7 @@ func makeTestApplication(_ flags: [(String, String)]) throws -> some Application
 
 @Suite struct EndpointsTests {
     @Test func metricsHealthReadyAndIndex() async throws {
-        let app = try makeTestApplication([("event-loop.interval", "0"), ("findings.enabled", "false")])
+        let app = try makeTestApplication([("event-loop.interval", "0"), ("findings.enabled", "false"), ("page.enabled", "false")])
         try await app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
@@ -44,6 +44,26 @@ func makeTestApplication(_ flags: [(String, String)]) throws -> some Application
             try await client.execute(uri: "/" + String(repeating: "x", count: 4000), method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.body.readableBytes < 256)
+            }
+        }
+    }
+
+    @Test func thePageAndItsJSONReplaceTheIndex() async throws {
+        let app = try makeTestApplication([("event-loop.interval", "0"), ("web.telemetry-path", "/custom")])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                let body = String(buffer: response.body)
+                #expect(body.contains("<main id=\"page\""))
+                #expect(body.contains("href=\"/custom\""))
+                #expect(body.contains("href=\"/findings\""))
+                #expect(!body.contains("http://") && !body.contains("https://"), "nothing from elsewhere")
+            }
+            try await client.execute(uri: "/api/summary", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                #expect(String(buffer: response.body).hasPrefix("{\"generated_at\":"))
             }
         }
     }

@@ -1,0 +1,132 @@
+import Foundation
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// vitals' own page: every findings interval it takes a frame of the registry (what a scrape
+/// sees), appends the interval to the hour of history, and keeps the summary that `GET /` and
+/// `GET /api/summary` serve. Requests only read the last summary; nothing is computed per request
+/// but the rendering.
+public final class PageService: VitalsSource {
+    public let name = "page"
+    public let status: SourceStatus
+    private let configuration: PageConfiguration
+    private let findings: FindingsConfiguration
+    private let registry: MetricRegistry
+    private let evidence: FindingEvidence
+    private let health: SourceHealthBoard
+    private let endpoints: SourceEndpoints
+    private let telemetryPath: String
+    private let state: NIOLockedValueBox<State>
+
+    struct State {
+        var window: FrameWindow
+        var history: PageHistory
+        var summary: PageSummary?
+    }
+
+    public init(configuration: PageConfiguration, findings: FindingsConfiguration, context: SourceContext, telemetryPath: String) {
+        self.configuration = configuration
+        self.findings = findings
+        self.registry = context.registry
+        self.evidence = context.evidence
+        self.health = context.health
+        self.endpoints = context.endpoints
+        self.telemetryPath = telemetryPath
+        self.status = context.health.makeStatus(source: "page")
+        let frames = Int((findings.window.seconds / findings.interval.seconds).rounded(.up)) + 1
+        let points = Int((configuration.history.seconds / findings.interval.seconds).rounded(.up))
+        self.state = NIOLockedValueBox(
+            State(window: FrameWindow(capacity: frames), history: PageHistory(capacity: points, maxRoutes: configuration.historyRoutes)))
+        context.endpoints.register(path: "/", summary: "This page") { [self] _ in
+            SourceEndpoints.Response(contentType: "text/html; charset=utf-8", body: self.renderHTML())
+        }
+        context.endpoints.register(path: "/api/summary", summary: "What the page shows, as JSON") { [self] _ in
+            SourceEndpoints.Response(body: self.summary().json())
+        }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                self.collect(now: Date().timeIntervalSince1970)
+                try? await Task.sleep(for: self.findings.interval)
+            }
+        }
+    }
+
+    /// One interval: a frame, a history point for the interval since the previous frame, and the summary.
+    func collect(now: Double) {
+        let started = ContinuousClock.now
+        let frame = MetricFrame(families: registry.gather(), time: now)
+        let (list, evaluatedAt) = evidence.currentFindings
+        let statements = evidence.slowestStatements(limit: SlowQuerySource.statementsForThePage)
+        let sources = health.all
+        state.withLockedValue { state in
+            if let previous = state.window.latest { state.history.append(time: now, PageSummary.observations(from: previous, to: frame)) }
+            state.window.append(frame)
+            var summary = PageSummary(
+                earliest: state.window.earliest ?? frame, latest: frame, settings: findings.rules, findings: list, findingsEvaluatedAt: evaluatedAt,
+                statements: statements, sources: sources, history: state.history, chartedRoutes: configuration.chartedRoutes)
+            summary.findingsWindowSeconds = findings.window.seconds
+            state.summary = summary
+        }
+        status.recordSuccess(duration: (ContinuousClock.now - started).seconds)
+    }
+
+    func summary() -> PageSummary {
+        if let summary = state.withLockedValue({ $0.summary }) { return summary }
+        collect(now: Date().timeIntervalSince1970)
+        return state.withLockedValue { $0.summary! }
+    }
+
+    func renderHTML() -> String {
+        var links = [(path: telemetryPath, title: "metrics"), (path: "/ready", title: "ready"), (path: "/api/summary", title: "summary JSON")]
+        for endpoint in endpoints.all where !["/", "/api/summary"].contains(endpoint.path) { links.append((endpoint.path, String(endpoint.path.dropFirst()))) }
+        return PageHTML(summary: summary(), refreshSeconds: Int(findings.interval.seconds.rounded()), links: links).render()
+    }
+}
+
+/// `--page.*`: the page's history. Its resolution is the findings interval and its table window
+/// the findings window, so the page and the findings always agree.
+public struct PageConfiguration: Sendable {
+    public static let keys: [ConfigurationKey] = [
+        ConfigurationKey("page.enabled", .bool, default: .bool(true), help: "Serve the live page at / and its JSON at /api/summary."),
+        ConfigurationKey("page.history", .duration, default: .duration(.seconds(3600)), help: "How far back the page's charts go."),
+        ConfigurationKey(
+            "page.history-routes", .int, default: .int(20),
+            help: "Routes kept per history point, the busiest of each interval; with page.history this fixes the history's memory."),
+        ConfigurationKey("page.charted-routes", .int, default: .int(6), help: "Routes drawn as charts, the busiest over the history."),
+    ]
+
+    public var enabled: Bool
+    public var history: Duration
+    public var historyRoutes: Int
+    public var chartedRoutes: Int
+
+    public init(values: ConfigurationValues) throws(ConfigurationError) {
+        enabled = values.bool("page.enabled")
+        history = values.duration("page.history") ?? .seconds(3600)
+        guard history >= .seconds(60), history <= .seconds(86_400) else {
+            throw ConfigurationError(.invalidValue, key: "page.history", "must be between 1m and 24h")
+        }
+        historyRoutes = values.int("page.history-routes") ?? 20
+        guard (1...200).contains(historyRoutes) else { throw ConfigurationError(.invalidValue, key: "page.history-routes", "must be 1 to 200") }
+        chartedRoutes = values.int("page.charted-routes") ?? 6
+        guard (0...50).contains(chartedRoutes) else { throw ConfigurationError(.invalidValue, key: "page.charted-routes", "must be 0 to 50") }
+    }
+}
+
+public enum PageFactory: SourceFactory {
+    public static var configurationKeys: [ConfigurationKey] { PageConfiguration.keys }
+
+    public static func validate(values: ConfigurationValues) throws {
+        _ = try PageConfiguration(values: values)
+    }
+
+    public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
+        let settings = try PageConfiguration(values: configuration)
+        guard settings.enabled else { return [] }
+        let findings = try FindingsConfiguration(values: configuration)
+        return [PageService(configuration: settings, findings: findings, context: context, telemetryPath: configuration.string("web.telemetry-path") ?? "/metrics")]
+    }
+}
