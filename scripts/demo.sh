@@ -228,11 +228,11 @@ sleep 5  # a few seconds of traffic before the first look
 
 section "the demo is up"
 cat <<EOF
-  vitals:        $BASE/              (index)
-                 $BASE/metrics
+  vitals:        $BASE/              (the page: findings, routes, the last hour; open it in a browser)
+                 $BASE/findings      (which bottleneck, per route, as JSON; give it a minute)
+                 $BASE/metrics       $BASE/api/summary (the page as JSON)
                  $BASE/slow-queries  (statements from the server log, by total time)
                  $BASE/statements    (pg_stat_statements)
-                 $BASE/findings      (which bottleneck, per route; when this build has it)
                  $BASE/ready
   prometheus:    $PROM_UI/alerts   (the bundled alerts; most need 5 to 10 minutes of data)
                  $PROM_UI/graph    $PROM_UI/targets
@@ -293,6 +293,8 @@ if [[ -n ${DEMO_SECONDS:-} ]]; then
   check "pg_up = $n" [ "$n" = 1 ]
   n=$(metric redis_up)
   check "redis_up = $n" [ "$n" = 1 ]
+  page=$(curl -fsS --max-time 5 "$BASE/" 2>/dev/null | grep -c 'class="route"' || true)
+  check "the page at $BASE/ lists $page routes" positive "$page"
   up=$(curl -fsS --max-time 5 "$PROM_BASE/api/v1/query" --data-urlencode 'query=up{job="vitals"}' 2>/dev/null \
     | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")' 2>/dev/null \
     || echo none)

@@ -36,6 +36,9 @@ RI = "$__rate_interval"
 SLO_CHOICES = ["0.05", "0.1", "0.15", "0.2", "0.25", "0.3", "0.4", "0.5", "0.8"]
 SLO_DEFAULT = "0.2"
 
+# docs/runbook.md on GitHub, as the alerts' runbook_url (deploy/prometheus/rules.yml) link it.
+RUNBOOK = "https://github.com/vitals/vitals/blob/main/docs/runbook.md#"
+
 
 def sel(*extra):
     """The label matchers every selector carries, plus extra ones."""
@@ -272,6 +275,50 @@ def heatmap(title, description, expr):
     }
 
 
+def table(title, description, unit, queries, columns, sort_by=None, links=None):
+    """Instant queries in table format, merged on their common labels into one table.
+
+    columns: [(source column, display name)] in order; the `Time` column and any
+    `Value #X` not listed are hidden. links: {display name: [data link]}.
+    """
+    shown = [name for name, _ in columns]
+    hidden = {"Time": True}
+    hidden.update({"Value #%s" % chr(ord("A") + index): True for index in range(len(queries))
+                   if "Value #%s" % chr(ord("A") + index) not in shown})
+    overrides = [{
+        "matcher": {"id": "byName", "options": display},
+        "properties": [{"id": "links", "value": value}],
+    } for display, value in sorted((links or {}).items())]
+    return {
+        "datasource": DS,
+        "description": description,
+        "fieldConfig": {"defaults": {
+            "color": {"mode": "thresholds"},
+            "custom": {"align": "auto", "cellOptions": {"type": "auto"}, "filterable": True, "inspect": False},
+            "mappings": [],
+            "thresholds": thresholds([(None, "green")]),
+            "unit": unit,
+        }, "overrides": overrides},
+        "options": {
+            "cellHeight": "sm",
+            "footer": {"countRows": False, "fields": "", "reducer": ["sum"], "show": False},
+            "showHeader": True,
+            "sortBy": [{"desc": True, "displayName": sort_by}] if sort_by else [],
+        },
+        "targets": targets(queries, instant=True, fmt="table"),
+        "title": title,
+        "transformations": [
+            {"id": "merge", "options": {}},
+            {"id": "organize", "options": {
+                "excludeByName": hidden,
+                "indexByName": {name: index for index, name in enumerate(shown)},
+                "renameByName": {name: display for name, display in columns},
+            }},
+        ],
+        "type": "table",
+    }
+
+
 # ---------------------------------------------------------------- variables
 
 
@@ -413,6 +460,37 @@ def overview():
                steps=[(None, "green"), (0.2, "orange"), (0.5, "red")]), 5, 5)
     d.add(stat("Slow requests", "Requests per second slower than vitals' --timing-log.slow-threshold (200 ms by default).",
                "reqps", "sum(%s)" % rate("http_slow_requests_total", route)), 5, 5)
+
+    d.row("Findings", "The bottlenecks vitals names (GET /findings on vitals has each one's evidence and fix); "
+          "docs/runbook.md has a section per kind.")
+    finding = "kind, subject, instance"
+    d.add(table("Active findings", "Findings active at the end of the range, by instance, kind and subject, with their "
+                "estimated impact: seconds of request or database time per minute (empty where vitals cannot estimate "
+                "it). vitals_finding_active joined with vitals_finding_impact_seconds_per_minute; at most "
+                "--findings.max-per-kind per kind. The kind links to its runbook entry.",
+                "s", [("max by (%s) (vitals_finding_active%s)" % (finding, sel()), ""),
+                      ("max by (%s) (vitals_finding_impact_seconds_per_minute%s)" % (finding, sel()), "")],
+                [("kind", "Kind"), ("subject", "Subject"), ("Value #B", "Impact (s/min)"), ("instance", "Instance")],
+                sort_by="Impact (s/min)",
+                links={"Kind": [{"targetBlank": True, "title": "Runbook: ${__value.text}",
+                                 "url": RUNBOOK + "${__value.text}"}]}), 14, 8)
+    d.add(timeseries("Active findings by kind", "Findings active per kind over time (count of vitals_finding_active), "
+                     "all selected instances. A kind that stays up for 15 minutes raises VitalsFindingActive.",
+                     "short", [("count by (kind) (vitals_finding_active%s)" % sel(), "{{kind}}")],
+                     minimum=0, stack=True, decimals=0), 10, 8)
+    d.add(timeseries("N+1 bursts per second by fingerprint", "Requests (bursts of one backend's statements) per second "
+                     "that ran one statement shape at least --findings.n-plus-one.min-repeats times, per normalised "
+                     "statement id: the ten fingerprints with the most. Needs the slow-query source reading every "
+                     "statement (log_min_duration_statement = 0); /findings names the statement and the route.",
+                     "ops", [("topk(10, sum by (fingerprint) (%s))" % rate("pg_n_plus_one_bursts_total"), "{{fingerprint}}")],
+                     minimum=0), 12, 8)
+    d.add(timeseries("Statement calls per request", "Postgres statement executions (pg_stat_statements calls, the "
+                     "top --postgres.statements.limit statements) per request in the timing log. Each statement is "
+                     "counted once when several vitals watch the same server; it counts every client of the server, "
+                     "so read the trend: a jump after a deploy is usually a new N+1.",
+                     "short", [("sum(max by (target, datname, user, queryid) (%s)) / sum(%s)" % (
+                         rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request")],
+                     minimum=0, decimals=1), 12, 8)
 
     d.row("Requests per route", "Traffic, errors and the SLO share for each route template.")
     d.add(timeseries("Request rate by route", "Requests per second per route template (ids and tokens templated to {id}).",

@@ -13,6 +13,8 @@ import FoundationNetworking
     /// Panels that may legitimately be empty in this test, with the reason.
     static let mayBeEmpty: [String: String] = [
         "vitals-redis / Memory used of maxmemory": "the test Redis runs without maxmemory (0 = no limit: the stat shows no data by design)",
+        "vitals-overview / N+1 bursts per second by fingerprint":
+            "this test's workload has no N+1 (the demo app's end-to-end test has one and checks /findings)",
     ]
 
     /// Metrics whose presence decides which panels can be checked, by where they come from.
