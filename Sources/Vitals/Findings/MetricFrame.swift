@@ -71,7 +71,7 @@ public struct MetricFrame: Sendable {
         "pg_connections_used", "pg_connections_max", "pg_connections_used_ratio", "pg_stat_activity_idle_in_transaction_max_seconds",
         "pg_stat_activity_lock_waiting_sessions", "app_event_loop_blocked_total",
         // For the page.
-        "pg_stat_activity_count", "app_probe_up",
+        "pg_stat_activity_count",
     ]
 
     /// Epoch seconds.

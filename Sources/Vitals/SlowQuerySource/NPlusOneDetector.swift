@@ -117,23 +117,31 @@ public struct NPlusOneDetector: Sendable {
         case checkIn
     }
 
-    private static let housekeepingWords: Set<String> = [
-        "ABORT", "BEGIN", "CHECKPOINT", "CLOSE", "COMMIT", "DEALLOCATE", "DISCARD", "END", "LISTEN", "LOAD", "NOTIFY",
-        "RELEASE", "RESET", "ROLLBACK", "SAVEPOINT", "SET", "SHOW", "START", "UNLISTEN",
-    ]
+    private static let housekeepingWords: Set<SQLKeywords.Packed> = Set(
+        [
+            "ABORT", "BEGIN", "CHECKPOINT", "CLOSE", "COMMIT", "DEALLOCATE", "DISCARD", "END", "LISTEN", "LOAD", "NOTIFY",
+            "RELEASE", "RESET", "ROLLBACK", "SAVEPOINT", "SET", "SHOW", "START", "UNLISTEN",
+        ].map(packed))
+    private static let select = packed("SELECT")
 
+    private static func packed(_ word: String) -> SQLKeywords.Packed {
+        Array(word.utf8).withUnsafeBytes { SQLKeywords.pack($0, 0, $0.count)! }
+    }
+
+    /// Runs for every statement of the log: the first word is read with the fingerprint's lexer
+    /// and packed without allocating; only housekeeping (rare) is looked at further.
     public static func role(of shape: String) -> Role {
-        var word: [UInt8] = []
-        for byte in shape.utf8 {
-            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "("), word.isEmpty { continue }
-            let upper = byte & ~0x20
-            guard upper >= UInt8(ascii: "A"), upper <= UInt8(ascii: "Z"), word.count < 16 else { break }
-            word.append(upper)
+        var text = shape
+        let housekeeping = text.withUTF8 { bytes -> Bool in
+            let input = UnsafeRawBufferPointer(bytes)
+            var lexer = SQLLexer(input: input)
+            var token = lexer.next()
+            while let open = token, open.kind == .openParen { token = lexer.next() }
+            guard let first = token, let word = SQLKeywords.pack(input, first.start, first.end) else { return false }
+            if housekeepingWords.contains(word) { return true }
+            guard word == select, let next = lexer.next() else { return false }
+            return input[next.start..<next.end].elementsEqual("pg_advisory_unlock_all".utf8)
         }
-        let first = String(decoding: word, as: UTF8.self)
-        let housekeeping =
-            housekeepingWords.contains(first)
-            || (first == "SELECT" && shape.utf8.dropFirst(7).starts(with: "pg_advisory_unlock_all()".utf8))
         guard housekeeping else { return .work }
         let upper = shape.uppercased()
         return upper.contains("RESET ALL") || upper.contains("DISCARD ALL") ? .checkIn : .housekeeping
