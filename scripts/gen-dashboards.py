@@ -491,6 +491,18 @@ def overview():
                      "short", [("sum(max by (target, datname, user, queryid) (%s)) / sum(%s)" % (
                          rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request")],
                      minimum=0, decimals=1), 12, 8)
+    d.add(timeseries("Database statements per request by route", "Statements sqlcommenter tagged with the route in the "
+                     "Postgres log, per request of that route in the timing log (every method of the path). Needs the "
+                     "slow-query source reading every statement (log_min_duration_statement = 0) and route tags; 20 "
+                     "on a page that shows one row is an N+1.",
+                     "short", [("sum by (route) (%s) / sum by (route) (%s)" % (
+                         rate("pg_route_statements_total", route), rate("http_requests_total", route)), "{{route}}")],
+                     minimum=0, decimals=1), 12, 8)
+    d.add(timeseries("Database time per request by route", "Seconds of the route's tagged statements per request: "
+                     "compare with the route's latency to see how much of it is spent in the database.",
+                     "s", [("sum by (route) (%s) / sum by (route) (%s)" % (
+                         rate("pg_route_statement_seconds_total", route), rate("http_requests_total", route)), "{{route}}")],
+                     minimum=0), 12, 8)
 
     d.row("Requests per route", "Traffic, errors and the SLO share for each route template.")
     d.add(timeseries("Request rate by route", "Requests per second per route template (ids and tokens templated to {id}).",

@@ -69,7 +69,7 @@ public struct MetricFrame: Sendable {
     static let scalarNames: Set<String> = [
         "redis_keyspace_hits_total", "redis_keyspace_misses_total", "redis_evicted_keys_total", "redis_memory_max_bytes", "redis_up",
         "pg_connections_used", "pg_connections_max", "pg_connections_used_ratio", "pg_stat_activity_idle_in_transaction_max_seconds",
-        "pg_stat_activity_lock_waiting_sessions", "app_event_loop_blocked_total",
+        "pg_stat_activity_lock_waiting_sessions", "app_event_loop_blocked_total", "pg_route_statements_total", "pg_route_statement_seconds_total",
         // For the page.
         "pg_stat_activity_count",
     ]

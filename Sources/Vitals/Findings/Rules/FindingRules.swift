@@ -60,6 +60,7 @@ public enum FindingRules {
     /// Routes whose quantile over the window is over the target, by excess × traffic.
     static func routesOverTarget(_ inputs: FindingInputs, settings: FindingSettings) -> [Finding] {
         var findings: [Finding] = []
+        let database = RouteDatabaseTime(inputs)
         for (route, counts) in inputs.latest.routes where route.hasSuffix(" __other__") == false {
             let window = counts.since(inputs.earliest.routes[route])
             guard window.count >= UInt64(max(1, settings.minRequests)), let observed = window.quantile(settings.targetQuantile),
@@ -72,10 +73,24 @@ public enum FindingRules {
                 Finding.Evidence("requests_per_minute", perMinute, unit: "per_minute", window: inputs.window),
             ]
             if let p99 = window.quantile(0.99) { evidence.insert(Finding.Evidence("p99_seconds", p99, unit: "seconds", window: inputs.window), at: 1) }
+            var inDatabase = ""
+            if let time = database.perRequest(route) {
+                evidence += [
+                    Finding.Evidence("statements_per_request", time.statements, unit: "count", window: inputs.window),
+                    Finding.Evidence("database_seconds_per_request", time.seconds, unit: "seconds", window: inputs.window),
+                ]
+                if let share = time.share {
+                    evidence.append(Finding.Evidence("database_share", share, unit: "ratio", window: inputs.window))
+                    inDatabase = " It spends \(Int((share * 100).rounded())) % of its time in the database"
+                } else {
+                    inDatabase = " It spends \(Self.milliseconds(time.seconds)) per request in the database"
+                }
+                inDatabase += ", in about \(SampleValue.format((time.statements * 10).rounded() / 10)) statements per request."
+            }
             findings.append(
                 Finding(
                     kind: .routeOverTarget, subject: route, route: route, evidence: evidence,
-                    action: "Over the \(settings.quantileName) target of \(Self.milliseconds(settings.targetLatency)). Look at this route's other findings first (N+1, missing index, cache, event loop); with none, time its handler.",
+                    action: "Over the \(settings.quantileName) target of \(Self.milliseconds(settings.targetLatency)).\(inDatabase) Look at this route's other findings first (N+1, missing index, cache, event loop); with none, time its handler.",
                     impactSecondsPerMinute: (observed - settings.targetLatency) * perMinute))
         }
         return findings
@@ -228,6 +243,45 @@ public enum FindingRules {
                     impactSecondsPerMinute: inputs.perMinute(window.seconds)))
         }
         return findings
+    }
+
+    /// Where a route's time goes in the database, from the statements sqlcommenter tagged with it
+    /// (`pg_route_statement*`) over the requests of the timing log in the same window. A tag names
+    /// a path, a timing-log route is `METHOD path`: the requests of every method of the path count.
+    struct RouteDatabaseTime {
+        struct PerRequest: Equatable {
+            var statements: Double
+            var seconds: Double
+            /// Database seconds over the requests' own seconds; nil when the requests took no time.
+            var share: Double?
+        }
+
+        private var statements: [String: Double] = [:]
+        private var seconds: [String: Double] = [:]
+        private var requests: [String: (count: Double, seconds: Double)] = [:]
+
+        init(_ inputs: FindingInputs) {
+            for series in inputs.increase("pg_route_statements_total") { statements[series.labels["route"] ?? "", default: 0] += series.value }
+            guard !statements.isEmpty else { return }
+            for series in inputs.increase("pg_route_statement_seconds_total") { seconds[series.labels["route"] ?? "", default: 0] += series.value }
+            for (route, counts) in inputs.latest.routes {
+                let window = counts.since(inputs.earliest.routes[route])
+                let path = Self.path(of: route)
+                requests[path, default: (0, 0)].count += Double(window.count)
+                requests[path, default: (0, 0)].seconds += window.sum
+            }
+        }
+
+        static func path(of route: String) -> String {
+            route.firstIndex(of: " ").map { String(route[route.index(after: $0)...]) } ?? route
+        }
+
+        func perRequest(_ route: String) -> PerRequest? {
+            let path = Self.path(of: route)
+            guard let count = statements[path] ?? statements[route], count > 0, let served = requests[path], served.count > 0 else { return nil }
+            let time = seconds[path] ?? seconds[route] ?? 0
+            return PerRequest(statements: count / served.count, seconds: time / served.count, share: served.seconds > 0 ? min(1, time / served.seconds) : nil)
+        }
     }
 
     static func databaseSubject(_ labels: [String: String]) -> String {
