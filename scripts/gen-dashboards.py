@@ -33,7 +33,7 @@ RI = "$__rate_interval"
 # thresholds. Integer bounds are left out on purpose: their `le` label is "1" in
 # the text format but "1.0" in OpenMetrics (Prometheus 2.x scrapes OpenMetrics),
 # so le="$slo" would match nothing on one of the two.
-SLO_CHOICES = ["0.05", "0.1", "0.15", "0.2", "0.25", "0.3", "0.4", "0.5", "0.8"]
+SLO_CHOICES = ["0.05", "0.1", "0.12", "0.2", "0.25", "0.3", "0.35", "0.5", "0.6"]
 SLO_DEFAULT = "0.2"
 
 # docs/runbook.md on GitHub, as the alerts' runbook_url (deploy/prometheus/rules.yml) link it.

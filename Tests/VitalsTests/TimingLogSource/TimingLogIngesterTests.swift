@@ -36,6 +36,17 @@ import Testing
         #expect(histogram.count == 2)
     }
 
+    /// The default layout's promise, as a property: no step wider than 21 %, so a classic quantile
+    /// is never off by more than that; the usual objectives are exact bounds.
+    @Test func defaultBucketsAreEvenlyFineAndKeepTheObjectives() {
+        let bounds = TimingLogConfiguration.defaultBuckets
+        #expect(zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(TimingLogConfiguration.defaultBucketsWidestStep <= 0.21)
+        #expect(TimingLogConfiguration.defaultBucketsWidestStep > 0.2, "the documented worst case is the real one")
+        for objective in [0.1, 0.2, 0.25, 0.3, 0.5, 1] { #expect(bounds.contains(objective)) }
+        #expect(bounds.first == 0.0005 && bounds.last == 10)
+    }
+
     @Test func routeCapSendsNewRoutesToOther() throws {
         let lines = (0..<10).map { "x INFO t GET /page\($0)/view completed in 1.0ms" }
         let (_, metrics) = try ingest(lines + ["x INFO t GET /page0/view completed in 1.0ms"], maxRoutes: 3)
