@@ -36,12 +36,17 @@ public struct TimingLogConfiguration: Sendable {
         ConfigurationKey(
             "timing-log.native-histogram-schema", .int, default: .int(NativeHistogramOptions.defaultSchema),
             help: "Native histogram resolution, -4 to 8: each power of two splits into 2^schema buckets (5: about 2 % wide)."),
-        ConfigurationKey("timing-log.route", .strings, help: "Route template such as /markets/{id}/applications; repeatable; wins over automatic templating."),
+        ConfigurationKey(
+            "timing-log.route", .strings,
+            help: "Route template such as /markets/{id}/applications, or with its method, GET /markets/{id}, whose series then start at 0; repeatable; wins over automatic templating."),
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
         ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.milliseconds(100)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 1s."),
         ConfigurationKey("timing-log.json.method-field", .string, default: .string("method"), help: "json format: the field holding the HTTP method."),
         ConfigurationKey("timing-log.json.path-field", .string, default: .string("path"), help: "json format: the field holding the request path."),
+        ConfigurationKey(
+            "timing-log.starlette.status", .bool, default: .bool(false),
+            help: "starlette format: lines end with a status (status=500 or -> 500), published as the status_class label."),
         ConfigurationKey("timing-log.json.status-field", .string, default: .string("status"), help: "json format: the field holding the HTTP status; empty for none."),
         ConfigurationKey("timing-log.json.duration-field", .string, default: .string("duration_ms"), help: "json format: the field holding the duration."),
         ConfigurationKey("timing-log.regex", .string, help: "regex format: a pattern with named groups method, path, duration and optionally status."),
@@ -54,7 +59,16 @@ public struct TimingLogConfiguration: Sendable {
     public var slowThreshold: Double
     public var buckets: [Double]
     public var nativeHistogram: NativeHistogramOptions?
+    /// The templates' paths, for the templater.
     public var routes: [String]
+    /// Templates given with their method: their series exist from start-up, at 0, so `rate()`
+    /// counts a route's first requests too.
+    public var declaredRoutes: [DeclaredRoute]
+
+    public struct DeclaredRoute: Sendable, Equatable {
+        public var method: String
+        public var route: String
+    }
     public var maxRoutes: Int
     public var maxLineLength: Int
     public var pollInterval: Duration
@@ -92,9 +106,22 @@ public struct TimingLogConfiguration: Sendable {
         } else {
             nativeHistogram = nil
         }
-        routes = values.strings("timing-log.route")
-        for route in routes where !route.hasPrefix("/") {
-            throw ConfigurationError(.invalidValue, key: "timing-log.route", "'\(route)' must start with '/'")
+        routes = []
+        declaredRoutes = []
+        for entry in values.strings("timing-log.route") {
+            let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
+            let path = parts.last.map(String.init) ?? ""
+            guard path.hasPrefix("/"), parts.count <= 2 else {
+                throw ConfigurationError(.invalidValue, key: "timing-log.route", "'\(entry)' must be a path starting with '/', optionally after its method")
+            }
+            routes.append(path)
+            if parts.count == 2 {
+                let method = TimingLogIngester.normalizedMethod(String(parts[0]))
+                guard method != "OTHER" else {
+                    throw ConfigurationError(.invalidValue, key: "timing-log.route", "'\(parts[0])' is not an HTTP method")
+                }
+                declaredRoutes.append(DeclaredRoute(method: method, route: path))
+            }
         }
         maxRoutes = values.int("timing-log.max-routes") ?? 200
         guard (1...100_000).contains(maxRoutes) else {
@@ -115,7 +142,7 @@ public struct TimingLogConfiguration: Sendable {
         }
         switch format {
         case .starlette:
-            parser = StarletteLineParser()
+            parser = StarletteLineParser(readsStatus: values.bool("timing-log.starlette.status"))
         case .nginx:
             parser = NginxLineParser()
         case .json:
