@@ -485,11 +485,16 @@ def overview():
                      "ops", [("topk(10, sum by (fingerprint) (%s))" % rate("pg_n_plus_one_bursts_total"), "{{fingerprint}}")],
                      minimum=0), 12, 8)
     d.add(timeseries("Statement calls per request", "Postgres statement executions (pg_stat_statements calls, the "
-                     "top --postgres.statements.limit statements) per request in the timing log. Each statement is "
-                     "counted once when several vitals watch the same server; it counts every client of the server, "
-                     "so read the trend: a jump after a deploy is usually a new N+1.",
+                     "top --postgres.statements.limit statements) per request in the timing log, and those of lookups by "
+                     "key alone (SELECT … WHERE <key> = $1, pg_stat_statements_single_row_lookup): what the "
+                     "calls_per_request finding reads. Each statement is counted once when several vitals watch the same "
+                     "server; it counts every client of the server, so read the trend: a jump after a deploy is usually "
+                     "a new N+1.",
                      "short", [("sum(max by (target, datname, user, queryid) (%s)) / sum(%s)" % (
-                         rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request")],
+                         rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request"),
+                               ("sum(max by (target, datname, user, queryid) (%s * pg_stat_statements_single_row_lookup%s)) / sum(%s)" % (
+                         rate("pg_stat_statements_calls_total"), sel(), rate("http_request_duration_seconds_count")),
+                                "lookups by key per request")],
                      minimum=0, decimals=1), 12, 8)
     d.add(timeseries("Database statements per request by route", "Statements sqlcommenter tagged with the route in the "
                      "Postgres log, per request of that route in the timing log (every method of the path). Needs the "

@@ -14,22 +14,33 @@ public struct FindingSettings: Sendable, Equatable {
     public var probeP99: Double = 0.1
     /// Routes named as "slow in the same window" in an event-loop finding.
     static let maxRelatedRoutes = 5
+    /// Calls per request of one lookup by key (pg_stat_statements) that make a finding.
+    public var callsPerRequest: Double = 10
+    /// A pool plateau: at least this many sessions, flat over at least ``poolMinFrames`` frames.
+    public var poolMinSessions: Int = 3
+    public var poolMinFrames: Int = 4
+    /// The later half's quantile must be this many times the earlier half's to count as rising.
+    public var poolLatencyRise: Double = 1.1
 
     public init() {}
 
     var quantileName: String { "p" + SampleValue.format(targetQuantile * 100) }
 }
 
-/// What one evaluation reads: the window's first and last frames, and the one before the last.
+/// What one evaluation reads: the window's first and last frames, and the one before the last;
+/// ``frames`` is the whole window, oldest first, for the rules that need its shape over time.
 public struct FindingInputs: Sendable {
     public var earliest: MetricFrame
     public var previous: MetricFrame
     public var latest: MetricFrame
+    public var frames: [MetricFrame]
 
-    public init(earliest: MetricFrame, previous: MetricFrame, latest: MetricFrame) {
+    /// Without `frames`, the window is the three frames given.
+    public init(earliest: MetricFrame, previous: MetricFrame, latest: MetricFrame, frames: [MetricFrame]? = nil) {
         self.earliest = earliest
         self.previous = previous
         self.latest = latest
+        self.frames = frames ?? [earliest, previous, latest]
     }
 
     /// Seconds between the first and the last frame.
@@ -54,7 +65,7 @@ public enum FindingRules {
         let routes = routesOverTarget(inputs, settings: settings)
         return routes + cache(inputs, settings: settings) + connections(inputs, settings: settings)
             + eventLoop(inputs, settings: settings, slowRoutes: routes.map(\.subject)) + nPlusOne(inputs, settings: settings)
-            + missingIndexes(inputs)
+            + missingIndexes(inputs) + postgres(inputs, settings: settings)
     }
 
     /// Routes whose quantile over the window is over the target, by excess × traffic.
@@ -160,16 +171,6 @@ public enum FindingRules {
                             window: 0),
                     ],
                     action: "A session has held a transaction open while idle: it keeps its locks and a pool slot, and blocks vacuum. Commit or roll back before slow work (HTTP calls, rendering); set idle_in_transaction_session_timeout.",
-                    impactSecondsPerMinute: nil))
-        }
-        for waiting in inputs.latest.scalars("pg_stat_activity_lock_waiting_sessions") where waiting.value > 0 {
-            // Waiting in two frames in a row: a lock held across a pass, not a passing blip.
-            guard (inputs.previous.value("pg_stat_activity_lock_waiting_sessions", labels: waiting.labels) ?? 0) > 0 else { continue }
-            findings.append(
-                Finding(
-                    kind: .lockWaits, subject: Self.databaseSubject(waiting.labels),
-                    evidence: [Finding.Evidence("sessions_waiting", waiting.value, unit: "count", window: 0)],
-                    action: "Sessions are waiting for locks. Find the blocker with pg_blocking_pids() in pg_stat_activity; keep transactions that take row or table locks short.",
                     impactSecondsPerMinute: nil))
         }
         return findings
