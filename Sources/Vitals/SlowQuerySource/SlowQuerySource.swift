@@ -28,8 +28,8 @@ public struct SlowQueryConfiguration: Sendable {
         ConfigurationKey(
             "slow-query.rerank-interval", .duration, default: .duration(.seconds(60)), help: "How often the top-K fingerprints are re-ranked."),
         ConfigurationKey(
-            "slow-query.output", .string, default: .string("log"),
-            help: "Where each slow query's structured line goes: 'log' (vitals' log), 'none', or a file path."),
+            "slow-query.output", .string, default: .string("none"),
+            help: "Where each slow query's structured line goes: 'none', a file path, or 'log' (vitals' own log, which they can drown)."),
         ConfigurationKey("slow-query.output-format", .string, default: .string("json"), help: "Format of --slow-query.output lines in a file: json or logfmt."),
         ConfigurationKey(
             "slow-query.max-statement-length", .int, default: .int(StatementNormalizer.defaultMaxLength),
@@ -86,7 +86,9 @@ public struct SlowQueryConfiguration: Sendable {
         guard rerankInterval >= .seconds(1) else {
             throw ConfigurationError(.invalidValue, key: "slow-query.rerank-interval", "must be at least 1s")
         }
-        switch values.string("slow-query.output") ?? "log" {
+        // Off by default: on a busy server a line per statement (hundreds a minute) buried vitals'
+        // own messages in journalctl; the metrics and /slow-queries carry the same facts.
+        switch values.string("slow-query.output") ?? "none" {
         case "log": output = .log
         case "none", "": output = nil
         case let path: output = .file(path)

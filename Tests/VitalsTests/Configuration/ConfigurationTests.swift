@@ -170,4 +170,14 @@ import Testing
             try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["app-probe.interval": "50ms", "app-probe.timeout": "2s"]))
         }
     }
+
+    /// vitals' stderr is for vitals: the per-statement slow-query lines are opt-in.
+    @Test func slowQueryLinesAreOptIn() throws {
+        #expect(try SlowQueryConfiguration(values: try ConfigurationValues.make(keys: keys)).output == nil)
+        let logged = try SlowQueryConfiguration(values: try ConfigurationValues.make(keys: keys, ["slow-query.output": "log"]))
+        guard case .log? = logged.output else {
+            Issue.record("--slow-query.output log is the log")
+            return
+        }
+    }
 }

@@ -68,6 +68,7 @@ import Testing
         slow-query.log-line-prefix: '%m [%p] %q%u@%d '
         slow-query.from-beginning: true
         slow-query.poll-interval: 50ms
+        slow-query.output: log
         postgres.interval: 300ms
         postgres.statements.limit: 10000
         redis:
@@ -203,6 +204,7 @@ import Testing
         slow-query.log-path: ['\(postgres.logFile)']
         slow-query.log-line-prefix: '%m [%p] %q%u@%d '
         slow-query.poll-interval: 50ms
+        slow-query.output: log
         postgres.interval: 300ms
         postgres.statements.limit: 10000
 
