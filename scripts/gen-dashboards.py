@@ -49,10 +49,20 @@ def rate(metric, *extra, fn="rate"):
     return "%s(%s%s[%s])" % (fn, metric, sel(*extra), RI)
 
 
+# Histograms vitals also serves as native histograms. A Prometheus 2.42 started with
+# --enable-feature=native-histograms ingests only the native one (no _bucket,
+# _count or _sum), so their queries are `<classic> or <native>`: whichever exists.
+NATIVE = {"http_request_duration_seconds"}
+
+
 def quantile(q, metric, by, *extra):
     """histogram_quantile over a histogram aggregated by `by` (le always kept)."""
     labels = ", ".join(["le"] + list(by))
-    return "histogram_quantile(%s, sum by (%s) (%s))" % (q, labels, rate(metric + "_bucket", *extra))
+    classic = "histogram_quantile(%s, sum by (%s) (%s))" % (q, labels, rate(metric + "_bucket", *extra))
+    if metric not in NATIVE:
+        return classic
+    grouping = "sum by (%s) " % ", ".join(by) if by else "sum "
+    return "%s or histogram_quantile(%s, %s(%s))" % (classic, q, grouping, rate(metric, *extra))
 
 
 # ---------------------------------------------------------------- panels
@@ -442,8 +452,9 @@ def overview():
 
     def under_slo(by):
         grouping = "sum by (%s) " % by if by else "sum "
-        return "%s(%s) / %s(%s)" % (grouping, rate("http_request_duration_seconds_bucket", route, 'le="$slo"'),
-                                    grouping, rate("http_request_duration_seconds_count", route))
+        return "%s(%s) / %s(%s) or histogram_fraction(0, $slo, %s(%s))" % (
+            grouping, rate("http_request_duration_seconds_bucket", route, 'le="$slo"'),
+            grouping, rate("http_request_duration_seconds_count", route), grouping, rate("http_request_duration_seconds", route))
 
     d.row("Service level", "Request rate, errors and duration (RED) over the selected routes.")
     d.add(stat("Request rate", "Requests per second over the selected routes, counted from the application's timing log.",
@@ -491,9 +502,9 @@ def overview():
                      "server; it counts every client of the server, so read the trend: a jump after a deploy is usually "
                      "a new N+1.",
                      "short", [("sum(max by (target, datname, user, queryid) (%s)) / sum(%s)" % (
-                         rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request"),
+                         rate("pg_stat_statements_calls_total"), rate("http_requests_total")), "statements per request"),
                                ("sum(max by (target, datname, user, queryid) (%s * pg_stat_statements_single_row_lookup%s)) / sum(%s)" % (
-                         rate("pg_stat_statements_calls_total"), sel(), rate("http_request_duration_seconds_count")),
+                         rate("pg_stat_statements_calls_total"), sel(), rate("http_requests_total")),
                                 "lookups by key per request")],
                      minimum=0, decimals=1), 12, 8)
     d.add(timeseries("Database statements per request by route", "Statements sqlcommenter tagged with the route in the "
@@ -528,8 +539,9 @@ def overview():
                          "per-route buckets, interpolated linearly inside a bucket." % (name, q),
                          "s", [(quantile(q, "http_request_duration_seconds", ["route"], route), "{{route}}")], minimum=0), width, 8)
     d.add(timeseries("Mean latency by route", "Mean request duration per route (sum of durations / count).",
-                     "s", [("sum by (route) (%s) / sum by (route) (%s)" % (
-                         rate("http_request_duration_seconds_sum", route), rate("http_request_duration_seconds_count", route)),
+                     "s", [("sum by (route) (%s) / sum by (route) (%s) or histogram_sum(sum by (route) (%s)) / histogram_count(sum by (route) (%s))" % (
+                         rate("http_request_duration_seconds_sum", route), rate("http_request_duration_seconds_count", route),
+                         rate("http_request_duration_seconds", route), rate("http_request_duration_seconds", route)),
                          "{{route}}")], minimum=0), 8, 8)
     d.add(heatmap("Latency distribution", "Requests per duration bucket over time, all selected routes. Bright cells "
                   "far up the axis are the slow tail.",

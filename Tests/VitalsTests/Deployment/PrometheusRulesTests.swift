@@ -101,15 +101,42 @@ import Vitals
         }
     }
 
-    /// The p99 threshold alerts are the exact bucket form at bucket bounds of vitals' histogram.
+    /// The p99 threshold alerts read the shares slower than T, which on classic buckets are the
+    /// exact bucket form at bucket bounds of vitals' histogram.
     @Test func latencyAlertsUseBucketBounds() throws {
+        let rules = try Self.rules()
         let alerts = try Self.alerts()
-        for name in ["HTTPRouteP99LatencyHigh", "HTTPRouteP99LatencyAboveSLO"] {
+        for (name, record) in [
+            ("HTTPRouteP99LatencyHigh", "job_route:http_requests_slower_than_500ms:ratio_rate5m"),
+            ("HTTPRouteP99LatencyAboveSLO", "job_route:http_requests_slower_than_200ms:ratio_rate5m"),
+        ] {
             let expr = try #require(alerts.first { $0["alert"] as? String == name }?["expr"] as? String)
+            #expect(expr.contains(record + " > 0.01"), "\(name): p99 > T means more than 1% slower than T")
+            #expect(expr.contains("job_route:http_request_duration_seconds_count:rate5m > "), "\(name): traffic guard")
+        }
+        for record in ["job_route:http_requests_slower_than_500ms:ratio_rate5m", "job_route:http_requests:slo_ratio_rate5m"] {
+            let expr = try #require(rules.first { $0["record"] as? String == record }?["expr"] as? String)
             let le = try #require(DeploymentPromQL.selectors(in: expr).flatMap(\.matchers).first { $0.label == "le" }?.value)
-            #expect(VitalsDefaultBuckets.contains(le), "\(name): le=\"\(le)\" is not a bucket bound")
-            #expect(expr.contains("> 0.01"), "\(name): p99 > T means more than 1% slower than T")
-            #expect(expr.contains("rate(http_request_duration_seconds_count[5m])) > "), "\(name): traffic guard")
+            #expect(VitalsDefaultBuckets.contains(le), "\(record): le=\"\(le)\" is not a bucket bound")
+        }
+    }
+
+    /// With native histograms on, Prometheus 2.42 keeps no `_bucket`, `_count` or `_sum`: every rule
+    /// that reads the request histogram has a native form beside its classic one, and no alert
+    /// reads the raw series (only recording rules that have both).
+    @Test func latencyRulesReadClassicOrNative() throws {
+        for rule in try Self.rules() {
+            let name = rule["record"] as? String ?? rule["alert"] as? String ?? "?"
+            let expr = rule["expr"] as? String ?? ""
+            let classic = DeploymentPromQL.selectors(in: expr).filter {
+                ["http_request_duration_seconds_bucket", "http_request_duration_seconds_count", "http_request_duration_seconds_sum"].contains($0.name)
+            }
+            if rule["alert"] != nil {
+                #expect(classic.isEmpty && !expr.contains("http_request_duration_seconds{"), "\(name) reads the raw histogram")
+                continue
+            }
+            guard !classic.isEmpty, name != "job_route:http_request_duration_seconds_bucket:rate5m" else { continue }
+            #expect(expr.contains("\nor\n") && expr.contains("rate(http_request_duration_seconds["), "\(name) has no native form")
         }
     }
 }
