@@ -67,12 +67,16 @@ public struct SlowQueryIngester {
         public var maxLabelValues: Int
         /// N+1 detection over every statement the log has (before the threshold); nil: off.
         public var nPlusOne: NPlusOneDetector.Settings?
+        /// Keep one statement per index candidate in memory, for `--findings.hypopg`.
+        public var keepStatementSamples = false
 
         public init(
             format: PostgresLogFormat = .stderr, prefix: LogLinePrefix = LogLinePrefix(LogLinePrefix.defaultPrefix), thresholdSeconds: Double = 0,
             maxRecordLength: Int = 1 << 20, maxStatementLength: Int = StatementNormalizer.defaultMaxLength,
-            aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100, nPlusOne: NPlusOneDetector.Settings? = nil
+            aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100, nPlusOne: NPlusOneDetector.Settings? = nil,
+            keepStatementSamples: Bool = false
         ) {
+            self.keepStatementSamples = keepStatementSamples
             self.nPlusOne = nPlusOne
             self.format = format
             self.prefix = prefix
@@ -122,6 +126,7 @@ public struct SlowQueryIngester {
         self.pairs = LabelLimiter(capacity: settings.maxLabelValues)
         self.relations = LabelLimiter(capacity: settings.maxLabelValues)
         self.nPlusOne = settings.nPlusOne.map { NPlusOneDetector(settings: $0) }
+        self.indexCandidates = IndexCandidates(keepsSamples: settings.keepStatementSamples)
     }
 
     /// - Parameter now: wall-clock seconds since the epoch, for entries whose timestamp has no usable zone.
@@ -184,7 +189,12 @@ public struct SlowQueryIngester {
         let seconds = entry.durationSeconds
         let time = entry.timestamp.flatMap(SlowQueryTime.parsePostgres) ?? now
         let scanned = entry.plan?.sequentialScans ?? []
-        if nPlusOne != nil, let plan = entry.plan, !scanned.isEmpty, indexCandidates.observe(plan, seconds: seconds) { indexCandidatesChanged = true }
+        if nPlusOne != nil, let plan = entry.plan, !scanned.isEmpty,
+            indexCandidates.observe(
+                plan, seconds: seconds, sample: { StatementSample(statement: entry.statement, fingerprint: fingerprint, database: entry.database) })
+        {
+            indexCandidatesChanged = true
+        }
         logSink(
             SlowQueryLogLine(
                 time: SlowQueryTime.iso8601(time), fingerprint: fingerprint.id, durationSeconds: seconds, phase: entry.phase,
@@ -236,6 +246,9 @@ public struct SlowQueryIngester {
         indexCandidatesChanged = false
         return indexCandidates.totals
     }
+
+    /// One statement per index candidate (empty unless ``Settings/keepStatementSamples``).
+    public var statementSamples: [IndexCandidateKey: StatementSample] { indexCandidates.samples }
 
     /// The N+1 totals when they changed since the last call, for the findings.
     public mutating func takeNPlusOneChange() -> [NPlusOneKey: NPlusOneTotals]? {
