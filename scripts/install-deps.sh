@@ -37,8 +37,9 @@ BENCH_PKGS=(
   prometheus-postgres-exporter prometheus-redis-exporter
   pgbadger wrk hyperfine valgrind time linux-perf
 )
-# The page's browser test (headless Chromium) and its screenshot.
-TEST_PKGS=(chromium fonts-dejavu-core)
+# The page's browser test (headless Chromium) and its screenshot; hypopg for
+# the --findings.hypopg integration test (the test creates the extension).
+TEST_PKGS=(chromium fonts-dejavu-core postgresql-15-hypopg)
 # Services the packages above may start on install; stopped afterwards.
 SERVICES=(
   redis-server prometheus mtail postgresql

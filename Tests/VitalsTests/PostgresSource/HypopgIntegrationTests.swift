@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+
+@testable import Vitals
+
+/// `--findings.hypopg` against the real PostgreSQL 15 of `scripts/test-servers.sh`, with the
+/// Debian `postgresql-15-hypopg` package: the estimate runs on the target's own pass, in vitals'
+/// session, and writes nothing. Serialized: both tests use the database `hypopg_test`.
+@Suite(.serialized) struct HypopgIntegrationTests {
+    static let database = "hypopg_test"
+    static let statement = "SELECT id, name FROM hypo_vendors WHERE category_id = 7 AND name <> 'secret-literal'"
+
+    /// A fresh database with 20,000 vendors and no index on `category_id`; hypopg only when asked.
+    static func prepare(_ server: PostgresTestServer, hypopg: Bool) async throws {
+        try await server.superuser("DROP DATABASE IF EXISTS \(database) WITH (FORCE)", database: "postgres")
+        try await server.superuser("CREATE DATABASE \(database) OWNER vitals", database: "postgres")
+        try await server.superuser(
+            """
+            CREATE TABLE hypo_vendors (id bigint PRIMARY KEY, category_id int NOT NULL, name text NOT NULL);
+            INSERT INTO hypo_vendors SELECT g, g % 2000, 'vendor ' || g FROM generate_series(1, 20000) g;
+            ANALYZE hypo_vendors;
+            GRANT SELECT ON hypo_vendors TO vitals;
+            """, database: database)
+        if hypopg { try await server.superuser("CREATE EXTENSION hypopg", database: database) }
+    }
+
+    /// The candidate and its sample as the slow-query source finds them: from the statement's
+    /// analysed plan, in auto_explain's JSON shape.
+    static func publishCandidate(_ server: PostgresTestServer, into evidence: FindingEvidence, statement: String = statement) async throws {
+        let plan = try await server.superuser("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + statement, database: database)
+        // EXPLAIN's `[{"Plan": …}]` as auto_explain logs it: `{"Query Text": …, "Plan": …}`.
+        var object = Substring(plan.trimmingCharacters(in: .whitespacesAndNewlines)).dropFirst().dropLast()
+        object = object.drop { $0 != "{" }.dropFirst()
+        let parsed = PlanParser.parse("{\"Query Text\": \(JSONText.quote(statement)), " + object)
+        var candidates = IndexCandidates(keepsSamples: true)
+        let bytes = Array(statement.utf8)
+        let observed = candidates.observe(
+            parsed.summary, seconds: 0.2,
+            sample: { StatementSample(statement: bytes, fingerprint: StatementNormalizer().fingerprint(bytes), database: database) })
+        try #require(observed, "the plan is not an index candidate: \(parsed.summary.line)")
+        evidence.publish(indexCandidates: candidates.totals, samples: candidates.samples, from: "test.log")
+    }
+
+    static func passes(_ server: PostgresTestServer, evidence: FindingEvidence, registry: MetricRegistry) throws -> PostgresPasses {
+        let dsn = server.dsn(user: "vitals", password: server.password, database: database)
+        let values = try ConfigurationValues.make(
+            keys: PostgresConfiguration.keys + FindingsConfiguration.keys, ["postgres.dsn": dsn, "findings.hypopg": "true"])
+        let configuration = try PostgresConfiguration(values: values)
+        #expect(configuration.hypopgEnabled)
+        let info = try #require(configuration.targets.first)
+        return PostgresPasses(
+            configuration: configuration, info: info, statements: PostgresStatementsBoard(),
+            hypopg: HypopgEstimates(evidence: evidence, metrics: try HypopgMetrics(registry: registry), instance: info.targetLabel))
+    }
+
+    /// A pass whose slow part visits the other databases ends without the main connection, and an
+    /// estimate never opens one: the first pass only warms up.
+    static func collect(_ passes: PostgresPasses, warmUp: Bool = false) -> CollectedPass {
+        if warmUp { _ = passes.collect(CollectionPass(deadline: .now + .seconds(10))) }
+        return passes.collect(CollectionPass(deadline: .now + .seconds(10)))
+    }
+
+    static func counter(_ registry: MetricRegistry, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        let samples = ScrapedMetrics(String(decoding: ExpositionWriter(format: .prometheusText).write(registry.gather()), as: UTF8.self)).values(name, where: labels)
+        return samples.isEmpty ? nil : samples.reduce(0) { $0 + $1.value }
+    }
+
+    @Test func theEstimateShowsTheIndexPaysAndNothingIsWritten() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        try await Self.prepare(server, hypopg: true)
+        let indexesBefore = try await server.superuser("SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes", database: Self.database)
+        let evidence = FindingEvidence()
+        try await Self.publishCandidate(server, into: evidence)
+        let registry = MetricRegistry()
+        let passes = try Self.passes(server, evidence: evidence, registry: registry)
+        defer { passes.close() }
+
+        _ = passes.collect(CollectionPass(deadline: .now + .seconds(10)))
+        #expect(evidence.indexEstimates.isEmpty, "the first pass's slow part leaves no main connection to estimate on")
+        let started = ContinuousClock.now
+        let collected = passes.collect(CollectionPass(deadline: .now + .seconds(10)))
+        let elapsed = ContinuousClock.now - started
+        #expect(collected.outcome.failure == nil)
+        #expect(collected.outcome.partFailures["hypopg"] == nil, "\(collected.outcome.partFailures)")
+        let estimate = try #require(evidence.indexEstimates.values.first)
+        #expect(estimate.costAfter < estimate.costBefore)
+        #expect(estimate.usesIndex)
+        #expect(Self.counter(registry, "vitals_hypopg_estimates_total") == 1)
+        print("hypopg estimate: cost \(estimate.costBefore) → \(estimate.costAfter), pass with estimate \(elapsed)")
+
+        // Nothing written: no index, and the session holds no hypothetical one either.
+        let indexesAfter = try await server.superuser("SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes", database: Self.database)
+        #expect(indexesAfter == indexesBefore)
+        #expect(!indexesAfter.contains("category_id"))
+        let left = passes.withMainConnectionForTesting { try? $0.query("SELECT count(*) AS n FROM hypopg()").first?["n"] }
+        #expect(left == "0")
+        let inTransaction = passes.withMainConnectionForTesting { try? $0.query("SELECT now() = statement_timestamp() AS fresh").first?["fresh"] }
+        #expect(inTransaction == "t", "the session must not be left inside the estimate's transaction")
+
+        // Rate-limited: the next pass does not estimate the same candidate again.
+        _ = passes.collect(CollectionPass(deadline: .now + .seconds(10)))
+        #expect(Self.counter(registry, "vitals_hypopg_estimates_total") == 1)
+
+        // The finding the rule makes from it.
+        var latest = MetricFrame(time: 300)
+        latest.indexCandidates = evidence.indexCandidates
+        latest.indexEstimates = evidence.indexEstimates
+        let finding = try #require(
+            FindingRules.evaluate(FindingInputs(earliest: MetricFrame(time: 0), previous: MetricFrame(time: 285), latest: latest), settings: FindingSettings())
+                .first { $0.kind == .missingIndex })
+        #expect(finding.action.contains("CREATE INDEX CONCURRENTLY ON hypo_vendors (category_id);"))
+        #expect(finding.action.contains("hypopg estimates the plan cost falls from"))
+        #expect(!finding.action.contains("secret"))
+        try await server.superuser("DROP DATABASE IF EXISTS \(Self.database) WITH (FORCE)", database: "postgres")
+    }
+
+    @Test func aStatementThatNoLongerPlansIsCountedWithoutItsText() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        try await Self.prepare(server, hypopg: true)
+        let evidence = FindingEvidence()
+        try await Self.publishCandidate(server, into: evidence)
+        // The column is gone since the statement was logged.
+        try await server.superuser("ALTER TABLE hypo_vendors DROP COLUMN name", database: Self.database)
+        let registry = MetricRegistry()
+        let passes = try Self.passes(server, evidence: evidence, registry: registry)
+        defer { passes.close() }
+        let collected = Self.collect(passes, warmUp: true)
+        #expect(collected.outcome.failure == nil)
+        let failure = try #require(collected.outcome.partFailures["hypopg"])
+        #expect(failure.reason == .query)
+        #expect(!failure.message.contains("secret") && !failure.detail.contains("secret") && !failure.message.contains("name"))
+        #expect(Self.counter(registry, "vitals_hypopg_estimate_failures_total", ["reason": "statement"]) == 1)
+        #expect(evidence.indexEstimates.isEmpty)
+        // The session was cleaned up, not dropped: the next pass still collects on it.
+        let left = passes.withMainConnectionForTesting { try? $0.query("SELECT count(*) AS n FROM hypopg()").first?["n"] }
+        #expect(left == "0")
+        #expect(passes.collect(CollectionPass(deadline: .now + .seconds(10))).outcome.failure == nil)
+        try await server.superuser("DROP DATABASE IF EXISTS \(Self.database) WITH (FORCE)", database: "postgres")
+    }
+
+    @Test func withoutHypopgTheEstimateIsSkippedQuietly() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        try await Self.prepare(server, hypopg: false)
+        let evidence = FindingEvidence()
+        try await Self.publishCandidate(server, into: evidence)
+        let registry = MetricRegistry()
+        let passes = try Self.passes(server, evidence: evidence, registry: registry)
+        defer { passes.close() }
+        for _ in 0..<3 {
+            let collected = passes.collect(CollectionPass(deadline: .now + .seconds(10)))
+            #expect(collected.outcome.failure == nil)
+            #expect(collected.outcome.partFailures.isEmpty, "\(collected.outcome.partFailures)")
+        }
+        #expect(evidence.indexEstimates.isEmpty)
+        #expect(Self.counter(registry, "vitals_hypopg_estimates_total") == 0)
+        for code in HypopgError.Code.allCases {
+            #expect(Self.counter(registry, "vitals_hypopg_estimate_failures_total", ["reason": code.description]) == 0)
+        }
+        try await server.superuser("DROP DATABASE IF EXISTS \(Self.database) WITH (FORCE)", database: "postgres")
+    }
+}
