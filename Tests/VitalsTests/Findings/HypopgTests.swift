@@ -75,6 +75,41 @@ import Testing
         #expect(on.samples.values.first?.text(serverVersion: 150_000)?.sql == "SELECT id FROM vendors WHERE category_id = 7")
     }
 
+    static let planLog = """
+        2026-11-24 16:46:25.639 UTC [6102] app@shop LOG:  duration: 120.152 ms  plan:
+        \tQuery Text: SELECT id FROM vendors WHERE category_id = 7 AND note <> 'SECRET-LITERAL-9137';
+        \tSeq Scan on vendors  (cost=0.00..1893.00 rows=5 width=40) (actual rows=12 loops=1)
+        \t  Filter: ((note <> 'SECRET-LITERAL-9137'::text) AND (category_id = 7))
+        \t  Rows Removed by Filter: 59988
+        2026-11-24 16:46:25.640 UTC [6102] app@shop LOG:  duration: 121.021 ms  statement: SELECT id FROM vendors WHERE category_id = 7 AND note <> 'SECRET-LITERAL-9137';
+
+        """
+
+    /// The slow-query source keeps the statement only with `--findings.hypopg`, and nothing it
+    /// publishes or logs carries it.
+    @Test(arguments: [false, true])
+    func theIngesterKeepsTheStatementOnlyWhenAsked(_ keep: Bool) throws {
+        var logged: [String] = []
+        let registry = MetricRegistry()
+        var ingester = SlowQueryIngester(
+            settings: .init(prefix: LogLinePrefix("%m [%p] %q%u@%d "), nPlusOne: .init(), keepStatementSamples: keep),
+            metrics: try SlowQueryMetrics(registry: registry), logSink: { logged.append($0.formatted(.json)) })
+        for line in Self.planLog.split(separator: "\n", omittingEmptySubsequences: false) { ingester.ingest(String(line), now: 0) }
+        let report = ingester.endOfPoll(linesRead: 6, now: 0)
+        _ = ingester.endOfPoll(linesRead: 0, now: 1)
+        let candidates = ingester.takeIndexCandidatesChange()
+        #expect(candidates?.count == 1)
+        #expect(ingester.statementSamples.count == (keep ? 1 : 0))
+        if keep {
+            let sample = try #require(ingester.statementSamples.values.first)
+            #expect(sample.database == "shop")
+            #expect(sample.text(serverVersion: 150_000)?.sql.contains("SECRET-LITERAL-9137") == true)
+            #expect(sample.text(serverVersion: 160_000)?.sql == "SELECT id FROM vendors WHERE category_id = $1 AND note <> $2")
+        }
+        let published = logged.joined() + "\(String(describing: report))" + String(decoding: ExpositionWriter(format: .prometheusText).write(registry.gather()), as: UTF8.self)
+        #expect(!published.contains("SECRET") && !logged.isEmpty)
+    }
+
     // MARK: The SQL
 
     @Test func theHypotheticalIndexIsTheFindingsOwnWithoutConcurrently() {
