@@ -9,7 +9,7 @@ public protocol PostgresQuerying {
 
 /// A session that can also run one statement with bound parameters (the extended protocol).
 public protocol PostgresParameterQuerying: PostgresQuerying {
-    func query(_ sql: String, parameters: [String]) throws(PostgresError) -> PostgresRows
+    func query(_ sql: String, parameters: [String?]) throws(PostgresError) -> PostgresRows
 }
 
 /// Set from the async side to abandon whatever libpq call a worker thread is polling on.
@@ -122,10 +122,11 @@ final class PostgresConnection {
     }
 
     /// Runs exactly one statement with the extended protocol, its `$n` bound to `parameters` as
-    /// text: the server refuses a second statement in `sql`, and a parameter is never parsed as SQL.
-    func query(_ sql: String, parameters: [String]) throws(PostgresError) -> PostgresRows {
+    /// text (nil: NULL): the server refuses a second statement in `sql`, and a parameter is never
+    /// parsed as SQL.
+    func query(_ sql: String, parameters: [String?]) throws(PostgresError) -> PostgresRows {
         guard let handle, PQstatus(handle) == CONNECTION_OK else { throw PostgresError(.connectionLost, detail: "connection is closed") }
-        let copies = parameters.map { strdup($0) }
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let pointers = copies.map { UnsafePointer($0) }
         let sent = pointers.withUnsafeBufferPointer { values in

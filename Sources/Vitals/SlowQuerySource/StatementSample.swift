@@ -32,7 +32,7 @@ public struct StatementSample: Sendable, Equatable {
     ///   - fingerprint: its normalised form.
     public init?(statement: [UInt8], fingerprint: StatementFingerprint, database: String?) {
         var literal: String?
-        if statement.count <= Self.maxLength, Self.isSingleExplainable(statement), !Self.hasParameters(statement) {
+        if statement.count <= Self.maxLength, Self.isSingleExplainable(statement), Self.highestParameter(statement) == 0 {
             literal = String(validating: statement, as: UTF8.self)
         }
         var generic: String?
@@ -76,18 +76,26 @@ public struct StatementSample: Sendable, Equatable {
         }
     }
 
-    /// Whether the text has a `$n` parameter, which only a generic plan can leave unbound.
-    static func hasParameters(_ text: [UInt8]) -> Bool {
+    /// The highest `$n` parameter in the text, 0 when it has none (only a generic plan can
+    /// leave one unbound). Capped at 65,535, the protocol's limit.
+    static func highestParameter(_ text: [UInt8]) -> Int {
         text.withUnsafeBytes { bytes in
             var lexer = SQLLexer(input: bytes)
+            var highest = 0
             while let token = lexer.next() {
-                if token.kind == .placeholder, token.end - token.start >= 2, bytes[token.start] == UInt8(ascii: "$"),
-                    bytes[token.start + 1] >= UInt8(ascii: "0"), bytes[token.start + 1] <= UInt8(ascii: "9")
-                {
-                    return true
+                guard token.kind == .placeholder, token.end - token.start >= 2, bytes[token.start] == UInt8(ascii: "$") else { continue }
+                var number = 0
+                for index in (token.start + 1)..<token.end {
+                    let digit = bytes[index]
+                    guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else {
+                        number = 0
+                        break
+                    }
+                    number = min(65_535, number * 10 + Int(digit - UInt8(ascii: "0")))
                 }
+                highest = max(highest, number)
             }
-            return false
+            return highest
         }
     }
 }

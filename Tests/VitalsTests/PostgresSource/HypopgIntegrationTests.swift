@@ -159,3 +159,79 @@ import Testing
         try await server.superuser("DROP DATABASE IF EXISTS \(Self.database) WITH (FORCE)", database: "postgres")
     }
 }
+
+/// The PostgreSQL 16+ path, against a server named by `VITALS_TEST_PG16_DSN` (skipped without
+/// one: the suite's servers are 15). A 16 without hypopg will do, e.g. the binaries of the
+/// `pgserver` wheel (`pip download --no-deps pgserver`, `pgserver/pginstall/bin`): initdb and
+/// start it as the postgres user on a free loopback port, create a login role owning a database,
+/// and set `VITALS_TEST_PG16_DSN=postgresql://role:password@127.0.0.1:PORT/db`.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["VITALS_TEST_PG16_DSN"] != nil))
+struct HypopgGenericPlanTests {
+    static var dsn: String { ProcessInfo.processInfo.environment["VITALS_TEST_PG16_DSN"] ?? "" }
+
+    static func connect() throws -> PostgresConnection {
+        let info = try PostgresConnectionInfo(dsn)
+        return try PostgresConnection.connect(
+            parameters: [("application_name", "vitals-test"), ("dbname", dsn)], redactor: info.redactor, cancellation: PostgresCancellation(),
+            deadline: .now + .seconds(5))
+    }
+
+    static func prepare() throws {
+        let session = try connect()
+        defer { session.close() }
+        session.deadline = .now + .seconds(30)
+        _ = try session.query(
+            """
+            DROP TABLE IF EXISTS hypo_vendors;
+            CREATE TABLE hypo_vendors (id bigint PRIMARY KEY, category_id int NOT NULL, name text NOT NULL);
+            INSERT INTO hypo_vendors SELECT g, g % 2000, 'vendor ' || g FROM generate_series(1, 20000) g;
+            ANALYZE hypo_vendors;
+            """)
+    }
+
+    @Test func theNormalisedStatementPlansGenericallyInOneExtendedProtocolStatement() throws {
+        try Self.prepare()
+        let session = try Self.connect()
+        defer { session.close() }
+        #expect(session.serverVersion >= HypopgStatements.genericPlanVersion)
+        let bytes = Array("SELECT id, name FROM hypo_vendors WHERE category_id = 7 AND name <> 'secret-literal'".utf8)
+        let sample = try #require(StatementSample(statement: bytes, fingerprint: StatementNormalizer().fingerprint(bytes), database: nil))
+        let (sql, generic) = try #require(sample.text(serverVersion: session.serverVersion))
+        #expect(generic && sql == "SELECT id, name FROM hypo_vendors WHERE category_id = $1 AND name <> $2")
+        session.deadline = .now + .seconds(5)
+        let explain = HypopgStatements.explain(sql, generic: true)
+        let cost = try #require(HypopgEstimator.cost(try HypopgEstimator.explainQuery(explain, generic: true, on: session)))
+        #expect(cost.totalCost > 400, "a generic plan scans: \(cost)")
+        // Why not the extended protocol: unbound it is refused, bound (even to NULL) the values are planned.
+        #expect(throws: PostgresError.self) { try session.query(explain, parameters: []) }
+        #expect(HypopgEstimator.cost(try session.query(explain, parameters: [nil, nil]))?.totalCost == 0)
+        // The extended protocol (the literal path) takes one statement: a second one is refused, not run.
+        #expect(throws: PostgresError.self) { try session.query("SELECT 1; SELECT 2", parameters: []) }
+    }
+
+    @Test func withoutHypopgNothingIsTriedOrReported() throws {
+        try Self.prepare()
+        let evidence = FindingEvidence()
+        let key = IndexCandidateKey(relation: "hypo_vendors", filter: try #require(FilterShape.parse("(category_id = 7)")))
+        let bytes = Array("SELECT id FROM hypo_vendors WHERE category_id = $1".utf8)
+        let sample = try #require(StatementSample(statement: bytes, fingerprint: StatementNormalizer().fingerprint(bytes), database: nil))
+        evidence.publish(indexCandidates: [key: IndexCandidateTotals(statements: 3, seconds: 2)], samples: [key: sample], from: "test.log")
+        let values = try ConfigurationValues.make(
+            keys: PostgresConfiguration.keys + FindingsConfiguration.keys, ["postgres.dsn": Self.dsn, "findings.hypopg": "true"])
+        let configuration = try PostgresConfiguration(values: values)
+        let info = try #require(configuration.targets.first)
+        let registry = MetricRegistry()
+        let passes = PostgresPasses(
+            configuration: configuration, info: info, statements: PostgresStatementsBoard(),
+            hypopg: HypopgEstimates(evidence: evidence, metrics: try HypopgMetrics(registry: registry), instance: info.targetLabel))
+        defer { passes.close() }
+        for _ in 0..<3 {
+            let collected = passes.collect(CollectionPass(deadline: .now + .seconds(10)))
+            #expect(collected.outcome.failure == nil)
+            #expect(collected.outcome.partFailures["hypopg"] == nil)
+        }
+        #expect(evidence.indexEstimates.isEmpty)
+        #expect(HypopgIntegrationTests.counter(registry, "vitals_hypopg_estimates_total") == 0)
+        #expect(HypopgIntegrationTests.counter(registry, "vitals_hypopg_estimate_failures_total")  == 0)
+    }
+}

@@ -17,11 +17,11 @@ enum HypopgEstimator {
         do {
             _ = try session.query(HypopgStatements.begin(statementTimeout: statementTimeout))
             let explain = HypopgStatements.explain(job.statement, generic: job.generic)
-            let before = try session.query(explain, parameters: [])
+            let before = try explainQuery(explain, generic: job.generic, on: session)
             step = .index
             let created = try session.query(HypopgStatements.createIndex, parameters: [job.indexDefinition])
             step = .statement
-            let after = try session.query(explain, parameters: [])
+            let after = try explainQuery(explain, generic: job.generic, on: session)
             _ = try session.query(HypopgStatements.reset)
             _ = try session.query(HypopgStatements.rollback)
             guard let costBefore = cost(before), let costAfter = cost(after), let name = created.first?["indexname"] else {
@@ -40,6 +40,16 @@ enum HypopgEstimator {
                 return Outcome(result: .failure(failure), sessionClean: false)
             }
         }
+    }
+
+    /// A statement with its literals goes through the extended protocol, where the server itself
+    /// refuses a second statement (and a literal the lexer might read otherwise cannot matter).
+    /// A generic plan cannot: its `$n` would have to be bound, and the planner folds bound values
+    /// into a custom plan (`category_id = NULL` plans as a one-time `false`). Its text is the
+    /// normalised one — no literal, no comment, rebuilt from tokens by the same lexer that
+    /// checked it holds one statement — so the simple protocol is as safe there.
+    static func explainQuery(_ sql: String, generic: Bool, on session: some PostgresParameterQuerying) throws(PostgresError) -> PostgresRows {
+        generic ? try session.query(sql) : try session.query(sql, parameters: [])
     }
 
     static func cost(_ rows: PostgresRows) -> ExplainCost? {
