@@ -43,7 +43,9 @@ public struct IndexCandidates: Sendable {
     public var maxKeys = 100
     public private(set) var totals: [IndexCandidateKey: IndexCandidateTotals] = [:]
     public private(set) var overflow = 0
-    /// One statement per candidate, for `--findings.hypopg`; empty unless ``keepsSamples``.
+    /// One statement per candidate, the latest seen (so that a statement the application no
+    /// longer sends, which may no longer plan, is replaced), for `--findings.hypopg`; empty unless
+    /// ``keepsSamples``.
     public private(set) var samples: [IndexCandidateKey: StatementSample] = [:]
     public var keepsSamples = false
 
@@ -51,8 +53,8 @@ public struct IndexCandidates: Sendable {
         self.keepsSamples = keepsSamples
     }
 
-    /// - Parameter sample: called at most once per candidate still without a sample (it lexes
-    ///   the statement, which the hot path should not do for every plan).
+    /// - Parameter sample: called at most once, and only when the plan is a candidate's and
+    ///   samples are kept (it lexes the statement: not for every plan).
     /// - Returns: whether the plan added to a candidate.
     @discardableResult
     public mutating func observe(_ plan: PlanSummary, seconds: Double, sample: () -> StatementSample? = { nil }) -> Bool {
@@ -72,7 +74,7 @@ public struct IndexCandidates: Sendable {
                 }
                 totals[key] = IndexCandidateTotals()
             }
-            if keepsSamples, samples[key] == nil {
+            if keepsSamples {
                 if made == nil { made = .some(sample()) }
                 if let kept = made ?? nil { samples[key] = kept }
             }

@@ -70,9 +70,9 @@ import Testing
         for statement in ["SELECT id FROM vendors WHERE category_id = 7", "SELECT id FROM vendors WHERE category_id = 8"] {
             on.observe(plan, seconds: 1, sample: { made += 1; return Self.sample(statement) })
         }
-        #expect(made == 1)
+        #expect(made == 2)
         #expect(on.samples.count == 1)
-        #expect(on.samples.values.first?.text(serverVersion: 150_000)?.sql == "SELECT id FROM vendors WHERE category_id = 7")
+        #expect(on.samples.values.first?.text(serverVersion: 150_000)?.sql == "SELECT id FROM vendors WHERE category_id = 8")
     }
 
     static let planLog = """
