@@ -235,3 +235,79 @@ struct HypopgGenericPlanTests {
         #expect(HypopgIntegrationTests.counter(registry, "vitals_hypopg_estimate_failures_total")  == 0)
     }
 }
+
+/// The whole path in the daemon: the statement log's analysed plan makes the candidate and keeps
+/// its statement, the Postgres source's pass estimates it, `/findings` shows the costs, and the
+/// statement's literal reaches no endpoint and no log line. On a private server that logs every
+/// statement with analysed plans (`--log-all-statements`), so the shared one's log stays as it is.
+@Suite(.serialized) struct HypopgDaemonEndToEndTests {
+    static let literal = "hypo-secret-5521"
+
+    @Test func theFindingCarriesTheEstimateAndNoLiteral() async throws {
+        let directory = try TemporaryDirectory()
+        let servers = directory.path + "/servers"
+        let server = try await PostgresTestServer.startPrivate(in: servers, options: ["--log-all-statements"])
+        do {
+            try await Self.run(server, servers: servers)
+        } catch {
+            await PostgresTestServer.stopPrivate(in: servers)
+            throw error
+        }
+        await PostgresTestServer.stopPrivate(in: servers)
+    }
+
+    static func run(_ server: PostgresTestServer, servers: String) async throws {
+        let env = try TestServersEnvironment(directory: servers)
+        try await server.superuser(
+            """
+            CREATE EXTENSION hypopg;
+            CREATE TABLE hypo_orders (id bigint PRIMARY KEY, customer_id int NOT NULL, note text NOT NULL);
+            INSERT INTO hypo_orders SELECT g, g % 5000, 'order ' || g FROM generate_series(1, 300000) g;
+            ANALYZE hypo_orders;
+            GRANT SELECT ON hypo_orders TO vitals;
+            """)
+        let indexesBefore = try await server.superuser("SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes")
+        let logs = PostgresLogCapture()
+        let app = try makePostgresTestApplication(
+            [
+                ("postgres.dsn", server.dsn), ("postgres.interval", "500ms"),
+                ("slow-query.log-path", try env.require("VITALS_TEST_PG_LOG")),
+                ("slow-query.log-line-prefix", try env.require("VITALS_TEST_PG_LOG_LINE_PREFIX")), ("slow-query.poll-interval", "50ms"),
+                ("findings.interval", "1s"), ("findings.window", "20s"), ("findings.hypopg", "true"),
+            ], logs: logs)
+        try await app.test(.router) { client in
+            var finding: [String: Any]?
+            var body = ""
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline, finding == nil {
+                try await server.superuser("SELECT count(*) FROM hypo_orders WHERE customer_id = 42 AND note <> '\(Self.literal)'")
+                try await Task.sleep(for: .milliseconds(500))
+                body = try await client.execute(uri: "/findings", method: .get) { String(buffer: $0.body) }
+                let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                finding = (json?["findings"] as? [[String: Any]] ?? []).first { entry in
+                    entry["kind"] as? String == "missing_index"
+                        && (entry["evidence"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "estimated_cost_after" }
+                }
+            }
+            let found = try #require(finding, "no missing_index finding with an estimate: \(body)")
+            let evidence = found["evidence"] as? [[String: Any]] ?? []
+            let before = try #require(evidence.first { $0["name"] as? String == "estimated_cost_before" }?["value"] as? Double)
+            let after = try #require(evidence.first { $0["name"] as? String == "estimated_cost_after" }?["value"] as? Double)
+            #expect(after < before)
+            #expect(evidence.first { $0["name"] as? String == "estimated_cost_after" }?["unit"] as? String == "cost")
+            let action = found["action"] as? String ?? ""
+            #expect(action.contains("CREATE INDEX CONCURRENTLY ON hypo_orders (customer_id);"))
+            #expect(action.contains("hypopg estimates the plan cost falls from"))
+            print("hypopg end to end: \(found["subject"] ?? "") cost \(before) → \(after)")
+
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(ScrapedMetrics(metrics).sum("vitals_hypopg_estimates_total") >= 1)
+            var everything = body + metrics + logs.text
+            for uri in ["/slow-queries", "/statements", "/ready", "/"] {
+                everything += try await client.execute(uri: uri, method: .get) { String(buffer: $0.body) }
+            }
+            #expect(!everything.contains(Self.literal), "the statement's literal must stay in memory")
+        }
+        #expect(try await server.superuser("SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes") == indexesBefore)
+    }
+}
