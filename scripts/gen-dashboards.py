@@ -33,7 +33,7 @@ RI = "$__rate_interval"
 # thresholds. Integer bounds are left out on purpose: their `le` label is "1" in
 # the text format but "1.0" in OpenMetrics (Prometheus 2.x scrapes OpenMetrics),
 # so le="$slo" would match nothing on one of the two.
-SLO_CHOICES = ["0.05", "0.1", "0.15", "0.2", "0.25", "0.3", "0.4", "0.5", "0.8"]
+SLO_CHOICES = ["0.05", "0.1", "0.12", "0.2", "0.25", "0.3", "0.35", "0.5", "0.6"]
 SLO_DEFAULT = "0.2"
 
 # docs/runbook.md on GitHub, as the alerts' runbook_url (deploy/prometheus/rules.yml) link it.
@@ -485,12 +485,29 @@ def overview():
                      "ops", [("topk(10, sum by (fingerprint) (%s))" % rate("pg_n_plus_one_bursts_total"), "{{fingerprint}}")],
                      minimum=0), 12, 8)
     d.add(timeseries("Statement calls per request", "Postgres statement executions (pg_stat_statements calls, the "
-                     "top --postgres.statements.limit statements) per request in the timing log. Each statement is "
-                     "counted once when several vitals watch the same server; it counts every client of the server, "
-                     "so read the trend: a jump after a deploy is usually a new N+1.",
+                     "top --postgres.statements.limit statements) per request in the timing log, and those of lookups by "
+                     "key alone (SELECT … WHERE <key> = $1, pg_stat_statements_single_row_lookup): what the "
+                     "calls_per_request finding reads. Each statement is counted once when several vitals watch the same "
+                     "server; it counts every client of the server, so read the trend: a jump after a deploy is usually "
+                     "a new N+1.",
                      "short", [("sum(max by (target, datname, user, queryid) (%s)) / sum(%s)" % (
-                         rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request")],
+                         rate("pg_stat_statements_calls_total"), rate("http_request_duration_seconds_count")), "statements per request"),
+                               ("sum(max by (target, datname, user, queryid) (%s * pg_stat_statements_single_row_lookup%s)) / sum(%s)" % (
+                         rate("pg_stat_statements_calls_total"), sel(), rate("http_request_duration_seconds_count")),
+                                "lookups by key per request")],
                      minimum=0, decimals=1), 12, 8)
+    d.add(timeseries("Database statements per request by route", "Statements sqlcommenter tagged with the route in the "
+                     "Postgres log, per request of that route in the timing log (every method of the path). Needs the "
+                     "slow-query source reading every statement (log_min_duration_statement = 0) and route tags; 20 "
+                     "on a page that shows one row is an N+1.",
+                     "short", [("sum by (route) (%s) / sum by (route) (%s)" % (
+                         rate("pg_route_statements_total", route), rate("http_requests_total", route)), "{{route}}")],
+                     minimum=0, decimals=1), 12, 8)
+    d.add(timeseries("Database time per request by route", "Seconds of the route's tagged statements per request: "
+                     "compare with the route's latency to see how much of it is spent in the database.",
+                     "s", [("sum by (route) (%s) / sum by (route) (%s)" % (
+                         rate("pg_route_statement_seconds_total", route), rate("http_requests_total", route)), "{{route}}")],
+                     minimum=0), 12, 8)
 
     d.row("Requests per route", "Traffic, errors and the SLO share for each route template.")
     d.add(timeseries("Request rate by route", "Requests per second per route template (ids and tokens templated to {id}).",

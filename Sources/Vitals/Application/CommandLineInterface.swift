@@ -4,12 +4,14 @@ import Logging
 
 /// The `vitals` command line, in the Prometheus exporters' style (`--web.listen-address`, `--log.level`).
 ///
-/// Subcommands: `serve` (the default), `replay FILE...`, `check-config`; and `--version`, `--help`.
+/// Subcommands: `serve` (the default), `replay FILE...`, `report FILE...`, `check-config`; and
+/// `--version`, `--help`.
 /// A bad flag or key is one line naming it, and exit status 2.
 public enum CommandLineInterface {
     public enum Command: String, Sendable {
         case serve
         case replay
+        case report
         case checkConfig = "check-config"
         case version
         case help
@@ -28,7 +30,7 @@ public enum CommandLineInterface {
         var remaining = arguments[...]
         if let first = remaining.first, !first.hasPrefix("-") {
             guard let command = Command(rawValue: first), command != .version, command != .help else {
-                throw ConfigurationError(.unknownKey, key: first, "unknown command (expected serve, replay or check-config)")
+                throw ConfigurationError(.unknownKey, key: first, "unknown command (expected serve, replay, report or check-config)")
             }
             invocation.command = command
             remaining = remaining.dropFirst()
@@ -78,7 +80,7 @@ public enum CommandLineInterface {
             }
             invocation.flags.append((name, given))
         }
-        if invocation.command != .replay, let stray = invocation.arguments.first {
+        if invocation.command != .replay, invocation.command != .report, let stray = invocation.arguments.first {
             throw ConfigurationError(.unknownKey, key: stray, "unexpected argument")
         }
         return invocation
@@ -143,10 +145,21 @@ public enum CommandLineInterface {
                 let output = try TimingLogReplay.run(files: invocation.arguments, values: configuration.values)
                 return FileHandle.standardOutput.writeAll(output) ? 0 : 1
             } catch let error as ConfigurationError {
-                printError("vitals: \(error)")
+                printError("vitals: replay: \(error)")
                 return 2
             } catch {
                 printError("vitals: replay: \(error)")
+                return 1
+            }
+        case .report:
+            do {
+                let output = try FindingsReport.run(files: invocation.arguments, values: configuration.values)
+                return FileHandle.standardOutput.writeAll(Array(output.utf8)) ? 0 : 1
+            } catch let error as ConfigurationError {
+                printError("vitals: report: \(error)")
+                return 2
+            } catch {
+                printError("vitals: report: \(error)")
                 return 1
             }
         case .serve:
@@ -172,6 +185,7 @@ public enum CommandLineInterface {
         var text = """
             usage: vitals [serve] [flags]
                    vitals replay [flags] [FILE...]
+                   vitals report [flags] [TIMING-LOG...] [--slow-query.log-path=POSTGRES-LOG]
                    vitals check-config --config.file FILE [flags]
                    vitals --version
 

@@ -24,7 +24,7 @@ public struct VitalsConfiguration: Sendable {
 
     /// Every key vitals understands, global first, then each source's in registration order.
     public static var allKeys: [ConfigurationKey] {
-        globalKeys + SourceCatalog.factories.flatMap { $0.configurationKeys }
+        globalKeys + SourceCatalog.factories.flatMap { $0.configurationKeys } + FindingsReport.keys
     }
 
     public let values: ConfigurationValues

@@ -15,6 +15,12 @@ public struct Finding: Sendable, Equatable {
         case idleInTransaction = "idle_in_transaction"
         case lockWaits = "lock_waits"
         case eventLoopBlocked = "event_loop_blocked"
+        /// An index never scanned that enforces nothing: a drop candidate.
+        case unusedIndex = "unused_index"
+        /// A lookup by key run many times per request (pg_stat_statements): the N+1 without the log.
+        case callsPerRequest = "calls_per_request"
+        /// One application's sessions flat at a fixed count while latency rises: a full client pool.
+        case poolSaturated = "pool_saturated"
 
         public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     }

@@ -20,6 +20,9 @@ public struct FindingsConfiguration: Sendable {
             "findings.idle-in-transaction", .duration, default: .duration(.seconds(60)),
             help: "A session idle in a transaction this long is a finding."),
         ConfigurationKey(
+            "findings.calls-per-request", .double, default: .double(10),
+            help: "Calls per request of one lookup by key (pg_stat_statements, SELECT … WHERE <key> = $1) that make a finding."),
+        ConfigurationKey(
             "findings.probe-p99", .duration, default: .duration(.milliseconds(100)),
             help: "An application probe p99 over this is an event-loop finding."),
         ConfigurationKey(
@@ -63,6 +66,10 @@ public struct FindingsConfiguration: Sendable {
         }
         rules.idleInTransactionSeconds = (values.duration("findings.idle-in-transaction") ?? .seconds(60)).seconds
         rules.probeP99 = (values.duration("findings.probe-p99") ?? .milliseconds(100)).seconds
+        rules.callsPerRequest = values.double("findings.calls-per-request") ?? 10
+        guard rules.callsPerRequest >= 1, rules.callsPerRequest <= 100_000 else {
+            throw ConfigurationError(.invalidValue, key: "findings.calls-per-request", "must be 1 to 100000")
+        }
         self.rules = rules
         let repeats = values.int("findings.n-plus-one.min-repeats") ?? 5
         guard (2...1000).contains(repeats) else {

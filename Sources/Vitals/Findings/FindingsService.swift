@@ -68,7 +68,7 @@ public final class FindingsService: VitalsSource {
             state.window.append(frame)
             let frames = state.window.frames
             if frames.count >= 2, let earliest = frames.first {
-                let inputs = FindingInputs(earliest: earliest, previous: frames[frames.count - 2], latest: frame)
+                let inputs = FindingInputs(earliest: earliest, previous: frames[frames.count - 2], latest: frame, frames: frames)
                 state.board.update(with: FindingRules.evaluate(inputs, settings: configuration.rules), now: now)
             }
             state.evaluatedAt = now

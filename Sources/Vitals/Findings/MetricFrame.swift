@@ -69,9 +69,20 @@ public struct MetricFrame: Sendable {
     static let scalarNames: Set<String> = [
         "redis_keyspace_hits_total", "redis_keyspace_misses_total", "redis_evicted_keys_total", "redis_memory_max_bytes", "redis_up",
         "pg_connections_used", "pg_connections_max", "pg_connections_used_ratio", "pg_stat_activity_idle_in_transaction_max_seconds",
-        "pg_stat_activity_lock_waiting_sessions", "app_event_loop_blocked_total",
+        "pg_stat_activity_lock_waiting_sessions", "app_event_loop_blocked_total", "pg_route_statements_total", "pg_route_statement_seconds_total",
+        "pg_locks_waiting_relation", "pg_stat_activity_application_sessions",
+        "pg_index_unused", "pg_stat_database_stats_reset", "pg_stat_statements_single_row_lookup",
         // For the page.
         "pg_stat_activity_count",
+    ]
+
+    /// Families kept only for the series another family flags (value > 0): the sizes of unused
+    /// indexes, the calls and time of lookups. Only those are read, and every frame of the window
+    /// holds them, so the frame does not carry the whole index and statement lists.
+    static let flaggedNames: [String: String] = [
+        "pg_stat_user_indexes_size_bytes": "pg_index_unused",
+        "pg_stat_statements_calls_total": "pg_stat_statements_single_row_lookup",
+        "pg_stat_statements_seconds_total": "pg_stat_statements_single_row_lookup",
     ]
 
     /// Epoch seconds.
@@ -116,12 +127,16 @@ public struct MetricFrame: Sendable {
                 guard let series = family.series.first, case .histogram(let buckets, let sum, let count, _) = series.value else { continue }
                 let counts = HistogramCounts(bounds: family.descriptor.buckets, counts: buckets, sum: sum, count: count)
                 if name == Self.probeDuration { probe = counts } else { blocked = counts }
-            } else if Self.scalarNames.contains(name) {
+            } else if Self.scalarNames.contains(name) || Self.flaggedNames[name] != nil {
                 scalars[name] = family.series.compactMap { series in
                     guard case .scalar(let value) = series.value else { return nil }
                     return Scalar(labels: Dictionary(zip(family.descriptor.labelNames, series.labelValues), uniquingKeysWith: { a, _ in a }), value: value)
                 }
             }
+        }
+        for (name, flag) in Self.flaggedNames where scalars[name] != nil {
+            let flagged = Set(scalars(flag).filter { $0.value > 0 }.map(\.labels))
+            scalars[name] = scalars[name]?.filter { flagged.contains($0.labels) }
         }
     }
 

@@ -15,40 +15,6 @@ public struct PageHTML: Sendable {
         self.links = links
     }
 
-    // MARK: Units a person reads
-
-    /// Seconds as a person reads them: `0.42 ms`, `4.2 ms`, `182 ms`, `1.25 s`.
-    public static func duration(_ seconds: Double?) -> String {
-        guard let seconds, seconds.isFinite else { return "–" }
-        let ms = seconds * 1000
-        switch ms {
-        case ..<1: return String(format: "%.2f ms", ms)
-        case ..<10: return String(format: "%.1f ms", ms)
-        case ..<1000: return String(format: "%.0f ms", ms)
-        case ..<10000: return String(format: "%.2f s", seconds)
-        default: return String(format: "%.1f s", seconds)
-        }
-    }
-
-    public static func rate(_ perSecond: Double) -> String {
-        switch perSecond {
-        case 0: "0/s"
-        case ..<0.1: String(format: "%.1f/min", perSecond * 60)
-        case ..<10: String(format: "%.1f/s", perSecond)
-        default: String(format: "%.0f/s", perSecond)
-        }
-    }
-
-    public static func percent(_ ratio: Double?) -> String {
-        guard let ratio, ratio.isFinite else { return "–" }
-        return String(format: "%.1f %%", ratio * 100)
-    }
-
-    public static func count(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "–" }
-        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.1f", value)
-    }
-
     // MARK: The page
 
     public func render() -> String {
@@ -61,8 +27,8 @@ public struct PageHTML: Sendable {
             <body>
             <header><h1>vitals</h1><nav>\(links.map { "<a href=\"\(HTMLText.escape($0.path))\">\(HTMLText.escape($0.title))</a>" }.joined(separator: " "))</nav></header>
             <main id="page" data-generated="\(HTMLText.escape(SlowQueryTime.iso8601(s.generatedAt)))">
-            <p class="meta">Target: p\(Self.count(s.settings.targetQuantile * 100)) under \(Self.duration(s.settings.targetLatency)). \
-            Numbers over the last \(Self.minutes(s.windowSeconds)); updated \(HTMLText.escape(SlowQueryTime.iso8601(s.generatedAt))).</p>
+            <p class="meta">Target: p\(HumanUnits.count(s.settings.targetQuantile * 100)) under \(HumanUnits.duration(s.settings.targetLatency)). \
+            Numbers over the last \(HumanUnits.span(s.windowSeconds)); updated \(HTMLText.escape(SlowQueryTime.iso8601(s.generatedAt))).</p>
 
             """
         html += findingsSection()
@@ -79,10 +45,6 @@ public struct PageHTML: Sendable {
         return html
     }
 
-    static func minutes(_ seconds: Double) -> String {
-        seconds < 90 ? "\(Int(seconds.rounded())) s" : "\(Int((seconds / 60).rounded())) min"
-    }
-
     func findingsSection() -> String {
         let findings = summary.findings
         var html = "<section id=\"findings\"><h2>Findings</h2>\n"
@@ -92,23 +54,15 @@ public struct PageHTML: Sendable {
         if findings.isEmpty { return html + "<p class=\"ok\">Nothing found: no route over target, no known bottleneck.</p></section>\n" }
         html += "<table><thead><tr><th>Kind</th><th>Subject</th><th>Impact</th><th>Evidence</th><th>Suggested action</th></tr></thead><tbody>\n"
         for finding in findings {
-            let evidence = finding.evidence.prefix(3).map { "\(HTMLText.escape($0.name)) \(Self.evidenceValue($0))" }.joined(separator: "; ")
+            let evidence = finding.evidence.prefix(3).map { "\(HTMLText.escape($0.name)) \(HumanUnits.evidence($0))" }.joined(separator: "; ")
             html += "<tr class=\"finding\" data-kind=\"\(finding.kind.rawValue)\"><td><span class=\"bad\">\(finding.kind.rawValue)</span></td>"
             html += "<td>\(HTMLText.escape(finding.subject))</td>"
-            html += "<td class=\"num\">\(finding.impactSecondsPerMinute.map { Self.duration($0) + "/min" } ?? "–")</td>"
+            html += "<td class=\"num\">\(finding.impactSecondsPerMinute.map { HumanUnits.duration($0) + "/min" } ?? "–")</td>"
             html += "<td>\(evidence)</td><td><code>\(HTMLText.escape(finding.action))</code></td></tr>\n"
         }
         return html + "</tbody></table></section>\n"
     }
 
-    static func evidenceValue(_ evidence: Finding.Evidence) -> String {
-        switch evidence.unit {
-        case "seconds": duration(evidence.value)
-        case "ratio": percent(evidence.value)
-        case "per_minute": count(evidence.value) + "/min"
-        default: count(evidence.value)
-        }
-    }
 
     func routesSection() -> String {
         var html = "<section id=\"routes\"><h2>Routes</h2>\n"
@@ -117,9 +71,9 @@ public struct PageHTML: Sendable {
         for route in summary.routes {
             let mark = route.overTarget ? " class=\"bad\"" : ""
             html += "<tr class=\"route\" data-route=\"\(HTMLText.escape(route.name))\" data-requests=\"\(route.requests)\"><td>\(HTMLText.escape(route.name))</td>"
-            html += "<td class=\"num\">\(route.requests)</td><td class=\"num\">\(Self.rate(route.ratePerSecond))</td>"
-            html += "<td class=\"num\">\(Self.duration(route.p50))</td><td class=\"num\"><span\(mark)>\(Self.duration(route.p95))</span></td>"
-            html += "<td class=\"num\">\(Self.duration(route.p99))</td></tr>\n"
+            html += "<td class=\"num\">\(route.requests)</td><td class=\"num\">\(HumanUnits.rate(route.ratePerSecond))</td>"
+            html += "<td class=\"num\">\(HumanUnits.duration(route.p50))</td><td class=\"num\"><span\(mark)>\(HumanUnits.duration(route.p95))</span></td>"
+            html += "<td class=\"num\">\(HumanUnits.duration(route.p99))</td></tr>\n"
         }
         return html + "</tbody></table></section>\n"
     }
@@ -173,7 +127,7 @@ public struct PageHTML: Sendable {
             <line class="axis" x1="\(Self.margin.left)" y1="\(Self.chartHeight - Self.margin.bottom)" x2="\(Self.chartWidth - Self.margin.right)" y2="\(Self.chartHeight - Self.margin.bottom)"/>\
             <text class="tick" x="\(Self.margin.left - 4)" y="\(Self.margin.top + 8)" text-anchor="end">\(maxLabel)</text>\
             <text class="tick" x="\(Self.margin.left - 4)" y="\(Self.chartHeight - Self.margin.bottom)" text-anchor="end">0</text>\
-            <text class="tick" x="\(Self.margin.left)" y="\(Self.chartHeight - 4)">−\(Self.minutes(span))</text>\
+            <text class="tick" x="\(Self.margin.left)" y="\(Self.chartHeight - 4)">−\(HumanUnits.span(span))</text>\
             <text class="tick" x="\(Self.chartWidth - Self.margin.right)" y="\(Self.chartHeight - 4)" text-anchor="end">now</text>
             """
     }
@@ -186,8 +140,8 @@ public struct PageHTML: Sendable {
         let over = series.p95.contains { ($0 ?? 0) > target }
         return """
             <figure class="chart"><svg viewBox="0 0 \(Int(Self.chartWidth)) \(Int(Self.chartHeight))" role="img" aria-label="\(HTMLText.escape(series.route)) latency">\
-            \(frame(title: series.route, maxLabel: Self.duration(top)))\
-            <line class="target" x1="\(Self.margin.left)" y1="\(String(format: "%.1f", targetY))" x2="\(Self.chartWidth - Self.margin.right)" y2="\(String(format: "%.1f", targetY))"><title>target \(Self.duration(target))</title></line>\
+            \(frame(title: series.route, maxLabel: HumanUnits.duration(top)))\
+            <line class="target" x1="\(Self.margin.left)" y1="\(String(format: "%.1f", targetY))" x2="\(Self.chartWidth - Self.margin.right)" y2="\(String(format: "%.1f", targetY))"><title>target \(HumanUnits.duration(target))</title></line>\
             <path class="p99" d="\(path(series.p99, max: top))"/>\
             <path class="\(over ? "p95 over" : "p95")" d="\(path(series.p95, max: top))"/>\
             </svg><figcaption><span class="key p95"></span>p95 <span class="key p99"></span>p99 <span class="key target"></span>target</figcaption></figure>
@@ -198,7 +152,7 @@ public struct PageHTML: Sendable {
     func rateChart() -> String {
         let highest = summary.history.flatMap { $0.rate.compactMap { $0 } }.max() ?? 0
         let top = Swift.max(highest * 1.1, 0.1)
-        var body = frame(title: "Requests per second", maxLabel: Self.rate(top))
+        var body = frame(title: "Requests per second", maxLabel: HumanUnits.rate(top))
         for (index, series) in summary.history.enumerated() {
             body += "<path class=\"rate c\(index % 6)\" d=\"\(path(series.rate, max: top))\"><title>\(HTMLText.escape(series.route))</title></path>"
         }
@@ -218,8 +172,8 @@ public struct PageHTML: Sendable {
         html += "<table><thead><tr><th>Statement</th><th>Calls</th><th>Total</th><th>Mean</th><th>p99</th></tr></thead><tbody>\n"
         for stats in summary.statements {
             html += "<tr><td><code title=\"\(HTMLText.escape(stats.id))\">\(HTMLText.escape(String(stats.text.prefix(200))))</code></td>"
-            html += "<td class=\"num\">\(stats.count)</td><td class=\"num\">\(Self.duration(stats.totalSeconds))</td>"
-            html += "<td class=\"num\">\(Self.duration(stats.meanSeconds))</td><td class=\"num\">\(Self.duration(stats.p99Seconds))</td></tr>\n"
+            html += "<td class=\"num\">\(stats.count)</td><td class=\"num\">\(HumanUnits.duration(stats.totalSeconds))</td>"
+            html += "<td class=\"num\">\(HumanUnits.duration(stats.meanSeconds))</td><td class=\"num\">\(HumanUnits.duration(stats.p99Seconds))</td></tr>\n"
         }
         return html + "</tbody></table></section>\n"
     }
@@ -227,29 +181,29 @@ public struct PageHTML: Sendable {
     func healthSection() -> String {
         var html = "<section id=\"health\"><h2>Cache, connections, event loop, sources</h2><div class=\"cards\">\n"
         if let cache = summary.cache {
-            html += "<div class=\"card\"><h3>Redis cache</h3><p class=\"big\"><span\(cache.low ? " class=\"bad\"" : "")>\(Self.percent(cache.hitRatio))</span> hits</p>"
-            html += "<p>\(Self.rate(cache.hitsPerSecond)) hits, \(Self.rate(cache.missesPerSecond)) misses; \(Self.count(cache.evictedKeys)) evicted</p></div>\n"
+            html += "<div class=\"card\"><h3>Redis cache</h3><p class=\"big\"><span\(cache.low ? " class=\"bad\"" : "")>\(HumanUnits.percent(cache.hitRatio))</span> hits</p>"
+            html += "<p>\(HumanUnits.rate(cache.hitsPerSecond)) hits, \(HumanUnits.rate(cache.missesPerSecond)) misses; \(HumanUnits.count(cache.evictedKeys)) evicted</p></div>\n"
         }
         if let connections = summary.connections {
             let full = (connections.used ?? 0) >= 0.9 * (connections.max ?? .infinity)
-            html += "<div class=\"card\"><h3>Postgres connections</h3><p class=\"big\"><span\(full ? " class=\"bad\"" : "")>\(Self.count(connections.used))</span> of \(Self.count(connections.max))</p>"
-            html += "<p>\(connections.byState.map { "\(HTMLText.escape($0.state)) \(Self.count($0.sessions))" }.joined(separator: ", "))</p>"
+            html += "<div class=\"card\"><h3>Postgres connections</h3><p class=\"big\"><span\(full ? " class=\"bad\"" : "")>\(HumanUnits.count(connections.used))</span> of \(HumanUnits.count(connections.max))</p>"
+            html += "<p>\(connections.byState.map { "\(HTMLText.escape($0.state)) \(HumanUnits.count($0.sessions))" }.joined(separator: ", "))</p>"
             let idle = connections.idleInTransactionMaxSeconds ?? 0
             if idle > 0 {
-                html += "<p><span\(idle >= summary.settings.idleInTransactionSeconds ? " class=\"bad\"" : "")>idle in transaction for \(Self.duration(idle))</span></p>"
+                html += "<p><span\(idle >= summary.settings.idleInTransactionSeconds ? " class=\"bad\"" : "")>idle in transaction for \(HumanUnits.duration(idle))</span></p>"
             }
-            if let waiting = connections.lockWaitingSessions, waiting > 0 { html += "<p><span class=\"bad\">\(Self.count(waiting)) waiting for a lock</span></p>" }
+            if let waiting = connections.lockWaitingSessions, waiting > 0 { html += "<p><span class=\"bad\">\(HumanUnits.count(waiting)) waiting for a lock</span></p>" }
             html += "</div>\n"
         }
         if let loop = summary.eventLoop {
             html += "<div class=\"card\"><h3>Event loop</h3>"
             if loop.probeP99 != nil {
-                html += "<p class=\"big\"><span\(loop.slow ? " class=\"bad\"" : "")>\(Self.duration(loop.probeP99))</span> app probe p99</p>"
+                html += "<p class=\"big\"><span\(loop.slow ? " class=\"bad\"" : "")>\(HumanUnits.duration(loop.probeP99))</span> app probe p99</p>"
             }
             if let blocked = loop.blockedCallbacks {
-                html += "<p><span\(blocked > 0 ? " class=\"bad\"" : "")>\(Self.count(blocked))</span> blocking callbacks logged</p>"
+                html += "<p><span\(blocked > 0 ? " class=\"bad\"" : "")>\(HumanUnits.count(blocked))</span> blocking callbacks logged</p>"
             }
-            html += "<p>vitals' own loops: \(Self.duration(loop.ownLagP99)) p99 lag</p></div>\n"
+            html += "<p>vitals' own loops: \(HumanUnits.duration(loop.ownLagP99)) p99 lag</p></div>\n"
         }
         html += "<div class=\"card\"><h3>Sources</h3><ul class=\"sources\">"
         for source in summary.sources {

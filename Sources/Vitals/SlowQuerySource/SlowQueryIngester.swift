@@ -14,6 +14,8 @@ public struct SlowQueryMetrics: Sendable {
     public let labelOverflow: CounterFamily
     public let logFailures: CounterFamily
     public let nPlusOneBursts: CounterFamily
+    public let routeStatements: CounterFamily
+    public let routeSeconds: CounterFamily
     public let log: LogReadingMetrics
 
     public init(registry: MetricRegistry) throws(RegistryError) {
@@ -43,10 +45,19 @@ public struct SlowQueryMetrics: Sendable {
             "pg_n_plus_one_bursts_total",
             help: "Bursts (requests) in the Postgres log that ran one statement shape at least --findings.n-plus-one.min-repeats times, by normalised statement id (bounded).",
             labels: ["fingerprint"])
+        routeStatements = try registry.counter(
+            "pg_route_statements_total",
+            help: "Statements in the Postgres log tagged with a route by sqlcommenter, by route (bounded by --timing-log.max-routes). "
+                + "Divided by http_requests_total: statements per request.",
+            labels: ["route"])
+        routeSeconds = try registry.counter(
+            "pg_route_statement_seconds_total",
+            help: "Total duration of the statements in the Postgres log tagged with a route by sqlcommenter, by route (bounded by --timing-log.max-routes).",
+            labels: ["route"])
         log = try LogReadingMetrics(registry: registry, source: Self.sourceLabel)
         evictions.initialize([])
         logFailures.initialize([])
-        for label in ["datname_user", "relation"] { labelOverflow.initialize([label]) }
+        for label in ["datname_user", "relation", "route"] { labelOverflow.initialize([label]) }
     }
 }
 
@@ -65,8 +76,11 @@ public struct SlowQueryIngester {
         public var aggregator: SlowQueryAggregator.Configuration
         /// Distinct values kept for `datname`×`user` pairs and for `relation`.
         public var maxLabelValues: Int
-        /// N+1 detection over every statement the log has (before the threshold); nil: off.
+        /// N+1 detection and the per-route statement totals, over every statement the log has
+        /// (before the threshold); nil: off.
         public var nPlusOne: NPlusOneDetector.Settings?
+        /// Distinct sqlcommenter routes kept for the per-route totals: the timing log's route cap.
+        public var maxRoutes: Int
         /// Keep one statement per index candidate in memory, for `--findings.hypopg`.
         public var keepStatementSamples = false
 
@@ -74,10 +88,11 @@ public struct SlowQueryIngester {
             format: PostgresLogFormat = .stderr, prefix: LogLinePrefix = LogLinePrefix(LogLinePrefix.defaultPrefix), thresholdSeconds: Double = 0,
             maxRecordLength: Int = 1 << 20, maxStatementLength: Int = StatementNormalizer.defaultMaxLength,
             aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100, nPlusOne: NPlusOneDetector.Settings? = nil,
-            keepStatementSamples: Bool = false
+            maxRoutes: Int = 200, keepStatementSamples: Bool = false
         ) {
             self.keepStatementSamples = keepStatementSamples
             self.nPlusOne = nPlusOne
+            self.maxRoutes = maxRoutes
             self.format = format
             self.prefix = prefix
             self.thresholdSeconds = thresholdSeconds
@@ -99,6 +114,9 @@ public struct SlowQueryIngester {
 
     private var pairs: LabelLimiter<[String]>
     private var relations: LabelLimiter<String>
+    private var routeLabels: LabelLimiter<String>
+    /// Per sqlcommenter route since the last flush: statements and their seconds.
+    private var routeTotals: [String: (statements: Int, seconds: Double)] = [:]
     private var durations: [String: HistogramAccumulator] = [:]
     private var phases: [String: HistogramAccumulator] = [:]
     private var queries: [[String]: Int] = [:]
@@ -114,6 +132,9 @@ public struct SlowQueryIngester {
     private var reportedBursts: [String: Int] = [:]
     /// Set when an N+1 was completed since ``takeNPlusOneChange()`` last ran.
     private var nPlusOneChanged = false
+    /// The first and last statement times the log gave, when N+1 detection reads every statement:
+    /// how long a replayed log covers.
+    public private(set) var span: (first: Double, last: Double)?
 
     /// - Parameter logSink: receives each slow query's structured line as it is recognised.
     public init(settings: Settings, metrics: SlowQueryMetrics, logSink: @escaping (SlowQueryLogLine) -> Void) {
@@ -125,6 +146,7 @@ public struct SlowQueryIngester {
         self.aggregator = SlowQueryAggregator(configuration: settings.aggregator)
         self.pairs = LabelLimiter(capacity: settings.maxLabelValues)
         self.relations = LabelLimiter(capacity: settings.maxLabelValues)
+        self.routeLabels = LabelLimiter(capacity: settings.maxRoutes)
         self.nPlusOne = settings.nPlusOne.map { NPlusOneDetector(settings: $0) }
         self.indexCandidates = IndexCandidates(keepsSamples: settings.keepStatementSamples)
     }
@@ -171,12 +193,19 @@ public struct SlowQueryIngester {
         var fingerprint: StatementFingerprint?
         // Every execution counts for N+1, fast ones above all; plans are the same statements again.
         if nPlusOne != nil, entry.kind == .statement || entry.kind == .execute, let pid = entry.pid {
+            let time = entry.timestamp.flatMap(SlowQueryTime.parsePostgres)
+            if let time { span = span.map { (min($0.first, time), max($0.last, time)) } ?? (time, time) }
             let shaped = correlator.normalizer.fingerprint(entry.statement)
             fingerprint = shaped
             let tags = entry.statement.withUnsafeBytes { SQLCommenterTags.parse($0) }.map(Self.templated)
+            if let route = tags?.route {
+                let label = routeLabels.limit(route)
+                routeTotals[label, default: (0, 0)].statements += 1
+                routeTotals[label, default: (0, 0)].seconds += entry.durationSeconds
+            }
             nPlusOne?.observe(
                 NPlusOneDetector.Statement(
-                    pid: pid, transaction: entry.transaction, time: entry.timestamp.flatMap(SlowQueryTime.parsePostgres) ?? now,
+                    pid: pid, transaction: entry.transaction, time: time ?? now,
                     fingerprint: shaped.id, shape: shaped.text, tags: tags, seconds: entry.durationSeconds))
         }
         guard entry.durationSeconds >= settings.thresholdSeconds else { return }
@@ -226,6 +255,15 @@ public struct SlowQueryIngester {
         return copy
     }
 
+    /// The end of a replayed log: completes the record and the statement waiting for more lines,
+    /// and every open burst, as if the log had gone quiet for good.
+    public mutating func finish() {
+        _ = endOfPoll(linesRead: 0, now: now)
+        nPlusOne?.closeAll()
+        closeBursts(idle: false)
+        flushMetrics(oversizedLines: 0)
+    }
+
     /// Completes the bursts whose backend has been quiet for the gap and counts their N+1s.
     private mutating func closeBursts(idle: Bool) {
         guard nPlusOne != nil else { return }
@@ -270,6 +308,13 @@ public struct SlowQueryIngester {
         queries.removeAll(keepingCapacity: true)
         for (relation, count) in scans { metrics.sequentialScans.increment([relation], by: Double(count)) }
         scans.removeAll(keepingCapacity: true)
+        for (route, totals) in routeTotals {
+            metrics.routeStatements.increment([route], by: Double(totals.statements))
+            metrics.routeSeconds.increment([route], by: totals.seconds)
+        }
+        routeTotals.removeAll(keepingCapacity: true)
+        let routeOverflow = routeLabels.takeOverflowCount()
+        if routeOverflow > 0 { metrics.labelOverflow.increment(["route"], by: Double(routeOverflow)) }
         let pairOverflow = pairs.takeOverflowCount()
         let relationOverflow = relations.takeOverflowCount()
         if pairOverflow > 0 { metrics.labelOverflow.increment(["datname_user"], by: Double(pairOverflow)) }

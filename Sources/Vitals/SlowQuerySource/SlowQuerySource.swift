@@ -61,6 +61,8 @@ public struct SlowQueryConfiguration: Sendable {
     public var pollInterval: Duration
     /// N+1 detection (the findings' settings); nil when findings are off.
     public var nPlusOne: NPlusOneDetector.Settings?
+    /// The timing log's route cap, which also bounds the sqlcommenter routes.
+    public var maxRoutes: Int
     /// `--findings.hypopg`: keep one statement per index candidate, in memory only.
     public var keepStatementSamples = false
 
@@ -113,6 +115,7 @@ public struct SlowQueryConfiguration: Sendable {
         let findings = try FindingsConfiguration(values: values)
         nPlusOne = findings.enabled ? findings.nPlusOne : nil
         keepStatementSamples = findings.enabled && findings.hypopg
+        maxRoutes = try TimingLogConfiguration(values: values).maxRoutes
         pollInterval = values.duration("slow-query.poll-interval") ?? .milliseconds(250)
         guard pollInterval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "slow-query.poll-interval", "must be at least 10ms")
@@ -124,7 +127,7 @@ public struct SlowQueryConfiguration: Sendable {
             format: format, prefix: prefix, thresholdSeconds: thresholdSeconds, maxRecordLength: maxRecordLength,
             maxStatementLength: maxStatementLength,
             aggregator: .init(topK: topK, maxFingerprints: maxFingerprints, rerankInterval: rerankInterval.seconds), maxLabelValues: maxLabelValues,
-            nPlusOne: nPlusOne, keepStatementSamples: keepStatementSamples)
+            nPlusOne: nPlusOne, maxRoutes: maxRoutes, keepStatementSamples: keepStatementSamples)
     }
 }
 
@@ -175,7 +178,14 @@ public final class SlowQuerySource: VitalsSource {
     }
 
     /// Reads whole logs into `registry`, as `vitals replay` does; the last bursts complete at the end.
-    static func readToEnd(configuration: SlowQueryConfiguration, registry: MetricRegistry) throws {
+    /// What a replayed log gave besides its metrics: the findings' evidence and the time it covers.
+    struct ReplayedLog {
+        var nPlusOne: [NPlusOneKey: NPlusOneTotals]
+        var indexCandidates: [IndexCandidateKey: IndexCandidateTotals]
+        var span: (first: Double, last: Double)?
+    }
+
+    static func readToEnd(configuration: SlowQueryConfiguration, registry: MetricRegistry) throws -> ReplayedLog {
         let pipeline = Pipeline(configuration: configuration, metrics: try SlowQueryMetrics(registry: registry), logger: Logger(label: "vitals.replay"))
         defer { pipeline.close() }
         do {
@@ -183,6 +193,7 @@ public final class SlowQuerySource: VitalsSource {
         } catch {
             throw TimingLogReplay.Failure(description: error.description)
         }
+        return pipeline.finish()
     }
 
     func pollOnce() {
@@ -281,24 +292,38 @@ public final class SlowQuerySource: VitalsSource {
 
         func poll() -> Outcome {
             let health = tail.poll()
-            if let writer, !pending.lines.isEmpty {
-                writer.write(pending.lines)
-                pending.lines.removeAll(keepingCapacity: true)
-                if writer.failures > reportedWriteFailures {
-                    metrics.logFailures.increment(by: Double(writer.failures - reportedWriteFailures))
-                    reportedWriteFailures = writer.failures
-                }
-            }
+            writePendingLines()
             let candidates = tail.consumer.indexCandidates
             return Outcome(
                 tail: health, report: tail.consumer.report, nPlusOne: tail.consumer.nPlusOne, indexCandidates: candidates,
                 statementSamples: candidates == nil ? [:] : tail.consumer.statementSamples)
         }
 
+        private func writePendingLines() {
+            guard let writer, !pending.lines.isEmpty else { return }
+            writer.write(pending.lines)
+            pending.lines.removeAll(keepingCapacity: true)
+            if writer.failures > reportedWriteFailures {
+                metrics.logFailures.increment(by: Double(writer.failures - reportedWriteFailures))
+                reportedWriteFailures = writer.failures
+            }
+        }
+
         func close() { tail.close() }
 
         func readToEnd() throws(TailError) {
             try tail.readToEnd()
+        }
+
+        func finish() -> ReplayedLog {
+            var replayed = ReplayedLog(nPlusOne: [:], indexCandidates: [:], span: nil)
+            tail.updateConsumer { lines in
+                lines.ingester.finish()
+                replayed = ReplayedLog(
+                    nPlusOne: lines.ingester.nPlusOne?.totals ?? [:], indexCandidates: lines.ingester.indexCandidates.totals, span: lines.ingester.span)
+            }
+            writePendingLines()
+            return replayed
         }
 
         var followedFiles: [String] { tail.followedFiles }

@@ -56,6 +56,11 @@ final class LogTail<Consumer: LogLineConsumer>: @unchecked Sendable {
         consumer.endPoll(last)
     }
 
+    /// Lets replay end its consumer's work once every file is read.
+    func updateConsumer(_ body: (inout Consumer) -> Void) {
+        body(&consumer)
+    }
+
     var followedFiles: [String] { tailer.followedFiles }
     var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
 

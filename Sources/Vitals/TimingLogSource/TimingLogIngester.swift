@@ -32,13 +32,28 @@ public struct TimingLogIngester: LogLineConsumer {
     private var parsedLines = 0
     private var unparsedLines = 0
 
-    public init(parser: any TimingLineParser, routes: [String], maxRoutes: Int, slowThreshold: Double, metrics: TimingLogMetrics) {
+    public init(
+        parser: any TimingLineParser, routes: [String], declared: [TimingLogConfiguration.DeclaredRoute] = [], maxRoutes: Int, slowThreshold: Double,
+        metrics: TimingLogMetrics
+    ) {
         self.parser = parser
         self.templater = RouteTemplater(templates: routes)
         self.metrics = metrics
         self.slowThreshold = slowThreshold
         self.routes = LabelLimiter(capacity: maxRoutes)
         self.blocked = metrics.eventLoopBlocked.makeAccumulator()
+        // A series born with its first request loses that request to rate() and increase(): the
+        // first sample Prometheus sees already holds it. Declared routes are there from the start.
+        for declared in declared {
+            guard let route = self.routes.admit(declared.route) else { break }
+            for statusClass in parser.hasStatus ? ["2xx", "4xx", "5xx"] : [nil] {
+                let labels = Self.labels(SeriesKey(method: declared.method, route: route, statusClass: statusClass))
+                metrics.requests.initialize(labels)
+                metrics.slowRequests.initialize(labels)
+                metrics.requestDuration.merge(labels, metrics.requestDuration.makeAccumulator())
+            }
+        }
+        metrics.routes.set(to: Double(self.routes.admitted.count))
     }
 
     public mutating func ingest(_ line: UnsafeRawBufferPointer) {

@@ -9,9 +9,16 @@ public enum TimingLogReplay {
 
     public static func run(files paths: [String], values: ConfigurationValues, format: ExpositionFormat = .prometheusText) throws -> [UInt8] {
         let registry = MetricRegistry()
+        _ = try read(files: paths, values: values, into: registry)
+        return ExpositionWriter(format: format).write(registry.gather())
+    }
+
+    /// Reads the timing-log files and the Postgres logs of `--slow-query.log-path` into `registry`;
+    /// returns what the Postgres logs gave besides metrics, or nil when none was named.
+    static func read(files paths: [String], values: ConfigurationValues, into registry: MetricRegistry) throws -> SlowQuerySource.ReplayedLog? {
         let slowQuery = try SlowQueryConfiguration(values: values)
         guard !paths.isEmpty || !slowQuery.paths.isEmpty else {
-            throw ConfigurationError(.missingValue, key: "slow-query.log-path", "replay: no files given: name timing-log files, or Postgres logs with --slow-query.log-path")
+            throw ConfigurationError(.missingValue, key: "slow-query.log-path", "no files given: name timing-log files, or Postgres logs with --slow-query.log-path")
         }
         if !paths.isEmpty {
             let configuration = try TimingLogConfiguration(values: values)
@@ -29,13 +36,11 @@ public enum TimingLogReplay {
                 throw Failure(description: error.description)
             }
         }
-        if !slowQuery.paths.isEmpty {
-            var files = slowQuery
-            files.fromBeginning = true
-            // The exposition is what replay prints; a log line per statement would bury it.
-            if case .log? = files.output { files.output = nil }
-            try SlowQuerySource.readToEnd(configuration: files, registry: registry)
-        }
-        return ExpositionWriter(format: format).write(registry.gather())
+        guard !slowQuery.paths.isEmpty else { return nil }
+        var files = slowQuery
+        files.fromBeginning = true
+        // The exposition or the report is what replay prints; a log line per statement would bury it.
+        if case .log? = files.output { files.output = nil }
+        return try SlowQuerySource.readToEnd(configuration: files, registry: registry)
     }
 }

@@ -47,7 +47,7 @@ public final class TimingLogSource: VitalsSource {
             patterns: configuration.paths, fromBeginning: configuration.fromBeginning, maxLineLength: configuration.maxLineLength)
         if let readChunkSize { tailer.readChunkSize = readChunkSize }
         let ingester = TimingLogIngester(
-            parser: configuration.parser, routes: configuration.routes, maxRoutes: configuration.maxRoutes,
+            parser: configuration.parser, routes: configuration.routes, declared: configuration.declaredRoutes, maxRoutes: configuration.maxRoutes,
             slowThreshold: configuration.slowThreshold, metrics: metrics)
         return Pipeline(tailer: LogTailer(configuration: tailer), consumer: ingester, reading: metrics.log)
     }

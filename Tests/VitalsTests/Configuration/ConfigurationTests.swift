@@ -154,4 +154,20 @@ import Testing
         #expect(await CommandLineInterface.main(arguments: ["check-config", "--config.file", "/nonexistent/vitals.yml"], environment: [:]) == 2)
         #expect(await CommandLineInterface.main(arguments: ["check-config", "--timing-log.path=/tmp/x.log"], environment: [:]) == 0)
     }
+
+    /// The probe's timeout follows its interval unless set: a shorter interval alone is accepted.
+    @Test func appProbeTimeoutIsDerivedFromTheInterval() throws {
+        let defaults = try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys))
+        #expect(defaults.probeInterval == .milliseconds(100))
+        #expect(defaults.probeTimeout == .seconds(1))
+        let fast = try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["app-probe.interval": "50ms"]))
+        #expect(fast.probeTimeout == .milliseconds(500))
+        let slow = try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["app-probe.interval": "5s"]))
+        #expect(slow.probeTimeout == .seconds(1))
+        let given = try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["app-probe.interval": "50ms", "app-probe.timeout": "300ms"]))
+        #expect(given.probeTimeout == .milliseconds(300))
+        #expect(throws: ConfigurationError.self) {
+            try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["app-probe.interval": "50ms", "app-probe.timeout": "2s"]))
+        }
+    }
 }

@@ -23,7 +23,7 @@ import FoundationNetworking
     }
 
     static func requirement(of expr: String) -> Requirement? {
-        if expr.contains("pg_slow_") { return .slowQuery }
+        if expr.contains("pg_slow_") || expr.contains("pg_route_") { return .slowQuery }
         // vitals_source_* panels of the Postgres and Redis dashboards.
         if expr.contains(#"source=~"postgres"#) { return .postgres }
         if expr.contains(#"source=~"redis"#) { return .redis }
@@ -153,8 +153,9 @@ import FoundationNetworking
             if status != 0 { notes.append("psql failed (\(status)): \(output.prefix(200))") }
         }
         // Slower than the test server's log_min_duration_statement (50 ms), with a sequential scan
-        // that auto_explain logs: feeds the slow-query source once it tails the log.
-        let slowStatement = "SELECT pg_sleep(0.06), count(*) FROM deployment_e2e WHERE note LIKE 'row 1%';"
+        // that auto_explain logs: feeds the slow-query source once it tails the log. Its sqlcommenter
+        // tag names a route of the timing log, for the per-route database panels.
+        let slowStatement = "SELECT pg_sleep(0.06), count(*) FROM deployment_e2e WHERE note LIKE 'row 1%' /*route='%2Fmarkets%2F%7Bid%7D'*/;"
         if sources.contains(.postgres) || sources.contains(.slowQuery) {
             if psql == nil { notes.append("psql not found: Postgres table panels may be empty") }
             try await runSQL("""

@@ -98,6 +98,9 @@ import Testing
         }
         // No literal from the app's statements anywhere.
         for word in ["farm", "honey", "Lyon", "Porto"] { #expect(!body.contains(word)) }
+        // Where /markets/{id}'s time goes: its statements carry sqlcommenter tags.
+        let metrics = await HTTPGet.fetch("http://127.0.0.1:\(vitalsPort)/metrics", headers: Self.authorization)?.body ?? ""
+        #expect(ScrapedMetrics(metrics).sum("pg_route_statements_total", where: ["route": "/markets/{id}"]) > 0)
 
         try await Self.checkPage(port: vitalsPort, directory: directory, root: root)
 
@@ -105,6 +108,29 @@ import Testing
         _ = await vitals.wait(timeout: .seconds(20))
         app.signal(SIGTERM)
         _ = await app.wait(timeout: .seconds(20))
+        try await Self.checkReport(appLog: appLog, env: env)
+    }
+
+    /// `vitals report` on the same two logs, after the fact: the planted problems a file can show
+    /// are found again, with no live source.
+    static func checkReport(appLog: String, env: TestServersEnvironment) async throws {
+        let (status, output) = try await ChildProcess.run(
+            TestEnvironment.vitalsBinary,
+            [
+                "report", appLog, "--slow-query.log-path", try env.require("VITALS_TEST_PG_LOG"),
+                "--slow-query.log-line-prefix", try env.require("VITALS_TEST_PG_LOG_LINE_PREFIX"), "--findings.min-requests", "10",
+                "--report.format", "json",
+            ])
+        try #require(status == 0, "vitals report: \(output.suffix(2000))")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let findings = json["findings"] as? [[String: Any]] ?? []
+        // The cache needs Redis' live counters: a file cannot show it.
+        #expect(Self.missing(in: findings).filter { $0 != "cache_ineffective" }.isEmpty, "not in the report: \(output.prefix(4000))")
+        for finding in findings {
+            let route = (finding["route"] as? String).map { $0.split(separator: " ").last.map(String.init) ?? $0 }
+            #expect(route.map { !Self.cleanRoutes.contains($0) } ?? true, "a reported finding on a clean route: \(finding)")
+        }
+        for word in ["farm", "honey", "Lyon", "Porto"] { #expect(!output.contains(word)) }
     }
 
     static let password = "page-secret"

@@ -236,4 +236,28 @@ import Testing
         #expect(try Self.ingest(csv, format: .csvlog).0.first?.value.statements == 6)
         #expect(try Self.ingest(json, format: .jsonlog).0.first?.value.statements == 6)
     }
+
+    @Test func statementsTaggedWithARouteAreCountedPerRouteAndBounded() throws {
+        let registry = MetricRegistry()
+        let metrics = try SlowQueryMetrics(registry: registry)
+        var ingester = SlowQueryIngester(
+            settings: .init(prefix: LogLinePrefix("%m [%p] %v "), nPlusOne: .init(), maxRoutes: 2), metrics: metrics, logSink: { _ in })
+        func line(_ millis: Int, _ route: String?, duration: String = "2.000") -> String {
+            let tag = route.map { " /*route='\($0)'*/" } ?? ""
+            return "2026-11-24 12:00:00.\(String(format: "%03d", millis)) UTC [4242] 3/1 LOG:  duration: \(duration) ms  statement: SELECT 1\(tag)"
+        }
+        // Ids in a tagged path are templated as the timing log's routes are; a third route is past the cap.
+        let lines = [line(1, "%2Fmarkets%2F42"), line(2, "/markets/7"), line(3, "/users/3", duration: "1.000"), line(4, "/orders"), line(5, nil)]
+        for text in lines { ingester.ingest(text, now: 1_800_000_000) }
+        // The end of a replayed file completes the record still waiting for a next line.
+        ingester.finish()
+        let scraped = ScrapedMetrics(String(decoding: ExpositionWriter(format: .prometheusText).write(registry.gather()), as: UTF8.self))
+        #expect(scraped.sum("pg_route_statements_total", where: ["route": "/markets/{id}"]) == 2)
+        #expect(abs(scraped.sum("pg_route_statement_seconds_total", where: ["route": "/markets/{id}"]) - 0.004) < 1e-9)
+        #expect(scraped.sum("pg_route_statements_total", where: ["route": "/users/{id}"]) == 1)
+        #expect(scraped.sum("pg_route_statements_total", where: ["route": "__other__"]) == 1)
+        #expect(scraped.sum("vitals_slow_query_label_overflow_total", where: ["label": "route"]) == 1)
+        #expect(ingester.span?.first == SlowQueryTime.parsePostgres("2026-11-24 12:00:00.001 UTC"))
+        #expect(ingester.span?.last == SlowQueryTime.parsePostgres("2026-11-24 12:00:00.005 UTC"))
+    }
 }

@@ -115,7 +115,7 @@ func makeTestApplication(_ flags: [(String, String)]) throws -> some Application
             #expect(body.contains("http_requests_total{method=\"GET\",route=\"/dashboard\"} 1\n"))
             #expect(body.contains("http_slow_requests_total{method=\"GET\",route=\"/dashboard\"} 1\n"))
             #expect(body.contains("http_slow_requests_total{method=\"GET\",route=\"/markets/{id}\"} 0\n"))
-            #expect(body.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/markets/{id}\",le=\"0.0125\"} 1\n"))
+            #expect(body.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/markets/{id}\",le=\"0.0145\"} 1\n"))
             #expect(body.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/markets/{id}\",le=\"0.02\"} 2\n"))
             #expect(body.contains("vitals_log_lines_total{source=\"timing_log\",result=\"parsed\"} 3\n"))
             #expect(body.contains("vitals_source_up{source=\"timing_log\",instance=\"\"} 1\n"))

@@ -139,14 +139,14 @@ import Testing
         (0.000_42, "0.42 ms"), (0.0042, "4.2 ms"), (0.182, "182 ms"), (1.25, "1.25 s"), (12.3, "12.3 s"), (nil, "–"), (Double.nan, "–"),
     ] as [(Double?, String)])
     func durationsAreForPeople(seconds: Double?, text: String) {
-        #expect(PageHTML.duration(seconds) == text)
+        #expect(HumanUnits.duration(seconds) == text)
     }
 
     @Test func rates() {
-        #expect(PageHTML.rate(0) == "0/s")
-        #expect(PageHTML.rate(0.05) == "3.0/min")
-        #expect(PageHTML.rate(2.5) == "2.5/s")
-        #expect(PageHTML.rate(340.4) == "340/s")
+        #expect(HumanUnits.rate(0) == "0/s")
+        #expect(HumanUnits.rate(0.05) == "3.0/min")
+        #expect(HumanUnits.rate(2.5) == "2.5/s")
+        #expect(HumanUnits.rate(340.4) == "340/s")
     }
 
     static func summary(routes: [String: HistogramCounts], findings: [Finding] = []) -> PageSummary {

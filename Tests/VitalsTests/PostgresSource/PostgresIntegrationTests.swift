@@ -154,6 +154,67 @@ import Testing
         try await server.superuser("DROP TABLE IF EXISTS vitals_big, vitals_small")
     }
 
+    /// A real row-lock wait between two sessions names its relation, in the metric and in the
+    /// finding; an unused index becomes a drop candidate; a lookup by key is flagged; the test's
+    /// sessions count under their application_name.
+    @Test func lockWaitRelationUnusedIndexLookupsAndApplicationsReachTheFindings() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        try await server.superuser(
+            """
+            DROP TABLE IF EXISTS vitals_locked;
+            CREATE TABLE vitals_locked (id int PRIMARY KEY, v int);
+            CREATE INDEX vitals_locked_v_unused ON vitals_locked (v);
+            INSERT INTO vitals_locked SELECT g, g FROM generate_series(1, 100) g;
+            GRANT SELECT ON vitals_locked TO vitals;
+            """)
+        for id in 1...3 { try await server.superuser("SELECT v FROM vitals_locked WHERE id = \(id)") }
+
+        let app = try makePostgresTestApplication([
+            ("postgres.dsn", server.dsn), ("postgres.interval", "300ms"), ("postgres.slow-interval", "300ms"),
+            ("findings.interval", "1s"), ("findings.window", "2s"), ("postgres.statements.limit", "5000"),
+        ])
+        try await app.test(.router) { client in
+            let holder = try PostgresTestSession(dsn: server.superuserDSN)
+            try holder.run("BEGIN; UPDATE vitals_locked SET v = -1 WHERE id = 7")
+            // Two waiters: the first waits on the holder's transaction id (holding the row's tuple
+            // lock), the second on that tuple lock; both are on vitals_locked. On threads of their own:
+            // two blocked tasks would take every thread of the cooperative pool on a 2-core machine.
+            for _ in 0..<2 {
+                Thread { _ = try? PostgresTestSession(dsn: server.superuserDSN).run("UPDATE vitals_locked SET v = -2 WHERE id = 7", timeout: .seconds(15)) }.start()
+            }
+
+            let relation = ["datname": "app", "relation": "public.vitals_locked"]
+            let body = try await postgresScrapeUntil(client) { metrics, _ in
+                metrics.sum("pg_locks_waiting_relation", where: relation) >= 2
+                    && metrics.sum("pg_index_unused", where: ["indexrelname": "vitals_locked_v_unused"]) == 1
+                    && !metrics.values("pg_stat_statements_single_row_lookup").isEmpty
+            }
+            let metrics = ScrapedMetrics(body)
+            #expect(metrics.sum("pg_locks_waiting_relation", where: relation) >= 2)
+            #expect(metrics.sum("pg_stat_activity_application_sessions", where: ["datname": "app", "application_name": "vitals-test"]) >= 3)
+
+            // The lookup is flagged under its queryid; its text stays on /statements.
+            let statements = try await client.execute(uri: "/statements", method: .get) { String(buffer: $0.body) }
+            let decoded = try JSONSerialization.jsonObject(with: Data(statements.utf8)) as? [String: Any]
+            let entries = decoded?["statements"] as? [[String: Any]] ?? []
+            let lookup = try #require(entries.first { ($0["query"] as? String)?.contains("FROM vitals_locked WHERE id = $1") == true })
+            let queryid = try #require(lookup["queryid"] as? String)
+            #expect(metrics.sum("pg_stat_statements_single_row_lookup", where: ["queryid": queryid]) == 1)
+            let update = entries.first { ($0["query"] as? String)?.hasPrefix("UPDATE vitals_locked") == true }
+            #expect(update.map { metrics.values("pg_stat_statements_single_row_lookup", where: ["queryid": $0["queryid"] as? String ?? ""]).isEmpty } ?? true)
+
+            let findings = try await postgresScrapeUntil(client, uri: "/findings") { _, body in
+                body.contains("\"subject\":\"public.vitals_locked in app\"") && body.contains("vitals_locked_v_unused")
+            }
+            #expect(findings.contains("\"kind\":\"lock_waits\",\"subject\":\"public.vitals_locked in app\""))
+            #expect(findings.contains("\"kind\":\"unused_index\",\"subject\":\"public.vitals_locked_v_unused on public.vitals_locked in app\""))
+            #expect(findings.contains("DROP INDEX CONCURRENTLY public.vitals_locked_v_unused;"))
+            #expect(!findings.contains("vitals_locked_pkey"), "a primary key is never a drop candidate")
+            try holder.run("ROLLBACK")
+        }
+        try await server.superuser("DROP TABLE IF EXISTS vitals_locked")
+    }
+
     @Test func refusedConnectionIsDownOnTheFirstPassAndReadySaysWhy() async throws {
         let port = TestEnvironment.freePort()
         let app = try makePostgresTestApplication([

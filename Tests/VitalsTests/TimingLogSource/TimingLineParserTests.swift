@@ -217,6 +217,52 @@ private let commonMalformedLines: [[UInt8]] = [
 
 // MARK: - nginx
 
+/// The starlette format's optional status (`--timing-log.starlette.status`).
+@Suite struct StarletteStatusTests {
+    let parser = StarletteLineParser(readsStatus: true)
+
+    @Test(arguments: [
+        ("INFO t GET /markets/42 completed in 12.3ms status=500", 500),
+        ("INFO t GET /markets/42 completed in 12.3ms, status=201", 201),
+        ("WARNING t SLOW REQUEST: GET /dashboard took 250.1ms -> 404", 404),
+        ("INFO t GET /markets/42 completed in 12.3 ms status=200 extra", 200),
+    ])
+    func statusAfterTheDuration(line: String, status: Int) {
+        guard case .request(let record) = parse(parser, line) else {
+            Issue.record("not parsed: \(line)")
+            return
+        }
+        #expect(record.status == status)
+        #expect(parser.hasStatus)
+    }
+
+    @Test(arguments: [
+        "INFO t GET /markets/42 completed in 12.3ms",
+        "INFO t GET /markets/42 completed in 12.3ms status=50",
+        "INFO t GET /markets/42 completed in 12.3ms status=5000",
+        "INFO t GET /markets/42 completed in 12.3ms status=abc",
+        "INFO t GET /markets/42 completed in 12.3ms -> 2xx",
+    ])
+    func noStatusIsUnknownNotAGuess(line: String) {
+        guard case .request(let record) = parse(parser, line) else {
+            Issue.record("not parsed: \(line)")
+            return
+        }
+        #expect(record.status == nil)
+        #expect(TimingLogIngester.statusClass(record.status) == "unknown")
+    }
+
+    @Test func offByDefaultTheStatusIsIgnored() {
+        let plain = StarletteLineParser()
+        #expect(!plain.hasStatus)
+        guard case .request(let record) = parse(plain, "INFO t GET /a completed in 1ms status=500") else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(record.status == nil)
+    }
+}
+
 @Suite struct NginxLineParserTests {
     let parser = NginxLineParser()
 

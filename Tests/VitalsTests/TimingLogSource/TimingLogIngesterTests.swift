@@ -36,6 +36,42 @@ import Testing
         #expect(histogram.count == 2)
     }
 
+    /// The default layout's promise, as a property: no step wider than 21 %, so a classic quantile
+    /// is never off by more than that; the usual objectives are exact bounds.
+    @Test func defaultBucketsAreEvenlyFineAndKeepTheObjectives() {
+        let bounds = TimingLogConfiguration.defaultBuckets
+        #expect(zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(TimingLogConfiguration.defaultBucketsWidestStep <= 0.21)
+        #expect(TimingLogConfiguration.defaultBucketsWidestStep > 0.2, "the documented worst case is the real one")
+        for objective in [0.1, 0.2, 0.25, 0.3, 0.5, 1] { #expect(bounds.contains(objective)) }
+        #expect(bounds.first == 0.0005 && bounds.last == 10)
+    }
+
+    /// A declared route's series exist at 0 before its first request, so rate() counts that request.
+    @Test func declaredRoutesStartAtZero() throws {
+        let values = try ConfigurationValues.make(keys: TimingLogConfiguration.keys, ["timing-log.route": "GET /orders/{id}"])
+        let configuration = try TimingLogConfiguration(values: values)
+        #expect(configuration.routes == ["/orders/{id}"])
+        #expect(configuration.declaredRoutes == [.init(method: "GET", route: "/orders/{id}")])
+        for parser in [StarletteLineParser(), NginxLineParser()] as [any TimingLineParser] {
+            let registry = MetricRegistry()
+            let metrics = try TimingLogMetrics(registry: registry, buckets: [0.1, 0.2], withStatus: parser.hasStatus)
+            _ = TimingLogIngester(
+                parser: parser, routes: configuration.routes, declared: configuration.declaredRoutes, maxRoutes: 10, slowThreshold: 0.2, metrics: metrics)
+            let scraped = ScrapedMetrics(String(decoding: ExpositionWriter(format: .prometheusText).write(registry.gather()), as: UTF8.self))
+            let requests = scraped.values("http_requests_total", where: ["method": "GET", "route": "/orders/{id}"])
+            #expect(requests.count == (parser.hasStatus ? 3 : 1))
+            #expect(requests.allSatisfy { $0.value == 0 })
+            #expect(scraped.values("http_request_duration_seconds_count", where: ["route": "/orders/{id}"]).count == requests.count)
+            #expect(scraped.sum("vitals_timing_log_routes") == 1)
+        }
+        for bad in ["orders", "FETCH /orders", "GET /a /b"] {
+            #expect(throws: ConfigurationError.self) {
+                try TimingLogConfiguration(values: try ConfigurationValues.make(keys: TimingLogConfiguration.keys, ["timing-log.route": bad]))
+            }
+        }
+    }
+
     @Test func routeCapSendsNewRoutesToOther() throws {
         let lines = (0..<10).map { "x INFO t GET /page\($0)/view completed in 1.0ms" }
         let (_, metrics) = try ingest(lines + ["x INFO t GET /page0/view completed in 1.0ms"], maxRoutes: 3)

@@ -14,22 +14,33 @@ public struct FindingSettings: Sendable, Equatable {
     public var probeP99: Double = 0.1
     /// Routes named as "slow in the same window" in an event-loop finding.
     static let maxRelatedRoutes = 5
+    /// Calls per request of one lookup by key (pg_stat_statements) that make a finding.
+    public var callsPerRequest: Double = 10
+    /// A pool plateau: at least this many sessions, flat over at least ``poolMinFrames`` frames.
+    public var poolMinSessions: Int = 3
+    public var poolMinFrames: Int = 4
+    /// The later half's quantile must be this many times the earlier half's to count as rising.
+    public var poolLatencyRise: Double = 1.1
 
     public init() {}
 
     var quantileName: String { "p" + SampleValue.format(targetQuantile * 100) }
 }
 
-/// What one evaluation reads: the window's first and last frames, and the one before the last.
+/// What one evaluation reads: the window's first and last frames, and the one before the last;
+/// ``frames`` is the whole window, oldest first, for the rules that need its shape over time.
 public struct FindingInputs: Sendable {
     public var earliest: MetricFrame
     public var previous: MetricFrame
     public var latest: MetricFrame
+    public var frames: [MetricFrame]
 
-    public init(earliest: MetricFrame, previous: MetricFrame, latest: MetricFrame) {
+    /// Without `frames`, the window is the three frames given.
+    public init(earliest: MetricFrame, previous: MetricFrame, latest: MetricFrame, frames: [MetricFrame]? = nil) {
         self.earliest = earliest
         self.previous = previous
         self.latest = latest
+        self.frames = frames ?? [earliest, previous, latest]
     }
 
     /// Seconds between the first and the last frame.
@@ -54,12 +65,13 @@ public enum FindingRules {
         let routes = routesOverTarget(inputs, settings: settings)
         return routes + cache(inputs, settings: settings) + connections(inputs, settings: settings)
             + eventLoop(inputs, settings: settings, slowRoutes: routes.map(\.subject)) + nPlusOne(inputs, settings: settings)
-            + missingIndexes(inputs)
+            + missingIndexes(inputs) + postgres(inputs, settings: settings)
     }
 
     /// Routes whose quantile over the window is over the target, by excess × traffic.
     static func routesOverTarget(_ inputs: FindingInputs, settings: FindingSettings) -> [Finding] {
         var findings: [Finding] = []
+        let database = RouteDatabaseTime(inputs)
         for (route, counts) in inputs.latest.routes where route.hasSuffix(" __other__") == false {
             let window = counts.since(inputs.earliest.routes[route])
             guard window.count >= UInt64(max(1, settings.minRequests)), let observed = window.quantile(settings.targetQuantile),
@@ -72,10 +84,24 @@ public enum FindingRules {
                 Finding.Evidence("requests_per_minute", perMinute, unit: "per_minute", window: inputs.window),
             ]
             if let p99 = window.quantile(0.99) { evidence.insert(Finding.Evidence("p99_seconds", p99, unit: "seconds", window: inputs.window), at: 1) }
+            var inDatabase = ""
+            if let time = database.perRequest(route) {
+                evidence += [
+                    Finding.Evidence("statements_per_request", time.statements, unit: "count", window: inputs.window),
+                    Finding.Evidence("database_seconds_per_request", time.seconds, unit: "seconds", window: inputs.window),
+                ]
+                if let share = time.share {
+                    evidence.append(Finding.Evidence("database_share", share, unit: "ratio", window: inputs.window))
+                    inDatabase = " It spends \(Int((share * 100).rounded())) % of its time in the database"
+                } else {
+                    inDatabase = " It spends \(Self.milliseconds(time.seconds)) per request in the database"
+                }
+                inDatabase += ", in about \(SampleValue.format((time.statements * 10).rounded() / 10)) statements per request."
+            }
             findings.append(
                 Finding(
                     kind: .routeOverTarget, subject: route, route: route, evidence: evidence,
-                    action: "Over the \(settings.quantileName) target of \(Self.milliseconds(settings.targetLatency)). Look at this route's other findings first (N+1, missing index, cache, event loop); with none, time its handler.",
+                    action: "Over the \(settings.quantileName) target of \(Self.milliseconds(settings.targetLatency)).\(inDatabase) Look at this route's other findings first (N+1, missing index, cache, event loop); with none, time its handler.",
                     impactSecondsPerMinute: (observed - settings.targetLatency) * perMinute))
         }
         return findings
@@ -145,16 +171,6 @@ public enum FindingRules {
                             window: 0),
                     ],
                     action: "A session has held a transaction open while idle: it keeps its locks and a pool slot, and blocks vacuum. Commit or roll back before slow work (HTTP calls, rendering); set idle_in_transaction_session_timeout.",
-                    impactSecondsPerMinute: nil))
-        }
-        for waiting in inputs.latest.scalars("pg_stat_activity_lock_waiting_sessions") where waiting.value > 0 {
-            // Waiting in two frames in a row: a lock held across a pass, not a passing blip.
-            guard (inputs.previous.value("pg_stat_activity_lock_waiting_sessions", labels: waiting.labels) ?? 0) > 0 else { continue }
-            findings.append(
-                Finding(
-                    kind: .lockWaits, subject: Self.databaseSubject(waiting.labels),
-                    evidence: [Finding.Evidence("sessions_waiting", waiting.value, unit: "count", window: 0)],
-                    action: "Sessions are waiting for locks. Find the blocker with pg_blocking_pids() in pg_stat_activity; keep transactions that take row or table locks short.",
                     impactSecondsPerMinute: nil))
         }
         return findings
@@ -229,6 +245,45 @@ public enum FindingRules {
             findings.append(finding)
         }
         return findings
+    }
+
+    /// Where a route's time goes in the database, from the statements sqlcommenter tagged with it
+    /// (`pg_route_statement*`) over the requests of the timing log in the same window. A tag names
+    /// a path, a timing-log route is `METHOD path`: the requests of every method of the path count.
+    struct RouteDatabaseTime {
+        struct PerRequest: Equatable {
+            var statements: Double
+            var seconds: Double
+            /// Database seconds over the requests' own seconds; nil when the requests took no time.
+            var share: Double?
+        }
+
+        private var statements: [String: Double] = [:]
+        private var seconds: [String: Double] = [:]
+        private var requests: [String: (count: Double, seconds: Double)] = [:]
+
+        init(_ inputs: FindingInputs) {
+            for series in inputs.increase("pg_route_statements_total") { statements[series.labels["route"] ?? "", default: 0] += series.value }
+            guard !statements.isEmpty else { return }
+            for series in inputs.increase("pg_route_statement_seconds_total") { seconds[series.labels["route"] ?? "", default: 0] += series.value }
+            for (route, counts) in inputs.latest.routes {
+                let window = counts.since(inputs.earliest.routes[route])
+                let path = Self.path(of: route)
+                requests[path, default: (0, 0)].count += Double(window.count)
+                requests[path, default: (0, 0)].seconds += window.sum
+            }
+        }
+
+        static func path(of route: String) -> String {
+            route.firstIndex(of: " ").map { String(route[route.index(after: $0)...]) } ?? route
+        }
+
+        func perRequest(_ route: String) -> PerRequest? {
+            let path = Self.path(of: route)
+            guard let count = statements[path] ?? statements[route], count > 0, let served = requests[path], served.count > 0 else { return nil }
+            let time = seconds[path] ?? seconds[route] ?? 0
+            return PerRequest(statements: count / served.count, seconds: time / served.count, share: served.seconds > 0 ? min(1, time / served.seconds) : nil)
+        }
     }
 
     static func databaseSubject(_ labels: [String: String]) -> String {

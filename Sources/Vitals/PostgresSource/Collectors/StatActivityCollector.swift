@@ -5,7 +5,7 @@ public struct StatActivityCollector: PostgresCollector {
     public let cadence = PostgresCadence.fast
     public var metrics: [PostgresMetric] { [
             Self.count, Self.maxTransactionDuration, Self.idleInTransaction, Self.idleInTransactionMax, Self.lockWaiting, Self.connectionsUsed,
-            Self.connectionsAvailable, Self.connectionsRatio,
+            Self.connectionsAvailable, Self.connectionsRatio, Self.applicationSessions,
         ] }
     public init() {}
 
@@ -31,6 +31,22 @@ public struct StatActivityCollector: PostgresCollector {
     static let connectionsRatio = PostgresMetric.gauge(
         "pg_connections_used_ratio", "pg_connections_used / pg_connections_max: 1 means ordinary roles can no longer connect.")
 
+    static let applicationSessions = PostgresMetric.gauge(
+        "pg_stat_activity_application_sessions",
+        "Client sessions by database and application_name, any state (the \(maxApplications) largest; the rest are __other__): a client pool's size.",
+        labels: ["datname", "application_name"])
+    /// Applications named at most per pass, the largest first.
+    static let maxApplications = 20
+
+    static let applicationsSQL = """
+        SELECT d.datname, a.application_name, count(*) AS count
+        FROM pg_stat_activity a JOIN pg_database d ON d.oid = a.datid
+        WHERE a.backend_type = 'client backend'
+        GROUP BY 1, 2
+        ORDER BY count DESC, 1, 2
+        LIMIT 1000
+        """
+
     static let activitySQL = """
         SELECT d.datname, s.state,
                count(a.pid) AS count,
@@ -53,11 +69,18 @@ public struct StatActivityCollector: PostgresCollector {
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
         let activity = try session.query(Self.activitySQL)
         let connections = try session.query(Self.connectionsSQL)
-        Self.map(activity: activity, connections: connections, context: context, into: &output.metrics)
+        let applications = try session.query(Self.applicationsSQL)
+        Self.map(activity: activity, connections: connections, applications: applications, context: context, into: &output.metrics)
     }
 
-    public static func map(activity: PostgresRows, connections: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {
-        for metric in [count, maxTransactionDuration, idleInTransaction, idleInTransactionMax, lockWaiting, connectionsUsed, connectionsAvailable, connectionsRatio] {
+    public static func map(
+        activity: PostgresRows, connections: PostgresRows, applications: PostgresRows = PostgresRows([]), context: PostgresCollectionContext,
+        into sink: inout PostgresMetricSink
+    ) {
+        for metric in [
+            count, maxTransactionDuration, idleInTransaction, idleInTransactionMax, lockWaiting, connectionsUsed, connectionsAvailable, connectionsRatio,
+            applicationSessions,
+        ] {
             sink.declare(metric)
         }
         let allowed = Set(context.databases.select(activity.rows.compactMap { $0["datname"] }))
@@ -81,6 +104,17 @@ public struct StatActivityCollector: PostgresCollector {
         for (datname, value) in idleCount { sink.add(idleInTransaction, value, [datname]) }
         for (datname, value) in idleMax { sink.add(idleInTransactionMax, value, [datname]) }
         for (datname, value) in waiting { sink.add(lockWaiting, value, [datname]) }
+
+        // Largest first, so pools keep their names; per pass, as this is a gauge of now.
+        var names = LabelLimiter<[String]>(capacity: maxApplications)
+        var byApplication: [[String]: Double] = [:]
+        let sorted = applications.rows.sorted { ($0.double("count") ?? 0) > ($1.double("count") ?? 0) }
+        for row in sorted {
+            guard let datname = row["datname"], allowed.contains(datname) else { continue }
+            let key = names.admit([datname, row["application_name"] ?? ""]) ?? [datname, LabelLimiter<String>.overflowValue]
+            byApplication[key, default: 0] += row.double("count") ?? 0
+        }
+        for (labels, value) in byApplication { sink.add(applicationSessions, value, labels) }
 
         if let row = connections.first, let used = row.double("used"), let maximum = row.double("max_connections") {
             let available = max(1, maximum - (row.double("reserved") ?? 0))

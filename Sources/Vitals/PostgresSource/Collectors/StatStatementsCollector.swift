@@ -6,7 +6,7 @@
 public struct StatStatementsCollector: PostgresCollector {
     public let name = PostgresCollectorName.statStatements
     public let cadence = PostgresCadence.fast
-    public var metrics: [PostgresMetric] { [Self.calls, Self.seconds, Self.rows, Self.blockRead, Self.blockWrite] }
+    public var metrics: [PostgresMetric] { [Self.calls, Self.seconds, Self.rows, Self.blockRead, Self.blockWrite, Self.singleRowLookup] }
     public init() {}
 
     static let labels = ["queryid", "datname", "user"]
@@ -17,6 +17,13 @@ public struct StatStatementsCollector: PostgresCollector {
         "pg_stat_statements_block_read_seconds_total", "Time the statement spent reading blocks (track_io_timing).", labels: labels)
     static let blockWrite = PostgresMetric.counter(
         "pg_stat_statements_block_write_seconds_total", "Time the statement spent writing blocks (track_io_timing).", labels: labels)
+
+    /// What the `calls_per_request` finding reads: which of the top statements are lookups by key.
+    /// Told from the text, which never leaves the collector as a label; the series are the top
+    /// statements' own, so the statements limit bounds them.
+    static let singleRowLookup = PostgresMetric.gauge(
+        "pg_stat_statements_single_row_lookup",
+        "1 for a statement shaped as a lookup by key (SELECT … WHERE <key> = $1): run many times per request, it is an N+1.", labels: labels)
 
     static let presenceSQL = "SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_stat_statements'"
 
@@ -67,7 +74,7 @@ public struct StatStatementsCollector: PostgresCollector {
     /// - Returns: the statements with their texts, for `/statements`.
     @discardableResult
     public static func map(_ result: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) -> [PostgresStatementEntry] {
-        for metric in [calls, seconds, rows, blockRead, blockWrite] { sink.declare(metric) }
+        for metric in [calls, seconds, rows, blockRead, blockWrite, singleRowLookup] { sink.declare(metric) }
         var entries: [PostgresStatementEntry] = []
         for row in result.rows.prefix(context.statementsLimit) {
             guard let queryid = row["queryid"], let datname = row["datname"], let user = row["user"] else { continue }
@@ -80,6 +87,7 @@ public struct StatStatementsCollector: PostgresCollector {
             sink.add(rows, row.double("rows"), labels)
             sink.add(blockRead, row.double("block_read_seconds") ?? 0, labels)
             sink.add(blockWrite, row.double("block_write_seconds") ?? 0, labels)
+            if let text = row["query"], SingleRowLookup.matches(text) { sink.add(singleRowLookup, 1, labels) }
             entries.append(
                 PostgresStatementEntry(
                     queryid: queryid, datname: datname, user: user, calls: callCount, totalSeconds: totalSeconds,

@@ -11,26 +11,37 @@
 /// or digit, and the path must start with `/` (or be an absolute `http(s)://` URL), which keeps
 /// unrelated "… completed in 3ms" messages out.
 ///
+/// With ``readsStatus`` (`--timing-log.starlette.status`), a status after the duration is read,
+/// as `status=500` or `-> 500`; a line without one counts under `status_class="unknown"`:
+///
+///     GET /markets/42 completed in 12.3ms status=200
+///     SLOW REQUEST: GET /dashboard took 250.1ms -> 500
+///
 /// It also recognises asyncio's debug-mode warning, which means the event loop was blocked:
 ///
 ///     Executing <Task pending name='Task-1' coro=<…> …> took 0.523 seconds
 public struct StarletteLineParser: TimingLineParser {
-    public init() {}
+    /// Whether lines carry a status: the seed's middleware logs none, so it is a setting, and
+    /// the `status_class` label exists only when it is on.
+    public let readsStatus: Bool
 
-    /// Python timing middlewares rarely log the status; the template above has none.
-    public var hasStatus: Bool { false }
+    public init(readsStatus: Bool = false) {
+        self.readsStatus = readsStatus
+    }
+
+    public var hasStatus: Bool { readsStatus }
 
     public func parse(_ line: UnsafeRawBufferPointer) -> TimingLineResult {
         var searchFrom = 0
         while let marker = LineBytes.firstIndex(of: " completed in ", in: line, from: searchFrom) {
-            if let record = Self.completedRecord(line, marker: marker) {
+            if let record = Self.completedRecord(line, marker: marker, readsStatus: readsStatus) {
                 return .request(record)
             }
             searchFrom = marker + 1
         }
         searchFrom = 0
         while let marker = LineBytes.firstIndex(of: "SLOW REQUEST: ", in: line, from: searchFrom) {
-            if let record = Self.slowRecord(line, marker: marker) {
+            if let record = Self.slowRecord(line, marker: marker, readsStatus: readsStatus) {
                 return .request(record)
             }
             searchFrom = marker + 1
@@ -42,7 +53,7 @@ public struct StarletteLineParser: TimingLineParser {
     }
 
     /// `<METHOD> <path> completed in <duration>`, where `marker` is the offset of ` completed in `.
-    private static func completedRecord(_ line: UnsafeRawBufferPointer, marker: Int) -> TimingRecord? {
+    private static func completedRecord(_ line: UnsafeRawBufferPointer, marker: Int, readsStatus: Bool) -> TimingRecord? {
         let pathEnd = marker
         var pathStart = pathEnd
         while pathStart > 0, line[pathStart - 1] != LineBytes.space {
@@ -69,19 +80,20 @@ public struct StarletteLineParser: TimingLineParser {
             }
         }
         guard isPlausiblePath(line, pathStart..<pathEnd),
-            let seconds = duration(line, from: marker + " completed in ".utf8.count)
+            let (seconds, end) = duration(line, from: marker + " completed in ".utf8.count)
         else {
             return nil
         }
         return TimingRecord(
             method: LineBytes.string(line, methodStart..<methodEnd),
             path: LineBytes.string(line, pathStart..<pathEnd),
+            status: readsStatus ? status(line, from: end) : nil,
             durationSeconds: seconds
         )
     }
 
     /// `SLOW REQUEST: <METHOD> <path> took <duration>`, where `marker` is the offset of `SLOW REQUEST: `.
-    private static func slowRecord(_ line: UnsafeRawBufferPointer, marker: Int) -> TimingRecord? {
+    private static func slowRecord(_ line: UnsafeRawBufferPointer, marker: Int, readsStatus: Bool) -> TimingRecord? {
         let methodStart = marker + "SLOW REQUEST: ".utf8.count
         var methodEnd = methodStart
         while methodEnd < line.count, methodEnd - methodStart < maximumMethodLength,
@@ -99,13 +111,14 @@ public struct StarletteLineParser: TimingLineParser {
         }
         guard isPlausiblePath(line, pathStart..<pathEnd),
             LineBytes.hasLiteral(" took ", in: line, at: pathEnd),
-            let seconds = duration(line, from: pathEnd + " took ".utf8.count)
+            let (seconds, end) = duration(line, from: pathEnd + " took ".utf8.count)
         else {
             return nil
         }
         return TimingRecord(
             method: LineBytes.string(line, methodStart..<methodEnd),
             path: LineBytes.string(line, pathStart..<pathEnd),
+            status: readsStatus ? status(line, from: end) : nil,
             durationSeconds: seconds
         )
     }
@@ -135,8 +148,26 @@ public struct StarletteLineParser: TimingLineParser {
         return result
     }
 
-    /// A number at `start` followed by a unit (optionally after one space) that ends the word.
-    private static func duration(_ line: UnsafeRawBufferPointer, from start: Int) -> Double? {
+    /// `status=500` or `-> 500` after the duration (spaces or a comma between); nil without one.
+    private static func status(_ line: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var index = start
+        while index < line.count, line[index] == LineBytes.space || line[index] == UInt8(ascii: ",") { index += 1 }
+        if LineBytes.hasLiteral("status=", in: line, at: index) {
+            index += "status=".utf8.count
+        } else if LineBytes.hasLiteral("-> ", in: line, at: index) {
+            index += "-> ".utf8.count
+        } else {
+            return nil
+        }
+        guard index + 3 <= line.count, (index..<index + 3).allSatisfy({ LineBytes.isDigit(line[$0]) }), isWordBoundary(line, index + 3) else {
+            return nil
+        }
+        return (index..<index + 3).reduce(0) { $0 * 10 + Int(line[$1] - UInt8(ascii: "0")) }
+    }
+
+    /// A number at `start` followed by a unit (optionally after one space) that ends the word;
+    /// the duration in seconds and where the unit ends.
+    private static func duration(_ line: UnsafeRawBufferPointer, from start: Int) -> (Double, end: Int)? {
         guard let (value, numberEnd) = LineBytes.scanNumber(in: line, from: start, to: line.count),
             value.isFinite, value >= 0
         else {
@@ -149,7 +180,7 @@ public struct StarletteLineParser: TimingLineParser {
         guard let (unit, unitEnd) = self.unit(line, at: unitStart), isWordBoundary(line, unitEnd) else {
             return nil
         }
-        return unit.seconds(value + 0)
+        return (unit.seconds(value + 0), unitEnd)
     }
 
     private static func unit(_ line: UnsafeRawBufferPointer, at index: Int) -> (DurationUnit, end: Int)? {
