@@ -37,7 +37,10 @@ final class HypopgEstimates: @unchecked Sendable {
     func run(on worker: PostgresTargetWorker, pass: CollectionPass) -> HypopgError? {
         let candidates = evidence.indexCandidates
         let before = estimates.count
-        estimates = estimates.filter { candidates[$0.key] != nil }
+        // An estimate is refreshed every retry interval while it can be; one that could not be
+        // (hypopg dropped, the statement gone) says less and less about the table as it ages.
+        let oldest = Date().timeIntervalSince1970 - 3 * planner.settings.retryInterval
+        estimates = estimates.filter { candidates[$0.key] != nil && $0.value.estimatedAt >= oldest }
         if estimates.count != before { evidence.publish(indexEstimates: estimates, from: instance) }
         let samples = evidence.statementSamples
         guard !samples.isEmpty else { return nil }
