@@ -5,7 +5,7 @@
 #
 #   bash scripts/install-deps.sh           # build/test/demo dependencies
 #   bash scripts/install-deps.sh --bench   # ... plus benchmark tools
-#   bash scripts/install-deps.sh --tests   # ... plus the Python tools of the test suite
+#   bash scripts/install-deps.sh --tests   # ... plus the test suite's packages (Chromium, hypopg) and Python tools
 #
 # Debian's redis-server, prometheus, mtail, postgresql and exporter packages
 # start their daemons from their maintainer scripts. We block that with a
