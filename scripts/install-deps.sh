@@ -5,7 +5,7 @@
 #
 #   bash scripts/install-deps.sh           # build/test/demo dependencies
 #   bash scripts/install-deps.sh --bench   # ... plus benchmark tools
-#   bash scripts/install-deps.sh --tests   # ... plus the Python tools of the test suite
+#   bash scripts/install-deps.sh --tests   # ... plus the test suite's packages (Chromium, hypopg) and Python tools
 #
 # Debian's redis-server, prometheus, mtail, postgresql and exporter packages
 # start their daemons from their maintainer scripts. We block that with a
@@ -37,8 +37,9 @@ BENCH_PKGS=(
   prometheus-postgres-exporter prometheus-redis-exporter
   pgbadger wrk hyperfine valgrind time linux-perf
 )
-# The page's browser test (headless Chromium) and its screenshot.
-TEST_PKGS=(chromium fonts-dejavu-core)
+# The page's browser test (headless Chromium) and its screenshot; hypopg for
+# the --findings.hypopg integration test (the test creates the extension).
+TEST_PKGS=(chromium fonts-dejavu-core postgresql-15-hypopg)
 # Services the packages above may start on install; stopped afterwards.
 SERVICES=(
   redis-server prometheus mtail postgresql

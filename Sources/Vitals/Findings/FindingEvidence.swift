@@ -32,6 +32,38 @@ public final class FindingEvidence: Sendable {
         indexes.withLockedValue { $0[instance] = totals }
     }
 
+    private let samples = NIOLockedValueBox<[String: [IndexCandidateKey: StatementSample]]>([:])
+    private let estimates = NIOLockedValueBox<[String: [IndexCandidateKey: IndexCostEstimate]]>([:])
+
+    /// The candidates with, for `--findings.hypopg`, one statement each (memory only: never rendered).
+    public func publish(
+        indexCandidates totals: [IndexCandidateKey: IndexCandidateTotals], samples list: [IndexCandidateKey: StatementSample], from instance: String
+    ) {
+        publish(indexCandidates: totals, from: instance)
+        samples.withLockedValue { $0[instance] = list }
+    }
+
+    /// One statement per candidate, from whichever log has one.
+    public var statementSamples: [IndexCandidateKey: StatementSample] {
+        let all = samples.withLockedValue { $0 }
+        var merged: [IndexCandidateKey: StatementSample] = [:]
+        for instance in all.keys.sorted() { merged.merge(all[instance]!) { first, _ in first } }
+        return merged
+    }
+
+    /// Replaces the estimates the Postgres target `instance` made before.
+    public func publish(indexEstimates list: [IndexCandidateKey: IndexCostEstimate], from instance: String) {
+        estimates.withLockedValue { $0[instance] = list }
+    }
+
+    /// Every target's latest estimate per candidate; the newest wins when two targets made one.
+    public var indexEstimates: [IndexCandidateKey: IndexCostEstimate] {
+        let all = estimates.withLockedValue { $0 }
+        var merged: [IndexCandidateKey: IndexCostEstimate] = [:]
+        for list in all.values { merged.merge(list) { $0.estimatedAt >= $1.estimatedAt ? $0 : $1 } }
+        return merged
+    }
+
     /// Every instance's candidates; two logs naming the same candidate add up.
     public var indexCandidates: [IndexCandidateKey: IndexCandidateTotals] {
         let all = indexes.withLockedValue { $0 }

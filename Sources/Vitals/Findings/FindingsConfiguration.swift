@@ -25,6 +25,9 @@ public struct FindingsConfiguration: Sendable {
         ConfigurationKey(
             "findings.probe-p99", .duration, default: .duration(.milliseconds(100)),
             help: "An application probe p99 over this is an event-loop finding."),
+        ConfigurationKey(
+            "findings.hypopg", .bool, default: .bool(false),
+            help: "Estimate each missing index's effect with the hypopg extension, where it is installed: EXPLAIN in vitals' own read-only session, nothing written. Keeps one statement per candidate in memory (with its literals before PostgreSQL 16)."),
     ]
 
     public var enabled: Bool
@@ -33,6 +36,8 @@ public struct FindingsConfiguration: Sendable {
     public var maxPerKind: Int
     public var rules: FindingSettings
     public var nPlusOne: NPlusOneDetector.Settings
+    /// `--findings.hypopg`: estimate missing indexes with hypothetical ones.
+    public var hypopg: Bool
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         enabled = values.bool("findings.enabled")
@@ -75,5 +80,6 @@ public struct FindingsConfiguration: Sendable {
             throw ConfigurationError(.invalidValue, key: "findings.n-plus-one.gap", "must be positive and at most 10s")
         }
         nPlusOne = NPlusOneDetector.Settings(minRepeats: repeats, gap: gap.seconds)
+        hypopg = values.bool("findings.hypopg")
     }
 }

@@ -63,6 +63,7 @@ public final class FindingsService: VitalsSource {
         var frame = MetricFrame(families: registry.gather(), time: now)
         frame.nPlusOne = evidence.nPlusOneTotals
         frame.indexCandidates = evidence.indexCandidates
+        frame.indexEstimates = evidence.indexEstimates
         let findings: [Finding] = state.withLockedValue { state in
             state.window.append(frame)
             let frames = state.window.frames

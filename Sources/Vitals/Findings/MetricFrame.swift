@@ -97,6 +97,8 @@ public struct MetricFrame: Sendable {
     /// From the statement log, not a metric family (see ``FindingEvidence``).
     public var nPlusOne: [NPlusOneKey: NPlusOneTotals] = [:]
     public var indexCandidates: [IndexCandidateKey: IndexCandidateTotals] = [:]
+    /// hypopg's estimates for some candidates (`--findings.hypopg`).
+    public var indexEstimates: [IndexCandidateKey: IndexCostEstimate] = [:]
 
     public init(time: Double) {
         self.time = time

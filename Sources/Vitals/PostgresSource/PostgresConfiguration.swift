@@ -38,6 +38,8 @@ public struct PostgresConfiguration: Sendable {
     public var tablesLimit: Int
     public var databases: PostgresDatabaseFilter
     public var disabledCollectors: Set<PostgresCollectorName>
+    /// `--findings.hypopg` (a findings key, read here because the estimates run on this source's connection).
+    public var hypopgEnabled: Bool
 
     /// - Parameter readFile: how `postgres.dsn-file` is read; injected by tests.
     public init(values: ConfigurationValues, readFile: (String) -> String? = Self.readFile) throws(ConfigurationError) {
@@ -108,6 +110,7 @@ public struct PostgresConfiguration: Sendable {
         }
         if !statementsEnabled { disabled.insert(.statStatements) }
         disabledCollectors = disabled
+        hypopgEnabled = values.bool("findings.hypopg") && (values.value("findings.enabled") == nil || values.bool("findings.enabled"))
     }
 
     public static func readFile(_ path: String) -> String? {

@@ -7,6 +7,11 @@ public protocol PostgresQuerying {
     func query(_ sql: String) throws(PostgresError) -> PostgresRows
 }
 
+/// A session that can also run one statement with bound parameters (the extended protocol).
+public protocol PostgresParameterQuerying: PostgresQuerying {
+    func query(_ sql: String, parameters: [String?]) throws(PostgresError) -> PostgresRows
+}
+
 /// Set from the async side to abandon whatever libpq call a worker thread is polling on.
 public final class PostgresCancellation: Sendable {
     private let flag = Atomic<Bool>(false)
@@ -113,6 +118,25 @@ final class PostgresConnection {
     func query(_ sql: String) throws(PostgresError) -> PostgresRows {
         guard let handle, PQstatus(handle) == CONNECTION_OK else { throw PostgresError(.connectionLost, detail: "connection is closed") }
         guard PQsendQuery(handle, sql) == 1 else { throw connectionError() }
+        return try collectResults(handle)
+    }
+
+    /// Runs exactly one statement with the extended protocol, its `$n` bound to `parameters` as
+    /// text (nil: NULL): the server refuses a second statement in `sql`, and a parameter is never
+    /// parsed as SQL.
+    func query(_ sql: String, parameters: [String?]) throws(PostgresError) -> PostgresRows {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { throw PostgresError(.connectionLost, detail: "connection is closed") }
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer($0) }
+        let sent = pointers.withUnsafeBufferPointer { values in
+            PQsendQueryParams(handle, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+        }
+        guard sent == 1 else { throw connectionError() }
+        return try collectResults(handle)
+    }
+
+    private func collectResults(_ handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
         // Flush the query out; in non-blocking mode PQflush returns 1 while data is still queued.
         while true {
             let flushed = PQflush(handle)
@@ -199,7 +223,7 @@ final class PostgresConnection {
     }
 }
 
-extension PostgresConnection: PostgresQuerying {}
+extension PostgresConnection: PostgresParameterQuerying {}
 
 /// Calls `body` with NULL-terminated C string arrays that live for the duration of the call.
 private func withCStringArrays<Result>(

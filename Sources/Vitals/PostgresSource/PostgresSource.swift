@@ -30,13 +30,18 @@ public final class PostgresSource: VitalsSource {
         collectors.filter { $0.cadence == cadence && !disabled.contains($0.name) }
     }
 
-    init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard, context: SourceContext) {
+    /// - Parameter hypopgMetrics: given when `--findings.hypopg` is on.
+    init(
+        configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard, context: SourceContext,
+        hypopgMetrics: HypopgMetrics? = nil
+    ) {
         self.info = info
         self.interval = configuration.interval
         self.logger = context.logger
         let status = context.health.makeStatus(source: "postgres", instance: info.targetLabel)
         self.status = status
-        let passes = PostgresPasses(configuration: configuration, info: info, statements: statements)
+        let hypopg = hypopgMetrics.map { HypopgEstimates(evidence: context.evidence, metrics: $0, instance: info.targetLabel) }
+        let passes = PostgresPasses(configuration: configuration, info: info, statements: statements, hypopg: hypopg)
         self.passes = passes
         self.runner = CollectionRunner(
             source: passes,
@@ -80,10 +85,13 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
     private var publication: PostgresPublication
     private var nextSlow = ContinuousClock.now
     private var redacted = RedactedTexts()
+    /// `--findings.hypopg`; nil when off.
+    private let hypopg: HypopgEstimates?
     /// `pg_up 0` and every collector failed: what a scrape sees while a pass overruns its deadline.
     let downFamilies: [FamilySnapshot]
 
-    init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard) {
+    init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard, hypopg: HypopgEstimates? = nil) {
+        self.hypopg = hypopg
         let target = configuration.targets.count > 1 ? info.targetLabel : nil
         let disabled = configuration.disabledCollectors
         let enabled = PostgresCollectorName.allCases.filter { !disabled.contains($0) }
@@ -116,6 +124,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
         if let new = reloaded.withLockedValue({ value in defer { value = nil }; return value }), new.dsn != info.dsn {
             info = new
             worker.replace(new)
+            hypopg?.forgetExtension()
         }
         let passStart = ContinuousClock.now
         let fast = worker.fastPass(pass)
@@ -129,14 +138,26 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
             // Down: the slow collectors run again as soon as the server is back.
             nextSlow = ContinuousClock.now
         }
+        // Last, so an estimate never delays the metrics of the pass.
+        let hypopgFailure = publication.isUp && !cancellation.isCancelled ? hypopg?.run(on: worker, pass: pass) : nil
         // Utility statements are not normalised by pg_stat_statements: `ALTER ROLE … PASSWORD '…'`
         // keeps its literal. Texts are scrubbed here, the one place they leave the source.
         statements.update(target: info.targetLabel, entries: redacted.redact(publication.statements, with: info.redactor))
-        return CollectedPass(families: publication.snapshot(), outcome: outcome(of: fast))
+        var passOutcome = outcome(of: fast)
+        if let hypopgFailure, passOutcome.failure == nil {
+            passOutcome.partFailures["hypopg"] = SourceFailure(hypopgFailure.sourceReason, message: hypopgFailure.description)
+        }
+        return CollectedPass(families: publication.snapshot(), outcome: passOutcome)
     }
 
     func abort() {
         cancellation.cancel()
+    }
+
+    /// Runs `body` on the session the passes use, when it is open: for tests that look at what a
+    /// pass left behind in it.
+    func withMainConnectionForTesting<Result>(_ body: (PostgresConnection) -> Result) -> Result? {
+        worker.withMainConnection(pass: CollectionPass(deadline: .now + .seconds(5))) { connection, _ in (body(connection), true) }
     }
 
     func close() {
@@ -225,7 +246,10 @@ public enum PostgresSourceFactory: SourceFactory {
                 SourceEndpoints.Response(body: String(decoding: board.renderJSON(), as: UTF8.self))
             }
         }
-        let sources = settings.targets.map { PostgresSource(configuration: settings, info: $0, statements: board, context: context) }
+        let hypopg = settings.hypopgEnabled ? try HypopgMetrics(registry: context.registry) : nil
+        let sources = settings.targets.map {
+            PostgresSource(configuration: settings, info: $0, statements: board, context: context, hypopgMetrics: hypopg)
+        }
         // A file that cannot be read throws: the old credentials stay, and the reload gauge says so.
         context.reloads.onReload("postgres.dsn-file") { try reloadCredentials(configuration: configuration, sources: sources) }
         return sources

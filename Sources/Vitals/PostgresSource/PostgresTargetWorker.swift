@@ -174,6 +174,21 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return result
     }
 
+    /// One step's timeout: what each hypopg estimate gets.
+    var stepTimeout: Duration { settings.timeout }
+
+    /// Runs `body` on the main connection when it is open (an estimate never opens one of its
+    /// own), with the session's statement_timeout. `body` says whether the session is still
+    /// clean; when not, it is closed and the next pass reconnects.
+    func withMainConnection<Result>(pass: CollectionPass, _ body: (PostgresConnection, Duration) -> (Result, Bool)) -> Result? {
+        guard let connection, connection.isOpen, !cancellation.isCancelled else { return nil }
+        connection.deadline = ContinuousClock.now + settings.timeout
+        pass.extendDeadline(to: connection.deadline)
+        let (result, clean) = body(connection, min(settings.statementTimeout, settings.timeout))
+        if !clean { close() }
+        return result
+    }
+
     /// Visits each allowed database in turn, one connection at a time.
     private func collectTables(main: PostgresConnection, pass: CollectionPass) -> PostgresCollectorOutcome {
         let started = ContinuousClock.now

@@ -97,6 +97,37 @@ public struct FilterShape: Sendable, Equatable, Hashable {
         return name
     }
 
+    /// `schema.table` split at its dots, a part the server printed quoted (`"Order Items"`, as the
+    /// text format does) unquoted, so ``sqlIdentifier(_:)`` quotes it once, not twice.
+    static func relationParts(_ relation: String) -> [String] {
+        var parts: [String] = []
+        var rest = Substring(relation)
+        while !rest.isEmpty {
+            var part = ""
+            if rest.first == "\"" {
+                // Quoted: up to the closing quote, `""` standing for one.
+                rest = rest.dropFirst()
+                while let c = rest.first {
+                    rest = rest.dropFirst()
+                    if c == "\"" {
+                        guard rest.first == "\"" else { break }
+                        rest = rest.dropFirst()
+                    }
+                    part.append(c)
+                }
+                // Anything between the closing quote and the next dot belongs to no name the server prints.
+                rest = rest.drop { $0 != "." }
+            } else {
+                // A quote inside an unquoted part is a character of the name (JSON plans print names raw).
+                part = String(rest.prefix { $0 != "." })
+                rest = rest.dropFirst(part.count)
+            }
+            if !part.isEmpty { parts.append(part) }
+            rest = rest.drop { $0 == "." }
+        }
+        return parts
+    }
+
     /// How to write the column in DDL: bare when it is a plain lower-case identifier, else quoted.
     static func sqlIdentifier(_ name: String) -> String {
         let plain = name.utf8.first.map { ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F } == true
@@ -106,10 +137,13 @@ public struct FilterShape: Sendable, Equatable, Hashable {
 
     /// `CREATE INDEX CONCURRENTLY …` for `relation`: a trigram GIN for a contains-pattern
     /// filter, else a btree on the equality columns first, then one range column.
-    public func suggestedIndex(on relation: String) -> (ddl: String, needsTrigram: Bool) {
-        let table = relation.split(separator: ".").map { Self.sqlIdentifier(String($0)) }.joined(separator: ".")
+    /// - Parameter concurrently: false for hypopg, whose `hypopg_create_index` takes a plain
+    ///   `CREATE INDEX`; the index is otherwise the same.
+    public func suggestedIndex(on relation: String, concurrently: Bool = true) -> (ddl: String, needsTrigram: Bool) {
+        let table = Self.relationParts(relation).map(Self.sqlIdentifier).joined(separator: ".")
+        let create = concurrently ? "CREATE INDEX CONCURRENTLY ON" : "CREATE INDEX ON"
         if let pattern = conditions.first(where: { $0.comparison == .containsPattern }) {
-            return ("CREATE INDEX CONCURRENTLY ON \(table) USING gin (\(Self.sqlIdentifier(pattern.column)) gin_trgm_ops);", true)
+            return ("\(create) \(table) USING gin (\(Self.sqlIdentifier(pattern.column)) gin_trgm_ops);", true)
         }
         var columns = conditions.filter { $0.comparison == .equality }.map(\.column)
         if let range = conditions.first(where: { $0.comparison == .range || $0.comparison == .prefixPattern }) { columns.append(range.column) }
@@ -119,6 +153,6 @@ public struct FilterShape: Sendable, Equatable, Hashable {
         let list = columns.enumerated().map { offset, column in
             Self.sqlIdentifier(column) + (prefixOps && offset == columns.count - 1 ? " text_pattern_ops" : "")
         }
-        return ("CREATE INDEX CONCURRENTLY ON \(table) (\(list.joined(separator: ", ")));", false)
+        return ("\(create) \(table) (\(list.joined(separator: ", ")));", false)
     }
 }

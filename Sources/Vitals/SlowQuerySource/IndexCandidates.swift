@@ -43,13 +43,23 @@ public struct IndexCandidates: Sendable {
     public var maxKeys = 100
     public private(set) var totals: [IndexCandidateKey: IndexCandidateTotals] = [:]
     public private(set) var overflow = 0
+    /// One statement per candidate, the latest seen (so that a statement the application no
+    /// longer sends, which may no longer plan, is replaced), for `--findings.hypopg`; empty unless
+    /// ``keepsSamples``.
+    public private(set) var samples: [IndexCandidateKey: StatementSample] = [:]
+    public var keepsSamples = false
 
-    public init() {}
+    public init(keepsSamples: Bool = false) {
+        self.keepsSamples = keepsSamples
+    }
 
+    /// - Parameter sample: called at most once, and only when the plan is a candidate's and
+    ///   samples are kept (it lexes the statement: not for every plan).
     /// - Returns: whether the plan added to a candidate.
     @discardableResult
-    public mutating func observe(_ plan: PlanSummary, seconds: Double) -> Bool {
+    public mutating func observe(_ plan: PlanSummary, seconds: Double, sample: () -> StatementSample? = { nil }) -> Bool {
         var seen = Set<IndexCandidateKey>()
+        var made: StatementSample??
         for node in plan.nodes where node.isSequentialScan {
             guard let relation = node.relation, let filter = node.filter, let removed = node.rowsRemovedByFilter else { continue }
             let returned = node.rows ?? 0
@@ -63,6 +73,10 @@ public struct IndexCandidates: Sendable {
                     continue
                 }
                 totals[key] = IndexCandidateTotals()
+            }
+            if keepsSamples {
+                if made == nil { made = .some(sample()) }
+                if let kept = made ?? nil { samples[key] = kept }
             }
             totals[key]!.statements += 1
             totals[key]!.seconds += seconds

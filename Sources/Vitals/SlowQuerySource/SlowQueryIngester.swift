@@ -81,13 +81,16 @@ public struct SlowQueryIngester {
         public var nPlusOne: NPlusOneDetector.Settings?
         /// Distinct sqlcommenter routes kept for the per-route totals: the timing log's route cap.
         public var maxRoutes: Int
+        /// Keep one statement per index candidate in memory, for `--findings.hypopg`.
+        public var keepStatementSamples = false
 
         public init(
             format: PostgresLogFormat = .stderr, prefix: LogLinePrefix = LogLinePrefix(LogLinePrefix.defaultPrefix), thresholdSeconds: Double = 0,
             maxRecordLength: Int = 1 << 20, maxStatementLength: Int = StatementNormalizer.defaultMaxLength,
             aggregator: SlowQueryAggregator.Configuration = .init(), maxLabelValues: Int = 100, nPlusOne: NPlusOneDetector.Settings? = nil,
-            maxRoutes: Int = 200
+            maxRoutes: Int = 200, keepStatementSamples: Bool = false
         ) {
+            self.keepStatementSamples = keepStatementSamples
             self.nPlusOne = nPlusOne
             self.maxRoutes = maxRoutes
             self.format = format
@@ -145,6 +148,7 @@ public struct SlowQueryIngester {
         self.relations = LabelLimiter(capacity: settings.maxLabelValues)
         self.routeLabels = LabelLimiter(capacity: settings.maxRoutes)
         self.nPlusOne = settings.nPlusOne.map { NPlusOneDetector(settings: $0) }
+        self.indexCandidates = IndexCandidates(keepsSamples: settings.keepStatementSamples)
     }
 
     /// - Parameter now: wall-clock seconds since the epoch, for entries whose timestamp has no usable zone.
@@ -214,7 +218,12 @@ public struct SlowQueryIngester {
         let seconds = entry.durationSeconds
         let time = entry.timestamp.flatMap(SlowQueryTime.parsePostgres) ?? now
         let scanned = entry.plan?.sequentialScans ?? []
-        if nPlusOne != nil, let plan = entry.plan, !scanned.isEmpty, indexCandidates.observe(plan, seconds: seconds) { indexCandidatesChanged = true }
+        if nPlusOne != nil, let plan = entry.plan, !scanned.isEmpty,
+            indexCandidates.observe(
+                plan, seconds: seconds, sample: { StatementSample(statement: entry.statement, fingerprint: fingerprint, database: entry.database) })
+        {
+            indexCandidatesChanged = true
+        }
         logSink(
             SlowQueryLogLine(
                 time: SlowQueryTime.iso8601(time), fingerprint: fingerprint.id, durationSeconds: seconds, phase: entry.phase,
@@ -275,6 +284,9 @@ public struct SlowQueryIngester {
         indexCandidatesChanged = false
         return indexCandidates.totals
     }
+
+    /// One statement per index candidate (empty unless ``Settings/keepStatementSamples``).
+    public var statementSamples: [IndexCandidateKey: StatementSample] { indexCandidates.samples }
 
     /// The N+1 totals when they changed since the last call, for the findings.
     public mutating func takeNPlusOneChange() -> [NPlusOneKey: NPlusOneTotals]? {

@@ -63,6 +63,8 @@ public struct SlowQueryConfiguration: Sendable {
     public var nPlusOne: NPlusOneDetector.Settings?
     /// The timing log's route cap, which also bounds the sqlcommenter routes.
     public var maxRoutes: Int
+    /// `--findings.hypopg`: keep one statement per index candidate, in memory only.
+    public var keepStatementSamples = false
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         paths = values.strings("slow-query.log-path")
@@ -114,6 +116,7 @@ public struct SlowQueryConfiguration: Sendable {
         // The findings' N+1 detection reads this log; its settings are the findings' keys.
         let findings = try FindingsConfiguration(values: values)
         nPlusOne = findings.enabled ? findings.nPlusOne : nil
+        keepStatementSamples = findings.enabled && findings.hypopg
         maxRoutes = try TimingLogConfiguration(values: values).maxRoutes
         pollInterval = values.duration("slow-query.poll-interval") ?? .milliseconds(250)
         guard pollInterval >= .milliseconds(10) else {
@@ -126,7 +129,7 @@ public struct SlowQueryConfiguration: Sendable {
             format: format, prefix: prefix, thresholdSeconds: thresholdSeconds, maxRecordLength: maxRecordLength,
             maxStatementLength: maxStatementLength,
             aggregator: .init(topK: topK, maxFingerprints: maxFingerprints, rerankInterval: rerankInterval.seconds), maxLabelValues: maxLabelValues,
-            nPlusOne: nPlusOne, maxRoutes: maxRoutes)
+            nPlusOne: nPlusOne, maxRoutes: maxRoutes, keepStatementSamples: keepStatementSamples)
     }
 }
 
@@ -203,7 +206,9 @@ public final class SlowQuerySource: VitalsSource {
             evidence.publish(slowestStatements: Array(report.byTotal.prefix(Self.statementsForThePage)), from: configuration.paths.joined(separator: ","))
         }
         if let totals = outcome.nPlusOne { evidence.publish(nPlusOne: totals, from: configuration.paths.joined(separator: ",")) }
-        if let candidates = outcome.indexCandidates { evidence.publish(indexCandidates: candidates, from: configuration.paths.joined(separator: ",")) }
+        if let candidates = outcome.indexCandidates {
+            evidence.publish(indexCandidates: candidates, samples: outcome.statementSamples, from: configuration.paths.joined(separator: ","))
+        }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
     }
 
@@ -232,6 +237,8 @@ public final class SlowQuerySource: VitalsSource {
             nPlusOne = ingester.takeNPlusOneChange()
             indexCandidates = ingester.takeIndexCandidatesChange()
         }
+
+        var statementSamples: [IndexCandidateKey: StatementSample] { ingester.statementSamples }
     }
 
     /// The tail pass and the output file: mutable state touched by one poll at a time.
@@ -241,6 +248,7 @@ public final class SlowQuerySource: VitalsSource {
             var report: SlowQueryReport?
             var nPlusOne: [NPlusOneKey: NPlusOneTotals]?
             var indexCandidates: [IndexCandidateKey: IndexCandidateTotals]?
+            var statementSamples: [IndexCandidateKey: StatementSample] = [:]
         }
 
         /// Lines recognised during a poll, written to the output file after it.
@@ -287,7 +295,10 @@ public final class SlowQuerySource: VitalsSource {
         func poll() -> Outcome {
             let health = tail.poll()
             writePendingLines()
-            return Outcome(tail: health, report: tail.consumer.report, nPlusOne: tail.consumer.nPlusOne, indexCandidates: tail.consumer.indexCandidates)
+            let candidates = tail.consumer.indexCandidates
+            return Outcome(
+                tail: health, report: tail.consumer.report, nPlusOne: tail.consumer.nPlusOne, indexCandidates: candidates,
+                statementSamples: candidates == nil ? [:] : tail.consumer.statementSamples)
         }
 
         private func writePendingLines() {

@@ -230,18 +230,19 @@ public enum FindingRules {
             let columns = key.filter.conditions.map(\.column)
             var seen = Set<String>()
             let subject = key.relation + " (" + columns.filter { seen.insert($0).inserted }.joined(separator: ", ") + ")"
-            findings.append(
-                Finding(
-                    kind: .missingIndex, subject: subject,
-                    evidence: [
-                        Finding.Evidence("slow_statements", Double(window.statements), unit: "count", window: inputs.window),
-                        Finding.Evidence("statement_seconds_per_minute", inputs.perMinute(window.seconds), unit: "seconds", window: inputs.window),
-                        Finding.Evidence("rows_scanned", totals.rowsScanned, unit: "rows", window: 0),
-                        Finding.Evidence("rows_returned", totals.rowsReturned, unit: "rows", window: 0),
-                    ],
-                    action: "Sequential scans of \(key.relation) read \(Int(totals.rowsScanned)) rows to return \(Int(totals.rowsReturned)). \(ddl)"
-                        + (needsTrigram ? " (needs the pg_trgm extension: CREATE EXTENSION pg_trgm;)" : ""),
-                    impactSecondsPerMinute: inputs.perMinute(window.seconds)))
+            var finding = Finding(
+                kind: .missingIndex, subject: subject,
+                evidence: [
+                    Finding.Evidence("slow_statements", Double(window.statements), unit: "count", window: inputs.window),
+                    Finding.Evidence("statement_seconds_per_minute", inputs.perMinute(window.seconds), unit: "seconds", window: inputs.window),
+                    Finding.Evidence("rows_scanned", totals.rowsScanned, unit: "rows", window: 0),
+                    Finding.Evidence("rows_returned", totals.rowsReturned, unit: "rows", window: 0),
+                ],
+                action: "Sequential scans of \(key.relation) read \(Int(totals.rowsScanned)) rows to return \(Int(totals.rowsReturned)). \(ddl)"
+                    + (needsTrigram ? " (needs the pg_trgm extension: CREATE EXTENSION pg_trgm;)" : ""),
+                impactSecondsPerMinute: inputs.perMinute(window.seconds))
+            if let estimate = inputs.latest.indexEstimates[key] { MissingIndexEstimate.attach(estimate, to: &finding) }
+            findings.append(finding)
         }
         return findings
     }
