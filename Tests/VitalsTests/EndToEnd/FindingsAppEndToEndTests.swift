@@ -101,6 +101,12 @@ import Testing
         // Where /markets/{id}'s time goes: its statements carry sqlcommenter tags.
         let metrics = await HTTPGet.fetch("http://127.0.0.1:\(vitalsPort)/metrics", headers: Self.authorization)?.body ?? ""
         #expect(ScrapedMetrics(metrics).sum("pg_route_statements_total", where: ["route": "/markets/{id}"]) > 0)
+        // The probe, at its default interval, meets the planted 0.12 s blocks of the loop: some of
+        // its requests waited well beyond the 1–2 ms /health takes.
+        let probes = ScrapedMetrics(metrics)
+        let probeCount = probes.sum("app_probe_duration_seconds_count")
+        let probeFast = probes.sum("app_probe_duration_seconds_bucket", where: ["le": "0.05"])
+        #expect(probeCount > 100 && probeCount - probeFast > 0, "no probe met a block: \(probeFast) of \(probeCount) under 50 ms")
 
         try await Self.checkPage(port: vitalsPort, directory: directory, root: root)
 

@@ -185,7 +185,9 @@ import Testing
 
             let relation = ["datname": "app", "relation": "public.vitals_locked"]
             let body = try await postgresScrapeUntil(client) { metrics, _ in
+                // Each family comes from its own query of a pass: wait until one pass saw them all.
                 metrics.sum("pg_locks_waiting_relation", where: relation) >= 2
+                    && metrics.sum("pg_stat_activity_application_sessions", where: ["datname": "app", "application_name": "vitals-test"]) >= 3
                     && metrics.sum("pg_index_unused", where: ["indexrelname": "vitals_locked_v_unused"]) == 1
                     && !metrics.values("pg_stat_statements_single_row_lookup").isEmpty
             }
