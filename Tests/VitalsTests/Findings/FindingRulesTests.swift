@@ -84,6 +84,46 @@ import Testing
         #expect(untagged?.evidence.contains { $0.name == "statements_per_request" } == false)
     }
 
+    /// Misses that rise and fall with a slow route's latency, interval by interval, are a cache
+    /// finding on that route even when the hit ratio over the window is fine.
+    @Test(arguments: [(true, true), (false, false)])
+    func cacheMissesThatTrackARouteAreAFinding(correlated: Bool, found: Bool) throws {
+        var frames: [MetricFrame] = []
+        var route = Self.route(fast: 0, slow: 0)
+        var hits = 0.0
+        var misses = 0.0
+        for index in 0..<13 {
+            let bad = index % 3 == 0
+            // Every interval: 40 requests; bad ones are slow. Misses go with them, or against them.
+            if index > 0 { route.add(bad ? Self.route(fast: 30, slow: 10) : Self.route(fast: 38, slow: 2)) }
+            if index > 0 { misses += (bad == correlated) ? 300 : 20 }
+            hits += 5000
+            frames.append(
+                Self.frame(
+                    Double(index) * 15, routes: ["GET /markets/{id}": route],
+                    scalars: [
+                        "redis_keyspace_hits_total": [Self.scalar(hits, ["target": "cache:6379"])],
+                        "redis_keyspace_misses_total": [Self.scalar(misses, ["target": "cache:6379"])],
+                    ]))
+        }
+        let inputs = FindingInputs(earliest: frames[0], previous: frames[frames.count - 2], latest: frames[frames.count - 1], frames: frames)
+        let findings = FindingRules.evaluate(inputs, settings: FindingSettings())
+        #expect(findings.contains { $0.kind == .routeOverTarget && $0.subject == "GET /markets/{id}" })
+        #expect(!findings.contains { $0.kind == .cacheIneffective && $0.route == nil }, "the hit ratio over the window is fine")
+        let tracked = findings.first { $0.kind == .cacheIneffective && $0.route == "GET /markets/{id}" }
+        #expect((tracked != nil) == found)
+        if let tracked {
+            #expect(tracked.subject == "cache:6379 for GET /markets/{id}")
+            #expect((tracked.evidence.first { $0.name == "misses_latency_correlation" }?.value ?? 0) > 0.99)
+        }
+    }
+
+    @Test func pearsonOfFlatSeriesIsNothing() {
+        #expect(FindingRules.pearson([(1, 2), (1, 3), (1, 4)]) == nil)
+        #expect(FindingRules.pearson([(1, 2), (2, 4), (3, 6)]).map { abs($0 - 1) < 1e-12 } == true)
+        #expect(FindingRules.pearson([(1, 6), (2, 4), (3, 2)]).map { abs($0 + 1) < 1e-12 } == true)
+    }
+
     @Test func theTargetAndQuantileAreSettings() {
         var settings = FindingSettings()
         settings.targetLatency = 1.5

@@ -63,7 +63,8 @@ public enum FindingRules {
     public static func evaluate(_ inputs: FindingInputs, settings: FindingSettings) -> [Finding] {
         guard inputs.window > 0 else { return [] }
         let routes = routesOverTarget(inputs, settings: settings)
-        return routes + cache(inputs, settings: settings) + connections(inputs, settings: settings)
+        return routes + cache(inputs, settings: settings) + cacheMissesTrackRoutes(inputs, slowRoutes: routes.map(\.subject))
+            + connections(inputs, settings: settings)
             + eventLoop(inputs, settings: settings, slowRoutes: routes.map(\.subject)) + nPlusOne(inputs, settings: settings)
             + missingIndexes(inputs) + postgres(inputs, settings: settings)
     }
