@@ -57,10 +57,31 @@ import Testing
                 "--postgres.dsn", try env.require("VITALS_TEST_PG_DSN"), "--redis.addr", try env.require("VITALS_TEST_REDIS_ADDR"),
                 "--app-probe.url", "http://127.0.0.1:\(appPort)/health",
                 "--findings.interval", "2s", "--findings.window", "30s", "--findings.min-requests", "10",
+                // Declared with their method: their series exist at 0 before the first request.
+                "--timing-log.route", "GET /markets/{id}", "--timing-log.route", "GET /vendors/search",
                 "--web.config.file", webConfig, "--web.auth-exempt-probes",
             ], environment: vitalsEnvironment)
         let vitalsReady = await HTTPGet.waitFor("http://127.0.0.1:\(vitalsPort)/ready", timeout: .seconds(60))
         try #require(vitalsReady, "vitals did not become ready: \(vitals.output.suffix(2000))")
+
+        // A Prometheus scraping vitals every second from before the first request.
+        let prometheusPort = TestEnvironment.freePort()
+        try """
+            global: {scrape_interval: 1s}
+            scrape_configs:
+              - job_name: vitals
+                basic_auth: {username: alice, password: \(Self.password)}
+                static_configs: [{targets: ["127.0.0.1:\(vitalsPort)"]}]
+            """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let prometheus = try ChildProcess(
+            try DeploymentTools.prometheus(),
+            ["--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/tsdb", "--web.listen-address=127.0.0.1:\(prometheusPort)",
+             "--log.level=warn"])
+        let prometheusBase = "http://127.0.0.1:\(prometheusPort)"
+        let scraping = await HTTPGet.waitFor(prometheusBase + "/api/v1/query?query=up%3D%3D1", timeout: .seconds(30)) { status, body in
+            status == 200 && body.contains("\"1\"]")
+        }
+        try #require(scraping != nil, "Prometheus does not scrape vitals: \(prometheus.output.suffix(2000))")
 
         let load = try ChildProcess(
             "/usr/bin/python3", [root + "/demo/load.py", "--base-url", "http://127.0.0.1:\(appPort)", "--rate", "60", "--seconds", "150", "--seed", "1", "--quiet"])
@@ -109,6 +130,9 @@ import Testing
         #expect(probeCount > 100 && probeCount - probeFast > 0, "no probe met a block: \(probeFast) of \(probeCount) under 50 ms")
 
         try await Self.checkPage(port: vitalsPort, directory: directory, root: root)
+        try await Self.checkPrometheusCounts(prometheusBase, appLog: appLog)
+        prometheus.signal(SIGTERM)
+        _ = await prometheus.wait(timeout: .seconds(20))
 
         vitals.signal(SIGTERM)
         _ = await vitals.wait(timeout: .seconds(20))
@@ -137,6 +161,36 @@ import Testing
             #expect(route.map { !Self.cleanRoutes.contains($0) } ?? true, "a reported finding on a clean route: \(finding)")
         }
         for word in ["farm", "honey", "Lyon", "Porto"] { #expect(!output.contains(word)) }
+    }
+
+    /// What `rate()` and `increase()` can see of a route is its last sample minus its first. A
+    /// declared route starts at 0 before its first request, so that is every request the app
+    /// logged; a route vitals first meets in the log is born with its first requests in its first
+    /// sample, and they are lost to rate().
+    static func checkPrometheusCounts(_ base: String, appLog: String) async throws {
+        try await Task.sleep(for: .seconds(3))  // a scrape after the counts settled
+        let log = try String(contentsOfFile: appLog, encoding: .utf8)
+        func logged(_ pattern: String) throws -> Int {
+            try NSRegularExpression(pattern: pattern).numberOfMatches(in: log, range: NSRange(log.startIndex..., in: log))
+        }
+        func seenByRate(_ route: String) async throws -> Double {
+            let selector = "http_requests_total{route=\"\(route)\"}"
+            let query = "sum(max_over_time(\(selector)[30m]) - min_over_time(\(selector)[30m]))"
+            let url = base + "/api/v1/query?query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+            let (status, body) = try #require(await HTTPGet.fetch(url))
+            #expect(status == 200)
+            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            let result = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first
+            return Double((result?["value"] as? [Any])?.last as? String ?? "") ?? -1
+        }
+        let markets = try logged(#"GET /markets/[0-9]+ (completed in|took) "#)
+        let search = try logged(#"GET /vendors/search(\?[^ ]*)? (completed in|took) "#)
+        #expect(markets > 0 && search > 0)
+        #expect(try await seenByRate("/markets/{id}") == Double(markets), "GET /markets/{id}: the app logged \(markets)")
+        #expect(try await seenByRate("/vendors/search") == Double(search), "GET /vendors/search: the app logged \(search)")
+        // Undeclared: its first sample already holds requests.
+        let users = try logged(#"GET /users/[0-9]+ (completed in|took) "#)
+        if users > 0 { #expect(try await seenByRate("/users/{id}") < Double(users)) }
     }
 
     static let password = "page-secret"
