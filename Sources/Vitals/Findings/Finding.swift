@@ -52,14 +52,19 @@ public struct Finding: Sendable, Equatable {
     /// Estimated seconds of request (or database) time per minute it costs; nil when vitals cannot
     /// estimate it honestly. Ranks findings.
     public var impactSecondsPerMinute: Double?
+    /// Orders findings of one kind that have no impact estimate: how big the subject is in the
+    /// kind's own unit (an unused index's bytes), so the board keeps the largest, not the first
+    /// by name.
+    public var rank: Double?
     /// Epoch seconds: when this kind and subject was first and last found active.
     public var firstSeen: Double
     public var lastSeen: Double
 
     public init(
         kind: Kind, subject: String, route: String? = nil, evidence: [Evidence], action: String, impactSecondsPerMinute: Double?,
-        firstSeen: Double = 0, lastSeen: Double = 0
+        rank: Double? = nil, firstSeen: Double = 0, lastSeen: Double = 0
     ) {
+        self.rank = rank
         self.kind = kind
         self.subject = subject
         self.route = route
@@ -77,14 +82,15 @@ public struct Finding: Sendable, Equatable {
 
     var key: Key { Key(kind: kind, subject: subject) }
 
-    /// Orders by impact (unestimated last), then route-over-target first, then kind and subject,
-    /// so the list is stable between evaluations.
+    /// Orders by impact (unestimated last), then route-over-target first, then kind, rank and
+    /// subject, so the list is stable between evaluations.
     static func byImpact(_ a: Finding, _ b: Finding) -> Bool {
         let left = a.impactSecondsPerMinute ?? -1
         let right = b.impactSecondsPerMinute ?? -1
         if left != right { return left > right }
         if (a.kind == .routeOverTarget) != (b.kind == .routeOverTarget) { return a.kind == .routeOverTarget }
         if a.kind != b.kind { return a.kind < b.kind }
+        if (a.rank ?? 0) != (b.rank ?? 0) { return (a.rank ?? 0) > (b.rank ?? 0) }
         return a.subject < b.subject
     }
 }

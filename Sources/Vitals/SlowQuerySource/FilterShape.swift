@@ -132,8 +132,18 @@ public struct FilterShape: Sendable, Equatable, Hashable {
     static func sqlIdentifier(_ name: String) -> String {
         let plain = name.utf8.first.map { ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F } == true
             && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
-        return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        // A table named `order` or `user` is valid only quoted; quoting a word that needs no
+        // quotes names the same lower-case identifier, so erring towards quotes is safe.
+        let keyword = plain && (SQLKeywords.words.contains(name.uppercased()) || reservedBeyondKeywords.contains(name))
+        return plain && !keyword ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+
+    /// PostgreSQL's reserved words that ``SQLKeywords`` (the fingerprint's clause words) lacks.
+    static let reservedBeyondKeywords: Set<String> = [
+        "analyse", "authorization", "binary", "cast", "collation", "current_catalog", "current_date", "current_role", "current_schema",
+        "current_time", "current_timestamp", "current_user", "freeze", "initially", "localtime", "localtimestamp", "placing", "session_user",
+        "user", "verbose",
+    ]
 
     /// `CREATE INDEX CONCURRENTLY …` for `relation`: a trigram GIN for a contains-pattern
     /// filter, else a btree on the equality columns first, then one range column.

@@ -248,6 +248,16 @@ import Testing
         Finding(kind: kind, subject: subject, evidence: [], action: "", impactSecondsPerMinute: impact)
     }
 
+    /// Without an impact, a kind's findings are kept by rank (an unused index's size), not by name.
+    @Test func unestimatedFindingsAreKeptByRank() {
+        var board = FindingsBoard(maxPerKind: 2)
+        let sizes = ["a_idx": 1.0, "b_idx": 900.0, "c_idx": 50.0, "d_idx": nil]
+        board.update(
+            with: sizes.map { Finding(kind: .unusedIndex, subject: $0.key, evidence: [], action: "", impactSecondsPerMinute: nil, rank: $0.value) },
+            now: 1)
+        #expect(board.current.map(\.subject) == ["b_idx", "c_idx"])
+    }
+
     @Test func firstSeenIsKeptAndAFixedProblemDisappears() {
         var board = FindingsBoard(maxPerKind: 10)
         board.update(with: [Self.finding(.nPlusOne, "a", impact: 1), Self.finding(.cacheIneffective, "redis", impact: nil)], now: 100)

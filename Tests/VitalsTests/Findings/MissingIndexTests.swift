@@ -31,6 +31,15 @@ import Testing
         #expect(shape.suggestedIndex(on: "vendors").ddl == row.ddl)
     }
 
+    /// Reserved words as table or column names are quoted, or the suggested DDL would not run.
+    @Test func reservedWordsAreQuoted() throws {
+        let shape = try #require(FilterShape.parse("(\"user\" = 42)"))
+        #expect(shape.suggestedIndex(on: "public.order").ddl == "CREATE INDEX CONCURRENTLY ON public.\"order\" (\"user\");")
+        #expect(FilterShape.sqlIdentifier("orders") == "orders")
+        #expect(FilterShape.sqlIdentifier("group") == "\"group\"")
+        #expect(FilterShape.sqlIdentifier("current_user") == "\"current_user\"")
+    }
+
     @Test(arguments: ["('acme'::text = name)", "(name IS NULL)", "(lower(x) ~~ $1)", "", "((a = b) OR c)"])
     func noLiteralEverBecomesAColumn(_ filter: String) {
         let columns = FilterShape.parse(filter)?.conditions.map(\.column) ?? []

@@ -46,7 +46,8 @@ extension FindingRules {
             let labels = unused.labels
             guard let schema = labels["schemaname"], let relation = labels["relname"], let index = labels["indexrelname"] else { continue }
             var evidence = [Finding.Evidence("index_scans", 0, unit: "count", window: 0)]
-            if let size = inputs.latest.value("pg_stat_user_indexes_size_bytes", labels: labels) {
+            let size = inputs.latest.value("pg_stat_user_indexes_size_bytes", labels: labels)
+            if let size {
                 evidence.append(Finding.Evidence("index_size_bytes", size, unit: "bytes", window: 0))
             }
             let reset = inputs.latest.scalars("pg_stat_database_stats_reset").first { Self.sameDatabase($0.labels, labels) }?.value ?? 0
@@ -63,7 +64,7 @@ extension FindingRules {
                 Finding(
                     kind: .unusedIndex, subject: "\(schema).\(index) on \(schema).\(relation) in \(Self.databaseSubject(labels))", evidence: evidence,
                     action: "Index \(name) was never scanned \(since) and enforces no constraint: every write to \(schema).\(relation) maintains it for nothing. Before dropping it, check that no replica uses it (statistics are per server) and that the statistics cover rare jobs (month-end reports); then DROP INDEX CONCURRENTLY \(name);",
-                    impactSecondsPerMinute: nil))
+                    impactSecondsPerMinute: nil, rank: size))
         }
         return findings
     }
