@@ -21,8 +21,9 @@ public final class PostgresSource: VitalsSource {
     /// last among the fast ones). Each says its cadence and its metrics.
     static let collectors: [any PostgresCollector] = [
         PostmasterCollector(), StatDatabaseCollector(), StatActivityCollector(), LongRunningTransactionsCollector(), LocksCollector(),
-        StatBgwriterCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(), WALCollector(),
-        StatStatementsCollector(), SettingsCollector(), DatabaseCollector(),
+        StatBgwriterCollector(), StatIOCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(),
+        WALCollector(), StatArchiverCollector(), StatProgressVacuumCollector(), StatStatementsCollector(), SettingsCollector(), DatabaseCollector(),
+        DatabaseWraparoundCollector(),
     ]
 
     /// The collectors of one cadence that are switched on.

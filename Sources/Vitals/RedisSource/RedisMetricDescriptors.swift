@@ -115,7 +115,7 @@ public struct RedisMetricDescriptors: Sendable {
         ("connected_slaves", "connected_slaves", .gauge, "Replicas connected to this server.", 1),
         ("master_repl_offset", "master_repl_offset", .gauge, "The server's replication offset.", 1),
         ("repl_backlog_active", "repl_backlog_is_active", .gauge, "1 if the replication backlog is active.", 1),
-        ("repl_backlog_size", "repl_backlog_size", .gauge, "Size of the replication backlog in bytes.", 1),
+        ("repl_backlog_size", "replication_backlog_bytes", .gauge, "Size of the replication backlog in bytes.", 1),
         ("repl_backlog_histlen", "repl_backlog_history_bytes", .gauge, "Bytes of data in the replication backlog.", 1),
         // cpu
         ("used_cpu_sys", "cpu_sys_seconds_total", .counter, "System CPU seconds used by the server.", 1),
