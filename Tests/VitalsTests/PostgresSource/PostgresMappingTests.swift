@@ -466,6 +466,37 @@ struct PostgresFixtureSession: PostgresQuerying {
         #expect(ScrapedMetrics(postgresExposition(publication.snapshot())).sum("pg_up") == 0)
     }
 
+    @Test func aMissingPgStatStatementsSaysTheFixAndIsNoScrapeError() throws {
+        let absent = PostgresFixtureSession(rows: ["pg_extension": PostgresRows([["installed": "0"]])])
+        var result = PostgresPassResult()
+        PostgresTargetWorker.run([StatStatementsCollector(), PostmasterCollector()], on: absent, context: PostgresMappingTests.pg15, into: &result)
+        let error = try #require(result.outcomes[.statStatements]?.error)
+        #expect(error.code == .statementsNotInstalled && error.isMissingSetup)
+        #expect(error.description.contains("CREATE EXTENSION pg_stat_statements;") && error.description.contains("shared_preload_libraries"))
+        #expect(result.outcomes[.postmaster]?.success == true)
+        var publication = PostgresPublication(target: nil, enabled: [.statStatements, .postmaster])
+        publication.apply(result, isFast: true)
+        let metrics = ScrapedMetrics(postgresExposition(publication.snapshot()))
+        #expect(metrics.sum("pg_scrape_collector_success", where: ["collector": "stat_statements"]) == 0)
+        #expect(metrics.sum("pg_exporter_last_scrape_error") == 0, "postgres-mixin alerts on it; nothing is failing")
+
+        // Created but not preloaded: the server refuses the view with SQLSTATE 55000.
+        let unloaded = PostgresFixtureSession(
+            failures: ["pg_stat_statements(false)": PostgresError(.query, sqlState: "55000", detail: "must be loaded via shared_preload_libraries")],
+            rows: ["pg_extension": PostgresRows([["installed": "1"]])])
+        var second = PostgresPassResult()
+        PostgresTargetWorker.run([StatStatementsCollector()], on: unloaded, context: PostgresMappingTests.pg15, into: &second)
+        #expect(second.outcomes[.statStatements]?.error?.code == .statementsNotPreloaded)
+
+        let board = PostgresStatementsBoard()
+        board.update(target: "db:5432/app", entries: [], unavailable: error.description)
+        let json = String(decoding: board.renderJSON(), as: UTF8.self)
+        #expect(json.hasPrefix("{\"statements\":[],\"unavailable\":[{\"message\":\"pg_stat_statements is not installed"))
+        #expect(json.contains("\"target\":\"db:5432/app\"}]}"))
+        board.update(target: "db:5432/app", entries: [], unavailable: nil)
+        #expect(String(decoding: board.renderJSON(), as: UTF8.self) == "{\"statements\":[]}\n")
+    }
+
     // MARK: views added for PostgreSQL 14–18
 
     @Test func sessionCountersAppearFrom14InSeconds() {
