@@ -727,6 +727,15 @@ def postgres():
                          ("sum(%s)" % rate("pg_stat_bgwriter_checkpoint_write_time_total"), "write"),
                          ("sum(%s)" % rate("pg_stat_bgwriter_checkpoint_sync_time_total"), "sync"),
                      ], minimum=0), 24, 8)
+    d.add(timeseries("Transaction ID wraparound", "age(datfrozenxid) as a share of autovacuum_freeze_max_age, per "
+                     "database: at 100 % an anti-wraparound autovacuum is forced; far above it, writes are at risk.",
+                     "percentunit", [("max by (datname) (pg_database_wraparound_freeze_max_age_ratio%s)" % sel(db), "{{datname}}")],
+                     minimum=0), 12, 8)
+    d.add(timeseries("I/O by backend type (PostgreSQL 16+)", "Blocks read and written per second from pg_stat_io, by "
+                     "the kind of process doing it; client backends writing much means the background writer lags.", "ops", [
+                         ("sum by (backend_type) (%s)" % rate("pg_stat_io_reads_total"), "read {{backend_type}}"),
+                         ("sum by (backend_type) (%s)" % rate("pg_stat_io_writes_total"), "write {{backend_type}}"),
+                     ], minimum=0), 12, 8)
 
     d.row("Locks and conflicts", "Lock counts by mode, deadlocks and recovery conflicts.")
     d.add(timeseries("Locks by mode", "Locks held or awaited per mode, selected databases.", "short",

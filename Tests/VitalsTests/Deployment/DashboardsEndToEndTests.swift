@@ -13,6 +13,7 @@ import FoundationNetworking
     /// Panels that may legitimately be empty in this test, with the reason.
     static let mayBeEmpty: [String: String] = [
         "vitals-redis / Memory used of maxmemory": "the test Redis runs without maxmemory (0 = no limit: the stat shows no data by design)",
+        "vitals-postgres / I/O by backend type (PostgreSQL 16+)": "pg_stat_io has no series on this test's PostgreSQL 15",
         "vitals-overview / N+1 bursts per second by fingerprint":
             "this test's workload has no N+1 (the demo app's end-to-end test has one and checks /findings)",
     ]

@@ -161,10 +161,8 @@ import Testing
 }
 
 /// The PostgreSQL 16+ path, against a server named by `VITALS_TEST_PG16_DSN` (skipped without
-/// one: the suite's servers are 15). A 16 without hypopg will do, e.g. the binaries of the
-/// `pgserver` wheel (`pip download --no-deps pgserver`, `pgserver/pginstall/bin`): initdb and
-/// start it as the postgres user on a free loopback port, create a login role owning a database,
-/// and set `VITALS_TEST_PG16_DSN=postgresql://role:password@127.0.0.1:PORT/db`.
+/// one). A 16 without hypopg will do: `scripts/test.sh` starts one from the `pgserver` wheel
+/// (`scripts/test-servers.sh start-versions DIR 16`, which writes the variable to DIR/env-versions.sh).
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["VITALS_TEST_PG16_DSN"] != nil))
 struct HypopgGenericPlanTests {
     static var dsn: String { ProcessInfo.processInfo.environment["VITALS_TEST_PG16_DSN"] ?? "" }

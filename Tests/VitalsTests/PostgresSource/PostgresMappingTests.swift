@@ -98,7 +98,7 @@ import Testing
         #expect(samples["pg_stat_bgwriter_checkpoint_write_time_total"] == 1500)
         #expect(samples["pg_stat_bgwriter_buffers_backend_total"] == 50)
         #expect(samples["pg_stat_bgwriter_buffers_alloc_total"] == 900)
-        #expect(samples["pg_stat_bgwriter_stats_reset"] == 1_767_225_600)
+        #expect(samples["pg_stat_bgwriter_stats_reset_total"] == 1_767_225_600, "postgres_exporter's name")
         #expect(samples.keys.allSatisfy { !$0.hasPrefix("pg_stat_checkpointer") })
         #expect(Self.types(sink)["pg_stat_bgwriter_checkpoints_timed_total"] == .counter)
     }
@@ -109,7 +109,7 @@ import Testing
         ]
         let checkpointer: [String: String?] = [
             "num_timed": "11", "num_requested": "3", "restartpoints_timed": "0", "restartpoints_req": "0", "restartpoints_done": "0",
-            "write_time": "1600", "sync_time": "25", "buffers_written": "310", "stats_reset": "x",
+            "write_time": "1600", "sync_time": "25", "buffers_written": "310", "stats_reset": "x", "stats_reset_epoch": "1767225700",
         ]
         let io: [String: String?] = ["buffers_backend": "55", "buffers_backend_fsync": "1"]
         var sink = PostgresMetricSink(target: nil)
@@ -123,6 +123,7 @@ import Testing
         #expect(samples["pg_stat_bgwriter_buffers_checkpoint_total"] == 310)
         #expect(samples["pg_stat_bgwriter_buffers_backend_total"] == 55)
         #expect(samples["pg_stat_bgwriter_buffers_backend_fsync_total"] == 1)
+        #expect(samples["pg_stat_checkpointer_stats_reset_total"] == 1_767_225_700)
         #expect(samples["pg_stat_bgwriter_buffers_clean_total"] == 40)
         #expect(samples["pg_stat_checkpointer_num_timed_total"] == 11)
         #expect(samples["pg_stat_checkpointer_buffers_written_total"] == 310)
@@ -234,11 +235,11 @@ import Testing
         func table(_ db: String, _ name: String, size: Int, live: Int, dead: Int) -> [String: String?] {
             ["datname": db, "schemaname": "public", "relname": name, "seq_scan": "5", "seq_tup_read": "1000", "idx_scan": "0",
              "n_live_tup": String(live), "n_dead_tup": String(dead), "table_size_bytes": String(size), "index_size_bytes": "0",
-             "last_autovacuum": "0"]
+             "last_autovacuum": "0", "heap_blks_read": "6", "heap_blks_hit": "60", "toast_blks_read": nil]
         }
         func index(_ db: String, _ table: String, _ name: String, scans: Int, unique: Bool) -> [String: String?] {
             ["datname": db, "schemaname": "public", "relname": table, "indexrelname": name, "idx_scan": String(scans),
-             "idx_tup_read": "0", "size_bytes": "8192", "indisunique": unique ? "t" : "f", "indisprimary": "f"]
+             "idx_tup_read": "0", "idx_tup_fetch": "3", "size_bytes": "8192", "io_idx_blks_read": "4", "io_idx_blks_hit": "40", "indisunique": unique ? "t" : "f", "indisprimary": "f"]
         }
         let app = StatUserTablesCollector.DatabaseTables(
             tables: PostgresRows([table("app", "big", size: 9000, live: 75, dead: 25), table("app", "small", size: 10, live: 0, dead: 0)]),
@@ -257,7 +258,14 @@ import Testing
         #expect(samples.keys.allSatisfy { !$0.contains("relname=\"small\"") }, "the third table is over the cap, and so are its indexes")
         #expect(samples["pg_index_unused{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_unused\"}"] == 1)
         #expect(samples["pg_index_unused{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_pkey\"}"] == nil)
-        #expect(samples["pg_stat_user_indexes_idx_scan_total{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_pkey\"}"] == 0)
+        // postgres_exporter's names, which users' unused-index alerts query: no `_total`.
+        #expect(samples["pg_stat_user_indexes_idx_scan{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_pkey\"}"] == 0)
+        #expect(samples["pg_stat_user_indexes_idx_tup_read{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_pkey\"}"] == 0)
+        #expect(samples["pg_stat_user_indexes_idx_tup_fetch{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_pkey\"}"] == 3)
+        #expect(samples.keys.allSatisfy { !$0.hasPrefix("pg_stat_user_indexes_idx_scan_total") })
+        #expect(samples["pg_statio_user_tables_heap_blocks_hit{datname=\"app\",schemaname=\"public\",relname=\"big\"}"] == 60)
+        #expect(samples["pg_statio_user_tables_toast_blocks_read{datname=\"app\",schemaname=\"public\",relname=\"big\"}"] == nil)
+        #expect(samples["pg_statio_user_indexes_idx_blks_hit_total{datname=\"app\",schemaname=\"public\",relname=\"big\",indexrelname=\"big_pkey\"}"] == 40)
     }
 
     // MARK: connection info
@@ -456,5 +464,106 @@ struct PostgresFixtureSession: PostgresQuerying {
         var publication = PostgresPublication(target: nil, enabled: [.locks, .postmaster])
         publication.apply(result, isFast: true)
         #expect(ScrapedMetrics(postgresExposition(publication.snapshot())).sum("pg_up") == 0)
+    }
+
+    @Test func aMissingPgStatStatementsSaysTheFixAndIsNoScrapeError() throws {
+        let absent = PostgresFixtureSession(rows: ["pg_extension": PostgresRows([["installed": "0"]])])
+        var result = PostgresPassResult()
+        PostgresTargetWorker.run([StatStatementsCollector(), PostmasterCollector()], on: absent, context: PostgresMappingTests.pg15, into: &result)
+        let error = try #require(result.outcomes[.statStatements]?.error)
+        #expect(error.code == .statementsNotInstalled && error.isMissingSetup)
+        #expect(error.description.contains("CREATE EXTENSION pg_stat_statements;") && error.description.contains("shared_preload_libraries"))
+        #expect(result.outcomes[.postmaster]?.success == true)
+        var publication = PostgresPublication(target: nil, enabled: [.statStatements, .postmaster])
+        publication.apply(result, isFast: true)
+        let metrics = ScrapedMetrics(postgresExposition(publication.snapshot()))
+        #expect(metrics.sum("pg_scrape_collector_success", where: ["collector": "stat_statements"]) == 0)
+        #expect(metrics.sum("pg_exporter_last_scrape_error") == 0, "postgres-mixin alerts on it; nothing is failing")
+
+        // Created but not preloaded: the server refuses the view with SQLSTATE 55000.
+        let unloaded = PostgresFixtureSession(
+            failures: ["pg_stat_statements(false)": PostgresError(.query, sqlState: "55000", detail: "must be loaded via shared_preload_libraries")],
+            rows: ["pg_extension": PostgresRows([["installed": "1"]])])
+        var second = PostgresPassResult()
+        PostgresTargetWorker.run([StatStatementsCollector()], on: unloaded, context: PostgresMappingTests.pg15, into: &second)
+        #expect(second.outcomes[.statStatements]?.error?.code == .statementsNotPreloaded)
+
+        let board = PostgresStatementsBoard()
+        board.update(target: "db:5432/app", entries: [], unavailable: error.description)
+        let json = String(decoding: board.renderJSON(), as: UTF8.self)
+        #expect(json.hasPrefix("{\"statements\":[],\"unavailable\":[{\"message\":\"pg_stat_statements is not installed"))
+        #expect(json.contains("\"target\":\"db:5432/app\"}]}"))
+        board.update(target: "db:5432/app", entries: [], unavailable: nil)
+        #expect(String(decoding: board.renderJSON(), as: UTF8.self) == "{\"statements\":[]}\n")
+    }
+
+    // MARK: views added for PostgreSQL 14–18
+
+    @Test func sessionCountersAppearFrom14InSeconds() {
+        var row = PostgresMappingTests.statDatabasePG13
+        row["sessions"] = "12"
+        row["sessions_killed"] = "1"
+        row["session_time"] = "2500"
+        row["idle_in_transaction_time"] = "500"
+        var sink = PostgresMetricSink(target: nil)
+        StatDatabaseCollector.map(PostgresRows([row]), context: PostgresMappingTests.pg15, into: &sink)
+        let samples = PostgresMappingTests.samples(sink)
+        #expect(samples["pg_stat_database_sessions_total{datid=\"16384\",datname=\"app\"}"] == 12)
+        #expect(samples["pg_stat_database_sessions_killed_total{datid=\"16384\",datname=\"app\"}"] == 1)
+        #expect(samples["pg_stat_database_session_time_seconds_total{datid=\"16384\",datname=\"app\"}"] == 2.5)
+        #expect(samples["pg_stat_database_idle_in_transaction_time_seconds_total{datid=\"16384\",datname=\"app\"}"] == 0.5)
+        var old = PostgresMetricSink(target: nil)
+        StatDatabaseCollector.map(PostgresRows([PostgresMappingTests.statDatabasePG13]), context: PostgresMappingTests.pg13, into: &old)
+        #expect(old.build().allSatisfy { !$0.descriptor.name.hasPrefix("pg_stat_database_session") }, "13 has no session columns")
+    }
+
+    @Test func archiverKeepsTheExporterNamesAndHasNoAgeBeforeTheFirstArchive() {
+        var sink = PostgresMetricSink(target: nil)
+        StatArchiverCollector.map(PostgresRows([["archived_count": "7", "failed_count": "1", "last_archive_age": "30.5"]]), into: &sink)
+        #expect(PostgresMappingTests.samples(sink) == ["pg_stat_archiver_archived_count": 7, "pg_stat_archiver_failed_count": 1, "pg_stat_archiver_last_archive_age": 30.5])
+        var never = PostgresMetricSink(target: nil)
+        StatArchiverCollector.map(PostgresRows([["archived_count": "0", "failed_count": "0", "last_archive_age": nil]]), into: &never)
+        #expect(PostgresMappingTests.samples(never)["pg_stat_archiver_last_archive_age"] == nil)
+    }
+
+    @Test func wraparoundAgesAndTheShareOfFreezeMaxAge() {
+        var sink = PostgresMetricSink(target: nil)
+        DatabaseWraparoundCollector.map(
+            PostgresRows([["datname": "app", "xid_age": "100000000", "mxid_age": "5", "freeze_ratio": "0.5"]]), context: PostgresMappingTests.pg15, into: &sink)
+        let samples = PostgresMappingTests.samples(sink)
+        #expect(samples["pg_database_wraparound_age_datfrozenxid_seconds{datname=\"app\"}"] == 100_000_000)
+        #expect(samples["pg_database_wraparound_age_datminmxid_seconds{datname=\"app\"}"] == 5)
+        #expect(samples["pg_database_wraparound_freeze_max_age_ratio{datname=\"app\"}"] == 0.5)
+    }
+
+    @Test func progressVacuumHasOneSeriesPerPhaseAndTheColumnsOf17() {
+        #expect(StatProgressVacuumCollector.sql(majorVersion: 17).contains("num_dead_item_ids AS num_dead_tuples"))
+        #expect(StatProgressVacuumCollector.sql(majorVersion: 16).contains("num_dead_tuples AS num_dead_tuples"))
+        let row: [String: String?] = [
+            "datname": "app", "relname": "public.orders", "phase": "vacuuming indexes", "heap_blks_total": "100", "heap_blks_scanned": "40",
+            "heap_blks_vacuumed": "10", "index_vacuum_count": "1", "max_dead_tuples": "2000", "num_dead_tuples": "70",
+        ]
+        var sink = PostgresMetricSink(target: nil)
+        StatProgressVacuumCollector.map(PostgresRows([row, row]), context: PostgresMappingTests.pg15, into: &sink)
+        let samples = PostgresMappingTests.samples(sink)
+        let labels = "datname=\"app\",relname=\"public.orders\""
+        #expect(samples.keys.filter { $0.hasPrefix("pg_stat_progress_vacuum_phase{") }.count == 7)
+        #expect(samples["pg_stat_progress_vacuum_phase{\(labels),phase=\"vacuuming indexes\"}"] == 1)
+        #expect(samples["pg_stat_progress_vacuum_phase{\(labels),phase=\"scanning heap\"}"] == 0)
+        #expect(samples["pg_stat_progress_vacuum_num_dead_tuples{\(labels)}"] == 70)
+    }
+
+    @Test func statIOSkipsImpossibleOperationsAndConvertsTimes() {
+        let row: [String: String?] = [
+            "backend_type": "client backend", "object": "relation", "context": "normal", "reads": "10", "read_time": "2000",
+            "writes": "3", "writebacks": nil, "extends": "1", "hits": "90", "evictions": "0", "reuses": nil, "fsyncs": "0",
+        ]
+        var sink = PostgresMetricSink(target: nil)
+        StatIOCollector.map(PostgresRows([row]), into: &sink)
+        let samples = PostgresMappingTests.samples(sink)
+        let labels = "{backend_type=\"client backend\",object=\"relation\",context=\"normal\"}"
+        #expect(samples["pg_stat_io_reads_total" + labels] == 10)
+        #expect(samples["pg_stat_io_read_time_seconds_total" + labels] == 2)
+        #expect(samples["pg_stat_io_reuses_total" + labels] == nil, "NULL: not possible for this combination")
     }
 }

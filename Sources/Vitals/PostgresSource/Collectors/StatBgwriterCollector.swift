@@ -8,7 +8,9 @@
 public struct StatBgwriterCollector: PostgresCollector {
     public let name = PostgresCollectorName.statBgwriter
     public let cadence = PostgresCadence.fast
-    public var metrics: [PostgresMetric] { [Self.statsReset] + Self.bgwriterColumns.map(\.metric) + Self.checkpointerOnly.map(\.metric) }
+    public var metrics: [PostgresMetric] {
+        [Self.statsReset, Self.checkpointerStatsReset] + Self.bgwriterColumns.map(\.metric) + Self.checkpointerOnly.map(\.metric)
+    }
     public init() {}
 
     static func bgwriter(_ column: String, _ help: String) -> PostgresMetric {
@@ -27,8 +29,11 @@ public struct StatBgwriterCollector: PostgresCollector {
     static let buffersBackendFsync = bgwriter(
         "buffers_backend_fsync", "Times a client backend had to fsync itself (PostgreSQL 17+: fsyncs of client backends in pg_stat_io).")
     static let buffersAlloc = bgwriter("buffers_alloc", "Buffers allocated.")
-    static let statsReset = PostgresMetric.gauge(
-        "pg_stat_bgwriter_stats_reset", "When the background writer statistics were last reset, as a Unix timestamp.")
+    // postgres_exporter's name and type: a timestamp that only moves forward, published as a counter.
+    static let statsReset = PostgresMetric.counter(
+        "pg_stat_bgwriter_stats_reset_total", "When the background writer statistics were last reset, as a Unix timestamp.")
+    static let checkpointerStatsReset = PostgresMetric.counter(
+        "pg_stat_checkpointer_stats_reset_total", "When the checkpointer statistics were last reset, as a Unix timestamp (PostgreSQL 17+).")
 
     static func checkpointer(_ column: String, _ help: String) -> PostgresMetric {
         .counter("pg_stat_checkpointer_\(column)_total", help)
@@ -61,7 +66,7 @@ public struct StatBgwriterCollector: PostgresCollector {
     ]
 
     static let bgwriterSQL = "SELECT *, extract(epoch FROM stats_reset) AS stats_reset_epoch FROM pg_stat_bgwriter"
-    static let checkpointerSQL = "SELECT * FROM pg_stat_checkpointer"
+    static let checkpointerSQL = "SELECT *, extract(epoch FROM stats_reset) AS stats_reset_epoch FROM pg_stat_checkpointer"
     static let ioSQL = """
         SELECT sum(writes) AS buffers_backend, sum(fsyncs) AS buffers_backend_fsync
         FROM pg_stat_io WHERE backend_type = 'client backend'
@@ -87,6 +92,7 @@ public struct StatBgwriterCollector: PostgresCollector {
         for (column, _) in bgwriterColumns { values[column] = row.double(column) }
         if let checkpoint = checkpointer?.first {
             for (column, metric) in checkpointerOnly { sink.add(metric, checkpoint.double(column)) }
+            sink.add(checkpointerStatsReset, checkpoint.double("stats_reset_epoch"))
             for (new, old) in checkpointerToBgwriter { values[old] = values[old] ?? checkpoint.double(new) }
         }
         if let io = io?.first {

@@ -4,7 +4,10 @@
 public struct StatDatabaseCollector: PostgresCollector {
     public let name = PostgresCollectorName.statDatabase
     public let cadence = PostgresCadence.fast
-    public var metrics: [PostgresMetric] { [Self.numbackends, Self.statsReset, Self.activeTime] + Self.counters.map(\.metric) + Self.conflictCounters.map(\.metric) }
+    public var metrics: [PostgresMetric] {
+        [Self.numbackends, Self.statsReset, Self.activeTime] + Self.counters.map(\.metric) + Self.conflictCounters.map(\.metric)
+            + Self.sessionCounters.map(\.metric) + Self.sessionTimes.map(\.metric)
+    }
     public init() {}
 
     static let labels = ["datid", "datname"]
@@ -34,6 +37,20 @@ public struct StatDatabaseCollector: PostgresCollector {
     static let activeTime = PostgresMetric.counter(
         "pg_stat_database_active_time_seconds_total", "Time backends spent executing statements (PostgreSQL 14+).", labels: labels)
 
+    /// PostgreSQL 14's session columns. postgres_exporter has only `active_time` among them; these
+    /// follow its `active_time_seconds_total` pattern (typed, suffixed) rather than 0.11's untyped names.
+    static let sessionCounters: [(column: String, metric: PostgresMetric)] = [
+        ("sessions", "Sessions established (PostgreSQL 14+)."),
+        ("sessions_abandoned", "Sessions ended because the client disconnected without saying so (PostgreSQL 14+)."),
+        ("sessions_fatal", "Sessions ended by a fatal error (PostgreSQL 14+)."),
+        ("sessions_killed", "Sessions ended by operator intervention (PostgreSQL 14+)."),
+    ].map { ($0.0, PostgresMetric.counter("pg_stat_database_\($0.0)_total", $0.1, labels: labels)) }
+    /// Milliseconds in the view, seconds here.
+    static let sessionTimes: [(column: String, metric: PostgresMetric)] = [
+        ("session_time", "Time sessions spent connected (PostgreSQL 14+)."),
+        ("idle_in_transaction_time", "Time sessions spent idle in a transaction (PostgreSQL 14+)."),
+    ].map { ($0.0, PostgresMetric.counter("pg_stat_database_\($0.0)_seconds_total", $0.1, labels: labels)) }
+
     static let conflictCounters: [(column: String, metric: PostgresMetric)] = [
         ("confl_tablespace", "Queries cancelled because of dropped tablespaces."),
         ("confl_lock", "Queries cancelled because of lock timeouts."),
@@ -57,7 +74,10 @@ public struct StatDatabaseCollector: PostgresCollector {
     /// the session columns; absent columns simply produce no series.
     public static func map(_ rows: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {
         for metric in counters.map(\.metric) + conflictCounters.map(\.metric) + [numbackends, statsReset] { sink.declare(metric) }
-        if context.majorVersion >= 14 { sink.declare(activeTime) }
+        if context.majorVersion >= 14 {
+            sink.declare(activeTime)
+            for (_, metric) in sessionCounters + sessionTimes { sink.declare(metric) }
+        }
         let allowed = Set(context.databases.select(rows.rows.compactMap { $0["datname"] }))
         for row in rows.rows {
             guard let datname = row["datname"], allowed.contains(datname), let datid = row["datid"] else { continue }
@@ -67,6 +87,8 @@ public struct StatDatabaseCollector: PostgresCollector {
             for (column, metric) in conflictCounters { sink.add(metric, row.double(column) ?? 0, labels) }
             sink.add(statsReset, row.double("stats_reset_epoch") ?? 0, labels)
             if let active = row.double("active_time") { sink.add(activeTime, active / 1000, labels) }
+            for (column, metric) in sessionCounters { sink.add(metric, row.double(column), labels) }
+            for (column, metric) in sessionTimes { sink.add(metric, row.double(column).map { $0 / 1000 }, labels) }
         }
     }
 }

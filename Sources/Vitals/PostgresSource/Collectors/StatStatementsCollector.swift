@@ -2,7 +2,8 @@
 /// `queryid`, `datname` and `user` only. The query text never becomes a label: it is served at
 /// `GET /statements` (see ``PostgresStatementEntry``).
 ///
-/// Runs when the extension exists in the connected database; it sees every database's statements.
+/// Needs the extension in the connected database (it sees every database's statements); without it
+/// the collector fails with a code whose description is the command that enables it.
 public struct StatStatementsCollector: PostgresCollector {
     public let name = PostgresCollectorName.statStatements
     public let cadence = PostgresCadence.fast
@@ -63,12 +64,19 @@ public struct StatStatementsCollector: PostgresCollector {
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
         guard try session.query(Self.presenceSQL).first?.double("installed") ?? 0 > 0 else {
-            // Not installed in this database: nothing to report, and not a failure.
-            output.statements = []
-            return
+            // A failure, not an empty list: silence here read as "no statements", and /ready, the
+            // log and /statements must say how to enable it.
+            throw PostgresError(.statementsNotInstalled)
         }
         let sql = Self.sql(majorVersion: context.majorVersion, limit: context.statementsLimit, queryLength: context.queryLength)
-        output.statements = Self.map(try session.query(sql), context: context, into: &output.metrics)
+        let rows: PostgresRows
+        do {
+            rows = try session.query(sql)
+        } catch where error.sqlState == "55000" {
+            // object_not_in_prerequisite_state: "must be loaded via shared_preload_libraries".
+            throw PostgresError(.statementsNotPreloaded, detail: error.detail)
+        }
+        output.statements = Self.map(rows, context: context, into: &output.metrics)
     }
 
     /// - Returns: the statements with their texts, for `/statements`.
