@@ -149,7 +149,9 @@ import Testing
         for _ in 0..<3 {
             let collected = passes.collect(CollectionPass(deadline: .now + .seconds(10)))
             #expect(collected.outcome.failure == nil)
-            #expect(collected.outcome.partFailures.isEmpty, "\(collected.outcome.partFailures)")
+            // This test database has no pg_stat_statements, which the statements collector now says;
+            // no other part may fail, hypopg above all.
+            #expect(collected.outcome.partFailures.keys.allSatisfy { $0 == "stat_statements" }, "\(collected.outcome.partFailures)")
         }
         #expect(evidence.indexEstimates.isEmpty)
         #expect(Self.counter(registry, "vitals_hypopg_estimates_total") == 0)
