@@ -119,7 +119,6 @@ final class RedisTLSBridge: Sendable {
             let sentence = failure.withLockedValue { $0 } ?? RedisTLSFailure.describe("\(error) \(String(reflecting: error))", duringHandshake: true)
             throw RedisConnectionError(.tls, "TLS handshake failed: \(sentence)")
         }
-        failure.withLockedValue { $0 = nil }  // a handshake that succeeded has no failure to report
 
         // The socketpair: hiredis gets fds[0]; the local channel takes ownership of fds[1].
         var fds: [Int32] = [-1, -1]
@@ -130,6 +129,10 @@ final class RedisTLSBridge: Sendable {
         let local = ClientBootstrap(group: loop)
             .channelInitializer { local in
                 do {
+                    // On the loop, so atomic with the TLS channel's events: if it closed already
+                    // (TLS 1.3: the server's refusal of a client certificate comes right after
+                    // the handshake), pairing now would leave hiredis waiting on a dead bridge.
+                    guard tlsChannel.isActive else { throw ClosedBeforePairing() }
                     let tlsGlue = try tlsChannel.pipeline.syncOperations.handler(type: RedisTLSGlue.self)
                     let localGlue = RedisTLSGlue(handshake: nil, failure: nil)
                     try local.pipeline.syncOperations.addHandler(localGlue)
@@ -147,7 +150,10 @@ final class RedisTLSBridge: Sendable {
             Glibc.close(fds[0])
             tlsChannel.close(promise: nil)
             local.whenSuccess { $0.close(promise: nil) }
-            throw error is BridgeTimeout ? RedisConnectionError(.timeout, "deadline reached") : RedisConnectionError(.io, "cannot set up the TLS bridge")
+            if error is BridgeTimeout { throw RedisConnectionError(.timeout, "deadline reached") }
+            if let sentence = failure.withLockedValue({ $0 }) { throw RedisConnectionError(.tls, sentence) }
+            if error is ClosedBeforePairing { throw RedisConnectionError(.io, "server closed the connection after the TLS handshake") }
+            throw RedisConnectionError(.io, "cannot set up the TLS bridge")
         }
         return (fds[0], RedisTLSBridge(tlsChannel: tlsChannel, localChannel: localChannel, failure: failure))
     }
@@ -171,6 +177,7 @@ final class RedisTLSBridge: Sendable {
 }
 
 private struct BridgeTimeout: Error {}
+private struct ClosedBeforePairing: Error {}
 
 /// Moves bytes between the two channels of a bridge; on the TLS side it also reports the
 /// handshake and records TLS errors. Both handlers live on one event loop.
