@@ -10,6 +10,7 @@ public struct RedisTLSSettings: Sendable, Equatable {
     public var clientKeyFile: String?
     /// The name sent as SNI and checked against the server's certificate; nil: the address's
     /// host name, or, for an IP address, no SNI and the certificate's IP SANs checked instead.
+    /// (swift-nio-ssl also accepts a certificate whose IP SAN is the connected address.)
     public var serverName: String?
     /// Accept any server certificate. Off by default; logged as a warning when on.
     public var skipVerification: Bool

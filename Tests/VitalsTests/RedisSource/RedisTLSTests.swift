@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import NIOSSL
 import Testing
 
 @testable import Vitals
@@ -96,8 +97,10 @@ final class RedisTLSFixture: @unchecked Sendable {
         try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", file("other-ca.key"), "-out",
             file("other-ca.crt"), "-days", "2", "-subj", "/CN=some other CA"])
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: path + "/server.ext", atomically: true, encoding: .utf8)
+        try "subjectAltName=DNS:localhost\n".write(toFile: path + "/named.ext", atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: path + "/client.ext", atomically: true, encoding: .utf8)
         try await sign("server", subject: "/CN=localhost", extensions: "server.ext", days: "2")
+        try await sign("named-server", subject: "/CN=localhost", extensions: "named.ext", days: "2")
         try await sign("expired-server", subject: "/CN=localhost", extensions: "server.ext", days: "-1")
         try await sign("client", subject: "/CN=vitals", extensions: "client.ext", days: "2")
         try await sign("expired-client", subject: "/CN=vitals", extensions: "client.ext", days: "-1")
@@ -126,7 +129,7 @@ final class RedisTLSFixture: @unchecked Sendable {
     }
 
     /// `redis-server` on a TLS port only, requiring client certificates signed by the CA.
-    func startServer(certificate: String = "server") async throws -> (process: ChildProcess, port: Int) {
+    func startServer(certificate: String = "server", extra: [String] = []) async throws -> (process: ChildProcess, port: Int) {
         let port = TestEnvironment.freePort()
         let process = try ChildProcess(
             "/usr/bin/redis-server",
@@ -134,7 +137,7 @@ final class RedisTLSFixture: @unchecked Sendable {
                 "--port", "0", "--tls-port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", path,
                 "--tls-cert-file", file("\(certificate).crt"), "--tls-key-file", file("\(certificate).key"), "--tls-ca-cert-file", file("ca.crt"),
                 "--tls-auth-clients", "yes", "--daemonize", "no",
-            ])
+            ] + extra)
         for _ in 0..<200 {
             if process.output.contains("Ready to accept connections") { return (process, port) }
             if !process.process.isRunning { break }
@@ -152,9 +155,12 @@ final class RedisTLSFixture: @unchecked Sendable {
         return flags
     }
 
-    func tlsClient(ca: String = "ca.crt", client: String? = "client") throws -> RedisTLSClient {
+    func tlsClient(ca: String = "ca.crt", client: String? = "client", serverName: String? = nil, minimumVersion: TLSVersion = .tlsv12) throws
+        -> RedisTLSClient
+    {
         let settings = RedisTLSSettings(
-            caCertFile: file(ca), clientCertFile: client.map { file("\($0).crt") }, clientKeyFile: client.map { file("\($0).key") })
+            caCertFile: file(ca), clientCertFile: client.map { file("\($0).crt") }, clientKeyFile: client.map { file("\($0).key") },
+            serverName: serverName, minimumVersion: minimumVersion)
         return RedisTLSClient(context: try settings.makeContext(), settings: settings, group: MultiThreadedEventLoopGroup.singleton)
     }
 }
@@ -184,6 +190,36 @@ final class RedisTLSFixture: @unchecked Sendable {
             #expect(waited.satisfied, "\(ready)")
             #expect(waited.metrics.sum("redis_connected_clients") >= 1)
             #expect(try await RedisAppProbe.ready(client).contains("\"source\":\"redis\",\"state\":\"up\""))
+        }
+    }
+
+    /// The connector alone: the server name is sent and checked; a version floor the server
+    /// cannot meet is refused; each failure is code tls with its sentence.
+    @Test func serverNameAndMinimumVersionAreHonoured() async throws {
+        let fixture = try await RedisTLSFixture()
+        // A certificate for DNS:localhost only, and a server that speaks TLS 1.2 only.
+        let (server, port) = try await fixture.startServer(certificate: "named-server", extra: ["--tls-protocols", "TLSv1.2"])
+        defer { server.signal(SIGTERM) }
+        func connect(host: String = "127.0.0.1", _ client: RedisTLSClient) throws -> RedisReply {
+            let channel = try RedisConnector.connect(
+                to: try RedisAddress.parse("rediss://\(host):\(port)"), deadline: .now + .seconds(5), abortHandle: RedisAbortHandle(), tls: client)
+            defer { channel.close() }
+            return try channel.command(["PING"], deadline: .now + .seconds(5))
+        }
+        #expect(try connect(host: "localhost", fixture.tlsClient()).string == "PONG")  // the host, sent as SNI and checked
+        #expect(try connect(fixture.tlsClient(serverName: "localhost")).string == "PONG")  // the flag, for an IP address
+        let refusals: [(RedisTLSClient, String)] = [
+            (try fixture.tlsClient(), "not for this host name"),  // 127.0.0.1 is not in the certificate
+            (try fixture.tlsClient(serverName: "cache.example.com"), "not for this host name"),
+            (try fixture.tlsClient(serverName: "localhost", minimumVersion: .tlsv13), "no TLS version in common"),
+        ]
+        for (client, sentence) in refusals {
+            #expect {
+                _ = try connect(client)
+            } throws: { error in
+                guard let error = error as? RedisConnectionError else { return false }
+                return error.code == .tls && error.message.contains(sentence)
+            }
         }
     }
 
