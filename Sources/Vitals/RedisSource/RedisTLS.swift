@@ -1,3 +1,4 @@
+import Foundation
 import NIOSSL
 
 /// The client side of `rediss://`: the `--redis.tls-*` flags, validated. A pure value: loading
@@ -144,5 +145,24 @@ enum RedisTLSFailure {
         ]
         for (needle, sentence) in table where text.contains(needle) { return sentence }
         return duringHandshake ? "TLS handshake failed" : "TLS error"
+    }
+
+    /// Whether an error is BoringSSL's "the chain did not verify".
+    static func isVerificationFailure(_ errorText: String) -> Bool {
+        errorText.uppercased().contains("CERTIFICATE_VERIFY_FAILED")
+    }
+
+    /// A sharper sentence for a chain that did not verify, from the server certificate's validity
+    /// dates (public data): expired, not yet valid, or else not signed by a trusted CA.
+    static func describeVerification(notValidBefore: Int, notValidAfter: Int, now: Int) -> String {
+        if now > notValidAfter { return "the server's certificate has expired (not valid after \(date(notValidAfter)))" }
+        if now < notValidBefore { return "the server's certificate is not valid yet (not before \(date(notValidBefore)))" }
+        return "the server's certificate is not signed by a CA in redis.tls-ca-cert-file (or the system's roots when unset)"
+    }
+
+    private static func date(_ seconds: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 }

@@ -229,7 +229,16 @@ private final class RedisTLSGlue: ChannelDuplexHandler, RemovableChannelHandler 
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let failure {
-            let sentence = RedisTLSFailure.describe("\(error) \(String(reflecting: error))", duringHandshake: !handshakeDone)
+            let text = "\(error) \(String(reflecting: error))"
+            var sentence = RedisTLSFailure.describe(text, duringHandshake: !handshakeDone)
+            // The server's certificate was received before it failed to verify: its dates tell
+            // an expired certificate from one no trusted CA signed.
+            if !handshakeDone, RedisTLSFailure.isVerificationFailure(text),
+                let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate()
+            {
+                sentence = RedisTLSFailure.describeVerification(
+                    notValidBefore: Int(certificate.notValidBefore), notValidAfter: Int(certificate.notValidAfter), now: Int(time(nil)))
+            }
             failure.withLockedValue { if $0 == nil { $0 = sentence } }
         }
         handshake?.fail(error)

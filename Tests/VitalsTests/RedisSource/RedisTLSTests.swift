@@ -76,6 +76,11 @@ import Testing
         #expect(RedisTLSFailure.describe(verify, duringHandshake: true).contains("did not verify"))
         #expect(RedisTLSFailure.describe("error:10000415:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED", duringHandshake: false).contains("expired"))
         #expect(RedisTLSFailure.describe("something else", duringHandshake: true) == "TLS handshake failed")
+        #expect(RedisTLSFailure.isVerificationFailure(verify))
+        #expect(RedisTLSFailure.describeVerification(notValidBefore: 0, notValidAfter: 86_400, now: 90_000)
+            == "the server's certificate has expired (not valid after 1970-01-02T00:00:00Z)")
+        #expect(RedisTLSFailure.describeVerification(notValidBefore: 1000, notValidAfter: 2000, now: 10).contains("not valid yet"))
+        #expect(RedisTLSFailure.describeVerification(notValidBefore: 0, notValidAfter: 2000, now: 10).contains("not signed by a CA"))
         #expect(RedisConnectionError(.tls, "x").reason == .tls)
         #expect(RedisConnectionError(.tls, "x").breaksConnection)
     }
@@ -233,7 +238,7 @@ final class RedisTLSFixture: @unchecked Sendable {
             #expect(waited.satisfied)
             let ready = try await RedisAppProbe.ready(client)
             #expect(ready.contains("\"reason\":\"tls\""), "\(ready)")
-            #expect(ready.contains("did not verify"), "\(ready)")
+            #expect(ready.contains("not signed by a CA in redis.tls-ca-cert-file"), "\(ready)")
             #expect(waited.text.contains("vitals_source_errors_total{source=\"redis\",instance=\"127.0.0.1:\(port)\",reason=\"tls\"}"))
         }
     }
@@ -247,7 +252,7 @@ final class RedisTLSFixture: @unchecked Sendable {
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(5), up: false).satisfied)
             let ready = try await RedisAppProbe.ready(client)
             #expect(ready.contains("\"reason\":\"tls\""), "\(ready)")
-            #expect(ready.contains("did not verify"), "\(ready)")
+            #expect(ready.contains("the server's certificate has expired"), "\(ready)")
         }
     }
 
