@@ -44,7 +44,10 @@ private final class RedisConnection: RedisCommandChannel {
             bridge = opened.bridge
             // hiredis takes the descriptor as connected and owns it from here (redisFree closes it).
             context = redisConnectFd(opened.descriptor)
-            if context == nil { opened.bridge.close() }
+            if context == nil {
+                RedisTLSBridge.closeDescriptor(opened.descriptor)
+                opened.bridge.close()
+            }
         case .tcp(let host, let port):
             context = vitals_redisConnectWithTimeoutMs(host, Int32(port), timeout)
         case .unix(let path):

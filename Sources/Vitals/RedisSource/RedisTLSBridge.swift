@@ -47,6 +47,11 @@ final class RedisTLSBridge: Sendable {
         tlsChannel.close(promise: nil)
     }
 
+    /// Closes hiredis' end when hiredis could not take it (`redisConnectFd` failed to allocate).
+    static func closeDescriptor(_ descriptor: Int32) {
+        _ = Glibc.close(descriptor)
+    }
+
     /// Connects, completes the handshake and returns hiredis' end of the socketpair with the bridge
     /// that pumps it. Blocking: call it on the worker thread only. Never waits past `deadline`.
     static func open(host: String, port: Int, client: RedisTLSClient, deadline: ContinuousClock.Instant) throws(RedisConnectionError)

@@ -228,6 +228,56 @@ final class RedisTLSFixture: @unchecked Sendable {
         }
     }
 
+    /// Reconnecting, successfully or not, leaves no descriptor or channel behind.
+    @Test func connectionsLeaveNoDescriptorsBehind() async throws {
+        let fixture = try await RedisTLSFixture()
+        let (server, port) = try await fixture.startServer()
+        defer { server.signal(SIGTERM) }
+        let address = try RedisAddress.parse("rediss://127.0.0.1:\(port)")
+        let good = try fixture.tlsClient()
+        let wrongCA = try fixture.tlsClient(ca: "other-ca.crt")
+        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1 }
+        func cycle() throws {
+            for _ in 0..<20 {
+                let channel = try RedisConnector.connect(to: address, deadline: .now + .seconds(5), abortHandle: RedisAbortHandle(), tls: good)
+                _ = try channel.command(["PING"], deadline: .now + .seconds(5))
+                channel.close()
+                #expect(throws: RedisConnectionError.self) {
+                    try RedisConnector.connect(to: address, deadline: .now + .seconds(5), abortHandle: RedisAbortHandle(), tls: wrongCA)
+                }
+            }
+        }
+        try cycle()  // warm up: the event loop's own descriptors
+        try await Task.sleep(for: .milliseconds(200))
+        let before = openDescriptors()
+        try cycle()
+        var after = openDescriptors()
+        for _ in 0..<50 where after > before {  // closes complete on the event loop
+            try await Task.sleep(for: .milliseconds(20))
+            after = openDescriptors()
+        }
+        // Other tests run in parallel in this process: allow a little noise, not 20 × 3 descriptors.
+        #expect(before > 0)
+        #expect(after <= before + 4, "descriptors: \(before) before, \(after) after 20 good and 20 refused connections")
+        let clients = try await Self.clientCount(fixture: fixture, port: port)
+        #expect(clients == 1, "the server still sees \(clients) clients")
+    }
+
+    /// Connected clients as the server counts them (this probe included).
+    static func clientCount(fixture: RedisTLSFixture, port: Int) async throws -> Int {
+        let probe = try RedisConnector.connect(
+            to: try RedisAddress.parse("rediss://127.0.0.1:\(port)"), deadline: .now + .seconds(5), abortHandle: RedisAbortHandle(),
+            tls: try fixture.tlsClient())
+        defer { probe.close() }
+        var count = -1
+        for _ in 0..<50 {
+            count = Int(RedisInfo(parsing: try probe.command(["INFO", "clients"], deadline: .now + .seconds(5)).string ?? "").number("connected_clients") ?? -1)
+            if count == 1 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return count
+    }
+
     @Test func wrongCAIsDownWithReasonTLSAndAClearReadyMessage() async throws {
         let fixture = try await RedisTLSFixture()
         let (server, port) = try await fixture.startServer()
