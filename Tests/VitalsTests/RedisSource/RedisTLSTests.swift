@@ -228,6 +228,38 @@ final class RedisTLSFixture: @unchecked Sendable {
         }
     }
 
+    /// A server that stops answering after the handshake (SIGSTOP): each command's deadline holds
+    /// through the bridge, and the source recovers once it answers again. With a password, which
+    /// appears nowhere.
+    @Test func stoppedServerIsDownWithinTheDeadlineAndRecovers() async throws {
+        let fixture = try await RedisTLSFixture()
+        let password = "tls-secret-\(UInt32.random(in: 0...UInt32.max))"
+        let (server, port) = try await fixture.startServer(extra: ["--requirepass", password])
+        defer { server.signal(SIGTERM) }
+        let app = try makeTestApplication(fixture.flags(port: port, timeout: "500ms") + [("redis.password", password)])
+        try await app.test(.router) { client in
+            #expect(try await RedisAppProbe.wait(client, timeout: .seconds(10), up: true).satisfied)
+            let pid = server.process.processIdentifier
+            kill(pid, SIGSTOP)
+            let stopped: RedisAppProbe.Waited
+            let ready: String
+            do {
+                stopped = try await RedisAppProbe.wait(client, timeout: .seconds(5), up: false)
+                ready = try await RedisAppProbe.ready(client)
+            } catch {
+                kill(pid, SIGCONT)
+                throw error
+            }
+            kill(pid, SIGCONT)
+            #expect(stopped.satisfied)
+            #expect(stopped.elapsed < .milliseconds(1000), "redis_up 0 after \(stopped.elapsed)")
+            #expect(ready.contains("\"reason\":\"timeout\""), "\(ready)")
+            let recovered = try await RedisAppProbe.wait(client, timeout: .seconds(10), up: true)
+            #expect(recovered.satisfied)
+            #expect(!recovered.text.contains(password) && !stopped.text.contains(password) && !ready.contains(password))
+        }
+    }
+
     /// Reconnecting, successfully or not, leaves no descriptor or channel behind.
     @Test func connectionsLeaveNoDescriptorsBehind() async throws {
         let fixture = try await RedisTLSFixture()
