@@ -71,6 +71,12 @@ import Testing
         #expect(error?.message.contains("/nonexistent/ca.pem") == true)
     }
 
+    @Test func checkConfigReadsTheCertificateFiles() async {
+        let status = await CommandLineInterface.main(
+            arguments: ["check-config", "--redis.addr", "rediss://cache:6380", "--redis.tls-ca-cert-file", "/nonexistent/ca.pem"], environment: [:])
+        #expect(status == 2)
+    }
+
     @Test func failuresBecomeFixedSentences() {
         let verify = "handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435581 error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED]))"
         #expect(RedisTLSFailure.describe(verify, duringHandshake: true).contains("did not verify"))
@@ -438,6 +444,15 @@ final class RedisTLSFixture: @unchecked Sendable {
             status == 200 && ScrapedMetrics(body).sum("redis_up") == 1
         }
         #expect(recovered != nil, "SIGHUP did not bring redis up on the new certificate; output: \(daemon.output.suffix(3000))")
+        // A file that cannot be read: the reload fails, the certificates in force stay.
+        try "not a certificate\n".write(toFile: certificate, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        let failedReload = await HTTPGet.waitFor(metricsURL, timeout: .seconds(30)) { status, body in
+            status == 200 && body.contains("\nvitals_config_last_reload_successful 0\n")
+        }
+        #expect(failedReload != nil, "the unreadable certificate did not fail the reload; output: \(daemon.output.suffix(3000))")
+        try await Task.sleep(for: .milliseconds(600))  // a few passes
+        #expect(ScrapedMetrics(await HTTPGet.fetch(metricsURL)?.body ?? "").sum("redis_up") == 1)
         let keyText = try String(contentsOfFile: key, encoding: .utf8)
         let keyBody = keyText.split(separator: "\n").dropFirst().first.map(String.init) ?? "no key"
         #expect(!daemon.output.contains(keyBody), "key material reached the log")
