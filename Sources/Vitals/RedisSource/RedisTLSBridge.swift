@@ -121,8 +121,9 @@ final class RedisTLSBridge: Sendable {
                 if let error = error as? ChannelError, case .connectTimeout = error { throw RedisConnectionError(.timeout, "connect timed out") }
                 throw RedisConnectionError(.connect, Self.connectMessage(error))
             }
-            let sentence = failure.withLockedValue { $0 } ?? RedisTLSFailure.describe("\(error) \(String(reflecting: error))", duringHandshake: true)
-            throw RedisConnectionError(.tls, "TLS handshake failed: \(sentence)")
+            if let sentence = failure.withLockedValue({ $0 }) { throw RedisConnectionError(.tls, "TLS handshake failed: \(sentence)") }
+            // No TLS error seen: the server hung up mid-handshake (e.g. a plain-text server, or a proxy).
+            throw RedisConnectionError(.tls, "the server closed the connection during the TLS handshake")
         }
 
         // The socketpair: hiredis gets fds[0]; the local channel takes ownership of fds[1].

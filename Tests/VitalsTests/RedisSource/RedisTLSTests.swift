@@ -266,6 +266,23 @@ final class RedisTLSFixture: @unchecked Sendable {
         }
     }
 
+    /// rediss:// at a plain-text port: Redis waits for a newline the ClientHello lacks, so the
+    /// handshake stalls; it ends at the deadline.
+    @Test func plainTextServerFailsWithinTheDeadline() async throws {
+        guard let plain = RedisTestServer.fromEnvironment() else { return }
+        let fixture = try await RedisTLSFixture()
+        let start = ContinuousClock.now
+        #expect {
+            try RedisConnector.connect(
+                to: try RedisAddress.parse("rediss://127.0.0.1:\(plain.port)"), deadline: .now + .milliseconds(500), abortHandle: RedisAbortHandle(),
+                tls: try fixture.tlsClient())
+        } throws: { error in
+            guard let error = error as? RedisConnectionError else { return false }
+            return error.code == .timeout || error.code == .tls
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(900))
+    }
+
     /// Reconnecting, successfully or not, leaves no descriptor or channel behind.
     @Test func connectionsLeaveNoDescriptorsBehind() async throws {
         let fixture = try await RedisTLSFixture()
