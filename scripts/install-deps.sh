@@ -38,8 +38,9 @@ BENCH_PKGS=(
   pgbadger wrk hyperfine valgrind time linux-perf
 )
 # The page's browser test (headless Chromium) and its screenshot; hypopg for
-# the --findings.hypopg integration test (the test creates the extension).
-TEST_PKGS=(chromium fonts-dejavu-core postgresql-15-hypopg)
+# the --findings.hypopg integration test (the test creates the extension);
+# openssl for the Redis TLS tests' private CA.
+TEST_PKGS=(chromium fonts-dejavu-core postgresql-15-hypopg openssl)
 # Services the packages above may start on install; stopped afterwards.
 SERVICES=(
   redis-server prometheus mtail postgresql

@@ -272,26 +272,8 @@ public struct WebConfiguration: Sendable, Equatable {
     /// client's order among the allowed suites, as Go ≥ 1.18 does whatever the setting.
     func makeTLSConfiguration() throws(ConfigurationError) -> TLSConfiguration? {
         guard let tls else { return nil }
-        func certificates(_ source: PEMSource, key: String) throws(ConfigurationError) -> [NIOSSLCertificate] {
-            do {
-                switch source {
-                case .file(let path): return try NIOSSLCertificate.fromPEMFile(path)
-                case .inline(let text): return try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
-                }
-            } catch {
-                throw ConfigurationError(.unreadableFile, key: key, "cannot load the certificate\(source.pathDescription)")
-            }
-        }
-        let chain = try certificates(tls.certificate, key: "tls_server_config")
-        let privateKey: NIOSSLPrivateKey
-        do {
-            switch tls.key {
-            case .file(let path): privateKey = try NIOSSLPrivateKey(file: path, format: .pem)
-            case .inline(let text): privateKey = try NIOSSLPrivateKey(bytes: Array(text.utf8), format: .pem)
-            }
-        } catch {
-            throw ConfigurationError(.unreadableFile, key: "tls_server_config", "cannot load the certificate or key\(tls.key.pathDescription)")
-        }
+        let chain = try tls.certificate.loadCertificates(key: "tls_server_config")
+        let privateKey = try tls.key.loadPrivateKey(key: "tls_server_config")
         guard !chain.isEmpty else { throw ConfigurationError(.unreadableFile, key: "tls_server_config", "no certificate\(tls.certificate.pathDescription)") }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         configuration.minimumTLSVersion = tls.minimumVersion
@@ -307,7 +289,7 @@ public struct WebConfiguration: Sendable, Equatable {
             configuration.certificateVerification = .noHostnameVerification
         }
         if let ca = tls.clientCA {
-            let roots = try certificates(ca, key: "tls_server_config.client_ca_file")
+            let roots = try ca.loadCertificates(key: "tls_server_config.client_ca_file")
             guard !roots.isEmpty else { throw ConfigurationError(.unreadableFile, key: "tls_server_config.client_ca_file", "no certificate in it") }
             configuration.trustRoots = .certificates(roots)
             configuration.sendCANameList = true
@@ -319,9 +301,34 @@ public struct WebConfiguration: Sendable, Equatable {
     }
 }
 
+/// PEM loading shared by every TLS user in vitals: the listener (`--web.config.file`) and the
+/// Redis source's client side (`--redis.tls-*`). Errors name the file, never its contents.
 extension WebConfiguration.PEMSource {
-    fileprivate var pathDescription: String {
+    var pathDescription: String {
         if case .file(let path) = self { " (\(path))" } else { " (inline)" }
+    }
+
+    /// The certificates in the PEM (a chain, or a CA bundle); `key` is the setting named in errors.
+    func loadCertificates(key: String) throws(ConfigurationError) -> [NIOSSLCertificate] {
+        do {
+            switch self {
+            case .file(let path): return try NIOSSLCertificate.fromPEMFile(path)
+            case .inline(let text): return try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
+            }
+        } catch {
+            throw ConfigurationError(.unreadableFile, key: key, "cannot load the certificate\(pathDescription)")
+        }
+    }
+
+    func loadPrivateKey(key: String) throws(ConfigurationError) -> NIOSSLPrivateKey {
+        do {
+            switch self {
+            case .file(let path): return try NIOSSLPrivateKey(file: path, format: .pem)
+            case .inline(let text): return try NIOSSLPrivateKey(bytes: Array(text.utf8), format: .pem)
+            }
+        } catch {
+            throw ConfigurationError(.unreadableFile, key: key, "cannot load the certificate or key\(pathDescription)")
+        }
     }
 }
 

@@ -2,13 +2,14 @@ import Foundation
 
 /// Where one Redis target lives and how to log in, parsed from `--redis.addr`.
 ///
-/// Accepted forms (redis_exporter's, minus TLS):
+/// Accepted forms (redis_exporter's):
 /// - `redis://host:port`, `redis://host` (port 6379), `redis://[::1]:6379`, bare `host:port`
 /// - `redis://user:password@host:port/db` and `redis://:password@host:port` (percent-encoded)
+/// - `rediss://…` (TLS, with the same forms), set up by the `--redis.tls-*` flags
 /// - `unix:///path/to/redis.sock`
-/// - `valkey://…` as a synonym of `redis://`
+/// - `valkey://…` and `valkeys://…` as synonyms of `redis://` and `rediss://`
 ///
-/// `rediss://` is refused: hiredis 0.14 (Debian 12) has no TLS.
+/// hiredis 0.14 (Debian 12) has no TLS of its own: `rediss://` goes through ``RedisTLSBridge``.
 ///
 /// The database number is accepted for compatibility but unused: every command vitals sends
 /// (INFO, SLOWLOG, LATENCY, CONFIG) is server-wide.
@@ -23,6 +24,8 @@ public struct RedisAddress: Sendable, Hashable {
     public var user: String?
     public var password: String?
     public var database: Int
+    /// `rediss://`: talk TLS to the server.
+    public var tls: Bool
 
     public static let defaultPort = 6379
 
@@ -37,19 +40,19 @@ public struct RedisAddress: Sendable, Hashable {
         }
     }
 
-    public init(endpoint: Endpoint, user: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(endpoint: Endpoint, user: String? = nil, password: String? = nil, database: Int = 0, tls: Bool = false) {
         self.endpoint = endpoint
         self.user = user
         self.password = password
         self.database = database
+        self.tls = tls
     }
 
     /// Why an address was refused. The message never repeats the address's userinfo.
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
         public struct Code: Sendable, Hashable {
-            private enum Base { case tlsUnsupported, unsupportedScheme, invalidHost, invalidPort, invalidDatabase, invalidPath, invalidEncoding }
+            private enum Base { case unsupportedScheme, invalidHost, invalidPort, invalidDatabase, invalidPath, invalidEncoding }
             private let base: Base
-            public static let tlsUnsupported = Code(base: .tlsUnsupported)
             public static let unsupportedScheme = Code(base: .unsupportedScheme)
             public static let invalidHost = Code(base: .invalidHost)
             public static let invalidPort = Code(base: .invalidPort)
@@ -82,11 +85,11 @@ public struct RedisAddress: Sendable, Hashable {
             }
             return RedisAddress(endpoint: .unix(path: path))
         case "rediss", "valkeys":
-            throw ParseError(
-                code: .tlsUnsupported,
-                message: "TLS (\(scheme)://) is not supported: hiredis 0.14 has no TLS; connect through a local TLS tunnel such as stunnel and use redis://127.0.0.1:PORT")
+            var address = try parseNetwork(rest)
+            address.tls = true
+            return address
         default:
-            throw ParseError(code: .unsupportedScheme, message: "unsupported scheme '\(scheme)://' (use redis:// or unix://)")
+            throw ParseError(code: .unsupportedScheme, message: "unsupported scheme '\(scheme)://' (use redis://, rediss:// or unix://)")
         }
     }
 

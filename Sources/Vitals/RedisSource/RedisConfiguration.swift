@@ -14,7 +14,7 @@ public struct RedisConfiguration: Sendable {
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
             "redis.addr", .strings, environment: ["REDIS_ADDR"], secret: true,
-            help: "Redis server: redis://host:port, redis://user:pass@host:port or unix:///path; repeatable. The source is off without it."),
+            help: "Redis server: redis://host:port, redis://user:pass@host:port, rediss://host:port (TLS) or unix:///path; repeatable. The source is off without it."),
         ConfigurationKey("redis.user", .string, environment: ["REDIS_USER"], help: "ACL user name (Redis 6+); default: the address's, else none."),
         ConfigurationKey(
             "redis.password", .string, environment: ["REDIS_PASSWORD"], secret: true,
@@ -34,13 +34,16 @@ public struct RedisConfiguration: Sendable {
         ConfigurationKey(
             "redis.max-label-values", .int, default: .int(200),
             help: "Distinct cmd, err (and slowlog cmd) label values kept; further ones count under \"__other__\"."),
-    ]
+    ] + RedisTLSSettings.keys
 
     public var targets: [Target]
     public var interval: Duration
     public var timeout: Duration
     public var configInterval: Duration
     public var maxLabelValues: Int
+    /// The `--redis.tls-*` settings when a target is `rediss://` (the defaults if no flag is set);
+    /// nil when no target uses TLS. Their files are read by ``RedisTLSSettings/makeContext()``.
+    public var tls: RedisTLSSettings?
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         let password = try Self.password(values: values)
@@ -64,6 +67,13 @@ public struct RedisConfiguration: Sendable {
             throw ConfigurationError(.invalidValue, key: "redis.addr", "at most 64 servers")
         }
         self.targets = targets
+
+        let tlsSettings = try RedisTLSSettings(values: values)
+        if targets.contains(where: \.address.tls) {
+            tls = tlsSettings ?? RedisTLSSettings()
+        } else if tlsSettings != nil, !targets.isEmpty {
+            throw ConfigurationError(.invalidValue, key: "redis.addr", "the redis.tls-* settings need a rediss:// address (redis:// is plain text)")
+        }
 
         interval = values.duration("redis.interval") ?? .seconds(15)
         guard interval >= .milliseconds(50) else {

@@ -2,10 +2,11 @@ import CHiredis
 
 enum RedisConnector {
     /// Opens a hiredis connection; no call blocks past `deadline` (bar DNS resolution).
-    static func connect(to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle) throws(RedisConnectionError)
-        -> any RedisCommandChannel
-    {
-        try RedisConnection.connect(to: address, deadline: deadline, abortHandle: abortHandle)
+    /// `tls` is required for a `rediss://` address and unused otherwise.
+    static func connect(
+        to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle, tls: RedisTLSClient? = nil
+    ) throws(RedisConnectionError) -> any RedisCommandChannel {
+        try RedisConnection.connect(to: address, deadline: deadline, abortHandle: abortHandle, tls: tls)
     }
 }
 
@@ -18,19 +19,35 @@ private final class RedisConnection: RedisCommandChannel {
     private var handle: OpaquePointer?
     private var context: UnsafeMutablePointer<redisContext>? { handle.map(UnsafeMutablePointer<redisContext>.init) }
     private let abortHandle: RedisAbortHandle
+    /// For `rediss://`: what carries hiredis' bytes through TLS (hiredis holds a socketpair's end).
+    private let bridge: RedisTLSBridge?
 
-    private init(context: UnsafeMutablePointer<redisContext>, abortHandle: RedisAbortHandle) {
+    private init(context: UnsafeMutablePointer<redisContext>, abortHandle: RedisAbortHandle, bridge: RedisTLSBridge?) {
         self.handle = OpaquePointer(context)
         self.abortHandle = abortHandle
+        self.bridge = bridge
         abortHandle.attach(context.pointee.fd)
     }
 
     deinit { close() }
 
-    static func connect(to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle) throws(RedisConnectionError) -> RedisConnection {
+    static func connect(
+        to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle, tls: RedisTLSClient?
+    ) throws(RedisConnectionError) -> RedisConnection {
         let timeout = try Self.timeLeft(until: deadline)
         let context: UnsafeMutablePointer<redisContext>?
+        var bridge: RedisTLSBridge?
         switch address.endpoint {
+        case .tcp(let host, let port) where address.tls:
+            guard let tls else { throw RedisConnectionError(.tls, "rediss:// without TLS settings") }
+            let opened = try RedisTLSBridge.open(host: host, port: port, client: tls, deadline: deadline)
+            bridge = opened.bridge
+            // hiredis takes the descriptor as connected and owns it from here (redisFree closes it).
+            context = redisConnectFd(opened.descriptor)
+            if context == nil {
+                RedisTLSBridge.closeDescriptor(opened.descriptor)
+                opened.bridge.close()
+            }
         case .tcp(let host, let port):
             context = vitals_redisConnectWithTimeoutMs(host, Int32(port), timeout)
         case .unix(let path):
@@ -40,9 +57,10 @@ private final class RedisConnection: RedisCommandChannel {
         if context.pointee.err != 0 {
             let error = Self.error(of: context, whileConnecting: true)
             redisFree(context)
+            bridge?.close()
             throw error
         }
-        return RedisConnection(context: context, abortHandle: abortHandle)
+        return RedisConnection(context: context, abortHandle: abortHandle, bridge: bridge)
     }
 
     /// Sends one command and reads its reply. Error replies are returned as `.error`, not thrown:
@@ -59,7 +77,10 @@ private final class RedisConnection: RedisCommandChannel {
             redisCommandArgv(context, argc, argv, lengths)
         }
         guard let raw else {
-            let error = Self.error(of: context, whileConnecting: false, deadline: deadline)
+            var error = Self.error(of: context, whileConnecting: false, deadline: deadline)
+            // The bridge closed hiredis' end because TLS failed (for TLS 1.3, a refused client
+            // certificate shows only here, after the handshake): say so rather than "closed".
+            if let failure = bridge?.tlsFailure, error.code != .timeout { error = RedisConnectionError(.tls, failure) }
             close()
             throw error
         }
@@ -72,6 +93,7 @@ private final class RedisConnection: RedisCommandChannel {
         guard let context else { return }
         abortHandle.detach()
         redisFree(context)
+        bridge?.close()
         handle = nil
     }
 

@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// server's error reply, which never echo a password); the `Code` is what labels and reasons use.
 public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: String { case connect, timeout, io, protocolError, auth, permission, busy, loading, reply }
+        private enum Base: String { case connect, timeout, io, protocolError, auth, permission, busy, loading, reply, tls }
         private let base: Base
         /// TCP/unix connect failed (refused, unreachable, name not resolved).
         public static let connect = Code(base: .connect)
@@ -23,6 +23,9 @@ public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConv
         public static let loading = Code(base: .loading)
         /// Any other error reply to a required command.
         public static let reply = Code(base: .reply)
+        /// The TLS handshake failed or TLS broke the connection (certificate not trusted or
+        /// refused, no common version). Not a deadline: a stalled handshake is `timeout`.
+        public static let tls = Code(base: .tls)
         public var description: String { base.rawValue }
     }
 
@@ -45,6 +48,7 @@ public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConv
         case .auth: .auth
         case .permission: .permission
         case .protocolError: .parse
+        case .tls: .tls
         default: .query  // busy, loading, other error replies: the server answered but refused
         }
     }
@@ -53,7 +57,7 @@ public struct RedisConnectionError: Error, Sendable, Equatable, CustomStringConv
     /// reusable after an I/O error or a timeout: a late reply would be read as the next one's).
     public var breaksConnection: Bool {
         switch code {
-        case .connect, .timeout, .io, .protocolError, .auth: true
+        case .connect, .timeout, .io, .protocolError, .auth, .tls: true
         default: false
         }
     }

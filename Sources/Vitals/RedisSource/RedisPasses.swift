@@ -15,6 +15,10 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
     let abortHandle = RedisAbortHandle()
     /// Set from the SIGHUP handler's thread, taken by the next pass on the worker thread.
     private let reloaded = NIOLockedValueBox<RedisConfiguration.Target?>(nil)
+    /// The TLS context for `rediss://`; replaced from the SIGHUP handler's thread.
+    private let tls: NIOLockedValueBox<RedisTLSClient?>
+    private let tlsReloaded = NIOLockedValueBox(false)
+    let usesTLS: Bool
     private let configInterval: Duration
     private let logger: Logger
     private let slowlogHistogram: HistogramFamily
@@ -29,9 +33,11 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
 
     init(
         target: RedisConfiguration.Target, descriptors: RedisMetricDescriptors, targetLabel: String?, configuration: RedisConfiguration,
-        slowlogHistogram: HistogramFamily, logger: Logger
+        slowlogHistogram: HistogramFamily, tls: RedisTLSClient? = nil, logger: Logger
     ) {
         self.target = target
+        self.tls = NIOLockedValueBox(tls)
+        self.usesTLS = tls != nil
         self.configInterval = configuration.configInterval
         self.logger = logger
         self.slowlogHistogram = slowlogHistogram
@@ -44,6 +50,13 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
         reloaded.withLockedValue { $0 = target }
     }
 
+    /// Takes a TLS context re-read on SIGHUP; the next pass reconnects with it, so a rotated
+    /// certificate is used (and shown to work, or not) at once.
+    func reload(_ client: RedisTLSClient) {
+        tls.withLockedValue { $0 = client }
+        tlsReloaded.withLockedValue { $0 = true }
+    }
+
     /// One pass; never throws and never blocks past the pass's deadline (bar DNS resolution).
     func collect(_ pass: CollectionPass) -> CollectedPass {
         let start = ContinuousClock.now
@@ -51,6 +64,7 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
             target = new
             disconnect()
         }
+        if tlsReloaded.withLockedValue({ value in defer { value = false }; return value }) { disconnect() }
         do {
             let observation = try collect(deadline: pass.deadline)
             return CollectedPass(families: mapper.families(for: observation), outcome: PassOutcome(duration: .now - start))
@@ -103,7 +117,8 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
     private func connected(deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> any RedisCommandChannel {
         if let connection, connection.isOpen { return connection }
         do throws(RedisConnectionError) {
-            let fresh = try RedisConnector.connect(to: target.address, deadline: deadline, abortHandle: abortHandle)
+            let fresh = try RedisConnector.connect(
+                to: target.address, deadline: deadline, abortHandle: abortHandle, tls: tls.withLockedValue { $0 })
             if let password = target.password {
                 let arguments = target.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
                 if case .error(let message) = try fresh.command(arguments, deadline: deadline) {

@@ -19,7 +19,7 @@ public final class RedisSource: VitalsSource {
     private let runner: CollectionRunner
     private let passes: RedisPasses
 
-    init(target: RedisConfiguration.Target, configuration: RedisConfiguration, context: SourceContext) throws {
+    init(target: RedisConfiguration.Target, configuration: RedisConfiguration, tls: RedisTLSClient?, context: SourceContext) throws {
         let multiTarget = configuration.targets.count > 1
         let descriptors = RedisMetricDescriptors(withTarget: multiTarget)
         let histogram = try context.registry.histogram(
@@ -34,7 +34,7 @@ public final class RedisSource: VitalsSource {
         self.interval = configuration.interval
         let passes = RedisPasses(
             target: target, descriptors: descriptors, targetLabel: targetLabel, configuration: configuration, slowlogHistogram: histogram,
-            logger: context.logger)
+            tls: target.address.tls ? tls : nil, logger: context.logger)
         self.passes = passes
         self.runner = CollectionRunner(
             source: passes,
@@ -52,6 +52,13 @@ public final class RedisSource: VitalsSource {
         passes.reload(target)
     }
 
+    /// Takes the TLS context re-read on SIGHUP; the next pass reconnects with it.
+    func reload(_ tls: RedisTLSClient) {
+        passes.reload(tls)
+    }
+
+    var usesTLS: Bool { passes.usesTLS }
+
     public func run() async throws {
         logger.info("redis source started", metadata: ["target": "\(target)", "interval": "\(DurationParser.format(interval))"])
         await cancelWhenGracefulShutdown {
@@ -64,16 +71,34 @@ public enum RedisSourceFactory: SourceFactory {
     public static var configurationKeys: [ConfigurationKey] { RedisConfiguration.keys }
 
     public static func validate(values: ConfigurationValues) throws {
-        _ = try RedisConfiguration(values: values)
+        // check-config reads the TLS files too: a missing certificate fails there, not at start.
+        _ = try RedisConfiguration(values: values).tls?.makeContext()
     }
 
     public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
         let settings = try RedisConfiguration(values: configuration)
-        let sources = try settings.targets.map { try RedisSource(target: $0, configuration: settings, context: context) }
-        guard !sources.isEmpty else { return [] }
+        guard !settings.targets.isEmpty else { return [] }
+        let tls = try settings.tls.map { RedisTLSClient(context: try $0.makeContext(), settings: $0, group: context.eventLoopGroup) }
+        if let tls { warnIfUnverified(tls.settings, logger: context.logger) }
+        let sources = try settings.targets.map { try RedisSource(target: $0, configuration: settings, tls: tls, context: context) }
         // A file that cannot be read throws: the old credentials stay, and the reload gauge says so.
         context.reloads.onReload("redis.password-file") { try reloadCredentials(configuration: configuration, sources: sources) }
+        if let tls {
+            // The same for certificates: a new context only if every file reads and they fit together.
+            context.reloads.onReload("redis.tls") {
+                let fresh = RedisTLSClient(context: try tls.settings.makeContext(), settings: tls.settings, group: tls.group)
+                warnIfUnverified(fresh.settings, logger: context.logger)
+                for source in sources where source.usesTLS { source.reload(fresh) }
+            }
+        }
         return sources
+    }
+
+    static func warnIfUnverified(_ settings: RedisTLSSettings, logger: Logger) {
+        guard settings.skipVerification else { return }
+        logger.warning(
+            "INSECURE: redis.skip-tls-verification is on: vitals accepts any certificate from rediss:// servers, so anyone between vitals and Redis can read and change what it sends, the password included",
+            metadata: ["setting": "redis.skip-tls-verification"])
     }
 
     /// Re-reads `REDIS_PASSWORD_FILE` (or `--redis.password-file`) and hands each running target

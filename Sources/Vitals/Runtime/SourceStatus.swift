@@ -13,6 +13,8 @@ public enum SourceErrorReason: String, Sendable, CaseIterable {
     case notFound = "not_found"
     case unsupported
     case config
+    /// A TLS handshake or session failed (untrusted, expired or refused certificate).
+    case tls
 }
 
 /// The health of one source instance, updated by the source, read by `/ready` and `/metrics`.
