@@ -2,6 +2,7 @@
 public struct TimingLogConfiguration: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case starlette, nginx, json, regex
+        case gunicorn, apache, caddy, haproxy, traefik, envoy, alb, heroku
     }
 
     /// 14 bounds a decade from 0.5 ms to 10 s, no step wider than 21 % (1.2 to 1.45): a quantile
@@ -26,7 +27,7 @@ public struct TimingLogConfiguration: Sendable {
 
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey("timing-log.path", .strings, help: "Timing log to tail; repeatable; globs allowed. The source is off without it."),
-        ConfigurationKey("timing-log.format", .string, default: .string("starlette"), help: "Line format: starlette, nginx, json or regex."),
+        ConfigurationKey("timing-log.format", .string, default: .string("starlette"), help: "Line format: starlette, nginx, gunicorn, apache, caddy, haproxy, traefik, envoy, alb, heroku, json or regex."),
         ConfigurationKey("timing-log.from-beginning", .bool, default: .bool(false), help: "Read files present at start from their beginning instead of their end."),
         ConfigurationKey("timing-log.slow-threshold", .duration, default: .duration(.milliseconds(200)), help: "Requests slower than this count in http_slow_requests_total."),
         ConfigurationKey("timing-log.buckets", .doubles, help: "Histogram bucket upper bounds in seconds, comma-separated (default: 61 bounds from 0.5ms to 10s, steps of at most 21 %)."),
@@ -42,6 +43,9 @@ public struct TimingLogConfiguration: Sendable {
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
         ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.milliseconds(100)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 1s."),
+        ConfigurationKey(
+            "timing-log.nginx.upstream-time", .string, default: .string("absent"),
+            help: "nginx format: absent (lines end with $request_time), logged (they end with $request_time $upstream_response_time; $request_time is observed) or observed (the same, observing the sum of upstream times)."),
         ConfigurationKey("timing-log.json.method-field", .string, default: .string("method"), help: "json format: the field holding the HTTP method."),
         ConfigurationKey("timing-log.json.path-field", .string, default: .string("path"), help: "json format: the field holding the request path."),
         ConfigurationKey(
@@ -144,7 +148,29 @@ public struct TimingLogConfiguration: Sendable {
         case .starlette:
             parser = StarletteLineParser(readsStatus: values.bool("timing-log.starlette.status"))
         case .nginx:
-            parser = NginxLineParser()
+            let upstreamName = values.string("timing-log.nginx.upstream-time") ?? "absent"
+            guard let upstream = NginxLineParser.UpstreamTime(rawValue: upstreamName) else {
+                throw ConfigurationError(
+                    .invalidValue, key: "timing-log.nginx.upstream-time",
+                    "'\(upstreamName)' is not one of \(NginxLineParser.UpstreamTime.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            parser = NginxLineParser(upstreamTime: upstream)
+        case .gunicorn:
+            parser = GunicornLineParser()
+        case .apache:
+            parser = ApacheLineParser()
+        case .caddy:
+            parser = JSONLineParser(configuration: .caddy)
+        case .traefik:
+            parser = JSONLineParser(configuration: .traefik)
+        case .haproxy:
+            parser = HAProxyLineParser()
+        case .envoy:
+            parser = EnvoyLineParser()
+        case .alb:
+            parser = ALBLineParser()
+        case .heroku:
+            parser = HerokuRouterLineParser()
         case .json:
             let status = values.string("timing-log.json.status-field") ?? "status"
             parser = JSONLineParser(
