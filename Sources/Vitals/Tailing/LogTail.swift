@@ -63,6 +63,7 @@ final class LogTail<Consumer: LogLineConsumer>: @unchecked Sendable {
 
     var followedFiles: [String] { tailer.followedFiles }
     var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
+    var standardInputEnded: Bool { tailer.standardInputEnded }
 
     func close() { tailer.close() }
 }

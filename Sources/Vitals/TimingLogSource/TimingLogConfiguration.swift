@@ -26,7 +26,7 @@ public struct TimingLogConfiguration: Sendable {
     }
 
     public static let keys: [ConfigurationKey] = [
-        ConfigurationKey("timing-log.path", .strings, help: "Timing log to tail; repeatable; globs allowed. The source is off without it."),
+        ConfigurationKey("timing-log.path", .strings, help: "Timing log to tail; repeatable; globs allowed; - for standard input. The source is off without it."),
         ConfigurationKey("timing-log.format", .string, default: .string("starlette"), help: "Line format: starlette, nginx, gunicorn, apache, caddy, haproxy, traefik, envoy, alb, heroku, json or regex."),
         ConfigurationKey("timing-log.from-beginning", .bool, default: .bool(false), help: "Read files present at start from their beginning instead of their end."),
         ConfigurationKey("timing-log.slow-threshold", .duration, default: .duration(.milliseconds(200)), help: "Requests slower than this count in http_slow_requests_total."),

@@ -24,10 +24,17 @@ public final class TimingLogSource: VitalsSource {
     public func run() async throws {
         logger.info("timing-log source started", metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
-            let watch = LogChangeWatch(patterns: self.configuration.paths)
+            // Standard input has no inotify event: a pipe is polled on the interval, which costs
+            // one non-blocking read(2) per poll.
+            let readsStandardInput = self.configuration.paths.contains(LogTailer.standardInputPattern)
+            let watch = readsStandardInput ? nil : LogChangeWatch(patterns: self.configuration.paths)
+            let ended = OnceFlag()
             await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
                 self.pollOnce()
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
+                if readsStandardInput, self.pipeline.standardInputEnded, ended.setOnce() {
+                    self.logger.info("standard input ended; its series keep their values until vitals stops")
+                }
             }
         }
         pipeline.close()
@@ -64,5 +71,16 @@ public enum TimingLogSourceFactory: SourceFactory {
         let settings = try TimingLogConfiguration(values: configuration)
         guard !settings.paths.isEmpty else { return [] }
         return [try TimingLogSource(configuration: settings, context: context)]
+    }
+}
+
+/// Set once from the polling thread; says whether this call was the one that set it.
+private final class OnceFlag: @unchecked Sendable {  // touched only by the one polling thread
+    private var isSet = false
+
+    func setOnce() -> Bool {
+        guard !isSet else { return false }
+        isSet = true
+        return true
     }
 }
