@@ -25,8 +25,19 @@ public struct TimingLogConfiguration: Sendable {
         zip(defaultBuckets, defaultBuckets.dropFirst()).map { $1 / $0 - 1 }.max() ?? 0
     }
 
+    /// What one entry of `timing-log.inputs` may set; everything else (buckets, routes, limits)
+    /// is shared by all inputs.
+    public static let inputKeys = [
+        "name", "path", "format", "from-beginning", "nginx.upstream-time", "starlette.status", "json.method-field", "json.path-field",
+        "json.status-field", "json.duration-field", "regex", "duration-unit",
+    ]
+
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey("timing-log.path", .strings, help: "Timing log to tail; repeatable; globs allowed; - for standard input. The source is off without it."),
+        ConfigurationKey(
+            "timing-log.inputs", .inputs(keys: inputKeys),
+            help: "Several timing logs with a format each: a list of {name, path, format, …}; series then carry an input label (the name, by default the format)."),
+        ConfigurationKey("timing-log.name", .string, help: "With timing-log.inputs: the input label of one input's series."),
         ConfigurationKey("timing-log.format", .string, default: .string("starlette"), help: "Line format: starlette, nginx, gunicorn, apache, caddy, haproxy, traefik, envoy, alb, heroku, json or regex."),
         ConfigurationKey("timing-log.from-beginning", .bool, default: .bool(false), help: "Read files present at start from their beginning instead of their end."),
         ConfigurationKey("timing-log.slow-threshold", .duration, default: .duration(.milliseconds(200)), help: "Requests slower than this count in http_slow_requests_total."),
@@ -77,6 +88,58 @@ public struct TimingLogConfiguration: Sendable {
     public var maxLineLength: Int
     public var pollInterval: Duration
     public var parser: any TimingLineParser
+    /// The `input` label's value, set only when several inputs share the families.
+    public var inputName: String?
+    /// Whether the series carry `status_class`: the parser's status, unless another input's
+    /// parser has one too (families shared by inputs have one label set; a line without status
+    /// then counts under `unknown`).
+    public var statusLabel: Bool
+
+    /// One configuration per input: `timing-log.inputs`' entries, or the single input of the
+    /// flags; none when no path is set.
+    public static func inputs(values: ConfigurationValues) throws(ConfigurationError) -> [TimingLogConfiguration] {
+        let entries = values.inputs("timing-log.inputs")
+        guard !entries.isEmpty else {
+            let single = try TimingLogConfiguration(values: values)
+            return single.paths.isEmpty ? [] : [single]
+        }
+        guard !values.isSet("timing-log.path") else {
+            throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "set either timing-log.path or timing-log.inputs, not both")
+        }
+        var inputs: [TimingLogConfiguration] = []
+        for (index, entry) in entries.enumerated() {
+            var input: TimingLogConfiguration
+            do {
+                input = try TimingLogConfiguration(values: values.overlaid(with: entry))
+            } catch {
+                let relative = error.key.hasPrefix("timing-log.") ? String(error.key.dropFirst("timing-log.".count)) : error.key
+                throw ConfigurationError(error.code, key: "timing-log.inputs[\(index)].\(relative)", error.message)
+            }
+            guard !input.paths.isEmpty else {
+                throw ConfigurationError(.missingValue, key: "timing-log.inputs[\(index)].path", "every input needs a path")
+            }
+            if case .string(let name)? = entry["timing-log.name"] {
+                guard !name.isEmpty, name.utf8.count <= 64 else {
+                    throw ConfigurationError(.invalidValue, key: "timing-log.inputs[\(index)].name", "must be 1 to 64 bytes")
+                }
+                input.inputName = name
+            } else {
+                input.inputName = input.format.rawValue
+            }
+            inputs.append(input)
+        }
+        let names = inputs.compactMap(\.inputName)
+        if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "two inputs are named '\(duplicate)'; give each a distinct name")
+        }
+        if inputs.count == 1 {
+            inputs[0].inputName = nil
+        } else {
+            let anyStatus = inputs.contains { $0.parser.hasStatus }
+            for index in inputs.indices { inputs[index].statusLabel = anyStatus }
+        }
+        return inputs
+    }
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         paths = values.strings("timing-log.path")
@@ -190,5 +253,7 @@ public struct TimingLogConfiguration: Sendable {
                 throw ConfigurationError(.invalidValue, key: "timing-log.regex", "\(error)")
             }
         }
+        inputName = nil
+        statusLabel = parser.hasStatus
     }
 }

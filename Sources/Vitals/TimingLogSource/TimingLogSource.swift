@@ -15,9 +15,13 @@ public final class TimingLogSource: VitalsSource {
 
     public init(configuration: TimingLogConfiguration, context: SourceContext) throws {
         self.configuration = configuration
-        self.status = context.health.makeStatus(source: "timing_log")
-        self.logger = context.logger
-        let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
+        self.status = context.health.makeStatus(source: "timing_log", instance: configuration.inputName)
+        var logger = context.logger
+        if let input = configuration.inputName { logger[metadataKey: "input"] = "\(input)" }
+        self.logger = logger
+        let metrics = try TimingLogMetrics(
+            registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.statusLabel,
+            withInput: configuration.inputName != nil)
         self.pipeline = Self.makePipeline(configuration: configuration, metrics: metrics)
     }
 
@@ -55,7 +59,7 @@ public final class TimingLogSource: VitalsSource {
         if let readChunkSize { tailer.readChunkSize = readChunkSize }
         let ingester = TimingLogIngester(
             parser: configuration.parser, routes: configuration.routes, declared: configuration.declaredRoutes, maxRoutes: configuration.maxRoutes,
-            slowThreshold: configuration.slowThreshold, metrics: metrics)
+            slowThreshold: configuration.slowThreshold, metrics: metrics, input: configuration.inputName, statusLabel: configuration.statusLabel)
         return Pipeline(tailer: LogTailer(configuration: tailer), consumer: ingester, reading: metrics.log)
     }
 }
@@ -64,13 +68,11 @@ public enum TimingLogSourceFactory: SourceFactory {
     public static var configurationKeys: [ConfigurationKey] { TimingLogConfiguration.keys }
 
     public static func validate(values: ConfigurationValues) throws {
-        _ = try TimingLogConfiguration(values: values)
+        _ = try TimingLogConfiguration.inputs(values: values)
     }
 
     public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
-        let settings = try TimingLogConfiguration(values: configuration)
-        guard !settings.paths.isEmpty else { return [] }
-        return [try TimingLogSource(configuration: settings, context: context)]
+        try TimingLogConfiguration.inputs(values: configuration).map { try TimingLogSource(configuration: $0, context: context) }
     }
 }
 
