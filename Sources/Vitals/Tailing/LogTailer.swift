@@ -141,6 +141,12 @@ public final class LogTailer: @unchecked Sendable {
     }
     private var standardInput: StandardInput
 
+    /// Whether one of the patterns is standard input.
+    public var readsStandardInput: Bool {
+        if case .unused = standardInput { return false }
+        return true
+    }
+
     /// Whether standard input was followed and has ended (its writer closed the pipe).
     public var standardInputEnded: Bool {
         if case .ended = standardInput { return true }

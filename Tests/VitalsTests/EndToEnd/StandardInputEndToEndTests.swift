@@ -60,4 +60,19 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(await daemon.wait(timeout: .seconds(30)) == 0, "\(daemon.output)")
     }
+
+    /// `zcat access.log.*.gz | vitals replay -`: replay reads the pipe to its end, across pauses.
+    @Test func replayReadsAPipeToItsEnd() async throws {
+        let pipe = Pipe()
+        let replay = try ChildProcess(TestEnvironment.vitalsBinary, ["replay", "--timing-log.format", "nginx", "-"], input: pipe)
+        try pipe.fileHandleForWriting.write(contentsOf: Data(Self.line("/a", 200, "0.010").utf8))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(replay.process.isRunning, "replay ended before its input did: \(replay.output)")
+        try pipe.fileHandleForWriting.write(contentsOf: Data((Self.line("/b", 404, "0.020") + Self.line("/b", 500, "0.030")).utf8))
+        try pipe.fileHandleForWriting.close()
+        #expect(await replay.wait(timeout: .seconds(30)) == 0, "\(replay.output)")
+        let metrics = ScrapedMetrics(replay.output)
+        #expect(metrics.sum("http_requests_total") == 3)
+        #expect(metrics.sum("http_requests_total", where: ["route": "/b"]) == 2)
+    }
 }
