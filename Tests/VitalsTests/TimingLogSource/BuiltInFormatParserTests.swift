@@ -195,6 +195,14 @@ private let allBuiltInParsers: [any TimingLineParser] = [
         #expect(parse(parser, #"{"http.method":"GET","http.path":"/a","duration_ms":5}"#) == request("GET", "/a", nil, 0.005))
     }
 
+    @Test func emptyKeysAndEmptyKeyPathComponents() {
+        let empty = JSONLineParser(configuration: .init(methodField: "", pathField: "p", statusField: nil, durationField: "d"))
+        #expect(parse(empty, #"{"":"GET","p":"/a","d":1}"#) == request("GET", "/a", nil, 0.001))
+        let nested = JSONLineParser(configuration: .init(methodField: "r..m", pathField: "p", statusField: nil, durationField: "d", keyPathSeparator: UInt8(ascii: ".")))
+        #expect(parse(nested, #"{"r":{"":{"m":"PUT"}},"p":"/a","d":1}"#) == request("PUT", "/a", nil, 0.001))
+        #expect(parse(nested, #"{"r":{"m":"PUT"},"p":"/a","d":1}"#) == .unparsed)
+    }
+
     @Test func traefikAccessLog() {
         let line = #"{"ClientAddr":"10.0.0.1:54321","ClientHost":"10.0.0.1","DownstreamContentSize":42,"DownstreamStatus":502,"Duration":12345678,"OriginContentSize":42,"OriginDuration":12000000,"OriginStatus":200,"Overhead":345678,"RequestAddr":"api.local","RequestHost":"api.local","RequestMethod":"POST","RequestPath":"/orders/9","RequestPort":"-","RequestProtocol":"HTTP/1.1","RequestScheme":"http","RetryAttempts":0,"RouterName":"api@docker","StartUTC":"2026-12-04T05:48:31.52Z","entryPointName":"web","level":"info","msg":"","time":"2026-12-04T05:48:31Z"}"#
         #expect(parse(JSONLineParser(configuration: .traefik), line) == request("POST", "/orders/9", 502, 0.012345678))

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Parses structured logs with one JSON object per line, e.g.
 ///
 ///     {"ts":"…","method":"GET","path":"/markets/42","status":200,"duration_ms":12.3}
@@ -180,11 +188,10 @@ public struct JSONLineParser: TimingLineParser {
 
     @inline(__always)
     private func match(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, depth: Int, candidates: UInt8) -> (Field?, UInt8) {
-        let key = UnsafeRawBufferPointer(rebasing: buffer[range])
         var deeper: UInt8 = 0
         for field in 0..<4 where candidates & (1 << field) != 0 {
             let path = self.keyPaths[field]
-            guard depth < path.count, key.elementsEqual(path[depth]) else {
+            guard depth < path.count, Self.equal(buffer, range, path[depth]) else {
                 continue
             }
             if depth == path.count - 1 {
@@ -193,6 +200,19 @@ public struct JSONLineParser: TimingLineParser {
             deeper |= 1 << field
         }
         return (nil, deeper)
+    }
+
+    /// Most keys of a line are not configured ones and differ in length, so the length decides
+    /// before any byte is compared.
+    @inline(__always)
+    private static func equal(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, _ name: [UInt8]) -> Bool {
+        guard range.count == name.count else {
+            return false
+        }
+        guard !name.isEmpty, let base = buffer.baseAddress else {
+            return name.isEmpty  // `{"":…}` is a key too
+        }
+        return name.withUnsafeBytes { memcmp(base + range.lowerBound, $0.baseAddress!, range.count) == 0 }
     }
 
     /// A JSON number, or a string whose entire content is one (`"12.3"`).
