@@ -83,7 +83,7 @@ public struct ConfigurationLoader: Sendable {
             for input in inputs {
                 var values: [String: ConfigurationValue] = [:]
                 for (name, raw) in input {
-                    values[name] = try convert(raw, for: byName[name]!, context: context)
+                    values[name] = try convert(raw, for: try self.key(name, context: context ?? "an input"), context: context)
                 }
                 converted.append(values)
             }
