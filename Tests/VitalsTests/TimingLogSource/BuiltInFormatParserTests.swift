@@ -321,3 +321,33 @@ private let allBuiltInParsers: [any TimingLineParser] = [
         #expect(parse(parser, line) == .unparsed)
     }
 }
+
+/// Valid lines of every built-in format, mutated byte by byte (the robustness suite's mutator):
+/// every parser either refuses a line or returns a record a histogram can take.
+@Suite struct BuiltInFormatMutationTests {
+    static let seeds = [
+        #"127.0.0.1 - - [04/Dec/2026:05:48:31 +0000] "GET /markets/42?x=1 HTTP/1.1" 200 13 "-" "curl/7.88.1" 0.012345"#,
+        #"127.0.0.1 - - [04/Dec/2026:05:48:31 +0000] "GET /markets/42 HTTP/1.1" 200 13 "-" "curl/7.88.1" 12345"#,
+        #"10.0.0.1 - - [04/Dec/2026:05:48:31 +0000] "GET /api/items/7 HTTP/1.1" 200 612 "-" "curl/7.88.1" 0.025 0.005, 0.019 : 0.001"#,
+        #"{"level":"info","request":{"method":"GET","host":"h","uri":"/markets/42","headers":{"A":["b"]}},"duration":0.0009,"size":10,"status":200}"#,
+        #"{"DownstreamStatus":502,"Duration":12345678,"RequestMethod":"POST","RequestPath":"/orders/9","RetryAttempts":0}"#,
+        #"Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1""#,
+        #"[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" "cc21d9b0" "locations" "tcp://10.0.2.1:80""#,
+        #"http 2018-07-02T22:23:00.186641Z app/lb/50dc 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - -"#,
+        #"2026-12-04T05:48:31+00:00 heroku[router]: at=info method=GET path="/markets/42" host=a.herokuapp.com fwd="1.2.3.4" dyno=web.1 connect=1ms service=18ms status=200 bytes=13"#,
+    ]
+
+    @Test func mutatedLinesGiveUsableRecordsOrNone() {
+        var parsed = 0
+        for bytes in RandomInputTests.mutations(of: Self.seeds, count: 4000, seed: 16) {
+            for parser in allBuiltInParsers {
+                guard case .request(let record) = parse(parser, bytes: bytes) else { continue }
+                parsed += 1
+                #expect(record.durationSeconds.isFinite && record.durationSeconds >= 0)
+                #expect(!record.method.isEmpty && !record.path.isEmpty)
+                #expect((0...999).contains(record.status ?? 0))
+            }
+        }
+        #expect(parsed > 1000)
+    }
+}
