@@ -8,6 +8,12 @@ import Testing
 /// its access log in the documented format, and sent a little concurrent traffic with curl.
 /// Every line the traffic produced must parse to the method, path and status that were sent.
 @Suite(.serialized) struct RealServerLogFormatTests {
+    /// A server binary: apache2, nginx and haproxy live in /usr/sbin, which a user's PATH often lacks.
+    static func server(_ name: String, variable: String) -> String? {
+        TestEnvironment.tool(name, variable: variable)
+            ?? ["/usr/sbin/", "/sbin/"].map { $0 + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// What was sent, and what each line must parse back to.
     struct Sent: Hashable {
         var method: String
@@ -113,7 +119,7 @@ import Testing
 
     @Test(arguments: ["%(L)s", "%(D)s"])
     func gunicorn(timeField: String) async throws {
-        let binary = try #require(TestEnvironment.tool("gunicorn", variable: "VITALS_TEST_GUNICORN"), "gunicorn not installed")
+        let binary = try #require(Self.server("gunicorn", variable: "VITALS_TEST_GUNICORN"), "gunicorn not installed")
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try Self.wsgiApp.write(toFile: directory.path + "/app.py", atomically: true, encoding: .utf8)
@@ -135,7 +141,7 @@ import Testing
     }
 
     @Test func apache() async throws {
-        let binary = try #require(TestEnvironment.tool("apache2", variable: "VITALS_TEST_APACHE2"), "apache2 not installed")
+        let binary = try #require(Self.server("apache2", variable: "VITALS_TEST_APACHE2"), "apache2 not installed")
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let root = directory.path + "/www"
@@ -169,7 +175,7 @@ import Testing
     }
 
     @Test func caddy() async throws {
-        let binary = try #require(TestEnvironment.tool("caddy", variable: "VITALS_TEST_CADDY"), "caddy not installed")
+        let binary = try #require(Self.server("caddy", variable: "VITALS_TEST_CADDY"), "caddy not installed")
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = TestEnvironment.freePort()
@@ -199,7 +205,7 @@ import Testing
     }
 
     @Test func haproxy() async throws {
-        let binary = try #require(TestEnvironment.tool("haproxy", variable: "VITALS_TEST_HAPROXY"), "haproxy not installed")
+        let binary = try #require(Self.server("haproxy", variable: "VITALS_TEST_HAPROXY"), "haproxy not installed")
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = TestEnvironment.freePort()
@@ -241,7 +247,7 @@ import Testing
     /// nginx in front of two upstream servers, the first of them down: the first request tries
     /// both (`0.000, 0.001`), static locations have no upstream (`-`).
     @Test func nginxWithUpstreamTimes() async throws {
-        let binary = try #require(TestEnvironment.tool("nginx", variable: "VITALS_TEST_NGINX"), "nginx not installed")
+        let binary = try #require(Self.server("nginx", variable: "VITALS_TEST_NGINX"), "nginx not installed")
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (port, backend, dead) = (TestEnvironment.freePort(), TestEnvironment.freePort(), TestEnvironment.freePort())
