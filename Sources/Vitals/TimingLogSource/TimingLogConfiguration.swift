@@ -128,6 +128,10 @@ public struct TimingLogConfiguration: Sendable {
             }
             inputs.append(input)
         }
+        // Two readers of one pipe would split its lines between them, each seeing a random half.
+        if inputs.filter({ $0.paths.contains(LogTailer.standardInputPattern) }).count > 1 {
+            throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "only one input can read standard input (-)")
+        }
         let names = inputs.compactMap(\.inputName)
         if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
             throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "two inputs are named '\(duplicate)'; give each a distinct name")

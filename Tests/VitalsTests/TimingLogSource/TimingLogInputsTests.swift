@@ -77,5 +77,6 @@ import Testing
         #expect(error("timing-log.inputs: [{path: /a.log, format: regex, regex: '('}]")?.key == "timing-log.inputs[0].regex")
         #expect(error("timing-log.inputs: [{path: /a.log}]", flags: [("timing-log.path", "/b.log")])?.key == "timing-log.inputs")
         #expect(throws: ConfigurationError.self) { try load(flags: [("timing-log.inputs", "/a.log")]) }
+        #expect(error("timing-log.inputs: [{path: '-', name: a}, {path: [/b.log, '-'], name: b}]")?.message.contains("standard input") == true)
     }
 }
