@@ -39,12 +39,15 @@ BENCH_PKGS=(
 )
 # The page's browser test (headless Chromium) and its screenshot; hypopg for
 # the --findings.hypopg integration test (the test creates the extension);
-# openssl for the Redis TLS tests' private CA.
-TEST_PKGS=(chromium fonts-dejavu-core postgresql-15-hypopg openssl)
+# openssl for the Redis TLS tests' private CA; the servers whose access logs
+# the built-in timing-log formats are tested on (each test starts its own on a
+# free port; the packaged services stay off).
+TEST_PKGS=(chromium fonts-dejavu-core postgresql-15-hypopg openssl gunicorn apache2 caddy haproxy nginx)
 # Services the packages above may start on install; stopped afterwards.
 SERVICES=(
   redis-server prometheus mtail postgresql
   prometheus-postgres-exporter prometheus-redis-exporter prometheus-node-exporter
+  apache2 caddy haproxy nginx
 )
 
 wanted=("${BASE_PKGS[@]}")

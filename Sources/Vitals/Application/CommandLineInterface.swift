@@ -201,6 +201,7 @@ public enum CommandLineInterface {
             switch key.kind {
             case .bool: line += " / --no-\(key.name)"
             case .strings: line += "=VALUE (repeatable)"
+            case .inputs: line = "  \(key.name): (config file only)"
             default: line += "=VALUE"
             }
             text += line + "\n      " + key.help

@@ -13,6 +13,9 @@ public struct ConfigurationKey: Sendable {
         case duration
         /// Comma-separated on the command line; a YAML list of numbers.
         case doubles
+        /// Config file only: a list of mappings, each setting the keys named here (relative to the
+        /// key's parent, `path` for `timing-log.path`) for one of several inputs.
+        case inputs(keys: [String])
     }
 
     public let name: String
@@ -42,6 +45,8 @@ public enum ConfigurationValue: Sendable, Equatable, CustomStringConvertible {
     case double(Double)
     case duration(Duration)
     case doubles([Double])
+    /// One mapping of full key names to values per input.
+    case inputs([[String: ConfigurationValue]])
 
     public var description: String {
         switch self {
@@ -52,6 +57,8 @@ public enum ConfigurationValue: Sendable, Equatable, CustomStringConvertible {
         case .double(let d): String(d)
         case .duration(let d): DurationParser.format(d)
         case .doubles(let list): list.map { SampleValue.format($0) }.joined(separator: ",")
+        case .inputs(let inputs):
+            inputs.map { "{" + $0.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "}" }.joined(separator: ",")
         }
     }
 }

@@ -34,7 +34,9 @@ public struct ConfigurationLoader: Sendable {
         var fromFlags: [String: [String]] = [:]
         var flagOrder: [String] = []
         for (name, raw) in flags {
-            _ = try key(name, context: "flag")
+            if case .inputs = try key(name, context: "flag").kind {
+                throw ConfigurationError(.invalidValue, key: name, "is a list of mappings and can only be set in the file given with --config.file")
+            }
             if fromFlags[name] == nil { flagOrder.append(name) }
             fromFlags[name, default: []].append(raw)
         }
@@ -63,6 +65,8 @@ public struct ConfigurationLoader: Sendable {
     enum Raw {
         case scalar(String)
         case list([String])
+        /// Each input's settings, flattened to full key names.
+        case inputs([[(String, Raw)]])
     }
 
     private func convert(_ raw: Raw, for key: ConfigurationKey, context: String? = nil) throws(ConfigurationError) -> ConfigurationValue {
@@ -73,8 +77,21 @@ public struct ConfigurationLoader: Sendable {
         switch raw {
         case .scalar(let s): items = [s]
         case .list(let list): items = list
+        case .inputs(let inputs):
+            guard case .inputs = key.kind else { throw fail("expects a value, not a list of mappings") }
+            var converted: [[String: ConfigurationValue]] = []
+            for input in inputs {
+                var values: [String: ConfigurationValue] = [:]
+                for (name, raw) in input {
+                    values[name] = try convert(raw, for: try self.key(name, context: context ?? "an input"), context: context)
+                }
+                converted.append(values)
+            }
+            return .inputs(converted)
         }
         switch key.kind {
+        case .inputs:
+            throw fail("expects a list of mappings, one per input")
         case .strings:
             return .strings(items)
         case .doubles:
@@ -108,7 +125,7 @@ public struct ConfigurationLoader: Sendable {
             case .duration:
                 guard let duration = DurationParser.parse(item) else { throw fail("'\(item)' is not a duration (e.g. 200ms, 5s, 1m)") }
                 return .duration(duration)
-            case .strings, .doubles:
+            case .strings, .doubles, .inputs:
                 preconditionFailure("handled above")
             }
         }
@@ -140,7 +157,11 @@ public struct ConfigurationLoader: Sendable {
                     }
                     try walk(nested, prefix: path)
                 case .list(let list):
-                    _ = try key(path, context: fileName)
+                    let listKey = try key(path, context: fileName)
+                    if case .inputs(let allowed) = listKey.kind {
+                        result.append((path, .inputs(try inputs(list, key: path, allowed: allowed, fileName: fileName))))
+                        continue
+                    }
                     var items: [String] = []
                     for element in list {
                         guard case .scalar(let scalar) = element else {
@@ -160,6 +181,54 @@ public struct ConfigurationLoader: Sendable {
         }
         try walk(root, prefix: "")
         return result
+    }
+
+    /// The entries of an inputs list: each a mapping (nested or dotted) of keys from `allowed`,
+    /// named relative to the list key's parent (`path` under `timing-log.inputs` is `timing-log.path`).
+    private func inputs(_ list: [YAMLTree], key listName: String, allowed: [String], fileName: String) throws(ConfigurationError) -> [[(String, Raw)]] {
+        let parent = listName.split(separator: ".").dropLast().joined(separator: ".")
+        var entries: [[(String, Raw)]] = []
+        for (index, element) in list.enumerated() {
+            let context = "\(listName)[\(index)]"
+            guard case .mapping(let pairs) = element else {
+                throw ConfigurationError(.invalidValue, key: context, "must be a mapping such as {path: /var/log/nginx/access.log, format: nginx} (in \(fileName))")
+            }
+            var entry: [(String, Raw)] = []
+            func walk(_ map: [(key: String, value: YAMLTree)], prefix: String) throws(ConfigurationError) {
+                for (name, value) in map.sorted(by: { $0.key < $1.key }) {
+                    let relative = prefix.isEmpty ? name : prefix + "." + name
+                    if case .mapping(let nested) = value {
+                        try walk(nested, prefix: relative)
+                        continue
+                    }
+                    guard allowed.contains(relative) else {
+                        throw ConfigurationError(
+                            .unknownKey, key: "\(context).\(relative)",
+                            "is not a key of an input (in \(fileName)); an input sets \(allowed.joined(separator: ", "))")
+                    }
+                    let full = parent.isEmpty ? relative : parent + "." + relative
+                    switch value {
+                    case .scalar(let scalar): entry.append((full, .scalar(scalar)))
+                    case .list(let items):
+                        var scalars: [String] = []
+                        for item in items {
+                            guard case .scalar(let scalar) = item else {
+                                throw ConfigurationError(.invalidValue, key: "\(context).\(relative)", "list items must be plain values (in \(fileName))")
+                            }
+                            scalars.append(scalar)
+                        }
+                        entry.append((full, .list(scalars)))
+                    case .null:
+                        throw ConfigurationError(.invalidValue, key: "\(context).\(relative)", "has no value (in \(fileName))")
+                    case .mapping:
+                        preconditionFailure("walked above")
+                    }
+                }
+            }
+            try walk(pairs, prefix: "")
+            entries.append(entry)
+        }
+        return entries
     }
 
 }

@@ -27,6 +27,18 @@ public struct ConfigurationValues: Sendable {
 
     public func isSet(_ name: String) -> Bool { values[name] != nil }
 
+    public func inputs(_ name: String) -> [[String: ConfigurationValue]] {
+        if case .inputs(let inputs)? = value(name) { return inputs }
+        return []
+    }
+
+    /// These values with one input's settings on top (an input inherits what it does not set).
+    public func overlaid(with settings: [String: ConfigurationValue]) -> ConfigurationValues {
+        var copy = self
+        for (name, value) in settings { copy.values[name] = (value, .file) }
+        return copy
+    }
+
     public func string(_ name: String) -> String? {
         if case .string(let s)? = value(name) { return s }
         return nil

@@ -1,3 +1,5 @@
+import Glibc
+
 /// What a log source does with the lines it reads: the one part that differs between the
 /// timing-log and slow-query sources.
 protocol LogLineConsumer {
@@ -49,7 +51,13 @@ final class LogTail<Consumer: LogLineConsumer>: @unchecked Sendable {
             consumer.endPoll(result)
             reading.recordPoll(result, tailer: tailer)
             if let error = result.errors.first { throw error }
-            if result.bytesRead == 0 { break }
+            if result.bytesRead == 0 {
+                // A pipe that is quiet for now has not ended: `cat access.log | vitals replay -`
+                // reads until its writer closes it.
+                guard tailer.readsStandardInput, !tailer.standardInputEnded else { break }
+                var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
+                nanosleep(&pause, nil)
+            }
         }
         consumer.startPoll()
         let last = tailer.flushUnfinishedLines { line in consumer.ingest(line) }
@@ -63,6 +71,7 @@ final class LogTail<Consumer: LogLineConsumer>: @unchecked Sendable {
 
     var followedFiles: [String] { tailer.followedFiles }
     var hasRotatedFiles: Bool { tailer.hasRotatedFiles }
+    var standardInputEnded: Bool { tailer.standardInputEnded }
 
     func close() { tailer.close() }
 }

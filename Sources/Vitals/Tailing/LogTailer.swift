@@ -56,6 +56,11 @@ import Glibc
 /// `poll` mutates without locking. It is built on one thread and handed to the polling thread,
 /// and must only ever be used from one thread at a time.
 public final class LogTailer: @unchecked Sendable {
+    /// The pattern that names standard input (`--timing-log.path -`), for `docker logs -f app |
+    /// vitals …`. It is read without blocking, like a file that only grows; its end ends it, and
+    /// what it had is kept.
+    public static let standardInputPattern = "-"
+
     public struct Configuration: Sendable {
         /// Paths or glob(3) patterns, re-expanded on every poll so files that appear later are
         /// picked up.
@@ -128,6 +133,26 @@ public final class LogTailer: @unchecked Sendable {
     private var isClosed = false
     private var reportedProblems: Set<ProblemKey> = []
 
+    private enum StandardInput {
+        case unused
+        case waiting
+        case open(TailedFile, flags: CInt)
+        case ended
+    }
+    private var standardInput: StandardInput
+
+    /// Whether one of the patterns is standard input.
+    public var readsStandardInput: Bool {
+        if case .unused = standardInput { return false }
+        return true
+    }
+
+    /// Whether standard input was followed and has ended (its writer closed the pipe).
+    public var standardInputEnded: Bool {
+        if case .ended = standardInput { return true }
+        return false
+    }
+
     /// Every problem that persisted through the last poll, e.g. for a readiness endpoint.
     public private(set) var currentErrors: [TailError] = []
 
@@ -136,6 +161,8 @@ public final class LogTailer: @unchecked Sendable {
         configuration.maxLineLength = max(1, configuration.maxLineLength)
         configuration.readChunkSize = max(1, configuration.readChunkSize)
         configuration.maxFiles = max(1, configuration.maxFiles)
+        self.standardInput = configuration.patterns.contains(Self.standardInputPattern) ? .waiting : .unused
+        configuration.patterns.removeAll { $0 == Self.standardInputPattern }
         self.configuration = configuration
         // At least a fingerprint's worth so truncation checks can reuse it as scratch space.
         self.buffer = .allocate(
@@ -146,6 +173,7 @@ public final class LogTailer: @unchecked Sendable {
 
     deinit {
         for file in files { file.close() }
+        releaseStandardInput()
         buffer.deallocate()
     }
 
@@ -181,6 +209,15 @@ public final class LogTailer: @unchecked Sendable {
         for file in files { file.close() }
         files = []
         filesByIdentity = [:]
+        releaseStandardInput()
+    }
+
+    /// Puts standard input's flags back; the descriptor itself stays open (it is not ours).
+    private func releaseStandardInput() {
+        if case .open(_, let flags) = standardInput {
+            TailSystemCalls.setStatusFlags(STDIN_FILENO, flags)
+            standardInput = .ended
+        }
     }
 
     /// One pass: reads everything new from every file and calls `onLine` once per complete line
@@ -253,6 +290,8 @@ public final class LogTailer: @unchecked Sendable {
             if file.rotation.read(bytes: bytes, linkCount: file.linkCount) == .close { closing.append(file) }
         }
 
+        readStandardInput(result: &result, problems: &problems, onLine: onLine)
+
         for file in closing {
             file.flushPartialLine(result: &result, onLine: onLine)
             file.close()
@@ -267,6 +306,46 @@ public final class LogTailer: @unchecked Sendable {
         currentErrors = problems.errors
         return result
     }
+
+    // MARK: Standard input
+
+    private func readStandardInput(result: inout PollResult, problems: inout ProblemList, onLine: (UnsafeRawBufferPointer) -> Void) {
+        if case .waiting = standardInput {
+            let info: stat
+            switch TailSystemCalls.fstat(STDIN_FILENO) {
+            case .success(let value): info = value
+            case .failure(let error):
+                problems.append(TailError(code: .readFailed, path: Self.standardInputPattern, detail: "fstat: \(error)"))
+                return
+            }
+            switch TailSystemCalls.makeNonBlocking(STDIN_FILENO) {
+            case .success(let flags):
+                let stream = TailedFile(
+                    identity: TailFileIdentity(info), fd: STDIN_FILENO, path: Self.standardInputPattern, info: info, offset: 0,
+                    skippingFirstLine: false)
+                standardInput = .open(stream, flags: flags)
+            case .failure(let error):
+                problems.append(TailError(code: .readFailed, path: Self.standardInputPattern, detail: "fcntl: \(error)"))
+                return
+            }
+        }
+        guard case .open(let stream, _) = standardInput else { return }
+        let (ended, error) = stream.readStream(
+            buffer: buffer, chunkSize: configuration.readChunkSize, maxLineLength: configuration.maxLineLength,
+            maxBytes: Self.maximumStandardInputBytesPerPoll, result: &result, onLine: onLine)
+        if let error {
+            problems.append(TailError(code: .readFailed, path: Self.standardInputPattern, detail: "read: \(error)"))
+        }
+        if ended {
+            // The writer is gone, so its unfinished last line is all there will be.
+            stream.flushPartialLine(result: &result, onLine: onLine)
+            releaseStandardInput()
+        }
+    }
+
+    /// 64 MiB: far more than one poll interval of any log, small enough that files are not
+    /// starved behind a pipe that never pauses.
+    private static let maximumStandardInputBytesPerPoll = 64 << 20
 
     // MARK: Following
 

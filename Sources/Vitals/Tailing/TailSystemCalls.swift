@@ -91,6 +91,36 @@ enum TailSystemCalls {
         }
     }
 
+    /// `read(2)` for descriptors without offsets (a pipe on standard input).
+    static func read(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) -> ReadOutcome {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return .bytes(0) }
+        while true {
+            let count = Glibc.read(fd, base, buffer.count)
+            if count > 0 { return .bytes(count) }
+            if count == 0 { return .endOfFile }
+            let code = errno
+            switch code {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .failed(TailErrno(code))
+            }
+        }
+    }
+
+    /// Makes `fd` non-blocking and returns its previous status flags, to be put back with
+    /// ``setStatusFlags(_:_:)``: the flags belong to the open file description, which a terminal
+    /// shares with the shell that started us.
+    static func makeNonBlocking(_ fd: CInt) -> Result<CInt, TailErrno> {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0 else { return .failure(TailErrno(errno)) }
+        guard fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { return .failure(TailErrno(errno)) }
+        return .success(flags)
+    }
+
+    static func setStatusFlags(_ fd: CInt, _ flags: CInt) {
+        _ = fcntl(fd, F_SETFL, flags)
+    }
+
     /// Reads exactly `buffer.count` bytes unless the file ends first; returns how many arrived.
     static func preadFully(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? {
         var filled = 0

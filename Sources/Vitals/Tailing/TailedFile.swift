@@ -103,6 +103,37 @@ final class TailedFile {
         return (total, nil)
     }
 
+    /// Reads a stream (standard input) until it has nothing more for now, it ends, or
+    /// `maxBytes` arrived: a writer faster than us must not hold the poll forever.
+    func readStream(
+        buffer: UnsafeMutableRawBufferPointer,
+        chunkSize: Int,
+        maxLineLength: Int,
+        maxBytes: Int,
+        result: inout LogTailer.PollResult,
+        onLine: (UnsafeRawBufferPointer) -> Void
+    ) -> (ended: Bool, error: TailErrno?) {
+        var total = 0
+        while total < maxBytes {
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(chunkSize, buffer.count)])
+            switch TailSystemCalls.read(fd, into: target) {
+            case .bytes(let count):
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                offset += Int64(count)
+                total += count
+                result.bytesRead += count
+                consume(chunk, maxLineLength: maxLineLength, result: &result, onLine: onLine)
+            case .wouldBlock:
+                return (false, nil)
+            case .endOfFile:
+                return (true, nil)
+            case .failed(let error):
+                return (true, error)
+            }
+        }
+        return (false, nil)
+    }
+
     /// Hands over the unfinished last line: once a file is closed for good its writer has
     /// finished with it, so what is there is the whole line.
     func flushPartialLine(result: inout LogTailer.PollResult, onLine: (UnsafeRawBufferPointer) -> Void) {

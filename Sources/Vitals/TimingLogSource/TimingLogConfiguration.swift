@@ -2,6 +2,7 @@
 public struct TimingLogConfiguration: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case starlette, nginx, json, regex
+        case gunicorn, apache, caddy, haproxy, traefik, envoy, alb, heroku
     }
 
     /// 14 bounds a decade from 0.5 ms to 10 s, no step wider than 21 % (1.2 to 1.45): a quantile
@@ -24,9 +25,20 @@ public struct TimingLogConfiguration: Sendable {
         zip(defaultBuckets, defaultBuckets.dropFirst()).map { $1 / $0 - 1 }.max() ?? 0
     }
 
+    /// What one entry of `timing-log.inputs` may set; everything else (buckets, routes, limits)
+    /// is shared by all inputs.
+    public static let inputKeys = [
+        "name", "path", "format", "from-beginning", "nginx.upstream-time", "starlette.status", "json.method-field", "json.path-field",
+        "json.status-field", "json.duration-field", "regex", "duration-unit",
+    ]
+
     public static let keys: [ConfigurationKey] = [
-        ConfigurationKey("timing-log.path", .strings, help: "Timing log to tail; repeatable; globs allowed. The source is off without it."),
-        ConfigurationKey("timing-log.format", .string, default: .string("starlette"), help: "Line format: starlette, nginx, json or regex."),
+        ConfigurationKey("timing-log.path", .strings, help: "Timing log to tail; repeatable; globs allowed; - for standard input. The source is off without it."),
+        ConfigurationKey(
+            "timing-log.inputs", .inputs(keys: inputKeys),
+            help: "Several timing logs with a format each: a list of {name, path, format, …}; series then carry an input label (the name, by default the format)."),
+        ConfigurationKey("timing-log.name", .string, help: "With timing-log.inputs: the input label of one input's series."),
+        ConfigurationKey("timing-log.format", .string, default: .string("starlette"), help: "Line format: starlette, nginx, gunicorn, apache, caddy, haproxy, traefik, envoy, alb, heroku, json or regex."),
         ConfigurationKey("timing-log.from-beginning", .bool, default: .bool(false), help: "Read files present at start from their beginning instead of their end."),
         ConfigurationKey("timing-log.slow-threshold", .duration, default: .duration(.milliseconds(200)), help: "Requests slower than this count in http_slow_requests_total."),
         ConfigurationKey("timing-log.buckets", .doubles, help: "Histogram bucket upper bounds in seconds, comma-separated (default: 61 bounds from 0.5ms to 10s, steps of at most 21 %)."),
@@ -42,6 +54,9 @@ public struct TimingLogConfiguration: Sendable {
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
         ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.milliseconds(100)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 1s."),
+        ConfigurationKey(
+            "timing-log.nginx.upstream-time", .string, default: .string("absent"),
+            help: "nginx format: absent (lines end with $request_time), logged (they end with $request_time $upstream_response_time; $request_time is observed) or observed (the same, observing the sum of upstream times)."),
         ConfigurationKey("timing-log.json.method-field", .string, default: .string("method"), help: "json format: the field holding the HTTP method."),
         ConfigurationKey("timing-log.json.path-field", .string, default: .string("path"), help: "json format: the field holding the request path."),
         ConfigurationKey(
@@ -73,6 +88,62 @@ public struct TimingLogConfiguration: Sendable {
     public var maxLineLength: Int
     public var pollInterval: Duration
     public var parser: any TimingLineParser
+    /// The `input` label's value, set only when several inputs share the families.
+    public var inputName: String?
+    /// Whether the series carry `status_class`: the parser's status, unless another input's
+    /// parser has one too (families shared by inputs have one label set; a line without status
+    /// then counts under `unknown`).
+    public var statusLabel: Bool
+
+    /// One configuration per input: `timing-log.inputs`' entries, or the single input of the
+    /// flags; none when no path is set.
+    public static func inputs(values: ConfigurationValues) throws(ConfigurationError) -> [TimingLogConfiguration] {
+        let entries = values.inputs("timing-log.inputs")
+        guard !entries.isEmpty else {
+            let single = try TimingLogConfiguration(values: values)
+            return single.paths.isEmpty ? [] : [single]
+        }
+        guard !values.isSet("timing-log.path") else {
+            throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "set either timing-log.path or timing-log.inputs, not both")
+        }
+        var inputs: [TimingLogConfiguration] = []
+        for (index, entry) in entries.enumerated() {
+            var input: TimingLogConfiguration
+            do {
+                input = try TimingLogConfiguration(values: values.overlaid(with: entry))
+            } catch {
+                let relative = error.key.hasPrefix("timing-log.") ? String(error.key.dropFirst("timing-log.".count)) : error.key
+                throw ConfigurationError(error.code, key: "timing-log.inputs[\(index)].\(relative)", error.message)
+            }
+            guard !input.paths.isEmpty else {
+                throw ConfigurationError(.missingValue, key: "timing-log.inputs[\(index)].path", "every input needs a path")
+            }
+            if case .string(let name)? = entry["timing-log.name"] {
+                guard !name.isEmpty, name.utf8.count <= 64 else {
+                    throw ConfigurationError(.invalidValue, key: "timing-log.inputs[\(index)].name", "must be 1 to 64 bytes")
+                }
+                input.inputName = name
+            } else {
+                input.inputName = input.format.rawValue
+            }
+            inputs.append(input)
+        }
+        // Two readers of one pipe would split its lines between them, each seeing a random half.
+        if inputs.filter({ $0.paths.contains(LogTailer.standardInputPattern) }).count > 1 {
+            throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "only one input can read standard input (-)")
+        }
+        let names = inputs.compactMap(\.inputName)
+        if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw ConfigurationError(.invalidValue, key: "timing-log.inputs", "two inputs are named '\(duplicate)'; give each a distinct name")
+        }
+        if inputs.count == 1 {
+            inputs[0].inputName = nil
+        } else {
+            let anyStatus = inputs.contains { $0.parser.hasStatus }
+            for index in inputs.indices { inputs[index].statusLabel = anyStatus }
+        }
+        return inputs
+    }
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
         paths = values.strings("timing-log.path")
@@ -144,7 +215,29 @@ public struct TimingLogConfiguration: Sendable {
         case .starlette:
             parser = StarletteLineParser(readsStatus: values.bool("timing-log.starlette.status"))
         case .nginx:
-            parser = NginxLineParser()
+            let upstreamName = values.string("timing-log.nginx.upstream-time") ?? "absent"
+            guard let upstream = NginxLineParser.UpstreamTime(rawValue: upstreamName) else {
+                throw ConfigurationError(
+                    .invalidValue, key: "timing-log.nginx.upstream-time",
+                    "'\(upstreamName)' is not one of \(NginxLineParser.UpstreamTime.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            parser = NginxLineParser(upstreamTime: upstream)
+        case .gunicorn:
+            parser = GunicornLineParser()
+        case .apache:
+            parser = ApacheLineParser()
+        case .caddy:
+            parser = JSONLineParser(configuration: .caddy)
+        case .traefik:
+            parser = JSONLineParser(configuration: .traefik)
+        case .haproxy:
+            parser = HAProxyLineParser()
+        case .envoy:
+            parser = EnvoyLineParser()
+        case .alb:
+            parser = ALBLineParser()
+        case .heroku:
+            parser = HerokuRouterLineParser()
         case .json:
             let status = values.string("timing-log.json.status-field") ?? "status"
             parser = JSONLineParser(
@@ -164,5 +257,7 @@ public struct TimingLogConfiguration: Sendable {
                 throw ConfigurationError(.invalidValue, key: "timing-log.regex", "\(error)")
             }
         }
+        inputName = nil
+        statusLabel = parser.hasStatus
     }
 }

@@ -26,6 +26,9 @@ public struct TimingLogIngester: LogLineConsumer {
     private let metrics: TimingLogMetrics
     private let slowThreshold: Double
     private var routes: LabelLimiter<String>
+    /// The `input` label's value, when several inputs share the families.
+    private let input: String?
+    private let statusLabel: Bool
 
     private var pending: [SeriesKey: Pending] = [:]
     private var blocked: HistogramAccumulator
@@ -34,9 +37,11 @@ public struct TimingLogIngester: LogLineConsumer {
 
     public init(
         parser: any TimingLineParser, routes: [String], declared: [TimingLogConfiguration.DeclaredRoute] = [], maxRoutes: Int, slowThreshold: Double,
-        metrics: TimingLogMetrics
+        metrics: TimingLogMetrics, input: String? = nil, statusLabel: Bool? = nil
     ) {
         self.parser = parser
+        self.input = metrics.withInput ? input ?? "" : nil
+        self.statusLabel = statusLabel ?? parser.hasStatus
         self.templater = RouteTemplater(templates: routes)
         self.metrics = metrics
         self.slowThreshold = slowThreshold
@@ -46,14 +51,14 @@ public struct TimingLogIngester: LogLineConsumer {
         // first sample Prometheus sees already holds it. Declared routes are there from the start.
         for declared in declared {
             guard let route = self.routes.admit(declared.route) else { break }
-            for statusClass in parser.hasStatus ? ["2xx", "4xx", "5xx"] : [nil] {
-                let labels = Self.labels(SeriesKey(method: declared.method, route: route, statusClass: statusClass))
+            for statusClass in self.statusLabel ? ["2xx", "4xx", "5xx"] : [nil] {
+                let labels = self.labels(SeriesKey(method: declared.method, route: route, statusClass: statusClass))
                 metrics.requests.initialize(labels)
                 metrics.slowRequests.initialize(labels)
                 metrics.requestDuration.merge(labels, metrics.requestDuration.makeAccumulator())
             }
         }
-        metrics.routes.set(to: Double(self.routes.admitted.count))
+        metrics.routes.set(self.input.map { [$0] } ?? [], to: Double(self.routes.admitted.count))
     }
 
     public mutating func ingest(_ line: UnsafeRawBufferPointer) {
@@ -63,7 +68,7 @@ public struct TimingLogIngester: LogLineConsumer {
             let key = SeriesKey(
                 method: Self.normalizedMethod(record.method),
                 route: routes.limit(templater.route(for: record.path)),
-                statusClass: parser.hasStatus ? Self.statusClass(record.status) : nil)
+                statusClass: statusLabel ? Self.statusClass(record.status) : nil)
             let duration = max(0, record.durationSeconds)
             let isSlow = duration > slowThreshold
             let family = metrics.requestDuration
@@ -84,7 +89,7 @@ public struct TimingLogIngester: LogLineConsumer {
     /// Moves everything accumulated since the last flush into the registry.
     public mutating func flush(oversizedLines: Int = 0) {
         if !pending.isEmpty {
-            let batch = pending.map { (Self.labels($0.key), $0.value) }
+            let batch = pending.map { (labels($0.key), $0.value) }
             metrics.requestDuration.merge(batch.map { ($0.0, $0.1.histogram) })
             for (labels, value) in batch {
                 metrics.requests.increment(labels, by: Double(value.histogram.count))
@@ -101,14 +106,16 @@ public struct TimingLogIngester: LogLineConsumer {
         metrics.log.countLines(parsed: parsedLines, unparsed: unparsedLines, oversized: oversizedLines)
         let overflowed = routes.takeOverflowCount()
         if overflowed > 0 { metrics.routeOverflow.increment(by: Double(overflowed)) }
-        metrics.routes.set(to: Double(routes.admitted.count))
+        metrics.routes.set(input.map { [$0] } ?? [], to: Double(routes.admitted.count))
         parsedLines = 0
         unparsedLines = 0
     }
 
-    private static func labels(_ key: SeriesKey) -> [String] {
-        if let statusClass = key.statusClass { return [key.method, key.route, statusClass] }
-        return [key.method, key.route]
+    private func labels(_ key: SeriesKey) -> [String] {
+        var labels = input.map { [$0] } ?? []
+        labels += [key.method, key.route]
+        if let statusClass = key.statusClass { labels.append(statusClass) }
+        return labels
     }
 
     /// Methods come from user data: anything outside the standard set becomes `OTHER` to bound the label.

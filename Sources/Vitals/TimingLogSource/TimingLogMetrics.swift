@@ -15,8 +15,13 @@ public struct TimingLogMetrics: Sendable {
 
     public static let blockedBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-    public init(registry: MetricRegistry, buckets: [Double], native: NativeHistogramOptions? = nil, withStatus: Bool) throws(RegistryError) {
-        let labels = withStatus ? ["method", "route", "status_class"] : ["method", "route"]
+    /// Whether series carry an `input` label: only when several inputs share the families, so a
+    /// single log's series keep the labels dashboards already use.
+    public let withInput: Bool
+
+    public init(registry: MetricRegistry, buckets: [Double], native: NativeHistogramOptions? = nil, withStatus: Bool, withInput: Bool = false) throws(RegistryError) {
+        self.withInput = withInput
+        let labels = (withInput ? ["input"] : []) + (withStatus ? ["method", "route", "status_class"] : ["method", "route"])
         requestDuration = try registry.histogram(
             "http_request_duration_seconds", help: "Duration of HTTP requests as the application's timing log reports them.",
             labels: labels, buckets: buckets, native: native)
@@ -24,7 +29,8 @@ public struct TimingLogMetrics: Sendable {
         slowRequests = try registry.counter(
             "http_slow_requests_total", help: "HTTP requests slower than the configured slow threshold.", labels: labels)
         log = try LogReadingMetrics(registry: registry, source: Self.sourceLabel)
-        routes = try registry.gauge("vitals_timing_log_routes", help: "Distinct routes tracked, bounded by --timing-log.max-routes.")
+        routes = try registry.gauge(
+            "vitals_timing_log_routes", help: "Distinct routes tracked, bounded by --timing-log.max-routes.", labels: withInput ? ["input"] : [])
         routeOverflow = try registry.counter(
             "vitals_timing_log_route_overflow_total", help: "Requests counted under route=\"__other__\" because the route cap was reached.")
         eventLoopBlocked = try registry.histogram(

@@ -15,19 +15,30 @@ public final class TimingLogSource: VitalsSource {
 
     public init(configuration: TimingLogConfiguration, context: SourceContext) throws {
         self.configuration = configuration
-        self.status = context.health.makeStatus(source: "timing_log")
-        self.logger = context.logger
-        let metrics = try TimingLogMetrics(registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.parser.hasStatus)
+        self.status = context.health.makeStatus(source: "timing_log", instance: configuration.inputName)
+        var logger = context.logger
+        if let input = configuration.inputName { logger[metadataKey: "input"] = "\(input)" }
+        self.logger = logger
+        let metrics = try TimingLogMetrics(
+            registry: context.registry, buckets: configuration.buckets, native: configuration.nativeHistogram, withStatus: configuration.statusLabel,
+            withInput: configuration.inputName != nil)
         self.pipeline = Self.makePipeline(configuration: configuration, metrics: metrics)
     }
 
     public func run() async throws {
         logger.info("timing-log source started", metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
-            let watch = LogChangeWatch(patterns: self.configuration.paths)
+            // Standard input has no inotify event: a pipe is polled on the interval, which costs
+            // one non-blocking read(2) per poll.
+            let readsStandardInput = self.configuration.paths.contains(LogTailer.standardInputPattern)
+            let watch = readsStandardInput ? nil : LogChangeWatch(patterns: self.configuration.paths)
+            let ended = OnceFlag()
             await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
                 self.pollOnce()
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
+                if readsStandardInput, self.pipeline.standardInputEnded, ended.setOnce() {
+                    self.logger.info("standard input ended; its series keep their values until vitals stops")
+                }
             }
         }
         pipeline.close()
@@ -48,7 +59,7 @@ public final class TimingLogSource: VitalsSource {
         if let readChunkSize { tailer.readChunkSize = readChunkSize }
         let ingester = TimingLogIngester(
             parser: configuration.parser, routes: configuration.routes, declared: configuration.declaredRoutes, maxRoutes: configuration.maxRoutes,
-            slowThreshold: configuration.slowThreshold, metrics: metrics)
+            slowThreshold: configuration.slowThreshold, metrics: metrics, input: configuration.inputName, statusLabel: configuration.statusLabel)
         return Pipeline(tailer: LogTailer(configuration: tailer), consumer: ingester, reading: metrics.log)
     }
 }
@@ -57,12 +68,21 @@ public enum TimingLogSourceFactory: SourceFactory {
     public static var configurationKeys: [ConfigurationKey] { TimingLogConfiguration.keys }
 
     public static func validate(values: ConfigurationValues) throws {
-        _ = try TimingLogConfiguration(values: values)
+        _ = try TimingLogConfiguration.inputs(values: values)
     }
 
     public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
-        let settings = try TimingLogConfiguration(values: configuration)
-        guard !settings.paths.isEmpty else { return [] }
-        return [try TimingLogSource(configuration: settings, context: context)]
+        try TimingLogConfiguration.inputs(values: configuration).map { try TimingLogSource(configuration: $0, context: context) }
+    }
+}
+
+/// Set once from the polling thread; says whether this call was the one that set it.
+private final class OnceFlag: @unchecked Sendable {  // touched only by the one polling thread
+    private var isSet = false
+
+    func setOnce() -> Bool {
+        guard !isSet else { return false }
+        isSet = true
+        return true
     }
 }

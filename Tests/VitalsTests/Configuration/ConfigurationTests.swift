@@ -77,7 +77,8 @@ import Testing
         #expect(throws: ConfigurationError.self) { try VitalsConfiguration(values: try load(flags: [("web.listen-address", "nowhere")])) }
         #expect(throws: ConfigurationError.self) { try VitalsConfiguration(values: try load(flags: [("log.format", "xml")])) }
         #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.buckets", "0.5,0.1")])) }
-        #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "apache")])) }
+        #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "iis")])) }
+        #expect(throws: ConfigurationError.self) { try TimingLogConfiguration(values: try load(flags: [("timing-log.format", "nginx"), ("timing-log.nginx.upstream-time", "both")])) }
         #expect(throws: ConfigurationError(.invalidValue, key: "timing-log.native-histogram-schema", "must be between -4 and 8")) {
             try TimingLogConfiguration(values: try load(flags: [("timing-log.native-histogram-schema", "9")]))
         }

@@ -63,14 +63,15 @@ final class ChildProcess: @unchecked Sendable {
     private var captured = Data()
 
     /// - Parameter output: where stdout and stderr go instead of being captured (e.g. /dev/full).
-    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil, output: FileHandle? = nil) throws {
+    /// - Parameter input: a pipe the test keeps writing to (and closes for EOF), instead of `stdin`.
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil, output: FileHandle? = nil, input: Pipe? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
         process.standardOutput = output ?? outputPipe
         process.standardError = output ?? outputPipe
         let inputPipe = Pipe()
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : inputPipe
+        process.standardInput = input ?? (stdin == nil ? FileHandle.nullDevice : inputPipe)
         if output == nil {
             outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
@@ -79,6 +80,7 @@ final class ChildProcess: @unchecked Sendable {
             }
         }
         try process.run()
+        if let input { try? input.fileHandleForReading.close() }  // the child's end, now it has it
         if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: wait() reads EOF at once
         if let stdin {
             // A child that exits before reading all of its input (psql that cannot connect) must

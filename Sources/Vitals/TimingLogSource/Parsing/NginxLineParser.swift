@@ -10,79 +10,120 @@
 /// The last field must contain a decimal point. nginx always prints `$request_time` with
 /// millisecond precision (`0.012`), so this rejects lines whose format lacks it, where the last
 /// field would otherwise be `$body_bytes_sent` read as seconds.
+///
+/// With ``UpstreamTime/logged`` or ``UpstreamTime/observed`` the line ends with
+/// `$request_time $upstream_response_time`. nginx writes one upstream time per server tried,
+/// separated by `, `, and groups them by `:` when an internal redirect moved the request to
+/// another upstream group (`0.005, 0.019 : 0.002`); `-` stands for a server that gave no time
+/// and is the whole value when no upstream was involved (a static file, a cache hit).
 public struct NginxLineParser: TimingLineParser {
-    public init() {}
+    public enum UpstreamTime: String, Sendable, CaseIterable {
+        /// The line ends with `$request_time`.
+        case absent
+        /// The line ends with `$request_time $upstream_response_time`; `$request_time` is
+        /// observed, since that is what the client waited.
+        case logged
+        /// As `logged`, but the sum of the upstream times is observed (the application's own
+        /// share); a line with no upstream time at all (`-`) is not a timing of the application
+        /// and counts as unparsed.
+        case observed
+    }
+
+    public let upstreamTime: UpstreamTime
+
+    public init(upstreamTime: UpstreamTime = .absent) {
+        self.upstreamTime = upstreamTime
+    }
 
     public var hasStatus: Bool { true }
 
     public func parse(_ line: UnsafeRawBufferPointer) -> TimingLineResult {
-        guard let record = Self.record(line) else {
+        guard let record = record(line) else {
             return .unparsed
         }
         return .request(record)
     }
 
-    private static func record(_ line: UnsafeRawBufferPointer) -> TimingRecord? {
+    private func record(_ line: UnsafeRawBufferPointer) -> TimingRecord? {
         let end = LineBytes.trimmedEnd(of: line)
-
-        // "$request": nginx escapes `"` inside variables as `\x22`, so the next quote closes it.
-        guard let openingQuote = LineBytes.firstIndex(of: "] \"", in: line).map({ $0 + 2 }),
-            let closingQuote = LineBytes.firstIndex(of: LineBytes.quote, in: line, from: openingQuote + 1, to: end)
+        guard let request = AccessLogLine.requestAfterTimestamp(line, end: end),
+            let (status, statusEnd) = AccessLogLine.status(line, after: request, end: end)
         else {
             return nil
         }
-        let requestStart = openingQuote + 1
-        var methodEnd = requestStart
-        while methodEnd < closingQuote, isMethodByte(line[methodEnd]) {
-            methodEnd += 1
+        let requestTime: Range<Int>
+        var upstreamSeconds: Double?
+        if upstreamTime == .absent {
+            guard let last = AccessLogLine.lastField(line, after: statusEnd, end: end) else {
+                return nil
+            }
+            requestTime = last
+        } else {
+            guard let (field, upstream) = Self.upstreamTimes(line, after: statusEnd, end: end) else {
+                return nil
+            }
+            requestTime = field
+            upstreamSeconds = upstream
         }
-        guard methodEnd > requestStart, methodEnd - requestStart <= maximumMethodLength,
-            methodEnd < closingQuote, line[methodEnd] == LineBytes.space
+        guard AccessLogLine.contains(UInt8(ascii: "."), line, requestTime),
+            let seconds = LineBytes.duration(in: line, from: requestTime.lowerBound, to: requestTime.upperBound)
         else {
             return nil
         }
-        let targetStart = methodEnd + 1
-        let targetEnd =
-            LineBytes.firstIndex(of: LineBytes.space, in: line, from: targetStart, to: closingQuote) ?? closingQuote
-        guard targetEnd > targetStart else {
-            return nil
+        if upstreamTime == .observed {
+            guard let upstreamSeconds else {
+                return nil
+            }
+            return AccessLogLine.record(line, request, status: status, seconds: upstreamSeconds)
         }
-
-        // ` 200 `
-        let statusStart = closingQuote + 2
-        let statusEnd = statusStart + 3
-        guard statusEnd < end, line[closingQuote + 1] == LineBytes.space, line[statusEnd] == LineBytes.space,
-            let status = LineBytes.status(in: line, from: statusStart, to: statusEnd)
-        else {
-            return nil
-        }
-
-        // Last field: $request_time.
-        var durationStart = end
-        while durationStart > statusEnd, !LineBytes.isWhitespace(line[durationStart - 1]) {
-            durationStart -= 1
-        }
-        guard durationStart > statusEnd,
-            LineBytes.firstIndex(of: UInt8(ascii: "."), in: line, from: durationStart, to: end) != nil,
-            let seconds = LineBytes.duration(in: line, from: durationStart, to: end)
-        else {
-            return nil
-        }
-
-        return TimingRecord(
-            method: LineBytes.string(line, requestStart..<methodEnd),
-            path: LineBytes.string(line, targetStart..<targetEnd),
-            status: status,
-            durationSeconds: seconds
-        )
+        return AccessLogLine.record(line, request, status: status, seconds: seconds)
     }
 
-    /// nginx accepts methods made of uppercase letters, `_` and `-`; anything else in the
-    /// request (e.g. a TLS handshake sent to a plain-HTTP port) is not a request we can time.
-    @inline(__always)
-    private static func isMethodByte(_ byte: UInt8) -> Bool {
-        LineBytes.isUppercaseLetter(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+    /// Reads `$upstream_response_time` backwards from the end of the line.
+    ///
+    /// - Returns: the field before it (`$request_time`) and the sum of the upstream times, `nil`
+    ///   when every value is `-`; or `nil` when the tail is not an upstream time.
+    private static func upstreamTimes(_ line: UnsafeRawBufferPointer, after floor: Int, end: Int) -> (Range<Int>, Double?)? {
+        var cursor = end
+        var sum = 0.0
+        var measured = false
+        // Each value consumes at least one byte, so the walk ends; the cap bounds a hostile tail.
+        for _ in 0..<maximumUpstreamValues {
+            guard let field = AccessLogLine.lastField(line, after: floor, end: cursor) else {
+                return nil
+            }
+            if field.count == 1, line[field.lowerBound] == UInt8(ascii: "-") {
+                // A server that gave no time.
+            } else if let seconds = LineBytes.duration(in: line, from: field.lowerBound, to: field.upperBound) {
+                sum += seconds
+                measured = true
+            } else {
+                return nil
+            }
+            cursor = Self.skipSpacesBackwards(line, from: field.lowerBound, floor: floor)
+            guard let previous = AccessLogLine.lastField(line, after: floor, end: cursor) else {
+                return nil
+            }
+            if previous.count == 1, line[previous.lowerBound] == UInt8(ascii: ":") {
+                cursor = Self.skipSpacesBackwards(line, from: previous.lowerBound, floor: floor)
+            } else if line[previous.upperBound - 1] == UInt8(ascii: ",") {
+                cursor = previous.upperBound - 1
+            } else {
+                return (previous, measured ? sum + 0 : nil)
+            }
+        }
+        return nil
     }
 
-    private static let maximumMethodLength = 20
+    private static func skipSpacesBackwards(_ line: UnsafeRawBufferPointer, from index: Int, floor: Int) -> Int {
+        var cursor = index
+        while cursor > floor, line[cursor - 1] == LineBytes.space {
+            cursor -= 1
+        }
+        return cursor
+    }
+
+    /// nginx tries at most `proxy_next_upstream_tries` servers; 64 values is far beyond any
+    /// real configuration.
+    private static let maximumUpstreamValues = 64
 }
