@@ -250,7 +250,7 @@ import Testing
     }
 
     @Test func hungServerIsDownWithinTheDeadlineWhileScrapesStayFast() async throws {
-        let listener = try PostgresSilentListener()
+        let listener = try SilentListener()
         let app = try makePostgresTestApplication([
             ("postgres.dsn", "host=127.0.0.1 port=\(listener.port) dbname=app user=vitals password=pw-hung sslmode=disable"),
             ("postgres.interval", "1s"), ("postgres.timeout", "2s"),

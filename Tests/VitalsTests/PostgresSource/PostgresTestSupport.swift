@@ -128,63 +128,6 @@ func postgresScrapeUntil(
     return body
 }
 
-/// A TCP listener on loopback that accepts connections and never answers: a hung server.
-final class PostgresSilentListener: @unchecked Sendable {
-    let port: Int
-    private let socketDescriptor: Int32
-    private final class Descriptors: Sendable {
-        let list = NIOLockedValueBox<[Int32]>([])
-    }
-    private let descriptors = Descriptors()
-    private let thread: Thread
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        socketDescriptor = fd
-        let accepted = descriptors
-        thread = Thread {
-            while true {
-                let client = accept(fd, nil, nil)
-                if client < 0 { return }  // the listening socket was closed
-                accepted.list.withLockedValue { $0.append(client) }
-            }
-        }
-        thread.start()
-    }
-
-    var acceptedCount: Int { descriptors.list.withLockedValue { $0.count } }
-
-    /// Accepted connections the client has closed since (read returns 0): nothing was leaked.
-    var closedByClient: Int {
-        descriptors.list.withLockedValue { descriptors in
-            descriptors.filter { fd in
-                // Drain what libpq sent (the startup packet), then see whether the peer closed.
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                while true {
-                    let received = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-                    if received == 0 { return true }
-                    if received < 0 { return false }
-                }
-            }.count
-        }
-    }
-
-    deinit {
-        shutdown(socketDescriptor, Int32(SHUT_RDWR))
-        close(socketDescriptor)
-        descriptors.list.withLockedValue { $0.forEach { close($0) } }
-    }
-}
-
 struct PostgresTestSupportFailure: Error, CustomStringConvertible {
     var message: String
     var description: String { message }

@@ -259,17 +259,9 @@ let redisDashboard763Metrics = [
 
     @Test func listenerThatNeverRepliesIsDownWithinTheDeadline() async throws {
         // Accepted by the kernel (listen backlog) but never read: the connect succeeds, INFO hangs.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        #expect(listen(listener, 16) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let listener = try SilentListener()
+        defer { withExtendedLifetime(listener) {} }  // open until the test ends, not until its last use
+        let port = listener.port
 
         let app = try makeTestApplication([("redis.addr", "redis://127.0.0.1:\(port)"), ("redis.interval", "100ms"), ("redis.timeout", "300ms")])
         try await app.test(.router) { client in

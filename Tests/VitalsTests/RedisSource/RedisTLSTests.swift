@@ -389,17 +389,9 @@ final class RedisTLSFixture: @unchecked Sendable {
 
     @Test func stalledHandshakeIsDownWithinTheDeadline() async throws {
         // Accepted by the kernel (listen backlog) but never answered: TCP connects, the handshake stalls.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        #expect(listen(listener, 16) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let listener = try SilentListener()
+        defer { withExtendedLifetime(listener) {} }  // open until the test ends, not until its last use
+        let port = listener.port
 
         // The connector alone: it returns at the deadline, with reason timeout.
         let fixture = try await RedisTLSFixture()

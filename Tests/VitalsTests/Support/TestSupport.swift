@@ -44,6 +44,11 @@ enum TestEnvironment {
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return boundPort(fd)
+    }
+
+    /// Binds `fd` to 127.0.0.1 on a port the kernel picks, and returns that port.
+    static func boundPort(_ fd: Int32) -> Int {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -54,6 +59,7 @@ enum TestEnvironment {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
 
 /// A child process with captured output, killed when the value goes away.
 final class ChildProcess: @unchecked Sendable {
