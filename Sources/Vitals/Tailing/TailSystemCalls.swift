@@ -78,24 +78,19 @@ enum TailSystemCalls {
 
     static func pread(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> ReadOutcome {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .bytes(0) }
-        while true {
-            let count = Glibc.pread(fd, base, buffer.count, off_t(offset))
-            if count > 0 { return .bytes(count) }
-            if count == 0 { return .endOfFile }
-            let code = errno
-            switch code {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            default: return .failed(TailErrno(code))
-            }
-        }
+        return outcome { Glibc.pread(fd, base, buffer.count, off_t(offset)) }
     }
 
     /// `read(2)` for descriptors without offsets (a pipe on standard input).
     static func read(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) -> ReadOutcome {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .bytes(0) }
+        return outcome { Glibc.read(fd, base, buffer.count) }
+    }
+
+    /// One read, retried on EINTR, as an outcome.
+    private static func outcome(_ read: () -> Int) -> ReadOutcome {
         while true {
-            let count = Glibc.read(fd, base, buffer.count)
+            let count = read()
             if count > 0 { return .bytes(count) }
             if count == 0 { return .endOfFile }
             let code = errno
