@@ -37,7 +37,9 @@ struct Endpoints: Sendable {
             router.get(RouterPath(endpoint.path)) { request, _ in
                 var query: [String: String] = [:]
                 for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-                let answer = endpoint.handle(query)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName] = field.value }
+                let answer = await endpoint.respond(SourceEndpoints.Request(query: query, headers: headers))
                 return Response(
                     status: HTTPResponse.Status(code: answer.status), headers: [.contentType: answer.contentType],
                     body: .init(byteBuffer: ByteBuffer(string: answer.body)))

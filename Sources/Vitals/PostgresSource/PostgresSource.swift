@@ -250,15 +250,18 @@ final class PostgresStatementsBoard: Sendable {
 }
 
 public enum PostgresSourceFactory: SourceFactory {
-    public static var configurationKeys: [ConfigurationKey] { PostgresConfiguration.keys }
+    public static var configurationKeys: [ConfigurationKey] { PostgresConfiguration.keys + ProbeConfiguration.keys }
 
     public static func validate(values: ConfigurationValues) throws {
         _ = try PostgresConfiguration(values: values)
+        _ = try ProbeConfiguration(values: values)
+        if let path = values.string(PostgresAuthModule.fileKey), !path.isEmpty { _ = try PostgresAuthModule.load(path: path) }
     }
 
     public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
         let settings = try PostgresConfiguration(values: configuration)
-        guard !settings.targets.isEmpty else { return [] }
+        let probeService = try makeProbe(configuration: configuration, settings: settings, context: context)
+        guard !settings.targets.isEmpty else { return probeService.map { [$0] } ?? [] }
         let board = PostgresStatementsBoard()
         if !settings.disabledCollectors.contains(.statStatements) {
             context.endpoints.register(path: "/statements", summary: "pg_stat_statements top statements with their normalised text") { _ in
@@ -271,7 +274,26 @@ public enum PostgresSourceFactory: SourceFactory {
         }
         // A file that cannot be read throws: the old credentials stay, and the reload gauge says so.
         context.reloads.onReload("postgres.dsn-file") { try reloadCredentials(configuration: configuration, sources: sources) }
-        return sources
+        return sources + (probeService.map { [$0] } ?? [])
+    }
+
+    /// `GET /probe` (on unless `--probe.enabled=false`), with or without configured targets.
+    static func makeProbe(configuration: ConfigurationValues, settings: PostgresConfiguration, context: SourceContext) throws -> PostgresProbeService? {
+        let probeSettings = try ProbeConfiguration(values: configuration)
+        guard probeSettings.enabled else { return nil }
+        let path = configuration.string(PostgresAuthModule.fileKey).flatMap { $0.isEmpty ? nil : $0 }
+        let modules = try path.map { path throws(ConfigurationError) in try PostgresAuthModule.load(path: path) } ?? [:]
+        let probe = PostgresProbe(configuration: settings, probe: probeSettings, modules: modules, logger: context.logger)
+        context.endpoints.registerAsync(
+            path: "/probe", summary: "one Postgres target's metrics: /probe?target=host:port/db&auth_module=NAME (postgres_exporter's multi-target endpoint)"
+        ) { request in
+            await probe.respond(request)
+        }
+        if let path {
+            // An unreadable or invalid file throws: the old modules stay, and the reload gauge says so.
+            context.reloads.onReload(PostgresAuthModule.fileKey) { probe.reload(modules: try PostgresAuthModule.load(path: path)) }
+        }
+        return PostgresProbeService(probe: probe)
     }
 
     /// Re-reads `DATA_SOURCE_NAME_FILE` (or `--postgres.dsn-file`) and hands each running target its

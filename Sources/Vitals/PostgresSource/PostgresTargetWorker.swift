@@ -158,8 +158,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         let start = ContinuousClock.now
         var result = PostgresPassResult()
         do {
-            pass.extendDeadline(to: start + settings.timeout)
-            let main = try mainConnection(deadline: start + settings.timeout)
+            let main = try mainConnection(deadline: pass.stepDeadline(start + settings.timeout))
             result.version = version
             result.serverVersion = main.serverVersion
             run(settings.slowCollectors, on: main, into: &result)
@@ -182,8 +181,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
     /// clean; when not, it is closed and the next pass reconnects.
     func withMainConnection<Result>(pass: CollectionPass, _ body: (PostgresConnection, Duration) -> (Result, Bool)) -> Result? {
         guard let connection, connection.isOpen, !cancellation.isCancelled else { return nil }
-        connection.deadline = ContinuousClock.now + settings.timeout
-        pass.extendDeadline(to: connection.deadline)
+        connection.deadline = pass.stepDeadline(ContinuousClock.now + settings.timeout)
         let (result, clean) = body(connection, min(settings.statementTimeout, settings.timeout))
         if !clean { close() }
         return result
@@ -196,8 +194,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         context.serverVersion = main.serverVersion
         let limit = context.tablesLimit
         let home = main.database
-        main.deadline = ContinuousClock.now + settings.timeout
-        pass.extendDeadline(to: main.deadline)
+        main.deadline = pass.stepDeadline(ContinuousClock.now + settings.timeout)
         var visited: [StatUserTablesCollector.DatabaseTables] = []
         var failure: PostgresError?
         do {
@@ -216,8 +213,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             }
             for database in others {
                 do {
-                    let deadline = ContinuousClock.now + settings.timeout
-                    pass.extendDeadline(to: deadline)
+                    let deadline = pass.stepDeadline(ContinuousClock.now + settings.timeout)
                     let (visit, _) = try open(database: database, deadline: deadline)
                     defer { visit.closeAndWaitForServer() }
                     visited.append(try StatUserTablesCollector.query(visit, limit: limit))

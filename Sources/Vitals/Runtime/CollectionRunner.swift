@@ -26,16 +26,30 @@ struct CollectedPass: Sendable {
 /// step; the runner reports an overrun only when the current deadline has passed.
 final class CollectionPass: Sendable {
     private let current: NIOLockedValueBox<ContinuousClock.Instant>
+    /// A deadline no step may move past: a `/probe` must answer within the scrape's timeout, so
+    /// its pass's steps share one budget instead of getting a timeout each. Nil for scheduled passes.
+    let limit: ContinuousClock.Instant?
 
-    init(deadline: ContinuousClock.Instant) {
-        current = NIOLockedValueBox(deadline)
+    init(deadline: ContinuousClock.Instant, limit: ContinuousClock.Instant? = nil) {
+        let start = limit.map { min($0, deadline) } ?? deadline
+        current = NIOLockedValueBox(start)
+        self.limit = limit
     }
 
     var deadline: ContinuousClock.Instant { current.withLockedValue { $0 } }
 
-    /// Gives the pass until `deadline`, if that is later than what it has.
+    /// Gives the pass until `deadline` (never past ``limit``), if that is later than what it has.
     func extendDeadline(to deadline: ContinuousClock.Instant) {
-        current.withLockedValue { $0 = max($0, deadline) }
+        let bounded = limit.map { min($0, deadline) } ?? deadline
+        current.withLockedValue { $0 = max($0, bounded) }
+    }
+
+    /// The deadline of a step that wants until `deadline`: that, cut to ``limit``; the pass's
+    /// deadline moves on with it.
+    func stepDeadline(_ deadline: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        let bounded = limit.map { min($0, deadline) } ?? deadline
+        extendDeadline(to: bounded)
+        return bounded
     }
 }
 

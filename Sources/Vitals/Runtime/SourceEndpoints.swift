@@ -19,10 +19,25 @@ public final class SourceEndpoints: Sendable {
         }
     }
 
+    /// What an asynchronous endpoint sees of its request.
+    public struct Request: Sendable {
+        public var query: [String: String]
+        /// Header names lower-cased.
+        public var headers: [String: String]
+
+        public init(query: [String: String] = [:], headers: [String: String] = [:]) {
+            self.query = query
+            self.headers = headers
+        }
+    }
+
     public struct Endpoint: Sendable {
         public let path: String
         public let summary: String
-        public let handle: @Sendable (_ query: [String: String]) -> Response
+        public let respond: @Sendable (_ request: Request) async -> Response
+
+        /// The synchronous view of ``respond`` for endpoints that only read collected state.
+        public func handle(_ query: [String: String]) async -> Response { await respond(Request(query: query)) }
     }
 
     private let endpoints = NIOLockedValueBox<[Endpoint]>([])
@@ -35,7 +50,16 @@ public final class SourceEndpoints: Sendable {
     public func register(path: String, summary: String, handle: @escaping @Sendable (_ query: [String: String]) -> Response) {
         endpoints.withLockedValue { list in
             guard !list.contains(where: { $0.path == path }) else { return }
-            list.append(Endpoint(path: path, summary: summary, handle: handle))
+            list.append(Endpoint(path: path, summary: summary, respond: { handle($0.query) }))
+        }
+    }
+
+    /// An endpoint that waits for work done elsewhere (`/probe` runs a pass on a target's worker
+    /// thread and awaits it with a deadline). The handler must never block: it awaits.
+    public func registerAsync(path: String, summary: String, respond: @escaping @Sendable (_ request: Request) async -> Response) {
+        endpoints.withLockedValue { list in
+            guard !list.contains(where: { $0.path == path }) else { return }
+            list.append(Endpoint(path: path, summary: summary, respond: respond))
         }
     }
 

@@ -1,0 +1,275 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Credentials for probed targets, by name, as postgres_exporter's `auth_modules:` has them:
+///
+/// ```yaml
+/// auth_modules:
+///   prod:
+///     type: userpass
+///     userpass: {username: monitor, password: secret}
+///     options: {sslmode: require}
+/// ```
+///
+/// They live in a file (`--postgres.auth-modules-file`, the same format as postgres_exporter's
+/// `--config.file`), never in the URL: `/probe?auth_module=prod` names them.
+public struct PostgresAuthModule: Sendable, Equatable {
+    public var username: String
+    public var password: String
+    /// libpq keywords added to the connection string (`sslmode`, `connect_timeout`…).
+    public var options: [String: String]
+
+    public static let fileKey = "postgres.auth-modules-file"
+
+    /// Parses the file's text. Messages name modules and keys, never a value.
+    public static func parse(_ text: String, fileName: String = fileKey) throws(ConfigurationError) -> [String: PostgresAuthModule] {
+        func fail(_ message: String) -> ConfigurationError { ConfigurationError(.invalidFile, key: fileKey, "\(fileName): \(message)") }
+        let document: YAMLTree
+        do {
+            document = try YAMLTree.parse(text)
+        } catch {
+            throw fail("is not valid YAML: \(error.message)")
+        }
+        func mapping(_ tree: YAMLTree?, _ what: String) throws(ConfigurationError) -> [(key: String, value: YAMLTree)] {
+            switch tree {
+            case .mapping(let pairs)?: return pairs
+            case .null?, nil: return []
+            default: throw fail("\(what) must be a mapping")
+            }
+        }
+        func scalar(_ tree: YAMLTree?) -> String? {
+            if case .scalar(let value)? = tree { return value }
+            return nil
+        }
+        let root = try mapping(document, "the file")
+        for (key, _) in root where key != "auth_modules" {
+            throw fail("unknown key '\(key)' (only auth_modules is read)")
+        }
+        var modules: [String: PostgresAuthModule] = [:]
+        for (name, body) in try mapping(root.first { $0.key == "auth_modules" }?.value, "auth_modules") {
+            let fields = try mapping(body, "auth module '\(name)'")
+            func field(_ key: String) -> YAMLTree? { fields.first { $0.key == key }?.value }
+            for (key, _) in fields where !["type", "userpass", "options"].contains(key) {
+                throw fail("auth module '\(name)': unknown key '\(key)'")
+            }
+            guard scalar(field("type")) == "userpass" else {
+                throw fail("auth module '\(name)': type must be userpass")
+            }
+            let userpass = try mapping(field("userpass"), "auth module '\(name)' userpass")
+            guard let username = scalar(userpass.first(where: { $0.key == "username" })?.value), !username.isEmpty else {
+                throw fail("auth module '\(name)': userpass.username is missing")
+            }
+            let password = scalar(userpass.first(where: { $0.key == "password" })?.value) ?? ""
+            var options: [String: String] = [:]
+            for (key, value) in try mapping(field("options"), "auth module '\(name)' options") {
+                guard let value = scalar(value) else { throw fail("auth module '\(name)': option '\(key)' must be a plain value") }
+                guard !["user", "password", "dbname", "host", "hostaddr", "port"].contains(key) else {
+                    throw fail("auth module '\(name)': option '\(key)' belongs in the target or userpass")
+                }
+                options[key] = value
+            }
+            modules[name] = PostgresAuthModule(username: username, password: password, options: options)
+        }
+        return modules
+    }
+
+    /// Reads and parses `path`.
+    public static func load(path: String, readFile: (String) -> String? = PostgresConfiguration.readFile) throws(ConfigurationError)
+        -> [String: PostgresAuthModule]
+    {
+        guard let text = readFile(path) else { throw ConfigurationError(.unreadableFile, key: fileKey, "cannot read '\(path)'") }
+        return try parse(text, fileName: path)
+    }
+}
+
+/// Why a probe request was refused (HTTP 400). Fixed texts: a message never quotes the target,
+/// which may hold a password.
+public struct PostgresProbeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable {
+        private enum Base { case missingTarget, invalidTarget, passwordInTarget, unknownAuthModule }
+        private let base: Base
+        public static let missingTarget = Code(base: .missingTarget)
+        public static let invalidTarget = Code(base: .invalidTarget)
+        public static let passwordInTarget = Code(base: .passwordInTarget)
+        public static let unknownAuthModule = Code(base: .unknownAuthModule)
+    }
+
+    public let code: Code
+
+    public init(_ code: Code) { self.code = code }
+
+    public var description: String {
+        switch code {
+        case .missingTarget: "the 'target' parameter must be given (a connection string or host:port/database)"
+        case .invalidTarget: "the 'target' parameter is not a connection string libpq can parse, nor host:port/database"
+        case .passwordInTarget:
+            "the 'target' parameter must not carry a password: put the credentials in an auth module (--postgres.auth-modules-file) and pass auth_module"
+        default: "no such auth_module in --postgres.auth-modules-file"
+        }
+    }
+}
+
+/// What `/probe?target=…&auth_module=…` connects to.
+public enum PostgresProbeTarget {
+    /// The connection string for `target` with `module`'s credentials and options, as postgres_exporter
+    /// builds it: a target that is not a URI (`postgres://`, `postgresql://`) nor `key=value` pairs is
+    /// read as `host:port/database`. A target with a password is refused, so secrets stay out of URLs.
+    public static func connectionInfo(target: String?, module: PostgresAuthModule?) throws(PostgresProbeError) -> PostgresConnectionInfo {
+        guard let target = target?.trimmingCharacters(in: .whitespaces), !target.isEmpty else { throw PostgresProbeError(.missingTarget) }
+        let isURI = target.hasPrefix("postgres://") || target.hasPrefix("postgresql://")
+        // key=value pairs start with a keyword and `=`; `host:port/db?sslmode=…` has a `:`, `/` or `?` first.
+        let isKeywordValue = target.firstIndex(where: { "=:/?@".contains($0) }).map { target[$0] == "=" } ?? false
+        let text = isURI || isKeywordValue ? target : "postgresql://" + target
+        let parsed: PostgresConnectionInfo
+        do {
+            // No PG* variables: a probed target is what the URL says, not the daemon's environment.
+            parsed = try PostgresConnectionInfo(text, environment: [:])
+        } catch {
+            throw PostgresProbeError(.invalidTarget)
+        }
+        guard parsed.options["password"] == nil else { throw PostgresProbeError(.passwordInTarget) }
+        guard let module else { return parsed }
+        var options = parsed.options
+        options["user"] = module.username
+        if !module.password.isEmpty { options["password"] = module.password }
+        for (key, value) in module.options { options[key] = value }
+        let conninfo = options.sorted { $0.key < $1.key }.map { "\($0.key)=\(quote($0.value))" }.joined(separator: " ")
+        do {
+            return try PostgresConnectionInfo(conninfo, environment: [:])
+        } catch {
+            throw PostgresProbeError(.invalidTarget)
+        }
+    }
+
+    /// A libpq `key=value` value: single-quoted, `\` and `'` escaped.
+    static func quote(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+}
+
+/// One probed Postgres target: the same passes (collectors, slow interval, publication) as a
+/// configured target, on a worker thread of its own, kept between probes.
+final class PostgresProbeTargetState: ProbeTarget {
+    let passes: PostgresPasses
+    let worker = WorkerThread()
+    let label: String
+
+    init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard) {
+        var configuration = configuration
+        // No `target` label: Prometheus' relabelling puts the target in `instance`, as with postgres_exporter.
+        configuration.targets = []
+        self.passes = PostgresPasses(configuration: configuration, info: info, statements: statements)
+        self.label = info.targetLabel
+    }
+
+    func probe(deadline: ContinuousClock.Instant) async -> CollectedPass? {
+        await runProbePass(source: passes, worker: worker, deadline: deadline)
+    }
+
+    func close() async {
+        let passes = self.passes
+        passes.abort()
+        _ = await worker.run { passes.close() }
+        await worker.shutdown()
+    }
+}
+
+/// `GET /probe`: postgres_exporter's multi-target endpoint. Answers one target's metrics (pg_up
+/// included) within the scrape's timeout, keeping each target's connection between probes.
+final class PostgresProbe: Sendable {
+    let configuration: PostgresConfiguration
+    let probe: ProbeConfiguration
+    let cache: ProbeTargetCache<PostgresProbeTargetState>
+    private let modules: NIOLockedValueBox<[String: PostgresAuthModule]>
+    private let statements = PostgresStatementsBoard()
+    private let logger: Logger
+
+    init(configuration: PostgresConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], logger: Logger) {
+        self.configuration = configuration
+        self.probe = probe
+        self.cache = ProbeTargetCache(capacity: probe.maxTargets, idleTimeout: probe.idleTimeout)
+        self.modules = NIOLockedValueBox(modules)
+        self.logger = logger
+    }
+
+    /// New credentials (SIGHUP): every open target is closed, so the next probe connects with them.
+    func reload(modules new: [String: PostgresAuthModule]) {
+        let changed = modules.withLockedValue { current in
+            defer { current = new }
+            return current != new
+        }
+        if changed { ProbeTargetCache.close(cache.removeAll()) }
+    }
+
+    func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
+        let start = ContinuousClock.now
+        let deadline = start + probe.budget(scrapeTimeoutHeader: request.headers[ProbeConfiguration.scrapeTimeoutHeader])
+        let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
+        let info: PostgresConnectionInfo
+        do throws(PostgresProbeError) {
+            var module: PostgresAuthModule?
+            if let moduleName {
+                guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw PostgresProbeError(.unknownAuthModule) }
+                module = known
+            }
+            info = try PostgresProbeTarget.connectionInfo(target: request.query["target"], module: module)
+        } catch {
+            return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
+        }
+        // Keyed by what the URL said plus the module: the cache never holds a password of its own making.
+        let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
+        let configuration = self.configuration
+        let statements = self.statements
+        let (target, evicted) = cache.target(for: key) {
+            PostgresProbeTargetState(configuration: configuration, info: info, statements: statements)
+        }
+        ProbeTargetCache.close(evicted)
+        let families: [FamilySnapshot]
+        if let collected = await target.probe(deadline: deadline) {
+            families = collected.families
+            if let failure = collected.outcome.failure {
+                logger.debug("postgres probe down", metadata: ["target": "\(target.label)", "reason": "\(failure.reason.rawValue)"])
+            }
+        } else {
+            families = target.passes.downFamilies
+            logger.debug(
+                "postgres probe overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
+        }
+        return SourceEndpoints.Response(
+            contentType: ExpositionFormat.prometheusText.contentType,
+            body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
+    }
+
+    /// Closes the targets idle too long.
+    func reap() { ProbeTargetCache.close(cache.reap()) }
+
+    func closeAll() async {
+        for target in cache.removeAll() { await target.close() }
+    }
+}
+
+/// Keeps the probe's cache tidy while the daemon runs: closes idle targets, and every target at
+/// shutdown. A service of its own so that it ends with the daemon; its status is not on `/ready`
+/// (probed targets are Prometheus' to judge, through `pg_up`).
+final class PostgresProbeService: VitalsSource {
+    let name = "postgres_probe"
+    let status = SourceStatus(source: "postgres_probe")
+    let probe: PostgresProbe
+
+    init(probe: PostgresProbe) {
+        self.probe = probe
+    }
+
+    func run() async throws {
+        let period = min(Duration.seconds(30), probe.probe.idleTimeout / 4)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: period)) != nil else { break }
+                self.probe.reap()
+            }
+        }
+        await probe.closeAll()
+    }
+}

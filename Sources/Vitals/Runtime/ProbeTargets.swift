@@ -1,0 +1,151 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// The settings every multi-target endpoint shares (`/probe` for Postgres, `/scrape` for Redis).
+public struct ProbeConfiguration: Sendable, Equatable {
+    public static let keys: [ConfigurationKey] = [
+        ConfigurationKey("probe.enabled", .bool, default: .bool(true), help: "Serve the multi-target endpoints (/probe for Postgres)."),
+        ConfigurationKey(
+            "probe.idle-timeout", .duration, default: .duration(.seconds(300)),
+            help: "A probed target not probed for this long has its connection closed."),
+        ConfigurationKey("probe.max-targets", .int, default: .int(32), help: "Probed targets kept open at once; past it the least recently probed is closed."),
+        ConfigurationKey(
+            "probe.default-timeout", .duration, default: .duration(.seconds(10)),
+            help: "A probe's budget when the scrape sends no X-Prometheus-Scrape-Timeout-Seconds header."),
+        ConfigurationKey(
+            "probe.timeout-offset", .duration, default: .duration(.milliseconds(500)),
+            help: "Taken off the scrape's timeout, so the answer reaches Prometheus before it gives up."),
+    ]
+
+    public var enabled: Bool
+    public var idleTimeout: Duration
+    public var maxTargets: Int
+    public var defaultTimeout: Duration
+    public var timeoutOffset: Duration
+
+    public init(values: ConfigurationValues) throws(ConfigurationError) {
+        enabled = values.value("probe.enabled") == nil || values.bool("probe.enabled")
+        idleTimeout = values.duration("probe.idle-timeout") ?? .seconds(300)
+        maxTargets = values.int("probe.max-targets") ?? 32
+        defaultTimeout = values.duration("probe.default-timeout") ?? .seconds(10)
+        timeoutOffset = values.duration("probe.timeout-offset") ?? .milliseconds(500)
+        guard idleTimeout >= .seconds(1) else { throw ConfigurationError(.invalidValue, key: "probe.idle-timeout", "must be at least 1s") }
+        guard (1...10_000).contains(maxTargets) else { throw ConfigurationError(.invalidValue, key: "probe.max-targets", "must be between 1 and 10000") }
+        guard defaultTimeout >= .milliseconds(100) else { throw ConfigurationError(.invalidValue, key: "probe.default-timeout", "must be at least 100ms") }
+        guard timeoutOffset >= .zero else { throw ConfigurationError(.invalidValue, key: "probe.timeout-offset", "must not be negative") }
+    }
+
+    /// The time one probe may take: the scrape's timeout (header) less the offset, or the default
+    /// less the offset; never under 100 ms, so a tiny or garbled header still gets a real attempt.
+    public func budget(scrapeTimeoutHeader: String?) -> Duration {
+        var timeout = defaultTimeout
+        if let header = scrapeTimeoutHeader?.trimmingCharacters(in: .whitespaces), let seconds = Double(header), seconds.isFinite, seconds > 0 {
+            timeout = .milliseconds(Int64(min(seconds, 3600) * 1000))
+        }
+        return max(.milliseconds(100), timeout - timeoutOffset)
+    }
+
+    public static let scrapeTimeoutHeader = "x-prometheus-scrape-timeout-seconds"
+}
+
+/// One probed target kept between probes: its connection and the worker thread it runs on.
+protocol ProbeTarget: AnyObject, Sendable {
+    /// Closes the connection on the target's worker thread and ends the thread. Awaits, never blocks.
+    func close() async
+}
+
+/// The probed targets kept open, keyed by target and auth module: at most `capacity`, the least
+/// recently used closed first when a new one needs room, and any not used for `idleTimeout` closed
+/// by ``reap(now:)``. Closing happens outside the lock, on the target's own thread.
+final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
+    private struct Entry {
+        let target: Target
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    let capacity: Int
+    let idleTimeout: Duration
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    init(capacity: Int, idleTimeout: Duration) {
+        self.capacity = capacity
+        self.idleTimeout = idleTimeout
+    }
+
+    var count: Int { entries.withLockedValue { $0.count } }
+
+    func contains(_ key: String) -> Bool { entries.withLockedValue { $0[key] != nil } }
+
+    /// The target for `key`, made with `make` when there is none; marks it used. Returns the
+    /// targets pushed out (idle ones, then the least recently used past the cap), for the caller to close.
+    func target(for key: String, now: ContinuousClock.Instant = .now, make: () -> Target) -> (Target, evicted: [Target]) {
+        entries.withLockedValue { entries in
+            var evicted = Self.removeIdle(&entries, now: now, idleTimeout: idleTimeout, keeping: key)
+            if var entry = entries[key] {
+                entry.lastUsed = now
+                entries[key] = entry
+                return (entry.target, evicted)
+            }
+            while entries.count >= capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                entries[oldest.key] = nil
+                evicted.append(oldest.value.target)
+            }
+            let target = make()
+            entries[key] = Entry(target: target, lastUsed: now)
+            return (target, evicted)
+        }
+    }
+
+    /// Removes the targets idle for `idleTimeout`; returns them for the caller to close.
+    func reap(now: ContinuousClock.Instant = .now) -> [Target] {
+        entries.withLockedValue { Self.removeIdle(&$0, now: now, idleTimeout: idleTimeout, keeping: nil) }
+    }
+
+    /// Removes every target (shutdown, or new credentials); returns them for the caller to close.
+    func removeAll() -> [Target] {
+        entries.withLockedValue { entries in
+            defer { entries = [:] }
+            return entries.values.map(\.target)
+        }
+    }
+
+    private static func removeIdle(_ entries: inout [String: Entry], now: ContinuousClock.Instant, idleTimeout: Duration, keeping: String?) -> [Target] {
+        let idle = entries.filter { $0.key != keeping && now - $0.value.lastUsed >= idleTimeout }
+        for key in idle.keys { entries[key] = nil }
+        return idle.values.map(\.target)
+    }
+}
+
+extension ProbeTargetCache {
+    /// Closes `targets` without making the caller wait: each closes on its own worker thread.
+    static func close(_ targets: [Target]) {
+        for target in targets { Task { await target.close() } }
+    }
+}
+
+/// Runs one probe's pass on a target's worker, racing the probe's deadline: returns what the pass
+/// collected, or nil when the deadline came first. The caller is answered at the deadline even if
+/// the pass cannot be stopped at once: the pass is aborted and finishes on its own thread, and a
+/// later probe of the same target waits behind it, with its own deadline.
+func runProbePass(source: any CollectingSource, worker: WorkerThread, deadline: ContinuousClock.Instant) async -> CollectedPass? {
+    let pass = CollectionPass(deadline: deadline, limit: deadline)
+    let waiting = NIOLockedValueBox<CheckedContinuation<CollectedPass?, Never>?>(nil)
+    /// Answers the caller once; whether this call was the one that did.
+    @Sendable func answer(_ collected: CollectedPass?) -> Bool {
+        guard let continuation = waiting.withLockedValue({ value in defer { value = nil }; return value }) else { return false }
+        continuation.resume(returning: collected)
+        return true
+    }
+    return await withCheckedContinuation { continuation in
+        waiting.withLockedValue { $0 = continuation }
+        let timer = Task {
+            guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
+            if answer(nil) { source.abort() }
+        }
+        Task {
+            let collected = await worker.run { source.collect(pass) }
+            timer.cancel()
+            _ = answer(collected ?? nil)
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import Vitals
+
+@Suite struct PostgresProbeUnitTests {
+    @Test func authModulesParseAsPostgresExporterWritesThem() throws {
+        let modules = try PostgresAuthModule.parse(
+            """
+            auth_modules:
+              prod:
+                type: userpass
+                userpass:
+                  username: monitor
+                  password: "s3cr3t'x"
+                options:
+                  sslmode: require
+              bare:
+                type: userpass
+                userpass: {username: other}
+            """)
+        #expect(modules["prod"] == PostgresAuthModule(username: "monitor", password: "s3cr3t'x", options: ["sslmode": "require"]))
+        #expect(modules["bare"] == PostgresAuthModule(username: "other", password: "", options: [:]))
+    }
+
+    @Test func badAuthModulesNameTheModuleNeverTheSecret() {
+        for (text, expected) in [
+            ("auth_modules:\n  a:\n    type: tls\n    userpass: {username: u, password: hunter2}\n", "type must be userpass"),
+            ("auth_modules:\n  a:\n    type: userpass\n    userpass: {password: hunter2}\n", "username is missing"),
+            ("auth_modules:\n  a:\n    type: userpass\n    userpass: {username: u, password: hunter2}\n    options: {password: hunter2}\n", "belongs in"),
+            ("modules: {}\n", "unknown key 'modules'"),
+        ] {
+            #expect {
+                _ = try PostgresAuthModule.parse(text)
+            } throws: { error in
+                let text = String(describing: error)
+                return text.contains(expected) && !text.contains("hunter2")
+            }
+        }
+    }
+
+    @Test func targetsAreHostPortDatabaseOrConnectionStrings() throws {
+        #expect(try PostgresProbeTarget.connectionInfo(target: "db1:6543/sales", module: nil).targetLabel == "db1:6543/sales")
+        #expect(try PostgresProbeTarget.connectionInfo(target: "postgres://db1:6543/sales?sslmode=disable", module: nil).options["sslmode"] == "disable")
+        #expect(try PostgresProbeTarget.connectionInfo(target: "host=db2 port=7 dbname=x", module: nil).targetLabel == "db2:7/x")
+        #expect(try PostgresProbeTarget.connectionInfo(target: "db1:6543/sales?sslmode=disable", module: nil).options["sslmode"] == "disable")
+        #expect(try PostgresProbeTarget.connectionInfo(target: "db1", module: nil).targetLabel == "db1:5432/postgres")
+        let module = PostgresAuthModule(username: "mon", password: "p w'\\", options: ["sslmode": "disable"])
+        let info = try PostgresProbeTarget.connectionInfo(target: "postgresql://someone@db1:6543/sales", module: module)
+        #expect(info.options["user"] == "mon")
+        #expect(info.options["password"] == "p w'\\")
+        #expect(info.options["sslmode"] == "disable")
+        #expect(info.options["host"] == "db1" && info.options["port"] == "6543" && info.options["dbname"] == "sales")
+        #expect(info.targetLabel == "db1:6543/sales")
+    }
+
+    @Test func aPasswordInTheTargetIsRefused() {
+        for target in ["postgresql://u:pw@db1:5432/app", "host=db1 password=pw dbname=app", "postgres://db1/app?password=pw"] {
+            #expect(throws: PostgresProbeError(.passwordInTarget)) { try PostgresProbeTarget.connectionInfo(target: target, module: nil) }
+        }
+        #expect(throws: PostgresProbeError(.missingTarget)) { try PostgresProbeTarget.connectionInfo(target: nil, module: nil) }
+        #expect(throws: PostgresProbeError(.missingTarget)) { try PostgresProbeTarget.connectionInfo(target: " ", module: nil) }
+        #expect(throws: PostgresProbeError(.invalidTarget)) { try PostgresProbeTarget.connectionInfo(target: "host='unclosed", module: nil) }
+    }
+
+    @Test func theBudgetIsTheScrapeTimeoutLessTheOffset() throws {
+        let probe = try ProbeConfiguration(values: ConfigurationValues.make(keys: ProbeConfiguration.keys))
+        #expect(probe.budget(scrapeTimeoutHeader: "3") == .milliseconds(2500))
+        #expect(probe.budget(scrapeTimeoutHeader: "1.5") == .seconds(1))
+        #expect(probe.budget(scrapeTimeoutHeader: nil) == .milliseconds(9500))
+        #expect(probe.budget(scrapeTimeoutHeader: "soon") == .milliseconds(9500))
+        #expect(probe.budget(scrapeTimeoutHeader: "-1") == .milliseconds(9500))
+        #expect(probe.budget(scrapeTimeoutHeader: "0.2") == .milliseconds(100))
+        #expect(throws: ConfigurationError.self) {
+            try ProbeConfiguration(values: ConfigurationValues.make(keys: ProbeConfiguration.keys, ["probe.max-targets": "0"]))
+        }
+    }
+
+    final class FakeTarget: ProbeTarget {
+        let name: String
+        let closed = NIOLockedValueBox(false)
+        init(_ name: String) { self.name = name }
+        func close() async { closed.withLockedValue { $0 = true } }
+    }
+
+    @Test func theCacheClosesTheLeastRecentlyUsedPastItsCapAndIdleOnes() {
+        let cache = ProbeTargetCache<FakeTarget>(capacity: 2, idleTimeout: .seconds(60))
+        let t0 = ContinuousClock.now
+        let (a, _) = cache.target(for: "a", now: t0) { FakeTarget("a") }
+        let (b, _) = cache.target(for: "b", now: t0 + .seconds(1)) { FakeTarget("b") }
+        let (again, none) = cache.target(for: "a", now: t0 + .seconds(2)) { FakeTarget("a2") }
+        #expect(again === a && none.isEmpty)
+        let (_, evicted) = cache.target(for: "c", now: t0 + .seconds(3)) { FakeTarget("c") }
+        #expect(evicted.map(\.name) == ["b"], "b was the least recently used")
+        #expect(cache.count == 2 && cache.contains("a") && cache.contains("c") && !cache.contains("b"))
+        _ = b
+        #expect(cache.reap(now: t0 + .seconds(62)).map(\.name) == ["a"], "a idle for 60 s; c only for 59 s")
+        #expect(cache.reap(now: t0 + .seconds(63)).map(\.name) == ["c"])
+        #expect(cache.count == 0)
+        // A target probed again is never reaped by its own probe, however long it was idle.
+        _ = cache.target(for: "d", now: t0) { FakeTarget("d") }
+        let (_, idle) = cache.target(for: "d", now: t0 + .seconds(600)) { FakeTarget("d2") }
+        #expect(idle.isEmpty && cache.count == 1)
+    }
+}
+
+/// `/probe` against real servers: the shared test PostgreSQL, a private one, and a hung listener.
+@Suite(.serialized) struct PostgresProbeIntegrationTests {
+    static func modulesFile(_ directory: TemporaryDirectory, servers: [(String, PostgresTestServer)]) throws -> String {
+        var text = "auth_modules:\n"
+        for (name, server) in servers {
+            text += "  \(name):\n    type: userpass\n    userpass:\n      username: vitals\n      password: '\(server.password)'\n    options:\n      sslmode: disable\n"
+        }
+        text += "  hung:\n    type: userpass\n    userpass: {username: vitals, password: pw-hung-secret}\n    options: {sslmode: disable}\n"
+        let path = directory.path + "/auth.yml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func probe(
+        _ client: some TestClientProtocol, target: String, module: String?, timeout: String? = "3"
+    ) async throws -> (status: HTTPResponse.Status, body: String, elapsed: Duration) {
+        var uri = "/probe?target=" + target.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        if let module { uri += "&auth_module=\(module)" }
+        var headers: HTTPFields = [:]
+        if let timeout { headers[HTTPField.Name("X-Prometheus-Scrape-Timeout-Seconds")!] = timeout }
+        let start = ContinuousClock.now
+        return try await client.execute(uri: uri, method: .get, headers: headers) { response in
+            (response.status, String(buffer: response.body), ContinuousClock.now - start)
+        }
+    }
+
+    @Test func probesAnswerEachTargetInTimeAndTheHungOneIsDown() async throws {
+        guard let shared = PostgresTestServer.require() else { return }
+        let directory = try TemporaryDirectory()
+        let other = try await PostgresTestServer.startPrivate(in: directory.path + "/servers")
+        let listener = try PostgresSilentListener()
+        let logs = PostgresLogCapture()
+        do {
+            let file = try Self.modulesFile(directory, servers: [("shared", shared), ("other", other)])
+            // No --postgres.dsn: /probe alone.
+            let app = try makePostgresTestApplication([("postgres.auth-modules-file", file), ("postgres.timeout", "5s")], logs: logs)
+            try await app.test(.router) { client in
+                // Every probe at once, the hung one among them.
+                async let first = Self.probe(client, target: "127.0.0.1:\(shared.port)/app", module: "shared")
+                async let second = Self.probe(client, target: "postgresql://127.0.0.1:\(other.port)/app", module: "other")
+                async let hung = Self.probe(client, target: "host=127.0.0.1 port=\(listener.port) dbname=app", module: "hung", timeout: "2")
+                let answers = try await [first, second, hung]
+                for (index, answer) in answers.enumerated() {
+                    #expect(answer.status == .ok)
+                    #expect(answer.elapsed < .seconds(index == 2 ? 2 : 3), "probe \(index) answered in \(answer.elapsed)")
+                }
+                #expect(ScrapedMetrics(answers[0].body).values("pg_up").first?.value == 1)
+                #expect(ScrapedMetrics(answers[1].body).values("pg_up").first?.value == 1)
+                #expect(ScrapedMetrics(answers[2].body).values("pg_up").first?.value == 0)
+                #expect(answers[2].elapsed >= .milliseconds(1400), "the hung target had its whole budget (2 s less 0.5 s)")
+                // The same collectors as a configured target, and no target label (relabelling sets instance).
+                let metrics = ScrapedMetrics(answers[0].body)
+                #expect(metrics.values("pg_scrape_collector_success").count == PostgresCollectorName.allCases.count)
+                #expect(!metrics.values("pg_stat_database_numbackends").isEmpty)
+                #expect(!answers[0].body.contains("target=\""))
+                #expect(ScrapedMetrics(answers[2].body).sum("pg_scrape_collector_success") == 0)
+
+                // Probed again: the kept connection answers, still in time.
+                let again = try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app", module: "shared", timeout: nil)
+                #expect(ScrapedMetrics(again.body).values("pg_up").first?.value == 1)
+                let hungAgain = try await Self.probe(client, target: "host=127.0.0.1 port=\(listener.port) dbname=app", module: "hung", timeout: "1")
+                #expect(hungAgain.elapsed < .seconds(1))
+                #expect(ScrapedMetrics(hungAgain.body).values("pg_up").first?.value == 0)
+
+                // Refusals: a password in the URL, an unknown module, no target.
+                let withPassword = try await Self.probe(client, target: "postgresql://vitals:\(shared.password)@127.0.0.1:\(shared.port)/app", module: nil)
+                #expect(withPassword.status == .badRequest)
+                #expect(withPassword.body.contains("must not carry a password") && !withPassword.body.contains(shared.password))
+                #expect(try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app", module: "nope").status == .badRequest)
+                let noTarget = try await client.execute(uri: "/probe", method: .get) { $0.status }
+                #expect(noTarget == .badRequest)
+                // A wrong password (no module): down, not an error page.
+                let anonymous = try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app?sslmode=disable&user=nobody", module: nil)
+                #expect(anonymous.status == .ok)
+                #expect(ScrapedMetrics(anonymous.body).values("pg_up").first?.value == 0)
+
+                // Probed targets stay off /ready and /metrics.
+                let ready = try await client.execute(uri: "/ready", method: .get) { String(buffer: $0.body) }
+                #expect(!ready.contains(shared.port) && !ready.contains(other.port))
+                let scrape = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                #expect(!scrape.contains("pg_up"))
+            }
+            for secret in [shared.password, other.password, "pw-hung-secret"] {
+                #expect(!logs.text.contains(secret))
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await PostgresTestServer.stopPrivate(in: directory.path + "/servers")
+        #expect(listener.closedByClient == listener.acceptedCount, "every connection to the hung listener was closed")
+    }
+
+    /// Connections as the server counts them, per application_name.
+    static func connections(_ observer: PostgresTestSession, _ name: String) throws -> Int {
+        Int(try observer.run("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '\(name)'").rows.first?["n"] ?? "") ?? -1
+    }
+
+    @Test func targetsAreKeptUpToTheCapAndClosedWhenIdle() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try await PostgresTestServer.startPrivate(in: directory.path + "/servers")
+        do {
+            let values = try ConfigurationValues.make(
+                keys: PostgresConfiguration.keys + ProbeConfiguration.keys, ["probe.max-targets": "2", "probe.idle-timeout": "1s", "postgres.include-databases": "app"])
+            let modules = ["m": PostgresAuthModule(username: "vitals", password: server.password, options: ["sslmode": "disable"])]
+            let probe = PostgresProbe(
+                configuration: try PostgresConfiguration(values: values), probe: try ProbeConfiguration(values: values), modules: modules,
+                logger: Logger(label: "test"))
+            let observer = try PostgresTestSession(dsn: server.superuserDSN)
+            func request(_ name: String) async -> SourceEndpoints.Response {
+                await probe.respond(
+                    .init(
+                        query: ["target": "postgresql://127.0.0.1:\(server.port)/app?application_name=\(name)", "auth_module": "m"],
+                        headers: [ProbeConfiguration.scrapeTimeoutHeader: "5"]))
+            }
+            for name in ["probe_a", "probe_b"] {
+                #expect(ScrapedMetrics(await request(name).body).values("pg_up").first?.value == 1)
+            }
+            #expect(try Self.connections(observer, "probe_a") == 1)
+            #expect(try Self.connections(observer, "probe_b") == 1)
+            // A third target: the least recently probed (a) is closed.
+            #expect(ScrapedMetrics(await request("probe_c").body).values("pg_up").first?.value == 1)
+            #expect(probe.cache.count == 2)
+            try await Self.waitUntil { try Self.connections(observer, "probe_a") == 0 }
+            #expect(try Self.connections(observer, "probe_a") == 0)
+            #expect(try Self.connections(observer, "probe_b") == 1)
+            #expect(try Self.connections(observer, "probe_c") == 1)
+            // Idle past 1 s: the reaper closes both.
+            try await Task.sleep(for: .milliseconds(1100))
+            probe.reap()
+            #expect(probe.cache.count == 0)
+            try await Self.waitUntil { try Self.connections(observer, "probe_b") + Self.connections(observer, "probe_c") == 0 }
+            #expect(try Self.connections(observer, "probe_b") + Self.connections(observer, "probe_c") == 0)
+            await probe.closeAll()
+        } catch {
+            Issue.record(error)
+        }
+        await PostgresTestServer.stopPrivate(in: directory.path + "/servers")
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(5), _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
