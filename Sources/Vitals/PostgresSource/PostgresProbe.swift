@@ -24,8 +24,15 @@ public struct PostgresAuthModule: Sendable, Equatable {
     public static let fileKey = "postgres.auth-modules-file"
 
     /// Parses the file's text. Messages name modules and keys, never a value.
-    public static func parse(_ text: String, fileName: String = fileKey) throws(ConfigurationError) -> [String: PostgresAuthModule] {
-        func fail(_ message: String) -> ConfigurationError { ConfigurationError(.invalidFile, key: fileKey, "\(fileName): \(message)") }
+    /// - Parameters:
+    ///   - key: the setting that names the file, for messages (Redis reads the same format).
+    ///   - usernameRequired: Redis' AUTH takes a password alone; libpq always needs a user.
+    ///   - allowsOptions: whether `options:` is read (libpq keywords) or refused.
+    public static func parse(
+        _ text: String, fileName: String? = nil, key: String = fileKey, usernameRequired: Bool = true, allowsOptions: Bool = true
+    ) throws(ConfigurationError) -> [String: PostgresAuthModule] {
+        let fileName = fileName ?? key
+        func fail(_ message: String) -> ConfigurationError { ConfigurationError(.invalidFile, key: key, "\(fileName): \(message)") }
         let document: YAMLTree
         do {
             document = try YAMLTree.parse(text)
@@ -51,14 +58,15 @@ public struct PostgresAuthModule: Sendable, Equatable {
         for (name, body) in try mapping(root.first { $0.key == "auth_modules" }?.value, "auth_modules") {
             let fields = try mapping(body, "auth module '\(name)'")
             func field(_ key: String) -> YAMLTree? { fields.first { $0.key == key }?.value }
-            for (key, _) in fields where !["type", "userpass", "options"].contains(key) {
+            for (key, _) in fields where !["type", "userpass"].contains(key) && !(allowsOptions && key == "options") {
                 throw fail("auth module '\(name)': unknown key '\(key)'")
             }
             guard scalar(field("type")) == "userpass" else {
                 throw fail("auth module '\(name)': type must be userpass")
             }
             let userpass = try mapping(field("userpass"), "auth module '\(name)' userpass")
-            guard let username = scalar(userpass.first(where: { $0.key == "username" })?.value), !username.isEmpty else {
+            let username = scalar(userpass.first(where: { $0.key == "username" })?.value) ?? ""
+            guard !usernameRequired || !username.isEmpty else {
                 throw fail("auth module '\(name)': userpass.username is missing")
             }
             let password = scalar(userpass.first(where: { $0.key == "password" })?.value) ?? ""
@@ -76,11 +84,12 @@ public struct PostgresAuthModule: Sendable, Equatable {
     }
 
     /// Reads and parses `path`.
-    public static func load(path: String, readFile: (String) -> String? = PostgresConfiguration.readFile) throws(ConfigurationError)
-        -> [String: PostgresAuthModule]
-    {
-        guard let text = readFile(path) else { throw ConfigurationError(.unreadableFile, key: fileKey, "cannot read '\(path)'") }
-        return try parse(text, fileName: path)
+    public static func load(
+        path: String, key: String = fileKey, usernameRequired: Bool = true, allowsOptions: Bool = true,
+        readFile: (String) -> String? = PostgresConfiguration.readFile
+    ) throws(ConfigurationError) -> [String: PostgresAuthModule] {
+        guard let text = readFile(path) else { throw ConfigurationError(.unreadableFile, key: key, "cannot read '\(path)'") }
+        return try parse(text, fileName: path, key: key, usernameRequired: usernameRequired, allowsOptions: allowsOptions)
     }
 }
 

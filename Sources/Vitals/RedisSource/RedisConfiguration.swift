@@ -23,6 +23,9 @@ public struct RedisConfiguration: Sendable {
             "redis.password-file", .string, environment: ["REDIS_PASSWORD_FILE"],
             help: "File holding the password (trimmed), instead of redis.password."),
         ConfigurationKey(
+            RedisProbeTarget.fileKey, .string,
+            help: "YAML file of auth_modules (type userpass; username optional, password) for /scrape?auth_module=NAME; re-read on SIGHUP."),
+        ConfigurationKey(
             "redis.interval", .duration, default: .duration(.seconds(15)),
             help: "How often to collect; scrapes read the latest collection and never wait on Redis."),
         ConfigurationKey(

@@ -73,13 +73,15 @@ public enum RedisSourceFactory: SourceFactory {
     public static func validate(values: ConfigurationValues) throws {
         // check-config reads the TLS files too: a missing certificate fails there, not at start.
         _ = try RedisConfiguration(values: values).tls?.makeContext()
+        if let path = values.string(RedisProbeTarget.fileKey), !path.isEmpty { _ = try RedisProbe.loadModules(path: path) }
     }
 
     public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
         let settings = try RedisConfiguration(values: configuration)
-        guard !settings.targets.isEmpty else { return [] }
         let tls = try settings.tls.map { RedisTLSClient(context: try $0.makeContext(), settings: $0, group: context.eventLoopGroup) }
         if let tls { warnIfUnverified(tls.settings, logger: context.logger) }
+        let probeService = try makeProbe(configuration: configuration, settings: settings, tls: tls, context: context)
+        guard !settings.targets.isEmpty else { return probeService.map { [$0] } ?? [] }
         let sources = try settings.targets.map { try RedisSource(target: $0, configuration: settings, tls: tls, context: context) }
         // A file that cannot be read throws: the old credentials stay, and the reload gauge says so.
         context.reloads.onReload("redis.password-file") { try reloadCredentials(configuration: configuration, sources: sources) }
@@ -91,7 +93,39 @@ public enum RedisSourceFactory: SourceFactory {
                 for source in sources where source.usesTLS { source.reload(fresh) }
             }
         }
-        return sources
+        return sources + (probeService.map { [$0] } ?? [])
+    }
+
+    /// `GET /scrape` (redis_exporter's multi-target endpoint; on unless `--probe.enabled=false`),
+    /// with or without configured targets. A `rediss://` target uses the `--redis.tls-*` settings.
+    static func makeProbe(
+        configuration: ConfigurationValues, settings: RedisConfiguration, tls: RedisTLSClient?, context: SourceContext
+    ) throws -> RedisProbeService? {
+        let probeSettings = try ProbeConfiguration(values: configuration)
+        guard probeSettings.enabled else { return nil }
+        let path = configuration.string(RedisProbeTarget.fileKey).flatMap { $0.isEmpty ? nil : $0 }
+        let modules = try path.map { path throws(ConfigurationError) in try RedisProbe.loadModules(path: path) } ?? [:]
+        var probeTLS = tls
+        if probeTLS == nil {
+            // Made at start when no configured target needs it; if the files do not read, a
+            // rediss:// scrape is refused by the connector and is down.
+            let explicit = (try? RedisTLSSettings(values: configuration)) ?? nil
+            let tlsSettings = explicit ?? RedisTLSSettings()
+            if let made = try? tlsSettings.makeContext() {
+                probeTLS = RedisTLSClient(context: made, settings: tlsSettings, group: context.eventLoopGroup)
+                if explicit != nil { warnIfUnverified(tlsSettings, logger: context.logger) }
+            }
+        }
+        let probe = RedisProbe(configuration: settings, probe: probeSettings, modules: modules, tls: probeTLS, logger: context.logger)
+        context.endpoints.registerAsync(
+            path: "/scrape", summary: "one Redis target's metrics: /scrape?target=redis://host:port&auth_module=NAME (redis_exporter's multi-target endpoint)"
+        ) { request in
+            await probe.respond(request)
+        }
+        if let path {
+            context.reloads.onReload(RedisProbeTarget.fileKey) { probe.reload(modules: try RedisProbe.loadModules(path: path)) }
+        }
+        return RedisProbeService(probe: probe)
     }
 
     static func warnIfUnverified(_ settings: RedisTLSSettings, logger: Logger) {

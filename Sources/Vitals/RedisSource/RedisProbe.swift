@@ -1,0 +1,188 @@
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Why a `/scrape` request was refused (HTTP 400). Fixed texts: never the target, which may hold a password.
+public struct RedisProbeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable {
+        private enum Base { case missingTarget, invalidTarget, passwordInTarget, unknownAuthModule }
+        private let base: Base
+        public static let missingTarget = Code(base: .missingTarget)
+        public static let invalidTarget = Code(base: .invalidTarget)
+        public static let passwordInTarget = Code(base: .passwordInTarget)
+        public static let unknownAuthModule = Code(base: .unknownAuthModule)
+    }
+
+    public let code: Code
+
+    public init(_ code: Code) { self.code = code }
+
+    public var description: String {
+        switch code {
+        case .missingTarget: "the 'target' parameter must be given (redis://host:port, rediss://host:port, host:port or unix:///path)"
+        case .invalidTarget: "the 'target' parameter is not a Redis address"
+        case .passwordInTarget:
+            "the 'target' parameter must not carry a password: put the credentials in an auth module (--redis.auth-modules-file) and pass auth_module"
+        default: "no such auth_module in --redis.auth-modules-file"
+        }
+    }
+}
+
+/// What `/scrape?target=…&auth_module=…` connects to.
+public enum RedisProbeTarget {
+    public static let fileKey = "redis.auth-modules-file"
+
+    /// The target's address with `module`'s credentials. An address with a password is refused (a
+    /// user name alone is kept unless the module names one), so secrets stay out of URLs.
+    public static func target(_ text: String?, module: PostgresAuthModule?) throws(RedisProbeError) -> RedisConfiguration.Target {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { throw RedisProbeError(.missingTarget) }
+        let address: RedisAddress
+        do {
+            address = try RedisAddress.parse(text)
+        } catch {
+            throw RedisProbeError(.invalidTarget)
+        }
+        guard address.password == nil else { throw RedisProbeError(.passwordInTarget) }
+        var target = RedisConfiguration.Target(address: address, user: address.user, password: nil)
+        if let module {
+            if !module.username.isEmpty { target.user = module.username }
+            target.password = module.password.isEmpty ? nil : module.password
+        }
+        target.address.user = nil
+        return target
+    }
+}
+
+/// One probed Redis target: the same passes as a configured target, on a worker thread of its
+/// own, with its slowlog histogram in a registry of its own (served with its probes, never on `/metrics`).
+final class RedisProbeTargetState: ProbeTarget {
+    let passes: RedisPasses
+    let worker = WorkerThread()
+    let registry = MetricRegistry()
+    let label: String
+    let downFamilies: [FamilySnapshot]
+
+    init(target: RedisConfiguration.Target, configuration: RedisConfiguration, tls: RedisTLSClient?, logger: Logger) throws {
+        let descriptors = RedisMetricDescriptors(withTarget: false)
+        let histogram = try registry.histogram(
+            "redis_slowlog_duration_seconds",
+            help: "Durations of slowlog entries by command, each entry counted once when first seen (entries present when vitals started are not counted).",
+            labels: descriptors.slowlogHistogramLabels, buckets: RedisMetricDescriptors.slowlogBuckets)
+        self.passes = RedisPasses(
+            target: target, descriptors: descriptors, targetLabel: nil, configuration: configuration, slowlogHistogram: histogram,
+            tls: target.address.tls ? tls : nil, logger: logger)
+        self.label = target.label
+        self.downFamilies = RedisMetricMapper(descriptors: descriptors, target: nil, maxLabelValues: 1).downFamilies()
+    }
+
+    func probe(deadline: ContinuousClock.Instant) async -> CollectedPass? {
+        await runProbePass(source: passes, worker: worker, deadline: deadline)
+    }
+
+    func close() async {
+        let passes = self.passes
+        passes.abort()
+        _ = await worker.run { passes.close() }
+        await worker.shutdown()
+    }
+}
+
+/// `GET /scrape`: redis_exporter's multi-target endpoint, bounded by the scrape's timeout, with
+/// each target's connection kept between scrapes.
+final class RedisProbe: Sendable {
+    let configuration: RedisConfiguration
+    let probe: ProbeConfiguration
+    let cache: ProbeTargetCache<RedisProbeTargetState>
+    private let modules: NIOLockedValueBox<[String: PostgresAuthModule]>
+    private let tls: RedisTLSClient?
+    private let logger: Logger
+
+    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], tls: RedisTLSClient?, logger: Logger) {
+        self.configuration = configuration
+        self.probe = probe
+        self.cache = ProbeTargetCache(capacity: probe.maxTargets, idleTimeout: probe.idleTimeout)
+        self.modules = NIOLockedValueBox(modules)
+        self.tls = tls
+        self.logger = logger
+    }
+
+    static func loadModules(path: String) throws(ConfigurationError) -> [String: PostgresAuthModule] {
+        try PostgresAuthModule.load(path: path, key: RedisProbeTarget.fileKey, usernameRequired: false, allowsOptions: false)
+    }
+
+    func reload(modules new: [String: PostgresAuthModule]) {
+        let changed = modules.withLockedValue { current in
+            defer { current = new }
+            return current != new
+        }
+        if changed { ProbeTargetCache.close(cache.removeAll()) }
+    }
+
+    func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
+        let start = ContinuousClock.now
+        let deadline = start + probe.budget(scrapeTimeoutHeader: request.headers[ProbeConfiguration.scrapeTimeoutHeader])
+        let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
+        let target: RedisConfiguration.Target
+        do throws(RedisProbeError) {
+            var module: PostgresAuthModule?
+            if let moduleName {
+                guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw RedisProbeError(.unknownAuthModule) }
+                module = known
+            }
+            target = try RedisProbeTarget.target(request.query["target"], module: module)
+        } catch {
+            return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
+        }
+        let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
+        let configuration = self.configuration
+        let tls = self.tls
+        let logger = self.logger
+        var failed = false
+        let (state, evicted) = cache.target(for: key) {
+            // The registry is new and holds one family: registering cannot fail.
+            try! RedisProbeTargetState(target: target, configuration: configuration, tls: tls, logger: logger)
+        }
+        ProbeTargetCache.close(evicted)
+        var families: [FamilySnapshot]
+        if let collected = await state.probe(deadline: deadline) {
+            families = collected.families
+            failed = collected.outcome.failure != nil
+        } else {
+            families = state.downFamilies
+            failed = true
+        }
+        if failed { logger.debug("redis scrape down", metadata: ["target": "\(state.label)"]) }
+        families += state.registry.gather()
+        return SourceEndpoints.Response(
+            contentType: ExpositionFormat.prometheusText.contentType,
+            body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
+    }
+
+    func reap() { ProbeTargetCache.close(cache.reap()) }
+
+    func closeAll() async {
+        for target in cache.removeAll() { await target.close() }
+    }
+}
+
+/// Closes idle scraped targets while the daemon runs, and all of them at shutdown.
+final class RedisProbeService: VitalsSource {
+    let name = "redis_probe"
+    let status = SourceStatus(source: "redis_probe")
+    let probe: RedisProbe
+
+    init(probe: RedisProbe) {
+        self.probe = probe
+    }
+
+    func run() async throws {
+        let period = min(Duration.seconds(30), probe.probe.idleTimeout / 4)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: period)) != nil else { break }
+                self.probe.reap()
+            }
+        }
+        await probe.closeAll()
+    }
+}
