@@ -5,8 +5,8 @@
 
 Built-in kinds are checked strictly (unknown fields are errors) against the
 OpenAPI schemas bundled in the kubernetes-validate package (PyPI), which works
-without network. The Prometheus Operator kinds (PodMonitor, PrometheusRule)
-are not in those schemas: they are checked against the subset of the
+without network. The Prometheus Operator kinds (PodMonitor, PrometheusRule,
+Probe, ScrapeConfig) are not in those schemas: they are checked against the subset of the
 monitoring.coreos.com/v1 CRD schemas that vitals' manifests use, written out
 below, also with unknown fields rejected.
 
@@ -94,8 +94,46 @@ PROMETHEUS_RULE = strict({
         "rules": {"type": "array", "items": RULE},
     }, ["name"])}}),
 }, ["apiVersion", "kind", "metadata", "spec"])
+PROBE = strict({
+    "apiVersion": {"const": "monitoring.coreos.com/v1"},
+    "kind": {"const": "Probe"},
+    "metadata": METADATA,
+    "spec": strict({
+        "jobName": STRING,
+        "interval": DURATION,
+        "scrapeTimeout": DURATION,
+        "module": STRING,
+        "prober": strict({"url": STRING, "scheme": {"type": "string", "enum": ["http", "https"]}, "path": STRING, "proxyUrl": STRING}, ["url"]),
+        "targets": strict({"staticConfig": strict({
+            "static": {"type": "array", "items": STRING},
+            "labels": LABELS,
+            "relabelingConfigs": {"type": "array", "items": RELABEL},
+        })}),
+        "metricRelabelings": {"type": "array", "items": RELABEL},
+        "sampleLimit": {"type": "integer"},
+    }),
+}, ["apiVersion", "kind", "metadata", "spec"])
+SCRAPE_CONFIG = strict({
+    "apiVersion": {"const": "monitoring.coreos.com/v1alpha1"},
+    "kind": {"const": "ScrapeConfig"},
+    "metadata": METADATA,
+    "spec": strict({
+        "jobName": STRING,
+        "metricsPath": STRING,
+        "scheme": {"type": "string", "enum": ["HTTP", "HTTPS"]},
+        "scrapeInterval": DURATION,
+        "scrapeTimeout": DURATION,
+        "params": {"type": "object", "additionalProperties": {"type": "array", "items": STRING}},
+        "staticConfigs": {"type": "array", "items": strict({"targets": {"type": "array", "items": STRING}, "labels": LABELS})},
+        "relabelings": {"type": "array", "items": RELABEL},
+        "metricRelabelings": {"type": "array", "items": RELABEL},
+        "sampleLimit": {"type": "integer"},
+    }),
+}, ["apiVersion", "kind", "metadata", "spec"])
 CUSTOM = {("monitoring.coreos.com/v1", "PodMonitor"): POD_MONITOR,
-          ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE}
+          ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE,
+          ("monitoring.coreos.com/v1", "Probe"): PROBE,
+          ("monitoring.coreos.com/v1alpha1", "ScrapeConfig"): SCRAPE_CONFIG}
 
 
 def main(argv):

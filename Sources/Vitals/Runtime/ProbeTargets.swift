@@ -128,7 +128,10 @@ extension ProbeTargetCache {
 /// the pass cannot be stopped at once: the pass is aborted and finishes on its own thread, and a
 /// later probe of the same target waits behind it, with its own deadline.
 func runProbePass(source: any CollectingSource, worker: WorkerThread, deadline: ContinuousClock.Instant) async -> CollectedPass? {
-    let pass = CollectionPass(deadline: deadline, limit: deadline)
+    // The pass stops a little before the answer is due, so that a pass cut short in its slow part
+    // still hands over what its fast part collected instead of losing the race to the timer.
+    let headroom = min(Duration.milliseconds(200), (deadline - .now) / 5)
+    let pass = CollectionPass(deadline: deadline - headroom, limit: deadline - headroom)
     let waiting = NIOLockedValueBox<CheckedContinuation<CollectedPass?, Never>?>(nil)
     /// Answers the caller once; whether this call was the one that did.
     @Sendable func answer(_ collected: CollectedPass?) -> Bool {

@@ -27,6 +27,11 @@ enum DeploymentFiles {
 
     static func yamlText(_ text: String) throws -> Any? { try Yams.load(yaml: text) }
 
+    /// Every mapping document of a multi-document YAML file.
+    static func yamlDocuments(_ relative: String) throws -> [[String: Any]] {
+        try Yams.load_all(yaml: try text(relative)).compactMap { $0 as? [String: Any] }
+    }
+
     /// dashboards/*.json, sorted by name.
     static func dashboardNames() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path("dashboards")).filter { $0.hasSuffix(".json") }.sorted()

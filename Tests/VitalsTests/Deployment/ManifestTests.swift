@@ -8,11 +8,15 @@ import Testing
 
     @Test func kubernetesManifestsValidateAgainstTheirSchemas() async throws {
         let python = try DeploymentTools.kubernetesValidatorPython()
-        let files = ["deploy/kubernetes/deployment.yaml", "deploy/kubernetes/podmonitor.yaml", "deploy/kubernetes/prometheusrule.yaml"]
+        let files = [
+            "deploy/kubernetes/deployment.yaml", "deploy/kubernetes/podmonitor.yaml", "deploy/kubernetes/prometheusrule.yaml",
+            "deploy/kubernetes/probe.yaml",
+        ]
         let (status, output) = try await DeploymentTools.run(
             python, [DeploymentFiles.path("Tests/deployment/validate_k8s.py"), "--kubernetes-version", "1.33.0"] + files.map(DeploymentFiles.path))
         #expect(status == 0, "Kubernetes schema validation:\n\(output)")
-        #expect(output.split(separator: "\n").filter { $0.hasPrefix("OK ") }.count == files.count, "\(output)")
+        // One line per document: probe.yaml holds four (Deployment, Service, Probe, ScrapeConfig).
+        #expect(output.split(separator: "\n").filter { $0.hasPrefix("OK ") }.count == files.count + 3, "\(output)")
         #expect(!output.contains("INVALID") && !output.contains("NO SCHEMA"), "\(output)")
     }
 
@@ -115,6 +119,12 @@ import Testing
         for container in pod["initContainers"] as? [[String: Any]] ?? [] {
             for arg in container["args"] as? [String] ?? [] where arg.hasPrefix("--") { used.append(("deployment.yaml", arg)) }
         }
+        for document in try DeploymentFiles.yamlDocuments("deploy/kubernetes/probe.yaml") where document["kind"] as? String == "Deployment" {
+            let pod = (((document["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]) ?? [:]
+            for container in pod["containers"] as? [[String: Any]] ?? [] {
+                for arg in container["args"] as? [String] ?? [] where arg.hasPrefix("--") { used.append(("probe.yaml", arg)) }
+            }
+        }
         let compose = try DeploymentFiles.yaml("deploy/docker-compose.yml")
         let vitals = (compose["services"] as? [String: Any])?["vitals"] as? [String: Any] ?? [:]
         for arg in vitals["command"] as? [String] ?? [] where arg.hasPrefix("--") { used.append(("docker-compose.yml", arg)) }
@@ -137,6 +147,28 @@ import Testing
             #expect(flags.contains(flag), "\(file) uses \(flag), which vitals --help does not list")
         }
         if !skipped.isEmpty { print("Deployment flags not checked (their source is not in this build): \(skipped.joined(separator: ", "))") }
+    }
+
+    /// The multi-target setup: the Probe and the ScrapeConfig reach the vitals Service, on the
+    /// endpoints vitals serves, and name an auth module instead of carrying credentials.
+    @Test func probeManifestsPointAtTheVitalsService() throws {
+        let documents = try DeploymentFiles.yamlDocuments("deploy/kubernetes/probe.yaml")
+        func document(_ kind: String) -> [String: Any]? { documents.first { $0["kind"] as? String == kind } }
+        func spec(_ kind: String) -> [String: Any] { (document(kind)?["spec"] as? [String: Any]) ?? [:] }
+        let service = try #require(document("Service"))
+        let metadata = service["metadata"] as? [String: Any] ?? [:]
+        let address = "\(metadata["name"] as? String ?? "?").\(metadata["namespace"] as? String ?? "?").svc:10188"
+        let prober = spec("Probe")["prober"] as? [String: Any] ?? [:]
+        #expect(prober["url"] as? String == address)
+        #expect(prober["path"] as? String == "/probe")
+        let scrape = spec("ScrapeConfig")
+        #expect(scrape["metricsPath"] as? String == "/scrape")
+        let relabelings = scrape["relabelings"] as? [[String: Any]] ?? []
+        #expect(relabelings.contains { $0["targetLabel"] as? String == "__address__" && $0["replacement"] as? String == address })
+        #expect(relabelings.contains { $0["targetLabel"] as? String == "__param_target" })
+        #expect((scrape["params"] as? [String: Any])?["auth_module"] != nil)
+        let text = try DeploymentFiles.text("deploy/kubernetes/probe.yaml")
+        #expect(!text.contains("password:") && !text.contains("@"), "no credentials in the manifests")
     }
 
     // MARK: Compose and image

@@ -34,6 +34,28 @@ import Vitals
         #expect(output.components(separatedBy: "SUCCESS").count - 1 == files.count)
     }
 
+    /// The multi-target example: promtool accepts it, each job relabels its targets into
+    /// ?target= and sends the scrape to vitals, and the auth module is named, never a password.
+    @Test func promtoolChecksTheProbeScrapeConfig() async throws {
+        let (status, output) = try await DeploymentTools.run(
+            try DeploymentTools.promtool(), ["check", "config", DeploymentFiles.path("deploy/prometheus/probe.yml")])
+        #expect(status == 0, "promtool check config:\n\(output)")
+        let config = try DeploymentFiles.yaml("deploy/prometheus/probe.yml")
+        let jobs = config["scrape_configs"] as? [[String: Any]] ?? []
+        for (name, path) in [("postgres", "/probe"), ("redis", "/scrape")] {
+            let job = try #require(jobs.first { $0["job_name"] as? String == name })
+            #expect(job["metrics_path"] as? String == path)
+            #expect((job["params"] as? [String: Any])?["auth_module"] != nil)
+            let relabel = job["relabel_configs"] as? [[String: Any]] ?? []
+            #expect(relabel.first?["target_label"] as? String == "__param_target")
+            #expect(relabel.contains { $0["target_label"] as? String == "__address__" && $0["replacement"] as? String == "127.0.0.1:10188" })
+        }
+        #expect(!(try DeploymentFiles.text("deploy/prometheus/probe.yml")).contains("password:"))
+        // The example credentials file is what vitals reads.
+        let modules = try PostgresAuthModule.parse(try DeploymentFiles.text("deploy/auth-modules.example.yml"))
+        #expect(modules["prod"]?.username == "monitor")
+    }
+
     @Test func promtoolChecksTheExampleScrapeConfig() async throws {
         let (status, output) = try await DeploymentTools.run(
             try DeploymentTools.promtool(), ["check", "config", DeploymentFiles.path("deploy/prometheus/prometheus.yml")])
