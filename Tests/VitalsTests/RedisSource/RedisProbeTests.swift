@@ -110,7 +110,7 @@ import Testing
             #expect(ScrapedMetrics(answers[0].body).values("redis_up").first?.value == 1)
             #expect(ScrapedMetrics(answers[1].body).values("redis_up").first?.value == 1)
             #expect(ScrapedMetrics(answers[2].body).values("redis_up").first?.value == 0)
-            #expect(answers[2].elapsed >= .milliseconds(1400), "the hung target had its whole budget (2 s less 0.5 s)")
+            #expect(answers[2].elapsed >= .milliseconds(1200), "the hung target had its whole budget (2 s less 0.5 s, the pass stopping 0.2 s early)")
             #expect(!ScrapedMetrics(answers[0].body).values("redis_connected_clients").isEmpty)
             #expect(!answers[0].body.contains("target=\""))
 
@@ -118,7 +118,7 @@ import Testing
             kill(other.process.processIdentifier, SIGSTOP)
             let stopped = try await Self.scrape(client, target: "127.0.0.1:\(otherPort)", module: "other", timeout: "1.5")
             #expect(stopped.elapsed < .milliseconds(1500), "answered in \(stopped.elapsed)")
-            #expect(stopped.elapsed >= .milliseconds(900), "waited on the stopped server until the deadline")
+            #expect(stopped.elapsed >= .milliseconds(700), "waited on the stopped server until its budget (1.5 s less 0.5 s, less 0.2 s)")
             #expect(ScrapedMetrics(stopped.body).values("redis_up").first?.value == 0)
             kill(other.process.processIdentifier, SIGCONT)
             var back = 0.0
