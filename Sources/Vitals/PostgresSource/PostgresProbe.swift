@@ -194,8 +194,11 @@ final class PostgresProbe: Sendable {
     private let modules: NIOLockedValueBox<[String: PostgresAuthModule]>
     private let statements = PostgresStatementsBoard()
     private let logger: Logger
+    /// Nil in tests that drive the probe directly.
+    let metrics: ProbeMetrics?
 
-    init(configuration: PostgresConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], logger: Logger) {
+    init(configuration: PostgresConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], logger: Logger, metrics: ProbeMetrics? = nil) {
+        self.metrics = metrics
         self.configuration = configuration
         self.probe = probe
         self.cache = ProbeTargetCache(capacity: probe.maxTargets, idleTimeout: probe.idleTimeout)
@@ -209,7 +212,11 @@ final class PostgresProbe: Sendable {
             defer { current = new }
             return current != new
         }
-        if changed { ProbeTargetCache.close(cache.removeAll()) }
+        guard changed else { return }
+        let targets = cache.removeAll()
+        metrics?.closed(targets.count, .reload)
+        metrics?.open(0)
+        ProbeTargetCache.close(targets)
     }
 
     func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
@@ -225,6 +232,7 @@ final class PostgresProbe: Sendable {
             }
             info = try PostgresProbeTarget.connectionInfo(target: request.query["target"], module: module)
         } catch {
+            metrics?.record(.refused)
             return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
         }
         // Keyed by what the URL said plus the module: the cache never holds a password of its own making.
@@ -234,14 +242,21 @@ final class PostgresProbe: Sendable {
         let (target, evicted) = cache.target(for: key) {
             PostgresProbeTargetState(configuration: configuration, info: info, statements: statements)
         }
-        ProbeTargetCache.close(evicted)
+        ProbeTargetCache.close(evicted.all)
+        metrics?.closed(evicted.idle.count, .idle)
+        metrics?.closed(evicted.displaced.count, .capacity)
+        metrics?.open(cache.count)
         let families: [FamilySnapshot]
         if let collected = await target.probe(deadline: deadline) {
             families = collected.families
             if let failure = collected.outcome.failure {
+                metrics?.record(failure.reason == .timeout ? .timeout : .down)
                 logger.debug("postgres probe down", metadata: ["target": "\(target.label)", "reason": "\(failure.reason.rawValue)"])
+            } else {
+                metrics?.record(.up)
             }
         } else {
+            metrics?.record(.timeout)
             families = target.passes.downFamilies
             logger.debug(
                 "postgres probe overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
@@ -252,7 +267,12 @@ final class PostgresProbe: Sendable {
     }
 
     /// Closes the targets idle too long.
-    func reap() { ProbeTargetCache.close(cache.reap()) }
+    func reap() {
+        let idle = cache.reap()
+        metrics?.closed(idle.count, .idle)
+        metrics?.open(cache.count)
+        ProbeTargetCache.close(idle)
+    }
 
     func closeAll() async {
         for target in cache.removeAll() { await target.close() }

@@ -283,7 +283,9 @@ public enum PostgresSourceFactory: SourceFactory {
         guard probeSettings.enabled else { return nil }
         let path = configuration.string(PostgresAuthModule.fileKey).flatMap { $0.isEmpty ? nil : $0 }
         let modules = try path.map { path throws(ConfigurationError) in try PostgresAuthModule.load(path: path) } ?? [:]
-        let probe = PostgresProbe(configuration: settings, probe: probeSettings, modules: modules, logger: context.logger)
+        let probe = PostgresProbe(
+            configuration: settings, probe: probeSettings, modules: modules, logger: context.logger,
+            metrics: try ProbeMetrics(registry: context.registry, endpoint: "/probe"))
         context.endpoints.registerAsync(
             path: "/probe", summary: "one Postgres target's metrics: /probe?target=host:port/db&auth_module=NAME (postgres_exporter's multi-target endpoint)"
         ) { request in

@@ -96,8 +96,11 @@ final class RedisProbe: Sendable {
     private let modules: NIOLockedValueBox<[String: PostgresAuthModule]>
     private let tls: RedisTLSClient?
     private let logger: Logger
+    /// Nil in tests that drive the probe directly.
+    let metrics: ProbeMetrics?
 
-    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], tls: RedisTLSClient?, logger: Logger) {
+    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], tls: RedisTLSClient?, logger: Logger, metrics: ProbeMetrics? = nil) {
+        self.metrics = metrics
         self.configuration = configuration
         self.probe = probe
         self.cache = ProbeTargetCache(capacity: probe.maxTargets, idleTimeout: probe.idleTimeout)
@@ -115,7 +118,11 @@ final class RedisProbe: Sendable {
             defer { current = new }
             return current != new
         }
-        if changed { ProbeTargetCache.close(cache.removeAll()) }
+        guard changed else { return }
+        let targets = cache.removeAll()
+        metrics?.closed(targets.count, .reload)
+        metrics?.open(0)
+        ProbeTargetCache.close(targets)
     }
 
     func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
@@ -131,6 +138,7 @@ final class RedisProbe: Sendable {
             }
             target = try RedisProbeTarget.target(request.query["target"], module: module)
         } catch {
+            metrics?.record(.refused)
             return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
         }
         let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
@@ -142,14 +150,19 @@ final class RedisProbe: Sendable {
             // The registry is new and holds one family: registering cannot fail.
             try! RedisProbeTargetState(target: target, configuration: configuration, tls: tls, logger: logger)
         }
-        ProbeTargetCache.close(evicted)
+        ProbeTargetCache.close(evicted.all)
+        metrics?.closed(evicted.idle.count, .idle)
+        metrics?.closed(evicted.displaced.count, .capacity)
+        metrics?.open(cache.count)
         var families: [FamilySnapshot]
         if let collected = await state.probe(deadline: deadline) {
             families = collected.families
             failed = collected.outcome.failure != nil
+            metrics?.record(collected.outcome.failure.map { $0.reason == .timeout ? .timeout : .down } ?? .up)
         } else {
             families = state.downFamilies
             failed = true
+            metrics?.record(.timeout)
         }
         if failed { logger.debug("redis scrape down", metadata: ["target": "\(state.label)"]) }
         families += state.registry.gather()
@@ -158,7 +171,12 @@ final class RedisProbe: Sendable {
             body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
     }
 
-    func reap() { ProbeTargetCache.close(cache.reap()) }
+    func reap() {
+        let idle = cache.reap()
+        metrics?.closed(idle.count, .idle)
+        metrics?.open(cache.count)
+        ProbeTargetCache.close(idle)
+    }
 
     func closeAll() async {
         for target in cache.removeAll() { await target.close() }

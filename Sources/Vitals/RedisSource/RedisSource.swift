@@ -116,7 +116,9 @@ public enum RedisSourceFactory: SourceFactory {
                 if explicit != nil { warnIfUnverified(tlsSettings, logger: context.logger) }
             }
         }
-        let probe = RedisProbe(configuration: settings, probe: probeSettings, modules: modules, tls: probeTLS, logger: context.logger)
+        let probe = RedisProbe(
+            configuration: settings, probe: probeSettings, modules: modules, tls: probeTLS, logger: context.logger,
+            metrics: try ProbeMetrics(registry: context.registry, endpoint: "/scrape"))
         context.endpoints.registerAsync(
             path: "/scrape", summary: "one Redis target's metrics: /scrape?target=redis://host:port&auth_module=NAME (redis_exporter's multi-target endpoint)"
         ) { request in

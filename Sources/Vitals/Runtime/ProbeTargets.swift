@@ -76,11 +76,20 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
 
     func contains(_ key: String) -> Bool { entries.withLockedValue { $0[key] != nil } }
 
+    /// What ``target(for:now:make:)`` pushed out, for the caller to close.
+    struct Evicted {
+        /// Not used for `idleTimeout`.
+        var idle: [Target] = []
+        /// The least recently used, to make room under the cap.
+        var displaced: [Target] = []
+        var all: [Target] { idle + displaced }
+    }
+
     /// The target for `key`, made with `make` when there is none; marks it used. Returns the
     /// targets pushed out (idle ones, then the least recently used past the cap), for the caller to close.
-    func target(for key: String, now: ContinuousClock.Instant = .now, make: () -> Target) -> (Target, evicted: [Target]) {
+    func target(for key: String, now: ContinuousClock.Instant = .now, make: () -> Target) -> (Target, evicted: Evicted) {
         entries.withLockedValue { entries in
-            var evicted = Self.removeIdle(&entries, now: now, idleTimeout: idleTimeout, keeping: key)
+            var evicted = Evicted(idle: Self.removeIdle(&entries, now: now, idleTimeout: idleTimeout, keeping: key))
             if var entry = entries[key] {
                 entry.lastUsed = now
                 entries[key] = entry
@@ -88,7 +97,7 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
             }
             while entries.count >= capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 entries[oldest.key] = nil
-                evicted.append(oldest.value.target)
+                evicted.displaced.append(oldest.value.target)
             }
             let target = make()
             entries[key] = Entry(target: target, lastUsed: now)
@@ -151,4 +160,52 @@ func runProbePass(source: any CollectingSource, worker: WorkerThread, deadline: 
             _ = answer(collected ?? nil)
         }
     }
+}
+
+/// vitals' own view of its multi-target endpoints, on `/metrics`: how many targets are open, how
+/// probes ended, and why targets were closed. Labels are fixed sets (endpoint, result, reason),
+/// never a target: those are Prometheus' to label.
+struct ProbeMetrics: Sendable {
+    enum Result: String, CaseIterable {
+        /// The target answered (`*_up 1`).
+        case up
+        /// It failed within the budget (refused, wrong password, lost): `*_up 0`.
+        case down
+        /// The budget ran out first: `*_up 0`, the pass aborted.
+        case timeout
+        /// The request was refused with 400 (no target, a password in it, an unknown auth_module).
+        case refused
+    }
+
+    enum CloseReason: String, CaseIterable {
+        case idle, capacity, reload
+    }
+
+    let endpoint: String
+    private let targets: GaugeFamily
+    private let requests: CounterFamily
+    private let closed: CounterFamily
+
+    init(registry: MetricRegistry, endpoint: String) throws {
+        self.endpoint = endpoint
+        targets = try registry.gauge(
+            "vitals_probe_targets", help: "Targets of a multi-target endpoint (/probe, /scrape) with an open connection kept between probes.",
+            labels: ["endpoint"])
+        requests = try registry.counter(
+            "vitals_probe_requests_total", help: "Requests to a multi-target endpoint, by how they ended (up, down, timeout, refused).",
+            labels: ["endpoint", "result"])
+        closed = try registry.counter(
+            "vitals_probe_targets_closed_total", help: "Probed targets closed, by why (idle, capacity, reload).", labels: ["endpoint", "reason"])
+        targets.set([endpoint], to: 0)
+        for result in Result.allCases { requests.initialize([endpoint, result.rawValue]) }
+        for reason in CloseReason.allCases { closed.initialize([endpoint, reason.rawValue]) }
+    }
+
+    func record(_ result: Result) { requests.increment([endpoint, result.rawValue]) }
+
+    func closed(_ count: Int, _ reason: CloseReason) {
+        if count > 0 { closed.increment([endpoint, reason.rawValue], by: Double(count)) }
+    }
+
+    func open(_ count: Int) { targets.set([endpoint], to: Double(count)) }
 }

@@ -94,9 +94,9 @@ import Testing
         let (a, _) = cache.target(for: "a", now: t0) { FakeTarget("a") }
         let (b, _) = cache.target(for: "b", now: t0 + .seconds(1)) { FakeTarget("b") }
         let (again, none) = cache.target(for: "a", now: t0 + .seconds(2)) { FakeTarget("a2") }
-        #expect(again === a && none.isEmpty)
+        #expect(again === a && none.all.isEmpty)
         let (_, evicted) = cache.target(for: "c", now: t0 + .seconds(3)) { FakeTarget("c") }
-        #expect(evicted.map(\.name) == ["b"], "b was the least recently used")
+        #expect(evicted.displaced.map(\.name) == ["b"] && evicted.idle.isEmpty, "b was the least recently used")
         #expect(cache.count == 2 && cache.contains("a") && cache.contains("c") && !cache.contains("b"))
         _ = b
         #expect(cache.reap(now: t0 + .seconds(62)).map(\.name) == ["a"], "a idle for 60 s; c only for 59 s")
@@ -105,7 +105,10 @@ import Testing
         // A target probed again is never reaped by its own probe, however long it was idle.
         _ = cache.target(for: "d", now: t0) { FakeTarget("d") }
         let (_, idle) = cache.target(for: "d", now: t0 + .seconds(600)) { FakeTarget("d2") }
-        #expect(idle.isEmpty && cache.count == 1)
+        #expect(idle.all.isEmpty && cache.count == 1)
+        // Another target's probe closes the idle ones on its way.
+        let (_, reaped) = cache.target(for: "e", now: t0 + .seconds(1200)) { FakeTarget("e") }
+        #expect(reaped.idle.map(\.name) == ["d"] && reaped.displaced.isEmpty)
     }
 }
 
@@ -185,11 +188,19 @@ import Testing
                 #expect(anonymous.status == .ok)
                 #expect(ScrapedMetrics(anonymous.body).values("pg_up").first?.value == 0)
 
-                // Probed targets stay off /ready and /metrics.
+                // Probed targets stay off /ready and /metrics; vitals counts its probes there.
                 let ready = try await client.execute(uri: "/ready", method: .get) { String(buffer: $0.body) }
                 #expect(!ready.contains(shared.port) && !ready.contains(other.port))
                 let scrape = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
                 #expect(!scrape.contains("pg_up"))
+                let own = ScrapedMetrics(scrape)
+                func requests(_ result: String) -> Double { own.sum("vitals_probe_requests_total", where: ["endpoint": "/probe", "result": result]) }
+                #expect(requests("up") == 3)
+                #expect(requests("timeout") == 2, "the hung listener, twice")
+                #expect(requests("down") == 1, "the unknown role")
+                #expect(requests("refused") == 3)
+                #expect(own.sum("vitals_probe_targets", where: ["endpoint": "/probe"]) == 4)
+                #expect(own.values("vitals_probe_targets", where: ["endpoint": "/scrape"]).count == 1)
             }
             for secret in [shared.password, other.password, "pw-hung-secret"] {
                 #expect(!logs.text.contains(secret))
@@ -223,6 +234,17 @@ import Testing
                         query: ["target": "postgresql://127.0.0.1:\(server.port)/app?application_name=\(name)", "auth_module": "m"],
                         headers: [ProbeConfiguration.scrapeTimeoutHeader: "5"]))
             }
+            for name in ["probe_a", "probe_b"] {
+                #expect(ScrapedMetrics(await request(name).body).values("pg_up").first?.value == 1)
+            }
+            // SIGHUP with the same modules keeps the targets; with new credentials it closes them.
+            probe.reload(modules: modules)
+            #expect(probe.cache.count == 2)
+            probe.reload(modules: ["m": PostgresAuthModule(username: "vitals", password: "wrong-password", options: ["sslmode": "disable"])])
+            #expect(probe.cache.count == 0)
+            try await Self.waitUntil { try Self.connections(observer, "probe_a") + Self.connections(observer, "probe_b") == 0 }
+            #expect(ScrapedMetrics(await request("probe_a").body).values("pg_up").first?.value == 0, "the new, wrong password is used")
+            probe.reload(modules: modules)
             for name in ["probe_a", "probe_b"] {
                 #expect(ScrapedMetrics(await request(name).body).values("pg_up").first?.value == 1)
             }

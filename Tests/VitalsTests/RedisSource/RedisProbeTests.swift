@@ -138,6 +138,10 @@ import Testing
 
             let scrape = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(!scrape.contains("redis_up"))
+            let own = ScrapedMetrics(scrape)
+            #expect(own.sum("vitals_probe_requests_total", where: ["endpoint": "/scrape", "result": "timeout"]) == 2, "the listener and the stopped server")
+            #expect(own.sum("vitals_probe_requests_total", where: ["endpoint": "/scrape", "result": "refused"]) == 3)
+            #expect(own.sum("vitals_probe_targets", where: ["endpoint": "/scrape"]) == 4, "shared with and without a module, other, the listener")
         }
         for secret in [shared.password, otherPassword, "pw-hung-secret"] {
             #expect(!logs.text.contains(secret))
