@@ -44,6 +44,29 @@ import Testing
         }
     }
 
+    /// `check-config` and start-up read the modules files: a bad one fails with its key, never its secret.
+    @Test func checkConfigReadsTheAuthModulesFiles() throws {
+        let directory = try TemporaryDirectory()
+        let bad = directory.path + "/bad.yml"
+        try "auth_modules:\n  a:\n    type: userpass\n    userpass: {password: hunter2}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let loader = ConfigurationLoader(keys: VitalsConfiguration.allKeys)
+        for (key, factory) in [("postgres.auth-modules-file", PostgresSourceFactory.self as any SourceFactory.Type), ("redis.auth-modules-file", RedisSourceFactory.self)] {
+            let missing = try loader.load(flags: [(key, directory.path + "/absent.yml")], environment: [:], file: nil)
+            #expect(throws: ConfigurationError.self) { try factory.validate(values: missing) }
+        }
+        let values = try loader.load(flags: [("postgres.auth-modules-file", bad)], environment: [:], file: nil)
+        #expect {
+            try PostgresSourceFactory.validate(values: values)
+        } throws: { error in
+            let text = String(describing: error)
+            return (error as? ConfigurationError)?.key == "postgres.auth-modules-file" && text.contains("username is missing") && !text.contains("hunter2")
+        }
+        // The same file is fine for Redis, where the user is optional.
+        try RedisSourceFactory.validate(values: try loader.load(flags: [("redis.auth-modules-file", bad)], environment: [:], file: nil))
+        let off = try loader.load(flags: [("probe.enabled", "false"), ("probe.max-targets", "0")], environment: [:], file: nil)
+        #expect(throws: ConfigurationError.self) { try PostgresSourceFactory.validate(values: off) }
+    }
+
     @Test func targetsAreHostPortDatabaseOrConnectionStrings() throws {
         #expect(try PostgresProbeTarget.connectionInfo(target: "db1:6543/sales", module: nil).targetLabel == "db1:6543/sales")
         #expect(try PostgresProbeTarget.connectionInfo(target: "postgres://db1:6543/sales?sslmode=disable", module: nil).options["sslmode"] == "disable")
@@ -263,6 +286,57 @@ import Testing
             #expect(probe.cache.count == 0)
             try await Self.waitUntil { try Self.connections(observer, "probe_b") + Self.connections(observer, "probe_c") == 0 }
             #expect(try Self.connections(observer, "probe_b") + Self.connections(observer, "probe_c") == 0)
+            await probe.closeAll()
+        } catch {
+            Issue.record(error)
+        }
+        await PostgresTestServer.stopPrivate(in: directory.path + "/servers")
+    }
+
+    /// The postmaster and its children (backends included): `kill(2)` by id on each.
+    static func serverProcesses(postmaster: pid_t) -> [pid_t] {
+        var pids = [postmaster]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == postmaster { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// A real server that hangs with vitals' session open (every process stopped with SIGSTOP):
+    /// the probe still answers within its budget, pg_up 0, and the target is up again after SIGCONT.
+    @Test func aStoppedServerIsDownWithinTheScrapeTimeout() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try await PostgresTestServer.startPrivate(in: directory.path + "/servers")
+        do {
+            let postmaster = try #require(TestServersEnvironment(directory: directory.path + "/servers").values["VITALS_TEST_PG_PID"].flatMap { pid_t($0) })
+            let values = try ConfigurationValues.make(keys: PostgresConfiguration.keys + ProbeConfiguration.keys, ["postgres.include-databases": "app"])
+            let probe = PostgresProbe(
+                configuration: try PostgresConfiguration(values: values), probe: try ProbeConfiguration(values: values),
+                modules: ["m": PostgresAuthModule(username: "vitals", password: server.password, options: ["sslmode": "disable"])],
+                logger: Logger(label: "test"))
+            func request(_ timeout: String) async -> (SourceEndpoints.Response, Duration) {
+                let start = ContinuousClock.now
+                let response = await probe.respond(
+                    .init(query: ["target": "127.0.0.1:\(server.port)/app", "auth_module": "m"], headers: [ProbeConfiguration.scrapeTimeoutHeader: timeout]))
+                return (response, ContinuousClock.now - start)
+            }
+            #expect(ScrapedMetrics(await request("5").0.body).values("pg_up").first?.value == 1)
+            let stopped = Self.serverProcesses(postmaster: postmaster)
+            #expect(stopped.count > 2, "the postmaster, its workers and vitals' backend")
+            for pid in stopped { kill(pid, SIGSTOP) }
+            let (hung, elapsed) = await request("2")
+            for pid in stopped { kill(pid, SIGCONT) }
+            #expect(elapsed < .seconds(2), "answered in \(elapsed)")
+            #expect(ScrapedMetrics(hung.body).values("pg_up").first?.value == 0)
+            var up = 0.0
+            for _ in 0..<20 where up != 1 {
+                up = ScrapedMetrics(await request("5").0.body).values("pg_up").first?.value ?? -1
+            }
+            #expect(up == 1, "up again once the server runs")
             await probe.closeAll()
         } catch {
             Issue.record(error)
