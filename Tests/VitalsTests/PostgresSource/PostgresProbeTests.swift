@@ -207,7 +207,7 @@ import Testing
                 let noTarget = try await client.execute(uri: "/probe", method: .get) { $0.status }
                 #expect(noTarget == .badRequest)
                 // A wrong password (no module): down, not an error page.
-                let anonymous = try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app?sslmode=disable&user=nobody", module: nil)
+                let anonymous = try await Self.probe(client, target: "127.0.0.1:\(other.port)/app?sslmode=disable&user=nobody", module: nil)
                 #expect(anonymous.status == .ok)
                 #expect(ScrapedMetrics(anonymous.body).values("pg_up").first?.value == 0)
 

@@ -132,8 +132,9 @@ import Testing
             #expect(withPassword.status == .badRequest && !withPassword.body.contains(shared.password))
             #expect(try await Self.scrape(client, target: "redis://127.0.0.1:\(shared.port)", module: "nope").status == .badRequest)
             #expect(try await client.execute(uri: "/scrape", method: .get) { $0.status } == .badRequest)
-            // No module on a server that wants a password: down, not an error page.
-            let anonymous = try await Self.scrape(client, target: "redis://127.0.0.1:\(shared.port)", module: nil)
+            // No module on a server that wants a password: down, not an error page. (The private
+            // server: the shared one's error counters are watched by other suites.)
+            let anonymous = try await Self.scrape(client, target: "redis://127.0.0.1:\(otherPort)", module: nil)
             #expect(anonymous.status == .ok && ScrapedMetrics(anonymous.body).values("redis_up").first?.value == 0)
 
             let scrape = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
@@ -141,7 +142,7 @@ import Testing
             let own = ScrapedMetrics(scrape)
             #expect(own.sum("vitals_probe_requests_total", where: ["endpoint": "/scrape", "result": "timeout"]) == 2, "the listener and the stopped server")
             #expect(own.sum("vitals_probe_requests_total", where: ["endpoint": "/scrape", "result": "refused"]) == 3)
-            #expect(own.sum("vitals_probe_targets", where: ["endpoint": "/scrape"]) == 4, "shared with and without a module, other, the listener")
+            #expect(own.sum("vitals_probe_targets", where: ["endpoint": "/scrape"]) == 4, "shared, other with and without a module, the listener")
         }
         for secret in [shared.password, otherPassword, "pw-hung-secret"] {
             #expect(!logs.text.contains(secret))
