@@ -165,7 +165,7 @@ import Testing
         guard let shared = PostgresTestServer.require() else { return }
         let directory = try TemporaryDirectory()
         let other = try await PostgresTestServer.startPrivate(in: directory.path + "/servers")
-        let listener = try PostgresSilentListener()
+        let listener = try SilentListener()
         let logs = PostgresLogCapture()
         do {
             let file = try Self.modulesFile(directory, servers: [("shared", shared), ("other", other)])

@@ -80,7 +80,7 @@ import Testing
             kill(other.process.processIdentifier, SIGCONT)
             other.process.terminate()
         }
-        let listener = try PostgresSilentListener()
+        let listener = try SilentListener()
         let file = directory.path + "/redis-auth.yml"
         try """
             auth_modules:
