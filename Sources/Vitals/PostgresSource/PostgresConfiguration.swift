@@ -10,7 +10,7 @@ public struct PostgresConfiguration: Sendable {
             "postgres.dsn-file", .string, environment: ["DATA_SOURCE_NAME_FILE"],
             help: "File holding the connection string(s), comma-separated; read when no DSN is given."),
         ConfigurationKey(
-            PostgresAuthModule.fileKey, .string,
+            ProbeAuthModule.fileKey, .string,
             help: "YAML file with postgres_exporter's auth_modules (type userpass, username, password, options) for /probe?auth_module=NAME; re-read on SIGHUP."),
         ConfigurationKey("postgres.interval", .duration, default: .duration(.seconds(15)), help: "How often the fast collectors run (activity, locks, stat_database, statements…)."),
         ConfigurationKey("postgres.slow-interval", .duration, default: .duration(.seconds(60)), help: "How often settings, database sizes and per-table/index statistics are collected."),

@@ -3,96 +3,6 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// Credentials for probed targets, by name, as postgres_exporter's `auth_modules:` has them:
-///
-/// ```yaml
-/// auth_modules:
-///   prod:
-///     type: userpass
-///     userpass: {username: monitor, password: secret}
-///     options: {sslmode: require}
-/// ```
-///
-/// They live in a file (`--postgres.auth-modules-file`, the same format as postgres_exporter's
-/// `--config.file`), never in the URL: `/probe?auth_module=prod` names them.
-public struct PostgresAuthModule: Sendable, Equatable {
-    public var username: String
-    public var password: String
-    /// libpq keywords added to the connection string (`sslmode`, `connect_timeout`…).
-    public var options: [String: String]
-
-    public static let fileKey = "postgres.auth-modules-file"
-
-    /// Parses the file's text. Messages name modules and keys, never a value.
-    /// - Parameters:
-    ///   - key: the setting that names the file, for messages (Redis reads the same format).
-    ///   - usernameRequired: Redis' AUTH takes a password alone; libpq always needs a user.
-    ///   - allowsOptions: whether `options:` is read (libpq keywords) or refused.
-    public static func parse(
-        _ text: String, fileName: String? = nil, key: String = fileKey, usernameRequired: Bool = true, allowsOptions: Bool = true
-    ) throws(ConfigurationError) -> [String: PostgresAuthModule] {
-        let fileName = fileName ?? key
-        func fail(_ message: String) -> ConfigurationError { ConfigurationError(.invalidFile, key: key, "\(fileName): \(message)") }
-        let document: YAMLTree
-        do {
-            document = try YAMLTree.parse(text)
-        } catch {
-            throw fail("is not valid YAML: \(error.message)")
-        }
-        func mapping(_ tree: YAMLTree?, _ what: String) throws(ConfigurationError) -> [(key: String, value: YAMLTree)] {
-            switch tree {
-            case .mapping(let pairs)?: return pairs
-            case .null?, nil: return []
-            default: throw fail("\(what) must be a mapping")
-            }
-        }
-        func scalar(_ tree: YAMLTree?) -> String? {
-            if case .scalar(let value)? = tree { return value }
-            return nil
-        }
-        let root = try mapping(document, "the file")
-        for (key, _) in root where key != "auth_modules" {
-            throw fail("unknown key '\(key)' (only auth_modules is read)")
-        }
-        var modules: [String: PostgresAuthModule] = [:]
-        for (name, body) in try mapping(root.first { $0.key == "auth_modules" }?.value, "auth_modules") {
-            let fields = try mapping(body, "auth module '\(name)'")
-            func field(_ key: String) -> YAMLTree? { fields.first { $0.key == key }?.value }
-            for (key, _) in fields where !["type", "userpass"].contains(key) && !(allowsOptions && key == "options") {
-                throw fail("auth module '\(name)': unknown key '\(key)'")
-            }
-            guard scalar(field("type")) == "userpass" else {
-                throw fail("auth module '\(name)': type must be userpass")
-            }
-            let userpass = try mapping(field("userpass"), "auth module '\(name)' userpass")
-            let username = scalar(userpass.first(where: { $0.key == "username" })?.value) ?? ""
-            guard !usernameRequired || !username.isEmpty else {
-                throw fail("auth module '\(name)': userpass.username is missing")
-            }
-            let password = scalar(userpass.first(where: { $0.key == "password" })?.value) ?? ""
-            var options: [String: String] = [:]
-            for (key, value) in try mapping(field("options"), "auth module '\(name)' options") {
-                guard let value = scalar(value) else { throw fail("auth module '\(name)': option '\(key)' must be a plain value") }
-                guard !["user", "password", "dbname", "host", "hostaddr", "port"].contains(key) else {
-                    throw fail("auth module '\(name)': option '\(key)' belongs in the target or userpass")
-                }
-                options[key] = value
-            }
-            modules[name] = PostgresAuthModule(username: username, password: password, options: options)
-        }
-        return modules
-    }
-
-    /// Reads and parses `path`.
-    public static func load(
-        path: String, key: String = fileKey, usernameRequired: Bool = true, allowsOptions: Bool = true,
-        readFile: (String) -> String? = PostgresConfiguration.readFile
-    ) throws(ConfigurationError) -> [String: PostgresAuthModule] {
-        guard let text = readFile(path) else { throw ConfigurationError(.unreadableFile, key: key, "cannot read '\(path)'") }
-        return try parse(text, fileName: path, key: key, usernameRequired: usernameRequired, allowsOptions: allowsOptions)
-    }
-}
-
 /// Why a probe request was refused (HTTP 400). Fixed texts: a message never quotes the target,
 /// which may hold a password.
 public struct PostgresProbeError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -125,7 +35,7 @@ public enum PostgresProbeTarget {
     /// The connection string for `target` with `module`'s credentials and options, as postgres_exporter
     /// builds it: a target that is not a URI (`postgres://`, `postgresql://`) nor `key=value` pairs is
     /// read as `host:port/database`. A target with a password is refused, so secrets stay out of URLs.
-    public static func connectionInfo(target: String?, module: PostgresAuthModule?) throws(PostgresProbeError) -> PostgresConnectionInfo {
+    public static func connectionInfo(target: String?, module: ProbeAuthModule?) throws(PostgresProbeError) -> PostgresConnectionInfo {
         guard let target = target?.trimmingCharacters(in: .whitespaces), !target.isEmpty else { throw PostgresProbeError(.missingTarget) }
         let isURI = target.hasPrefix("postgres://") || target.hasPrefix("postgresql://")
         // key=value pairs start with a keyword and `=`; `host:port/db?sslmode=…` has a `:`, `/` or `?` first.
@@ -191,13 +101,13 @@ final class PostgresProbe: Sendable {
     let configuration: PostgresConfiguration
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<PostgresProbeTargetState>
-    private let modules: NIOLockedValueBox<[String: PostgresAuthModule]>
+    private let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
     private let statements = PostgresStatementsBoard()
     private let logger: Logger
     /// Nil in tests that drive the probe directly.
     let metrics: ProbeMetrics?
 
-    init(configuration: PostgresConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], logger: Logger, metrics: ProbeMetrics? = nil) {
+    init(configuration: PostgresConfiguration, probe: ProbeConfiguration, modules: [String: ProbeAuthModule], logger: Logger, metrics: ProbeMetrics? = nil) {
         self.metrics = metrics
         self.configuration = configuration
         self.probe = probe
@@ -207,7 +117,7 @@ final class PostgresProbe: Sendable {
     }
 
     /// New credentials (SIGHUP): every open target is closed, so the next probe connects with them.
-    func reload(modules new: [String: PostgresAuthModule]) {
+    func reload(modules new: [String: ProbeAuthModule]) {
         let changed = modules.withLockedValue { current in
             defer { current = new }
             return current != new
@@ -225,7 +135,7 @@ final class PostgresProbe: Sendable {
         let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
         let info: PostgresConnectionInfo
         do throws(PostgresProbeError) {
-            var module: PostgresAuthModule?
+            var module: ProbeAuthModule?
             if let moduleName {
                 guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw PostgresProbeError(.unknownAuthModule) }
                 module = known

@@ -255,7 +255,7 @@ public enum PostgresSourceFactory: SourceFactory {
     public static func validate(values: ConfigurationValues) throws {
         _ = try PostgresConfiguration(values: values)
         _ = try ProbeConfiguration(values: values)
-        if let path = values.string(PostgresAuthModule.fileKey), !path.isEmpty { _ = try PostgresAuthModule.load(path: path) }
+        if let path = values.string(ProbeAuthModule.fileKey), !path.isEmpty { _ = try ProbeAuthModule.load(path: path) }
     }
 
     public static func makeSources(configuration: ConfigurationValues, context: SourceContext) throws -> [any VitalsSource] {
@@ -281,8 +281,8 @@ public enum PostgresSourceFactory: SourceFactory {
     static func makeProbe(configuration: ConfigurationValues, settings: PostgresConfiguration, context: SourceContext) throws -> PostgresProbeService? {
         let probeSettings = try ProbeConfiguration(values: configuration)
         guard probeSettings.enabled else { return nil }
-        let path = configuration.string(PostgresAuthModule.fileKey).flatMap { $0.isEmpty ? nil : $0 }
-        let modules = try path.map { path throws(ConfigurationError) in try PostgresAuthModule.load(path: path) } ?? [:]
+        let path = configuration.string(ProbeAuthModule.fileKey).flatMap { $0.isEmpty ? nil : $0 }
+        let modules = try path.map { path throws(ConfigurationError) in try ProbeAuthModule.load(path: path) } ?? [:]
         let probe = PostgresProbe(
             configuration: settings, probe: probeSettings, modules: modules, logger: context.logger,
             metrics: try ProbeMetrics(registry: context.registry, endpoint: "/probe"))
@@ -293,7 +293,7 @@ public enum PostgresSourceFactory: SourceFactory {
         }
         if let path {
             // An unreadable or invalid file throws: the old modules stay, and the reload gauge says so.
-            context.reloads.onReload(PostgresAuthModule.fileKey) { probe.reload(modules: try PostgresAuthModule.load(path: path)) }
+            context.reloads.onReload(ProbeAuthModule.fileKey) { probe.reload(modules: try ProbeAuthModule.load(path: path)) }
         }
         return PostgresProbeService(probe: probe)
     }

@@ -34,7 +34,7 @@ public enum RedisProbeTarget {
 
     /// The target's address with `module`'s credentials. An address with a password is refused (a
     /// user name alone is kept unless the module names one), so secrets stay out of URLs.
-    public static func target(_ text: String?, module: PostgresAuthModule?) throws(RedisProbeError) -> RedisConfiguration.Target {
+    public static func target(_ text: String?, module: ProbeAuthModule?) throws(RedisProbeError) -> RedisConfiguration.Target {
         guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { throw RedisProbeError(.missingTarget) }
         let address: RedisAddress
         do {
@@ -93,13 +93,13 @@ final class RedisProbe: Sendable {
     let configuration: RedisConfiguration
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<RedisProbeTargetState>
-    private let modules: NIOLockedValueBox<[String: PostgresAuthModule]>
+    private let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
     private let tls: RedisTLSClient?
     private let logger: Logger
     /// Nil in tests that drive the probe directly.
     let metrics: ProbeMetrics?
 
-    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: PostgresAuthModule], tls: RedisTLSClient?, logger: Logger, metrics: ProbeMetrics? = nil) {
+    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: ProbeAuthModule], tls: RedisTLSClient?, logger: Logger, metrics: ProbeMetrics? = nil) {
         self.metrics = metrics
         self.configuration = configuration
         self.probe = probe
@@ -109,11 +109,11 @@ final class RedisProbe: Sendable {
         self.logger = logger
     }
 
-    static func loadModules(path: String) throws(ConfigurationError) -> [String: PostgresAuthModule] {
-        try PostgresAuthModule.load(path: path, key: RedisProbeTarget.fileKey, usernameRequired: false, allowsOptions: false)
+    static func loadModules(path: String) throws(ConfigurationError) -> [String: ProbeAuthModule] {
+        try ProbeAuthModule.load(path: path, key: RedisProbeTarget.fileKey, usernameRequired: false, allowsOptions: false)
     }
 
-    func reload(modules new: [String: PostgresAuthModule]) {
+    func reload(modules new: [String: ProbeAuthModule]) {
         let changed = modules.withLockedValue { current in
             defer { current = new }
             return current != new
@@ -131,7 +131,7 @@ final class RedisProbe: Sendable {
         let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
         let target: RedisConfiguration.Target
         do throws(RedisProbeError) {
-            var module: PostgresAuthModule?
+            var module: ProbeAuthModule?
             if let moduleName {
                 guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw RedisProbeError(.unknownAuthModule) }
                 module = known

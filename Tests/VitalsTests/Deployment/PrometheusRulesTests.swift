@@ -52,7 +52,7 @@ import Vitals
         }
         #expect(!(try DeploymentFiles.text("deploy/prometheus/probe.yml")).contains("password:"))
         // The example credentials file is what vitals reads.
-        let modules = try PostgresAuthModule.parse(try DeploymentFiles.text("deploy/auth-modules.example.yml"))
+        let modules = try ProbeAuthModule.parse(try DeploymentFiles.text("deploy/auth-modules.example.yml"))
         #expect(modules["prod"]?.username == "monitor")
     }
 
