@@ -97,7 +97,7 @@ final class PostgresProbeTargetState: ProbeTarget {
 
 /// `GET /probe`: postgres_exporter's multi-target endpoint. Answers one target's metrics (pg_up
 /// included) within the scrape's timeout, keeping each target's connection between probes.
-final class PostgresProbe: Sendable {
+final class PostgresProbe: ProbeEndpoint {
     let configuration: PostgresConfiguration
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<PostgresProbeTargetState>
@@ -186,29 +186,5 @@ final class PostgresProbe: Sendable {
 
     func closeAll() async {
         for target in cache.removeAll() { await target.close() }
-    }
-}
-
-/// Keeps the probe's cache tidy while the daemon runs: closes idle targets, and every target at
-/// shutdown. A service of its own so that it ends with the daemon; its status is not on `/ready`
-/// (probed targets are Prometheus' to judge, through `pg_up`).
-final class PostgresProbeService: VitalsSource {
-    let name = "postgres_probe"
-    let status = SourceStatus(source: "postgres_probe")
-    let probe: PostgresProbe
-
-    init(probe: PostgresProbe) {
-        self.probe = probe
-    }
-
-    func run() async throws {
-        let period = min(Duration.seconds(30), probe.probe.idleTimeout / 4)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                guard (try? await Task.sleep(for: period)) != nil else { break }
-                self.probe.reap()
-            }
-        }
-        await probe.closeAll()
     }
 }

@@ -278,7 +278,7 @@ public enum PostgresSourceFactory: SourceFactory {
     }
 
     /// `GET /probe` (on unless `--probe.enabled=false`), with or without configured targets.
-    static func makeProbe(configuration: ConfigurationValues, settings: PostgresConfiguration, context: SourceContext) throws -> PostgresProbeService? {
+    static func makeProbe(configuration: ConfigurationValues, settings: PostgresConfiguration, context: SourceContext) throws -> ProbeReaperService<PostgresProbe>? {
         let probeSettings = try ProbeConfiguration(values: configuration)
         guard probeSettings.enabled else { return nil }
         let path = configuration.string(ProbeAuthModule.fileKey).flatMap { $0.isEmpty ? nil : $0 }
@@ -295,7 +295,7 @@ public enum PostgresSourceFactory: SourceFactory {
             // An unreadable or invalid file throws: the old modules stay, and the reload gauge says so.
             context.reloads.onReload(ProbeAuthModule.fileKey) { probe.reload(modules: try ProbeAuthModule.load(path: path)) }
         }
-        return PostgresProbeService(probe: probe)
+        return ProbeReaperService(name: "postgres_probe", endpoint: probe)
     }
 
     /// Re-reads `DATA_SOURCE_NAME_FILE` (or `--postgres.dsn-file`) and hands each running target its

@@ -89,7 +89,7 @@ final class RedisProbeTargetState: ProbeTarget {
 
 /// `GET /scrape`: redis_exporter's multi-target endpoint, bounded by the scrape's timeout, with
 /// each target's connection kept between scrapes.
-final class RedisProbe: Sendable {
+final class RedisProbe: ProbeEndpoint {
     let configuration: RedisConfiguration
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<RedisProbeTargetState>
@@ -180,27 +180,5 @@ final class RedisProbe: Sendable {
 
     func closeAll() async {
         for target in cache.removeAll() { await target.close() }
-    }
-}
-
-/// Closes idle scraped targets while the daemon runs, and all of them at shutdown.
-final class RedisProbeService: VitalsSource {
-    let name = "redis_probe"
-    let status = SourceStatus(source: "redis_probe")
-    let probe: RedisProbe
-
-    init(probe: RedisProbe) {
-        self.probe = probe
-    }
-
-    func run() async throws {
-        let period = min(Duration.seconds(30), probe.probe.idleTimeout / 4)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                guard (try? await Task.sleep(for: period)) != nil else { break }
-                self.probe.reap()
-            }
-        }
-        await probe.closeAll()
     }
 }

@@ -100,7 +100,7 @@ public enum RedisSourceFactory: SourceFactory {
     /// with or without configured targets. A `rediss://` target uses the `--redis.tls-*` settings.
     static func makeProbe(
         configuration: ConfigurationValues, settings: RedisConfiguration, tls: RedisTLSClient?, context: SourceContext
-    ) throws -> RedisProbeService? {
+    ) throws -> ProbeReaperService<RedisProbe>? {
         let probeSettings = try ProbeConfiguration(values: configuration)
         guard probeSettings.enabled else { return nil }
         let path = configuration.string(RedisProbeTarget.fileKey).flatMap { $0.isEmpty ? nil : $0 }
@@ -127,7 +127,7 @@ public enum RedisSourceFactory: SourceFactory {
         if let path {
             context.reloads.onReload(RedisProbeTarget.fileKey) { probe.reload(modules: try RedisProbe.loadModules(path: path)) }
         }
-        return RedisProbeService(probe: probe)
+        return ProbeReaperService(name: "redis_probe", endpoint: probe)
     }
 
     static func warnIfUnverified(_ settings: RedisTLSSettings, logger: Logger) {

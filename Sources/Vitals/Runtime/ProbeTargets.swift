@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Logging
 import NIOConcurrencyHelpers
 
@@ -208,4 +209,38 @@ struct ProbeMetrics: Sendable {
     }
 
     func open(_ count: Int) { targets.set([endpoint], to: Double(count)) }
+}
+
+/// What the reaper needs of `/probe` and `/scrape`.
+protocol ProbeEndpoint: AnyObject, Sendable {
+    var probe: ProbeConfiguration { get }
+    /// Closes the targets idle too long.
+    func reap()
+    func closeAll() async
+}
+
+/// Keeps a probe endpoint's cache tidy while the daemon runs: closes idle targets, and every target
+/// at shutdown. A service of its own so that it ends with the daemon; its status is not on `/ready`
+/// (probed targets are Prometheus' to judge, through `pg_up` and `redis_up`).
+final class ProbeReaperService<Endpoint: ProbeEndpoint>: VitalsSource {
+    let name: String
+    let status: SourceStatus
+    let endpoint: Endpoint
+
+    init(name: String, endpoint: Endpoint) {
+        self.name = name
+        self.status = SourceStatus(source: name)
+        self.endpoint = endpoint
+    }
+
+    func run() async throws {
+        let period = min(Duration.seconds(30), endpoint.probe.idleTimeout / 4)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: period)) != nil else { break }
+                self.endpoint.reap()
+            }
+        }
+        await endpoint.closeAll()
+    }
 }
