@@ -44,12 +44,12 @@ import Testing
 /// `/scrape` against real servers: the shared test Redis, a second redis-server started here (and
 /// later stopped with SIGSTOP), and a listener that never answers.
 @Suite(.serialized) struct RedisProbeIntegrationTests {
-    static func startRedis(in directory: String, password: String) async throws -> (ChildProcess, Int) {
+    static func startRedis(in directory: String, password: String, extraArguments: [String] = []) async throws -> (ChildProcess, Int) {
         let port = TestEnvironment.freePort()
         let process = try ChildProcess(
             "/usr/bin/redis-server",
             ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--requirepass", password,
-             "--daemonize", "no"])
+             "--daemonize", "no"] + extraArguments)
         for _ in 0..<200 {
             if process.output.contains("Ready to accept connections") { return (process, port) }
             if !process.process.isRunning { break }
