@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# What vitals costs to run, as a user pays for it (issue 18): CPU-seconds and resident memory at
+# Prometheus's usual 15 s scrape interval, every source on, against the tools it replaces doing the
+# same job on the same servers and log, all running at once.
+#
+#   bash bench/cost-to-run.sh [RUNS] [SECONDS]     # default 5 runs of 300 s
+#   VITALS_BIN=/path/to/vitals bash bench/cost-to-run.sh
+#
+# In each run, at the same time, on one private PostgreSQL 15 (pg_stat_statements, auto_explain,
+# statements from 50 ms logged) and one redis-server 7:
+#   - vitals "busy": the timing log at LINES_PER_SECOND (default 100) lines/s, Postgres, Redis, the
+#     slow-query log (the server's log), vitals' own event-loop probe, findings and the page, every
+#     interval at its default (Postgres 15 s and 60 s, Redis 15 s). The application probe is off: it
+#     needs an application, and what it costs the application is measured in bench/app-probe.sh;
+#   - vitals "idle": the same with a timing log nobody writes;
+#   - postgres_exporter and redis_exporter (Debian, defaults) on the same servers;
+#   - mtail (Debian, defaults) on the busy log with bench/timing.mtail and vitals' bucket layout.
+# A scraper fetches each /metrics every 15 s, and a client runs a 60 ms statement every 5 s so the
+# slow-query log has entries. Per process over the run's SECONDS (after 20 s of start-up):
+#   - CPU: schedstat nanoseconds over all threads, as CPU-seconds per hour;
+#   - RSS (VmRSS) and its anonymous part at the end;
+#   - wake-ups per second: the times its threads were put on a CPU (schedstat's third field).
+# Prints every run, then median (min – max) over the runs and the goals' ratios, computed per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-5}
+SECONDS_PER_RUN=${2:-300}
+LINES_PER_SECOND=${LINES_PER_SECOND:-100}
+SCRAPE_INTERVAL=15
+OUT="$ROOT/bench/out/cost-to-run"
+VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
+mkdir -p "$OUT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+
+for package in prometheus-postgres-exporter prometheus-redis-exporter mtail; do
+  command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
+done
+[[ -n ${VITALS_BIN:-} ]] || { log "swift build -c release"; swift build -c release --product vitals >/dev/null; }
+
+PIDS=()
+cleanup() {
+  set +e
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  bash scripts/test-servers.sh stop "$OUT/servers" >/dev/null 2>&1
+}
+trap cleanup EXIT
+bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
+# shellcheck source=/dev/null
+source "$OUT/servers/env.sh"
+
+# Rows for every collector, as in bench/combined.sh.
+psql -XqAt "$VITALS_TEST_PG_SUPERUSER_DSN" -c "CREATE TABLE IF NOT EXISTS bench_cost (id int PRIMARY KEY, v text);
+  INSERT INTO bench_cost SELECT g, 'x' FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
+  GRANT SELECT ON bench_cost TO vitals; ANALYZE" >/dev/null
+export REDISCLI_AUTH=$VITALS_TEST_REDIS_PASSWORD
+for i in $(seq 1 400); do echo "SET key:$i value-$i"; done | redis-cli -p "$VITALS_TEST_REDIS_PORT" >/dev/null
+
+MTAIL_PROG="$OUT/timing.mtail"
+BUCKETS=$(grep -v '^[[:space:]]*#' bench/buckets.txt | tr ',\n\t' '   ' | xargs | sed 's/ /, /g')
+awk -v b="$BUCKETS" '/^histogram http_request_duration_seconds / { sub(/ buckets .*$/, " buckets " b) } { print }' \
+  bench/timing.mtail >"$MTAIL_PROG"
+
+start_vitals() { # LOG PORT
+  REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD "$VITALS" --web.listen-address "127.0.0.1:$2" --log.level warn \
+    --timing-log.path "$1" --timing-log.from-beginning \
+    --postgres.dsn "$VITALS_TEST_PG_DSN" --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" \
+    --slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX" \
+    >>"$OUT/vitals.log" 2>&1 &
+  echo $!
+}
+
+RESULTS="$OUT/runs.txt"
+: >"$RESULTS"
+for run in $(seq 1 "$RUNS"); do
+  log "run $run of $RUNS (${SECONDS_PER_RUN}s)"
+  RUN_PIDS=()
+  busy_log="$OUT/busy.log"; idle_log="$OUT/idle.log"
+  python3 scripts/gen-timing-log.py 200 3 >"$busy_log"  # a few lines so every family exists from the start
+  cp "$busy_log" "$idle_log"
+  python3 scripts/gen-timing-log.py 0 3 --rate "$LINES_PER_SECOND" --append "$busy_log" >/dev/null 2>&1 &
+  RUN_PIDS+=($!)
+  declare -A port=() pid=()
+  for name in vitals_busy vitals_idle postgres_exporter redis_exporter mtail; do port[$name]=$(free_port); done
+  pid[vitals_busy]=$(start_vitals "$busy_log" "${port[vitals_busy]}")
+  pid[vitals_idle]=$(start_vitals "$idle_log" "${port[vitals_idle]}")
+  DATA_SOURCE_NAME=$VITALS_TEST_PG_DSN prometheus-postgres-exporter --web.listen-address "127.0.0.1:${port[postgres_exporter]}" \
+    --log.level=warn >"$OUT/postgres_exporter.log" 2>&1 &
+  pid[postgres_exporter]=$!
+  REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD prometheus-redis-exporter -web.listen-address "127.0.0.1:${port[redis_exporter]}" \
+    -redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" >"$OUT/redis_exporter.log" 2>&1 &
+  pid[redis_exporter]=$!
+  mtail --progs "$MTAIL_PROG" --logs "$busy_log" --address 127.0.0.1 --port "${port[mtail]}" --logtostderr >"$OUT/mtail.log" 2>&1 &
+  pid[mtail]=$!
+  RUN_PIDS+=("${pid[@]}"); PIDS+=("${RUN_PIDS[@]}")
+  for name in vitals_busy vitals_idle; do
+    wait_for "http://127.0.0.1:${port[$name]}/metrics" '^pg_up 1' >/dev/null
+    wait_for "http://127.0.0.1:${port[$name]}/metrics" '^redis_up 1' >/dev/null
+  done
+  wait_for "http://127.0.0.1:${port[postgres_exporter]}/metrics" '^pg_up 1' >/dev/null
+  wait_for "http://127.0.0.1:${port[redis_exporter]}/metrics" '^redis_up 1' >/dev/null
+  wait_for "http://127.0.0.1:${port[mtail]}/metrics" 'http_request' >/dev/null
+  sleep 20  # past start-up: first passes, the first slow pass, mtail's program load
+
+  (  # a statement past log_min_duration_statement every 5 s, for the slow-query log
+    while :; do psql -XqAt "$VITALS_TEST_PG_DSN" -c "SELECT pg_sleep(0.06), count(*) FROM bench_cost" >/dev/null 2>&1; sleep 5; done
+  ) &
+  RUN_PIDS+=($!); PIDS+=($!)
+  (  # Prometheus at 15 s: every target once per interval
+    while :; do
+      for name in vitals_busy vitals_idle postgres_exporter redis_exporter mtail; do
+        curl -s -o /dev/null -H "X-Prometheus-Scrape-Timeout-Seconds: 10" "http://127.0.0.1:${port[$name]}/metrics"
+      done
+      sleep "$SCRAPE_INTERVAL"
+    done
+  ) &
+  RUN_PIDS+=($!); PIDS+=($!)
+
+  declare -A cpu0=() slices0=()
+  for name in "${!pid[@]}"; do cpu0[$name]=$(cpu_ns "${pid[$name]}"); slices0[$name]=$(timeslices "${pid[$name]}"); done
+  t0=$(date +%s.%N)
+  sleep "$SECONDS_PER_RUN"
+  t1=$(date +%s.%N)
+  for name in vitals_busy vitals_idle postgres_exporter redis_exporter mtail; do
+    p=${pid[$name]}
+    awk -v n="$name" -v r="$run" -v c0="${cpu0[$name]}" -v c1="$(cpu_ns "$p")" -v s0="${slices0[$name]}" -v s1="$(timeslices "$p")" \
+      -v w0="$t0" -v w1="$t1" -v rss="$(rss_kib "$p")" -v anon="$(anon_kib "$p")" \
+      'BEGIN {w = w1 - w0; printf "%s %s %.2f %.1f %.1f %.1f\n", r, n, (c1 - c0) / 1e9 / w * 3600, rss / 1024, anon / 1024, (s1 - s0) / w}' >>"$RESULTS"
+  done
+  lines=$(wc -l <"$busy_log")
+  for p in "${RUN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait "${RUN_PIDS[@]}" 2>/dev/null || true
+  log "run $run: $lines lines in the busy log"
+done
+
+echo "$(nproc) cores; PostgreSQL $(psql -XAtc 'SHOW server_version' "$VITALS_TEST_PG_SUPERUSER_DSN"), $(redis-server --version | awk '{print $3}'); $(basename "$VITALS") $(stat -c %s "$VITALS") bytes."
+echo "$RUNS runs of ${SECONDS_PER_RUN}s, everything running at once, scraped every ${SCRAPE_INTERVAL}s; busy log at $LINES_PER_SECOND lines/s."
+echo
+python3 - "$RESULTS" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+by = {}
+for run, name, cpu, rss, anon, wakeups in rows:
+    by.setdefault(name, []).append((float(cpu), float(rss), float(anon), float(wakeups)))
+def cell(values, fmt='{:.2f}'):
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))} – {fmt.format(max(values))})"
+names = ('vitals_busy', 'vitals_idle', 'postgres_exporter', 'redis_exporter', 'mtail')
+print('| process | CPU s per hour | RSS MiB | of which anonymous MiB | wake-ups per s |')
+print('|---|---|---|---|---|')
+for name in names:
+    v = by[name]
+    print(f"| {name} | {cell([x[0] for x in v])} | {cell([x[1] for x in v], '{:.1f}')} | {cell([x[2] for x in v], '{:.1f}')} | {cell([x[3] for x in v], '{:.1f}')} |")
+runs = len(by['vitals_busy'])
+def per_run(f):
+    return [f({n: by[n][k] for n in names}) for k in range(runs)]
+three = ('postgres_exporter', 'redis_exporter', 'mtail')
+two = ('postgres_exporter', 'redis_exporter')
+print()
+print('| goal | ratio per run, median (min – max) | goal |')
+print('|---|---|---|')
+print(f"| CPU, busy log: vitals / (postgres_exporter + redis_exporter + mtail) | {cell(per_run(lambda d: d['vitals_busy'][0] / sum(d[t][0] for t in three)))} | ≤ 0.25 |")
+print(f"| CPU, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d['vitals_idle'][0] / sum(d[t][0] for t in two)))} | ≤ 0.25 |")
+print(f"| RSS, busy log: vitals / the three tools | {cell(per_run(lambda d: d['vitals_busy'][1] / sum(d[t][1] for t in three)))} | ≤ 0.5 |")
+print(f"| wake-ups per s, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d['vitals_idle'][3] / sum(d[t][3] for t in two)))} | < 1 |")
+PY
