@@ -31,6 +31,8 @@ let package = Package(
         // that depends on CHiredis, which changes how `struct stat` is imported. The headers are in
         // /usr/include/hiredis; the module map links hiredis.
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        // Debian's libyaml for the configuration file (Yams, which embeds it, brings Foundation).
+        .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(
             name: "Vitals",
             dependencies: [
@@ -38,6 +40,7 @@ let package = Package(
                 "CCrypt",
                 "CHiredis",
                 "CLibPQ",
+                "CLibYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -51,8 +54,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -68,7 +69,9 @@ let package = Package(
                 "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                // Tests only: decoding and comparing vitals' protobuf output, reading the deployment files.
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

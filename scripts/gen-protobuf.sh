@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/Vitals/Exposition/Protobuf/metrics.pb.swift from proto/.
+# Regenerates Tests/VitalsTests/Exposition/Protobuf/metrics.pb.swift from proto/ (the tests decode vitals'
+# output with it and compare its bytes with the encoder's; the daemon encodes by hand).
 # The generated file is committed, so a normal build never needs protoc or the plugin
 # (building swift-protobuf's plugin takes minutes; CI builds from scratch every run).
 set -euo pipefail
@@ -13,8 +14,8 @@ if [ ! -x "$work/swift-protobuf/.build/release/protoc-gen-swift" ]; then
   swift build -c release --package-path "$work/swift-protobuf" --product protoc-gen-swift
 fi
 protoc --plugin=protoc-gen-swift="$work/swift-protobuf/.build/release/protoc-gen-swift" \
-  --swift_opt=Visibility=Internal --swift_out=Sources/Vitals/Exposition/Protobuf \
+  --swift_opt=Visibility=Internal --swift_out=Tests/VitalsTests/Exposition/Protobuf \
   -I proto proto/io/prometheus/client/metrics.proto
-mv Sources/Vitals/Exposition/Protobuf/io/prometheus/client/metrics.pb.swift Sources/Vitals/Exposition/Protobuf/metrics.pb.swift
-rm -rf Sources/Vitals/Exposition/Protobuf/io
-echo "wrote Sources/Vitals/Exposition/Protobuf/metrics.pb.swift"
+mv Tests/VitalsTests/Exposition/Protobuf/io/prometheus/client/metrics.pb.swift Tests/VitalsTests/Exposition/Protobuf/metrics.pb.swift
+rm -rf Tests/VitalsTests/Exposition/Protobuf/io
+echo "wrote Tests/VitalsTests/Exposition/Protobuf/metrics.pb.swift"

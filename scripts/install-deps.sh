@@ -27,7 +27,7 @@ for arg in "$@"; do
 done
 
 BASE_PKGS=(
-  libpq-dev libhiredis-dev zlib1g-dev
+  libpq-dev libhiredis-dev libyaml-dev zlib1g-dev
   postgresql postgresql-contrib
   redis-server redis-tools
   prometheus mtail

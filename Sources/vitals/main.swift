@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Vitals
 
 exit(await CommandLineInterface.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 
@@ -143,7 +150,7 @@ public enum CommandLineInterface {
         case .replay:
             do {
                 let output = try TimingLogReplay.run(files: invocation.arguments, values: configuration.values)
-                return FileHandle.standardOutput.writeAll(output) ? 0 : 1
+                return writeAll(output, to: STDOUT_FILENO) ? 0 : 1
             } catch let error as ConfigurationError {
                 printError("vitals: replay: \(error)")
                 return 2
@@ -154,7 +161,7 @@ public enum CommandLineInterface {
         case .report:
             do {
                 let output = try FindingsReport.run(files: invocation.arguments, values: configuration.values)
-                return FileHandle.standardOutput.writeAll(Array(output.utf8)) ? 0 : 1
+                return writeAll(Array(output.utf8), to: STDOUT_FILENO) ? 0 : 1
             } catch let error as ConfigurationError {
                 printError("vitals: report: \(error)")
                 return 2
@@ -213,16 +220,14 @@ public enum CommandLineInterface {
     }
 
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        _ = writeAll(Array((message + "\n").utf8), to: STDERR_FILENO)
     }
-}
 
-extension FileHandle {
-    func writeAll(_ bytes: [UInt8]) -> Bool {
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = Foundation.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return false

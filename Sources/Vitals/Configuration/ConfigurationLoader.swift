@@ -1,5 +1,3 @@
-import Yams
-
 /// Resolves settings from flags, environment and a YAML file against the declared keys.
 public struct ConfigurationLoader: Sendable {
     public let keys: [ConfigurationKey]

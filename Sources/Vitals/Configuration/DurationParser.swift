@@ -47,12 +47,3 @@ extension Duration {
         return Double(s) + Double(attoseconds) / 1e18
     }
 }
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = self[...]
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
-    }
-}

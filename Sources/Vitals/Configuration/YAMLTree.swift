@@ -1,11 +1,13 @@
-import Yams
+import CLibYAML
 
 /// A YAML document as the configuration needs it: scalars as their text, lists, and mappings whose
-/// keys are plain scalars.
+/// keys are scalars.
 ///
-/// Built from Yams' node tree rather than `Yams.load`, whose untyped constructor traps on a mapping
-/// with a non-scalar key (found by fuzzing `? {…}: x`): a configuration file must never crash vitals.
-/// Node count is bounded so alias expansion ("billion laughs") cannot exhaust memory.
+/// Built from libyaml's event stream (Debian's libyaml, the parser Yams embeds) with an explicit
+/// stack: a mapping with a non-scalar key (`? {…}: x`, which trapped Yams' untyped constructor
+/// when fuzzed) is an error, never a crash. Node count and nesting are bounded, aliases refused,
+/// and errors keep only libyaml's problem and its position, never the offending text, which may
+/// hold a secret.
 indirect enum YAMLTree: Equatable {
     case scalar(String)
     case list([YAMLTree])
@@ -18,55 +20,119 @@ indirect enum YAMLTree: Equatable {
 
     static let maximumNodes = 100_000
     static let maximumBytes = 1 << 20
+    static let maximumDepth = 64
 
     static func parse(_ text: String) throws(Problem) -> YAMLTree {
+        var text = text
         guard text.utf8.count <= maximumBytes else { throw Problem(message: "larger than 1 MiB") }
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw Problem(message: Self.describe(error))
-        } catch {
-            throw Problem(message: "syntax error")
+        // libyaml reads the input while it parses: a copy that lives as long as the parser.
+        let input = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(text.utf8.count, 1))
+        defer { input.deallocate() }
+        let count = text.withUTF8 { utf8 in
+            _ = input.initialize(fromContentsOf: utf8)
+            return utf8.count
         }
-        guard let node else { return .null }
-        var budget = maximumNodes
-        return try convert(node, budget: &budget)
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw Problem(message: "out of memory") }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_input_string(&parser, input.baseAddress, count)
+
+        var builder = Builder()
+        while true {
+            var event = yaml_event_t()
+            guard yaml_parser_parse(&parser, &event) == 1 else { throw Problem(message: Self.describe(parser)) }
+            defer { yaml_event_delete(&event) }
+            if event.type == YAML_STREAM_END_EVENT { break }
+            try builder.accept(event)
+        }
+        return builder.root ?? .null
     }
 
-    private static func convert(_ node: Node, budget: inout Int) throws(Problem) -> YAMLTree {
-        budget -= 1
-        guard budget >= 0 else { throw Problem(message: "more than \(maximumNodes) nodes (alias expansion?)") }
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
-                return .null
+    /// Turns events into a tree: each open list or mapping is a frame on the stack.
+    private struct Builder {
+        enum Frame {
+            case list([YAMLTree])
+            case mapping([(key: String, value: YAMLTree)], key: String?)
+        }
+
+        var stack: [Frame] = []
+        var root: YAMLTree?
+        var documents = 0
+        var budget = YAMLTree.maximumNodes
+
+        mutating func accept(_ event: yaml_event_t) throws(Problem) {
+            switch event.type {
+            case YAML_DOCUMENT_START_EVENT:
+                documents += 1
+                // As Yams' compose: one document per file.
+                guard documents == 1 else { throw Problem(message: "but found another document \(Self.position(event.start_mark))") }
+            case YAML_SCALAR_EVENT:
+                let scalar = event.data.scalar
+                let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+                if case .mapping(let pairs, nil)? = stack.last {
+                    stack[stack.count - 1] = .mapping(pairs, key: text)
+                    return
+                }
+                let isNull = scalar.style == YAML_PLAIN_SCALAR_STYLE && ["", "~", "null", "Null", "NULL"].contains(text)
+                try add(isNull ? .null : .scalar(text), at: event.start_mark)
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                if case .mapping(_, nil)? = stack.last {
+                    throw Problem(message: "a mapping key is not a plain value \(Self.position(event.start_mark))")
+                }
+                try count(at: event.start_mark)
+                guard stack.count < YAMLTree.maximumDepth else {
+                    throw Problem(message: "nested deeper than \(YAMLTree.maximumDepth) levels \(Self.position(event.start_mark))")
+                }
+                stack.append(event.type == YAML_SEQUENCE_START_EVENT ? .list([]) : .mapping([], key: nil))
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                switch stack.removeLast() {
+                case .list(let items): try attach(.list(items))
+                case .mapping(let pairs, _): try attach(.mapping(pairs))
+                }
+            case YAML_ALIAS_EVENT:
+                throw Problem(message: "aliases are not supported \(Self.position(event.start_mark))")
+            default:
+                break  // stream start, document end
             }
-            return .scalar(scalar.string)
-        case .sequence(let sequence):
-            var items: [YAMLTree] = []
-            for element in sequence { items.append(try convert(element, budget: &budget)) }
-            return .list(items)
-        case .mapping(let mapping):
-            var pairs: [(key: String, value: YAMLTree)] = []
-            for (key, value) in mapping {
-                guard case .scalar(let scalarKey) = key else { throw Problem(message: "a mapping key is not a plain value") }
-                pairs.append((scalarKey.string, try convert(value, budget: &budget)))
+        }
+
+        private mutating func count(at mark: yaml_mark_t) throws(Problem) {
+            budget -= 1
+            guard budget >= 0 else { throw Problem(message: "more than \(YAMLTree.maximumNodes) nodes \(Self.position(mark))") }
+        }
+
+        private mutating func add(_ node: YAMLTree, at mark: yaml_mark_t) throws(Problem) {
+            try count(at: mark)
+            try attach(node)
+        }
+
+        /// Places a finished node in the frame that holds it: a list item, a mapping value, or the root.
+        private mutating func attach(_ node: YAMLTree) throws(Problem) {
+            guard let top = stack.popLast() else {
+                root = node
+                return
             }
-            return .mapping(pairs)
-        case .alias:
-            throw Problem(message: "aliases are not supported")
+            switch top {
+            case .list(var items):
+                items.append(node)
+                stack.append(.list(items))
+            case .mapping(var pairs, let key?):
+                pairs.append((key, node))
+                stack.append(.mapping(pairs, key: nil))
+            case .mapping(_, nil):
+                preconditionFailure("a key is always a scalar: collections in key position are refused on their start event")
+            }
+        }
+
+        static func position(_ mark: yaml_mark_t) -> String {
+            "at line \(mark.line + 1), column \(mark.column + 1)"
         }
     }
 
-    /// Keeps only the position: Yams' description quotes the offending line, which may hold a secret.
-    private static func describe(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            "\(problem) at line \(mark.line), column \(mark.column)"
-        default:
-            "syntax error"
-        }
+    /// libyaml's problem is a fixed message; with its position it says where without quoting the line.
+    private static func describe(_ parser: yaml_parser_t) -> String {
+        guard let problem = parser.problem else { return "syntax error" }
+        return "\(String(cString: problem)) \(Builder.position(parser.problem_mark))"
     }
 
     static func == (lhs: YAMLTree, rhs: YAMLTree) -> Bool {

@@ -1,7 +1,11 @@
-import SwiftProtobuf
-
 /// Writes gathered families as Prometheus's delimited protobuf stream: each `MetricFamily`
 /// message preceded by its length as a varint.
+///
+/// Encoded by hand into one output buffer: the messages (proto/io/prometheus/client/metrics.proto,
+/// proto2) are few and fixed, and a generated model would bring swift-protobuf and Foundation into
+/// the daemon and several allocations per series. The fields are the ones a generated encoder
+/// writes for the same values, in field-number order; a test compares the bytes with swift-protobuf's
+/// and a real Prometheus reads them.
 ///
 /// Histograms carry their classic buckets and, when the family keeps them, their native buckets
 /// in the same message; a scraper that ingests native histograms reads the latter.
@@ -9,106 +13,176 @@ public struct ProtobufExpositionWriter: Sendable {
     public init() {}
 
     public func write(_ families: [FamilySnapshot]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(families.reduce(4096) { $0 + 64 + $1.series.count * 64 })
+        var encoder = ProtobufEncoder(capacity: families.reduce(4096) { $0 + 64 + $1.series.count * 64 })
         for family in families where !family.series.isEmpty {
             // A family without samples says nothing a scraper stores; Prometheus skips it anyway.
-            let message = Self.message(for: family)
-            guard let bytes: [UInt8] = try? message.serializedBytes() else { continue }
-            Self.appendVarint(UInt64(bytes.count), to: &out)
-            out.append(contentsOf: bytes)
+            encoder.delimited { Self.encode(family, into: &$0) }
         }
-        return out
+        return encoder.bytes
     }
 
-    static func message(for family: FamilySnapshot) -> Io_Prometheus_Client_MetricFamily {
+    /// MetricFamily: name 1, help 2, type 3, metric 4.
+    private static func encode(_ family: FamilySnapshot, into encoder: inout ProtobufEncoder) {
         let descriptor = family.descriptor
-        var message = Io_Prometheus_Client_MetricFamily()
-        message.name = descriptor.name
-        message.help = descriptor.help
-        message.type =
-            switch descriptor.type {
-            case .counter: .counter
-            case .gauge: .gauge
-            case .histogram: .histogram
-            case .summary: .summary
-            }
-        message.metric = family.series.map { series in
-            var metric = Io_Prometheus_Client_Metric()
-            metric.label = zip(descriptor.labelNames, series.labelValues).map { name, value in
-                var pair = Io_Prometheus_Client_LabelPair()
-                pair.name = name
-                pair.value = value
-                return pair
-            }
-            switch series.value {
-            case .scalar(let value):
-                switch descriptor.type {
-                case .counter: metric.counter.value = value
-                case .gauge: metric.gauge.value = value
-                case .histogram, .summary: metric.untyped.value = value  // unreachable through the registry
+        encoder.string(1, descriptor.name)
+        encoder.string(2, descriptor.help)
+        encoder.unsigned(3, Self.typeNumber(descriptor.type))
+        for series in family.series {
+            // Metric: label 1, gauge 2, counter 3, summary 4, untyped 5, histogram 7.
+            encoder.message(4) { metric in
+                for (name, value) in zip(descriptor.labelNames, series.labelValues) {
+                    metric.message(1) { pair in
+                        pair.string(1, name)
+                        pair.string(2, value)
+                    }
                 }
-            case .histogram(let bucketCounts, let sum, let count, let native):
-                metric.histogram = histogram(bounds: descriptor.buckets, bucketCounts: bucketCounts, sum: sum, count: count, native: native)
-            case .summary(let quantiles, let sum, let count):
-                metric.summary.sampleCount = count
-                metric.summary.sampleSum = sum
-                metric.summary.quantile = quantiles.map { quantile in
-                    var message = Io_Prometheus_Client_Quantile()
-                    message.quantile = quantile.quantile
-                    message.value = quantile.value
-                    return message
+                switch series.value {
+                case .scalar(let value):
+                    let field =
+                        switch descriptor.type {
+                        case .gauge: 2
+                        case .counter: 3
+                        case .histogram, .summary: 5  // untyped; unreachable through the registry
+                        }
+                    metric.message(field) { $0.double(1, value) }
+                case .histogram(let bucketCounts, let sum, let count, let native):
+                    metric.message(7) { histogram in
+                        encodeHistogram(bounds: descriptor.buckets, bucketCounts: bucketCounts, sum: sum, count: count, native: native, into: &histogram)
+                    }
+                case .summary(let quantiles, let sum, let count):
+                    // Summary: sample_count 1, sample_sum 2, quantile 3 (quantile 1, value 2).
+                    metric.message(4) { summary in
+                        summary.unsigned(1, count)
+                        summary.double(2, sum)
+                        for quantile in quantiles {
+                            summary.message(3) { message in
+                                message.double(1, quantile.quantile)
+                                message.double(2, quantile.value)
+                            }
+                        }
+                    }
                 }
             }
-            return metric
         }
-        return message
     }
 
-    static func histogram(bounds: [Double], bucketCounts: [UInt64], sum: Double, count: UInt64, native: NativeHistogramBuckets?)
-        -> Io_Prometheus_Client_Histogram
-    {
-        var histogram = Io_Prometheus_Client_Histogram()
-        histogram.sampleCount = count
-        histogram.sampleSum = sum
+    /// Histogram: sample_count 1, sample_sum 2, bucket 3 (cumulative_count 1, upper_bound 2), schema 5,
+    /// zero_threshold 6, zero_count 7, negative_span 9, negative_delta 10, positive_span 12,
+    /// positive_delta 13. Deltas are proto2 repeated fields: one tag each, not packed.
+    private static func encodeHistogram(
+        bounds: [Double], bucketCounts: [UInt64], sum: Double, count: UInt64, native: NativeHistogramBuckets?, into encoder: inout ProtobufEncoder
+    ) {
+        encoder.unsigned(1, count)
+        encoder.double(2, sum)
         var cumulative: UInt64 = 0
-        histogram.bucket = zip(bounds, bucketCounts).map { bound, bucketCount in
+        for (bound, bucketCount) in zip(bounds, bucketCounts) {
             cumulative &+= bucketCount
-            var bucket = Io_Prometheus_Client_Bucket()
-            bucket.upperBound = bound
-            bucket.cumulativeCount = cumulative
-            return bucket
+            encoder.message(3) { bucket in
+                bucket.unsigned(1, cumulative)
+                bucket.double(2, bound)
+            }
         }
-        guard let native else { return histogram }
-        histogram.schema = Int32(native.schema)
-        histogram.zeroThreshold = native.zeroThreshold
-        histogram.zeroCount = native.zeroCount
+        guard let native else { return }
+        encoder.signed(5, Int64(native.schema))
+        encoder.double(6, native.zeroThreshold)
+        encoder.unsigned(7, native.zeroCount)
         let positive = native.positive.spansAndDeltas()
         let negative = native.negative.spansAndDeltas()
-        histogram.positiveSpan = positive.spans.map(span)
-        histogram.positiveDelta = positive.deltas
-        histogram.negativeSpan = negative.spans.map(span)
-        histogram.negativeDelta = negative.deltas
-        if histogram.positiveSpan.isEmpty && histogram.negativeSpan.isEmpty {
+        for span in negative.spans { encoder.span(9, span) }
+        for delta in negative.deltas { encoder.signed(10, delta) }
+        if positive.spans.isEmpty && negative.spans.isEmpty {
             // Without a span an empty native histogram reads as a classic one; a no-op span marks it.
-            histogram.positiveSpan = [span((offset: 0, length: 0))]
+            encoder.span(12, (offset: 0, length: 0))
         }
-        return histogram
+        for span in positive.spans { encoder.span(12, span) }
+        for delta in positive.deltas { encoder.signed(13, delta) }
     }
 
-    private static func span(_ span: (offset: Int32, length: UInt32)) -> Io_Prometheus_Client_BucketSpan {
-        var message = Io_Prometheus_Client_BucketSpan()
-        message.offset = span.offset
-        message.length = span.length
-        return message
+    /// MetricType: COUNTER 0, GAUGE 1, SUMMARY 2, UNTYPED 3, HISTOGRAM 4.
+    private static func typeNumber(_ type: MetricType) -> UInt64 {
+        switch type {
+        case .counter: 0
+        case .gauge: 1
+        case .summary: 2
+        case .histogram: 4
+        }
+    }
+}
+
+/// Protocol-buffers wire format into one growing buffer. A nested message is written in place and
+/// its length inserted in front of it afterwards, so no message is built twice.
+struct ProtobufEncoder {
+    private(set) var bytes: [UInt8]
+
+    init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
     }
 
-    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+    mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
             value >>= 7
         }
-        out.append(UInt8(value))
+        bytes.append(UInt8(value))
+    }
+
+    private mutating func tag(_ field: Int, wireType: UInt8) {
+        varint(UInt64(field) << 3 | UInt64(wireType))
+    }
+
+    /// uint32, uint64 and enum fields.
+    mutating func unsigned(_ field: Int, _ value: UInt64) {
+        tag(field, wireType: 0)
+        varint(value)
+    }
+
+    /// sint32 and sint64 fields (zigzag); the same bytes for both in the 32-bit range.
+    mutating func signed(_ field: Int, _ value: Int64) {
+        tag(field, wireType: 0)
+        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    mutating func double(_ field: Int, _ value: Double) {
+        tag(field, wireType: 1)
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func string(_ field: Int, _ value: String) {
+        tag(field, wireType: 2)
+        var value = value
+        value.withUTF8 { utf8 in
+            varint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// BucketSpan: offset 1 (sint32), length 2 (uint32).
+    mutating func span(_ field: Int, _ span: (offset: Int32, length: UInt32)) {
+        message(field) { message in
+            message.signed(1, Int64(span.offset))
+            message.unsigned(2, UInt64(span.length))
+        }
+    }
+
+    mutating func message(_ field: Int, _ body: (inout ProtobufEncoder) -> Void) {
+        tag(field, wireType: 2)
+        delimited(body)
+    }
+
+    /// The body preceded by its length as a varint: a nested message's payload, or one message of
+    /// a delimited stream.
+    mutating func delimited(_ body: (inout ProtobufEncoder) -> Void) {
+        let start = bytes.count
+        body(&self)
+        let length = bytes.count - start
+        if length < 0x80 {
+            bytes.insert(UInt8(length), at: start)
+        } else {
+            var prefix = ProtobufEncoder(capacity: 10)
+            prefix.varint(UInt64(length))
+            bytes.insert(contentsOf: prefix.bytes, at: start)
+        }
     }
 }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `vitals report`: the findings of log files, the way pgBadger reports a Postgres log but for the
 /// whole picture. The files are read by the same pass as `vitals replay` (the timing logs named as
@@ -157,14 +164,20 @@ enum LogSpan {
     /// The leading times of a plain file's first and last timestamped lines; nil when it has none
     /// (or is compressed: a rotated `.gz` is read for metrics but not for its span).
     static func ofFile(atPath path: String) -> (first: Double, last: Double)? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 4096)) ?? Data()
-        guard let first = head.split(separator: UInt8(ascii: "\n")).lazy.compactMap({ leadingTime($0) }).first,
-            let size = try? handle.seekToEnd()
-        else { return nil }
-        try? handle.seek(toOffset: size > 65_536 ? size - 65_536 : 0)
-        let tail = (try? handle.readToEnd()) ?? Data()
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        let size = Int(status.st_size)
+        func read(_ count: Int, at offset: Int) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: max(0, count))
+            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+            return Array(bytes.prefix(max(0, got)))
+        }
+        let head = read(min(size, 4096), at: 0)
+        guard let first = head.split(separator: UInt8(ascii: "\n")).lazy.compactMap({ leadingTime($0) }).first else { return nil }
+        let tail = read(min(size, 65_536), at: max(0, size - 65_536))
         guard let last = tail.split(separator: UInt8(ascii: "\n")).reversed().lazy.compactMap({ leadingTime($0) }).first else { return nil }
         return (first, last)
     }

@@ -1,5 +1,12 @@
 import CCrypt
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import NIOConcurrencyHelpers
@@ -133,7 +140,7 @@ final class BasicAuthVerifier: Sendable {
 
     static func credentials(_ header: String) -> (String, String)? {
         guard header.count < 4096, header.lowercased().hasPrefix("basic "),
-            let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .spaceAndTab)),
             let decoded = String(data: data, encoding: .utf8), let colon = decoded.firstIndex(of: ":")
         else { return nil }
         return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))

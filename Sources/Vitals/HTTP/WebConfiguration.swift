@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOSSL
 
 /// `--web.config.file`, in the Prometheus exporter-toolkit's format, so the file users already

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -127,7 +134,7 @@ public struct StructuredLogHandler: LogHandler {
                     return false
                 }
                 // ready < 0 (not pollable: write anyway) or POLLOUT / POLLERR / POLLHUP (write reports it).
-                let written = Foundation.write(descriptor, base + offset, min(buffer.count - offset, Int(PIPE_BUF)))
+                let written = Glibc.write(descriptor, base + offset, min(buffer.count - offset, Int(PIPE_BUF)))
                 if written < 0 && errno == EINTR { continue }
                 if written <= 0 { return false }
                 offset += written

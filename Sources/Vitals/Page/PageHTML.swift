@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `GET /`: the summary as one self-contained HTML page. Charts are SVG drawn here, the style is
 /// inline, and the only script re-fetches the page to refresh it: nothing comes from the
@@ -113,7 +120,7 @@ public struct PageHTML: Sendable {
                 drawing = false
                 continue
             }
-            d += String(format: "%@%.1f %.1f ", drawing ? "L" : "M", x(index), Self.y(value, max: max))
+            d += (drawing ? "L" : "M") + HumanUnits.fixed(x(index), digits: 1) + " " + HumanUnits.fixed(Self.y(value, max: max), digits: 1) + " "
             drawing = true
         }
         return d
@@ -141,7 +148,7 @@ public struct PageHTML: Sendable {
         return """
             <figure class="chart"><svg viewBox="0 0 \(Int(Self.chartWidth)) \(Int(Self.chartHeight))" role="img" aria-label="\(HTMLText.escape(series.route)) latency">\
             \(frame(title: series.route, maxLabel: HumanUnits.duration(top)))\
-            <line class="target" x1="\(Self.margin.left)" y1="\(String(format: "%.1f", targetY))" x2="\(Self.chartWidth - Self.margin.right)" y2="\(String(format: "%.1f", targetY))"><title>target \(HumanUnits.duration(target))</title></line>\
+            <line class="target" x1="\(Self.margin.left)" y1="\(HumanUnits.fixed(targetY, digits: 1))" x2="\(Self.chartWidth - Self.margin.right)" y2="\(HumanUnits.fixed(targetY, digits: 1))"><title>target \(HumanUnits.duration(target))</title></line>\
             <path class="p99" d="\(path(series.p99, max: top))"/>\
             <path class="\(over ? "p95 over" : "p95")" d="\(path(series.p95, max: top))"/>\
             </svg><figcaption><span class="key p95"></span>p95 <span class="key p99"></span>p99 <span class="key target"></span>target</figcaption></figure>

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything the page shows, computed from metric frames and what the sources shared: a pure
 /// value, rendered as JSON (`GET /api/summary`) and as HTML (`GET /`) from the same numbers.

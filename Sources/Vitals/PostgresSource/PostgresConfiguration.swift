@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Postgres source's settings, validated.
 public struct PostgresConfiguration: Sendable {
@@ -51,7 +58,7 @@ public struct PostgresConfiguration: Sendable {
             guard let text = readFile(path) else {
                 throw ConfigurationError(.unreadableFile, key: "postgres.dsn-file", "cannot read '\(path)'")
             }
-            dsns = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            dsns = text.split(separator: ",").map { $0.trimmingCharacters(in: .spaceTabAndNewlines) }.filter { !$0.isEmpty }
         }
         var targets: [PostgresConnectionInfo] = []
         for (index, dsn) in dsns.enumerated() {
@@ -98,7 +105,7 @@ public struct PostgresConfiguration: Sendable {
         let databasesLimit = try limit("postgres.databases.limit", 50, 1...10_000)
 
         func list(_ key: String) -> [String] {
-            values.strings(key).flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            values.strings(key).flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .spaceAndTab) }.filter { !$0.isEmpty }
         }
         databases = PostgresDatabaseFilter(include: list("postgres.include-databases"), exclude: list("postgres.exclude-databases"), limit: databasesLimit)
 

@@ -1,5 +1,12 @@
 import CLibPQ
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Something that runs a query and returns its rows: the live connection, or a fixture in tests.
@@ -198,7 +205,7 @@ final class PostgresConnection {
     }
 
     private static func errorMessage(_ handle: OpaquePointer) -> String {
-        PQerrorMessage(handle).map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        PQerrorMessage(handle).map { String(cString: $0).trimmingCharacters(in: .spaceTabAndNewlines) } ?? ""
     }
 
     private static func copyRows(_ result: OpaquePointer) -> PostgresRows {

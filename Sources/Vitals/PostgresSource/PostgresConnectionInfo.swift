@@ -1,5 +1,12 @@
 import CLibPQ
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One target's connection string, parsed by libpq itself (`PQconninfoParse`) so that every libpq
 /// option and both syntaxes (URI and key=value) work exactly as in psql.
@@ -89,7 +96,8 @@ public struct PostgresRedactor: Sendable, Equatable {
         var all: [String] = []
         for secret in secrets where !secret.isEmpty {
             all.append(secret)
-            if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != secret { all.append(encoded) }
+            let encoded = PercentEncoding.encodedExceptAlphanumerics(secret)
+            if encoded != secret { all.append(encoded) }
         }
         // Longest first, so a secret containing another is removed whole.
         self.secrets = all.sorted { $0.count > $1.count }
@@ -99,7 +107,7 @@ public struct PostgresRedactor: Sendable, Equatable {
         // Literals first, on the SQL's tokens: the passes below read `password=…` and would cut
         // a quoted value short.
         var result = Self.redactPasswordLiterals(text)
-        for secret in secrets where Self.contains(result, secret) { result = result.replacingOccurrences(of: secret, with: "****") }
+        for secret in secrets where Self.contains(result, secret) { result = result.replacing(secret, with: "****") }
         // Whatever libpq may echo of a connection string: password=… and scheme://user:…@
         // (the regexes only run when their literal part is present: this is on every statement text).
         if Self.mentionsPassword(result) {

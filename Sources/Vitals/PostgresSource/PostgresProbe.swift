@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -36,7 +43,7 @@ public enum PostgresProbeTarget {
     /// builds it: a target that is not a URI (`postgres://`, `postgresql://`) nor `key=value` pairs is
     /// read as `host:port/database`. A target with a password is refused, so secrets stay out of URLs.
     public static func connectionInfo(target: String?, module: ProbeAuthModule?) throws(PostgresProbeError) -> PostgresConnectionInfo {
-        guard let target = target?.trimmingCharacters(in: .whitespaces), !target.isEmpty else { throw PostgresProbeError(.missingTarget) }
+        guard let target = target?.trimmingCharacters(in: .spaceAndTab), !target.isEmpty else { throw PostgresProbeError(.missingTarget) }
         let isURI = target.hasPrefix("postgres://") || target.hasPrefix("postgresql://")
         // key=value pairs start with a keyword and `=`; `host:port/db?sslmode=…` has a `:`, `/` or `?` first.
         let isKeywordValue = target.firstIndex(where: { "=:/?@".contains($0) }).map { target[$0] == "=" } ?? false
@@ -64,7 +71,7 @@ public enum PostgresProbeTarget {
 
     /// A libpq `key=value` value: single-quoted, `\` and `'` escaped.
     static func quote(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
     }
 }
 

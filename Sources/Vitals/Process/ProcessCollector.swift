@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Go client's process metrics, read from /proc at scrape time, so existing dashboards
 /// (CPU, memory, open file descriptors) work for vitals unchanged.
@@ -73,7 +80,7 @@ public struct ProcessCollector: MetricCollector {
     static func readBootTime(procRoot: String) -> Double? {
         guard let text = try? String(contentsOfFile: procRoot + "/stat", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
-            return Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
+            return Double(line.dropFirst(6).trimmingCharacters(in: .spaceAndTab))
         }
         return nil
     }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where one Redis target lives and how to log in, parsed from `--redis.addr`.
 ///
@@ -69,7 +76,7 @@ public struct RedisAddress: Sendable, Hashable {
 
     public static func parse(_ text: String) throws(ParseError) -> RedisAddress {
         let trimmed = text.trimmingCharacters(in: " \t\r\n")
-        guard let schemeEnd = trimmed.range(of: "://") else {
+        guard let schemeEnd = trimmed.firstRange(of: "://") else {
             // redis_exporter accepts a bare host:port.
             return try parseNetwork(Substring(trimmed))
         }
@@ -153,28 +160,9 @@ public struct RedisAddress: Sendable, Hashable {
     }
 
     private static func percentDecoded(_ text: Substring) throws(ParseError) -> String {
-        guard text.contains("%") else { return String(text) }
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw ParseError(code: .invalidEncoding, message: "invalid percent-encoding in the address's user or password")
-            }
-            bytes.append(high << 4 | low)
+        guard let decoded = PercentEncoding.decoded(text.utf8) else {
+            throw ParseError(code: .invalidEncoding, message: "invalid percent-encoding in the address's user or password")
         }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        return decoded
     }
 }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Redis source's settings, validated. The source is off unless `redis.addr` is set.
 public struct RedisConfiguration: Sendable {
@@ -105,7 +112,7 @@ public struct RedisConfiguration: Sendable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError(.unreadableFile, key: "redis.password-file", "cannot read '\(path)'")
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingCharacters(in: .spaceTabAndNewlines)
         guard !trimmed.isEmpty else {
             throw ConfigurationError(.invalidValue, key: "redis.password-file", "'\(path)' is empty")
         }

@@ -35,7 +35,7 @@ public enum RedisProbeTarget {
     /// The target's address with `module`'s credentials. An address with a password is refused (a
     /// user name alone is kept unless the module names one), so secrets stay out of URLs.
     public static func target(_ text: String?, module: ProbeAuthModule?) throws(RedisProbeError) -> RedisConfiguration.Target {
-        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { throw RedisProbeError(.missingTarget) }
+        guard let text = text?.trimmingCharacters(in: .spaceAndTab), !text.isEmpty else { throw RedisProbeError(.missingTarget) }
         let address: RedisAddress
         do {
             address = try RedisAddress.parse(text)

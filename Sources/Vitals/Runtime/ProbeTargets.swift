@@ -40,7 +40,7 @@ public struct ProbeConfiguration: Sendable, Equatable {
     /// less the offset; never under 100 ms, so a tiny or garbled header still gets a real attempt.
     public func budget(scrapeTimeoutHeader: String?) -> Duration {
         var timeout = defaultTimeout
-        if let header = scrapeTimeoutHeader?.trimmingCharacters(in: .whitespaces), let seconds = Double(header), seconds.isFinite, seconds > 0 {
+        if let header = scrapeTimeoutHeader?.trimmingCharacters(in: .spaceAndTab), let seconds = Double(header), seconds.isFinite, seconds > 0 {
             timeout = .milliseconds(Int64(min(seconds, 3600) * 1000))
         }
         return max(.milliseconds(100), timeout - timeoutOffset)

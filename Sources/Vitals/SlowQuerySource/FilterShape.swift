@@ -135,7 +135,7 @@ public struct FilterShape: Sendable, Equatable, Hashable {
         // A table named `order` or `user` is valid only quoted; quoting a word that needs no
         // quotes names the same lower-case identifier, so erring towards quotes is safe.
         let keyword = plain && (SQLKeywords.words.contains(name.uppercased()) || reservedBeyondKeywords.contains(name))
-        return plain && !keyword ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return plain && !keyword ? name : "\"" + name.replacing("\"", with: "\"\"") + "\""
     }
 
     /// PostgreSQL's reserved words that ``SQLKeywords`` (the fingerprint's clause words) lacks.

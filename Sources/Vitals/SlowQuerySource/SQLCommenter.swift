@@ -62,7 +62,7 @@ public struct SQLCommenterTags: Sendable, Equatable {
             let keyStart = index
             while index < end, comment[index] != UInt8(ascii: "="), comment[index] != UInt8(ascii: ",") { index += 1 }
             guard index < end, comment[index] == UInt8(ascii: "="), index > keyStart else { return nil }
-            guard let key = percentDecoded(Array(UnsafeRawBufferPointer(rebasing: comment[keyStart..<index]))), Self.isKey(key) else { return nil }
+            guard let key = PercentEncoding.decoded(Array(UnsafeRawBufferPointer(rebasing: comment[keyStart..<index]))), Self.isKey(key) else { return nil }
             index += 1
             guard index < end, comment[index] == UInt8(ascii: "'") else { return nil }
             index += 1
@@ -83,7 +83,7 @@ public struct SQLCommenterTags: Sendable, Equatable {
                 }
                 guard raw.count <= maxValueLength * 3 else { return nil }
             }
-            guard closed, let value = percentDecoded(raw), value.utf8.count <= maxValueLength, !value.unicodeScalars.contains(where: { $0.value < 0x20 })
+            guard closed, let value = PercentEncoding.decoded(raw), value.utf8.count <= maxValueLength, !value.unicodeScalars.contains(where: { $0.value < 0x20 })
             else { return nil }
             values[key] = value
             guard values.count <= maxPairs else { return nil }
@@ -104,25 +104,6 @@ public struct SQLCommenterTags: Sendable, Equatable {
     static func isKey(_ key: String) -> Bool {
         !key.isEmpty && key.utf8.count <= 64
             && key.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }
-    }
-
-    /// `%2F` → `/`; nil for a malformed escape or invalid UTF-8.
-    static func percentDecoded(_ bytes: [UInt8]) -> String? {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, let high = LineBytes.hexValue(bytes[index + 1]), let low = LineBytes.hexValue(bytes[index + 2])
-                else { return nil }
-                out.append(high << 4 | low)
-                index += 3
-            } else {
-                out.append(bytes[index])
-                index += 1
-            }
-        }
-        return String(validating: out, as: UTF8.self)
     }
 
     static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
 
 /// One slow query as a structured log line. Built only from the fingerprint, the normalised
@@ -65,7 +69,7 @@ public struct SlowQueryLogLine: Sendable, Equatable {
     static func seconds(_ value: Double) -> String {
         guard value.isFinite, value >= 0 else { return "0" }
         // Microseconds past Int's range (~292,000 years): only a forged `duration:` gets here.
-        guard value < 9e12 else { return String(format: "%.6f", value) }
+        guard value < 9e12 else { return HumanUnits.fixed(value, digits: 6) }
         let micros = Int((value * 1_000_000).rounded())
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction

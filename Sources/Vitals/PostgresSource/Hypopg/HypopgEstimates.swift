@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The counters of `--findings.hypopg`: estimates made, and failures by a fixed reason.
 struct HypopgMetrics: Sendable {
