@@ -2,7 +2,7 @@
 public struct EventLoopConfiguration: Sendable {
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
-            "event-loop.interval", .duration, default: .duration(.milliseconds(250)),
+            "event-loop.interval", .duration, default: .duration(.seconds(1)),
             help: "How often a timer fires on each of vitals' event loops to measure their lag; 0 turns the probe off."),
         ConfigurationKey(
             "event-loop.window", .duration, default: .duration(.seconds(10)), help: "The window of vitals_event_loop_lag_max_seconds."),
@@ -25,9 +25,11 @@ public struct EventLoopConfiguration: Sendable {
     public static let defaultProbeInterval: Duration = .milliseconds(100)
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
-        // 250 ms: each probe wakes a loop, and at 100 ms the probe was a tenth of vitals' idle CPU
-        // (BENCHMARKS.md). A block of 250 ms or more is always seen; a shorter one in proportion.
-        interval = values.duration("event-loop.interval") ?? .milliseconds(250)
+        // 1 s: each probe wakes a loop, and a wake-up is most of what an idle daemon costs (at 250 ms
+        // the probe was a third of vitals' wake-ups, BENCHMARKS.md "Cost to run"). vitals' loops
+        // never run blocking work, so this is a check that stays true, not a hunt for rare blocks: a
+        // block of 1 s or more is always seen, a shorter one in proportion.
+        interval = values.duration("event-loop.interval") ?? .seconds(1)
         guard interval == .zero || interval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "event-loop.interval", "must be 0 (off) or at least 10ms")
         }

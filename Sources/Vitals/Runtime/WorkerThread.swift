@@ -16,6 +16,9 @@ import NIOPosix
 /// as `Task.sleep` plus a hop to a pool costs four cross-thread wake-ups (BENCHMARKS.md).
 final class WorkerThread: Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
+    /// How long a watched, idle log waits without an inotify event before it is read anyway: the
+    /// fallback for changes inotify does not report (network file systems), at one wake-up each.
+    static let defaultIdleTimeout: Duration = .seconds(5)
     private let stop = StopSignal()
 
     init() {
@@ -36,7 +39,7 @@ final class WorkerThread: Sendable {
     /// a busy log is still polled once per interval, an idle one once per idle timeout. `body`
     /// keeps the watch's followed files current.
     func repeatEvery(
-        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = .seconds(1), _ body: @escaping @Sendable () -> Void
+        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = WorkerThread.defaultIdleTimeout, _ body: @escaping @Sendable () -> Void
     ) async {
         let stop = self.stop
         await withTaskCancellationHandler {
@@ -75,7 +78,7 @@ final class WorkerThread: Sendable {
 
     /// A polling loop on a thread of its own, shut down when the loop ends: the log sources' whole run.
     static func repeatEvery(
-        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = .seconds(1), _ body: @escaping @Sendable () -> Void
+        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = WorkerThread.defaultIdleTimeout, _ body: @escaping @Sendable () -> Void
     ) async {
         let worker = WorkerThread()
         await worker.repeatEvery(interval, watch: watch, idleTimeout: idleTimeout, body)

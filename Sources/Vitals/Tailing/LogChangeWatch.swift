@@ -5,8 +5,10 @@ import Glibc
 ///
 /// inotify watches the directory each path pattern names (files created, renamed or deleted:
 /// rotation) and every file being followed (written or truncated, also when the file is reached
-/// through a symlink into another directory). It only wakes the thread: what changed is still
-/// found by the tailer's poll, so a missed or merged event costs latency, never lines.
+/// through a symlink into another directory). Writes to other files in the directory are not
+/// watched: a busy neighbour (the app's error log, another service's access log) must not wake
+/// the thread. It only wakes the thread: what changed is still found by the tailer's poll, so a
+/// missed or merged event costs latency (up to the idle timeout), never lines.
 final class LogChangeWatch: @unchecked Sendable {  // used by one polling thread at a time
     let descriptor: CInt
     private let directories: [String]
@@ -27,8 +29,10 @@ final class LogChangeWatch: @unchecked Sendable {  // used by one polling thread
     /// Whether the thread may sleep until a change instead of polling on its interval.
     var canWaitForChanges: Bool { isComplete && isSettled }
 
-    private static let directoryEvents = UInt32(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | IN_ONLYDIR)
-    private static let fileEvents = UInt32(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE)
+    private static let directoryEvents = UInt32(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR)
+    /// A followed file moved or deleted (rotated in the directory a symlink points into, which is
+    /// not watched) is reported too.
+    private static let fileEvents = UInt32(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF)
 
     /// Nil when a pattern's directory part holds glob characters (which directories to watch would
     /// change as they match) or inotify is not available: the source then polls on its interval.

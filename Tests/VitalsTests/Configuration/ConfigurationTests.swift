@@ -97,6 +97,39 @@ import Testing
         #expect(throws: ConfigurationError.self) { try load(yaml: bomb) }
     }
 
+    /// The tree libyaml's events build: styles, nulls, flow and block collections, and the bounds.
+    @Test func yamlTreeFromLibyamlEvents() throws {
+        let tree = try YAMLTree.parse("a: 1\nb: 'quoted: # not a comment'\nc: [x, {d: ~}]\ne:\nf: null\ng: \"null\"\n\"h i\": |\n  two\n  lines\n")
+        #expect(
+            tree
+                == .mapping([
+                    ("a", .scalar("1")), ("b", .scalar("quoted: # not a comment")), ("c", .list([.scalar("x"), .mapping([("d", .null)])])), ("e", .null),
+                    ("f", .null), ("g", .scalar("null")), ("h i", .scalar("two\nlines\n")),
+                ]))
+        #expect(try YAMLTree.parse("") == .null)
+        #expect(try YAMLTree.parse("# only a comment\n") == .null)
+        #expect(try YAMLTree.parse("--- [1]\n...\n") == .list([.scalar("1")]))
+        // Anchors are fine, aliases are refused (an alias expands to what its anchor holds).
+        #expect(try YAMLTree.parse("a: &x 1\n") == .mapping([("a", .scalar("1"))]))
+        #expect { try YAMLTree.parse("a: &x 1\nb: *x\n") } throws: { ($0 as? YAMLTree.Problem)?.message.hasPrefix("aliases are not supported at line 2") == true }
+        #expect { try YAMLTree.parse("a: 1\n---\nb: 2\n") } throws: { ($0 as? YAMLTree.Problem)?.message.contains("another document") == true }
+        let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
+        #expect { try YAMLTree.parse(deep) } throws: { ($0 as? YAMLTree.Problem)?.message.hasPrefix("nested deeper than 64 levels") == true }
+        #expect(try YAMLTree.parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)) != .null)
+        let many = "[" + Array(repeating: "x", count: YAMLTree.maximumNodes).joined(separator: ",") + "]"
+        #expect { try YAMLTree.parse(many) } throws: { ($0 as? YAMLTree.Problem)?.message.hasPrefix("more than 100000 nodes") == true }
+    }
+
+    /// libyaml's problem and position, never the line: it may hold a secret.
+    @Test func yamlErrorsSayWhereWithoutQuoting() {
+        #expect {
+            try YAMLTree.parse("redis:\n  password: hunter2\n bad: [\n")
+        } throws: { error in
+            let message = (error as? YAMLTree.Problem)?.message ?? ""
+            return message.contains("at line 3") && !message.contains("hunter2") && !message.contains("bad")
+        }
+    }
+
     @Test func invalidYamlIsOneClearError() {
         #expect(throws: ConfigurationError.self) { try load(yaml: "web: [unclosed") }
         #expect(throws: ConfigurationError.self) { try load(yaml: "- just\n- a list\n") }

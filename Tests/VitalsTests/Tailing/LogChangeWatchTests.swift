@@ -85,6 +85,44 @@ import NIOConcurrencyHelpers
         await polling.stop()
     }
 
+    /// A busy neighbour in the same directory (another log) wakes nothing: only the followed file's
+    /// writes and names created, renamed or deleted in the directory do.
+    @Test func writesToANeighbourInTheDirectoryDoNotWakeThePoll() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        let neighbour = directory.file("error.log")
+        try append(log, "")
+        try append(neighbour, "")
+        let polling = try WatchedPolling(patterns: [log], following: [log])
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        let idle = try await polling.settledCount()
+        for _ in 0..<20 {
+            try append(neighbour, "an error\n")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await polling.settledCount() == idle, "writes to another file woke the poll")
+        try append(log, "GET /x 200 1ms\n")
+        #expect(try await polling.waitUntilCount(exceeds: idle), "a write to the followed file did not wake the poll")
+        await polling.stop()
+    }
+
+    /// The followed file renamed away where no directory is watched (the symlink's target
+    /// directory) still wakes the poll.
+    @Test func aSymlinkTargetRotatedInItsOwnDirectoryWakesThePoll() async throws {
+        let directory = try Directory()
+        let elsewhere = try Directory()
+        let target = elsewhere.file("real.log")
+        try append(target, "")
+        let link = directory.file("app.log")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let polling = try WatchedPolling(patterns: [link], following: [link])
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        let idle = try await polling.settledCount()
+        #expect(rename(target, elsewhere.file("real.log.1")) == 0)
+        #expect(try await polling.waitUntilCount(exceeds: idle), "the rename did not wake the poll")
+        await polling.stop()
+    }
+
     @Test func aLogReachedThroughASymlinkWakesThePollWhenItsTargetIsWritten() async throws {
         let directory = try Directory()
         let elsewhere = try Directory()
