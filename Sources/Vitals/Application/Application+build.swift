@@ -52,7 +52,7 @@ public func buildApplication(configuration: VitalsConfiguration, logger: Logger)
         logger: logger)
     app.addServices(sources.map { $0 as any Service })
     app.addServices(try ReloadSignalService(handlers: reloads, registry: registry, logger: logger))
-    return app
+    return VitalsApplication(base: app)
 }
 
 /// The logger every part of the daemon shares, in the configured format and level.

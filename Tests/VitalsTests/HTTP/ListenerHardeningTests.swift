@@ -129,6 +129,12 @@ import Testing
         }
         let headers = try await Self.curl(["-sI", "http://127.0.0.1:\(port)/health"]).output.lowercased()
         #expect(headers.contains("content-length: 3"), "\(headers)")
+        // The daemon's own run loop (no date cache service) still sends Date and Server.
+        #expect(headers.contains("server: vitals"), "\(headers)")
+        #expect(
+            headers.split(separator: "\r\n").contains { line in
+                line.hasPrefix("date: ") && line.hasSuffix(" gmt") && line.count == "date: thu, 03 dec 2026 08:44:18 gmt".count
+            }, "\(headers)")
         // HTTP/1.0 without keep-alive: answered, then closed by the server (the client waits for EOF).
         let script = """
             import socket, time
@@ -399,5 +405,18 @@ import Testing
         #expect(swapped, "\(daemon.output)")
         daemon.signal(SIGTERM)
         _ = await daemon.wait(timeout: .seconds(30))
+    }
+}
+
+@Suite struct HTTPDateTests {
+    /// IMF-fixdate: the day and month names and the layout RFC 9110 requires, for now.
+    @Test func dateHeaderIsAnIMFFixdate() throws {
+        let date = HTTPDate.now()
+        let parts = date.split(separator: " ")
+        #expect(parts.count == 6, "\(date)")
+        #expect(["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"].contains(String(parts[0])))
+        #expect(parts[1].count == 2 && Int(parts[1]) != nil)
+        #expect(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].contains(String(parts[2])))
+        #expect(parts[3].count == 4 && parts[4].count == 8 && parts[5] == "GMT")
     }
 }
