@@ -43,7 +43,7 @@ public final class AppProbe: VitalsSource {
                 let start = ContinuousClock.now
                 await self.probeOnce()
                 let elapsed = ContinuousClock.now - start
-                if elapsed < self.interval { try? await Task.sleep(for: self.interval - elapsed) }
+                if elapsed < self.interval { try? await LoopTimer.sleep(for: self.interval - elapsed) }
             }
         }
     }

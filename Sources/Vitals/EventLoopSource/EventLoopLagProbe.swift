@@ -48,7 +48,7 @@ public final class EventLoopLagProbe: VitalsSource {
         for index in loops.indices { arm(index) }
         status.recordSuccess(duration: 0)
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            while !Task.isCancelled { try? await LoopTimer.sleep(for: .seconds(3600)) }
         }
         let timers = state.withLockedValue { state in
             state.stopped = true

@@ -59,7 +59,7 @@ public final class FindingsService: VitalsSource {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 self.evaluate(now: Date().timeIntervalSince1970)
-                try? await Task.sleep(for: self.configuration.interval)
+                try? await LoopTimer.sleep(for: self.configuration.interval)
             }
         }
     }

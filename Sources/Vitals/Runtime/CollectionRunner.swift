@@ -131,7 +131,7 @@ struct CollectionRunner: Sendable {
             group.addTask {
                 do {
                     while pass.deadline + grace > .now {
-                        try await Task.sleep(until: pass.deadline + grace, clock: .continuous)
+                        try await LoopTimer.sleep(until: pass.deadline + grace)
                     }
                     return .overran
                 } catch {
@@ -161,7 +161,7 @@ struct CollectionRunner: Sendable {
 
     private func wait(until instant: ContinuousClock.Instant, machine: inout CollectionStateMachine) async -> CollectionStateMachine.Action {
         do {
-            try await Task.sleep(until: instant, clock: .continuous)
+            try await LoopTimer.sleep(until: instant)
             return machine.waitEnded(now: .now)
         } catch {
             return machine.shutdown()

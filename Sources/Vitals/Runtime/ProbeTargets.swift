@@ -152,7 +152,7 @@ func runProbePass(source: any CollectingSource, worker: WorkerThread, deadline: 
     return await withCheckedContinuation { continuation in
         waiting.withLockedValue { $0 = continuation }
         let timer = Task {
-            guard (try? await Task.sleep(until: deadline, clock: .continuous)) != nil else { return }
+            guard (try? await LoopTimer.sleep(until: deadline)) != nil else { return }
             if answer(nil) { source.abort() }
         }
         Task {
@@ -237,7 +237,7 @@ final class ProbeReaperService<Endpoint: ProbeEndpoint>: VitalsSource {
         let period = min(Duration.seconds(30), endpoint.probe.idleTimeout / 4)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                guard (try? await Task.sleep(for: period)) != nil else { break }
+                guard (try? await LoopTimer.sleep(for: period)) != nil else { break }
                 self.endpoint.reap()
             }
         }
