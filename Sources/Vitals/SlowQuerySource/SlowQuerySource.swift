@@ -49,7 +49,7 @@ public struct SlowQueryConfiguration: Sendable {
         ConfigurationKey(
             "slow-query.from-beginning", .bool, default: .bool(false), help: "Read log files present at start from their beginning instead of their end."),
         ConfigurationKey(
-            "slow-query.poll-interval", .duration, default: .duration(.milliseconds(250)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 5s."),
+            "slow-query.poll-interval", .duration, default: .duration(.seconds(1)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 5s."),
     ]
 
     public var paths: [String]
@@ -125,7 +125,7 @@ public struct SlowQueryConfiguration: Sendable {
         nPlusOne = findings.enabled ? findings.nPlusOne : nil
         keepStatementSamples = findings.enabled && findings.hypopg
         maxRoutes = try TimingLogConfiguration(values: values).maxRoutes
-        pollInterval = values.duration("slow-query.poll-interval") ?? .milliseconds(250)
+        pollInterval = values.duration("slow-query.poll-interval") ?? .seconds(1)  // as the timing log's
         guard pollInterval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "slow-query.poll-interval", "must be at least 10ms")
         }
