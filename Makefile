@@ -1,13 +1,20 @@
 # vitals: common tasks. The scripts do the work; see scripts/ and bench/.
 SHELL := /bin/bash
 
-.PHONY: build release test demo bench chaos clean distclean
+.PHONY: build release shipped test demo bench chaos clean distclean
 
 build:
 	swift build
 
 release:
 	swift build -c release
+
+# The build the container image ships (deploy/Dockerfile): the Swift runtime and FoundationEssentials
+# linked in statically, unused sections dropped, symbols stripped into .build-static/vitals; the
+# unstripped binary stays in .build-static/release/ for profiles. bench/cost-to-run.sh measures it.
+shipped:
+	swift build -c release --static-swift-stdlib -Xlinker --gc-sections --product vitals --scratch-path .build-static
+	strip -o .build-static/vitals .build-static/release/vitals
 
 test:
 	bash scripts/test.sh
@@ -22,6 +29,7 @@ bench:
 	bash scripts/install-deps.sh --bench && bash bench/ingest.sh && bash bench/accuracy.sh
 	python3 bench/live-tail.py .build/release/vitals
 	bash bench/combined.sh
+	bash bench/cost-to-run.sh
 	bash bench/postgres.sh
 	bash bench/redis.sh
 	$(MAKE) bench-micro
@@ -43,4 +51,4 @@ clean:
 
 # clean, plus the whole .build directory (package checkouts included).
 distclean: clean
-	rm -rf .build
+	rm -rf .build .build-static

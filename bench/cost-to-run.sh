@@ -3,7 +3,7 @@
 # Prometheus's usual 15 s scrape interval, every source on, against the tools it replaces doing the
 # same job on the same servers and log, all running at once.
 #
-#   bash bench/cost-to-run.sh [RUNS] [SECONDS]     # default 5 runs of 300 s
+#   bash bench/cost-to-run.sh [RUNS] [SECONDS]     # default 5 runs of 300 s, of `make shipped`
 #   VITALS_BIN=/path/to/vitals bash bench/cost-to-run.sh
 #
 # In each run, at the same time, on one private PostgreSQL 15 (pg_stat_statements, auto_explain,
@@ -29,7 +29,7 @@ SECONDS_PER_RUN=${2:-300}
 LINES_PER_SECOND=${LINES_PER_SECOND:-100}
 SCRAPE_INTERVAL=15
 OUT="$ROOT/bench/out/cost-to-run"
-VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
+VITALS=${VITALS_BIN:-$ROOT/.build-static/vitals}
 mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -37,7 +37,7 @@ source bench/lib.sh
 for package in prometheus-postgres-exporter prometheus-redis-exporter mtail; do
   command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
 done
-[[ -n ${VITALS_BIN:-} ]] || { log "swift build -c release"; swift build -c release --product vitals >/dev/null; }
+[[ -n ${VITALS_BIN:-} ]] || { log "make shipped"; make shipped >/dev/null; }
 
 PIDS=()
 cleanup() {
@@ -77,7 +77,9 @@ RESULTS="$OUT/runs.txt"
 for run in $(seq 1 "$RUNS"); do
   log "run $run of $RUNS (${SECONDS_PER_RUN}s)"
   RUN_PIDS=()
-  busy_log="$OUT/busy.log"; idle_log="$OUT/idle.log"
+  # Each log in a directory of its own: the idle vitals must not hear the busy log's writes.
+  mkdir -p "$OUT/busy" "$OUT/idle"
+  busy_log="$OUT/busy/app.log"; idle_log="$OUT/idle/app.log"
   python3 scripts/gen-timing-log.py 200 3 >"$busy_log"  # a few lines so every family exists from the start
   cp "$busy_log" "$idle_log"
   python3 scripts/gen-timing-log.py 0 3 --rate "$LINES_PER_SECOND" --append "$busy_log" >/dev/null 2>&1 &

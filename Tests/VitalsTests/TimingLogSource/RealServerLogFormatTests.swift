@@ -40,9 +40,10 @@ import Testing
     /// Waits until the server answers anything on `port` (its readiness probe is logged too, and
     /// left out of the checks by its path).
     static func waitForServer(port: Int, _ server: ChildProcess) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
+        // Generous: gunicorn's first answer once took more than 20 s with the whole suite on two cores.
+        let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline, server.process.isRunning {
-            if await HTTPGet.fetch("http://127.0.0.1:\(port)/probe", timeout: 1) != nil { return }
+            if await HTTPGet.fetch("http://127.0.0.1:\(port)/probe", timeout: 5) != nil { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("server on \(port) never answered (its output, unless it went to the log: \(server.output))")
