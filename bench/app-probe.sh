@@ -18,7 +18,8 @@ SECONDS_PER_RUN=${1:-40}
 OUT="$ROOT/bench/out/app-probe"
 VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
 mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 [[ -x $VITALS ]] || { log "swift build -c release"; swift build -c release --product vitals >/dev/null; }
 bash demo/run-app.sh setup >/dev/null
@@ -36,7 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 APP_PORT=$(free_port)
 export DEMO_APP_PORT=$APP_PORT DEMO_APP_LOG="$OUT/app.log" DEMO_APP_BLOCKING_EVERY=1 DEMO_APP_ASYNCIO_DEBUG=0
 

@@ -28,7 +28,8 @@ LINES_PER_SECOND=${LINES_PER_SECOND:-1000}
 OUT="$ROOT/bench/out/combined"
 VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
 mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 for package in prometheus-postgres-exporter prometheus-redis-exporter mtail; do
   command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
@@ -46,18 +47,6 @@ bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
 # shellcheck source=/dev/null
 source "$OUT/servers/env.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
-wait_for() { # URL PATTERN
-  local body
-  for _ in $(seq 1 300); do
-    if body=$(curl -sf "$1" 2>/dev/null) && grep -q "$2" <<<"$body"; then return 0; fi
-    sleep 0.2
-  done
-  log "timed out waiting for $2 at $1"; return 1
-}
 TICKS=$(getconf CLK_TCK)
 
 # Some load on both servers so every collector has rows to report.

@@ -21,7 +21,8 @@ RUNS=${2:-3}
 OUT="$ROOT/bench/out/findings"
 VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
 mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 for package in pgbadger; do
   command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
@@ -103,7 +104,6 @@ echo
 echo "N+1 bursts found (first series): $(head -n1 "$OUT/bursts.txt")"
 
 # 2. Time to finding, live.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 LIVE="$OUT/live.log"
 DELAYS=()
 for run in $(seq 1 3); do

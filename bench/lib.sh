@@ -24,3 +24,6 @@ wait_for() { # URL PATTERN: until the body matches, at most 60 s
   done
   log "timed out waiting for $2 at $1"; return 1
 }
+
+# utime + stime in clock ticks (/proc/PID/stat; 10 ms each): for runs long enough that ticks suffice.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

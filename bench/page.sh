@@ -19,7 +19,8 @@ ROUTES=${3:-200}
 VITALS=${VITALS_BIN:-$ROOT/.build/release/vitals}
 OUT="$ROOT/bench/out/page"
 mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 PIDS=()
 cleanup() {
@@ -28,9 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # A Starlette timing log, ROUTES routes, 200 lines a second, latencies from 1 to 400 ms.
 writer() {

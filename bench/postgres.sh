@@ -25,7 +25,8 @@ TEST_SERVERS=${TEST_SERVERS:-$ROOT/scripts/test-servers.sh}
 [[ -f $TEST_SERVERS ]] || TEST_SERVERS=/work/main/scripts/test-servers.sh
 mkdir -p "$OUT"
 
-log() { echo "bench: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 if ! command -v prometheus-postgres-exporter >/dev/null 2>&1; then
   log "installing prometheus-postgres-exporter"
@@ -54,18 +55,7 @@ DSN=$VITALS_TEST_PG_DSN
 SU=$VITALS_TEST_PG_SUPERUSER_DSN
 TICKS=$(getconf CLK_TCK)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-wait_for() { # URL PATTERN
-  for _ in $(seq 1 300); do
-    # Not `curl | grep -q`: grep exiting early makes curl fail with SIGPIPE, and pipefail says no.
-    local body
-    if body=$(curl -sf "$1" 2>/dev/null) && grep -q "$2" <<<"$body"; then return 0; fi
-    sleep 0.2
-  done
-  log "timed out waiting for $2 at $1"; return 1
-}
 
 # measure NAME PID URL → one markdown row
 measure() {

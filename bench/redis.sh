@@ -21,7 +21,8 @@ if ! command -v prometheus-redis-exporter >/dev/null; then
   apt-get install -y prometheus-redis-exporter >/dev/null
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 WORK=$(mktemp -d)
 REDIS_PORT=$(free_port); EXPORTER_PORT=$(free_port); VITALS_PORT=$(free_port)
 PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
@@ -43,8 +44,6 @@ for _ in $(seq 50); do [[ $(R ping 2>/dev/null) == PONG ]] && break; sleep 0.1; 
 for i in $(seq 1 400); do echo "SET key:$i value-$i"; done | R >/dev/null
 for i in $(seq 1 100); do echo "GET key:$i"; echo "GET nokey:$i"; done | R >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 clk_tck=$(getconf CLK_TCK)
 
 # Commands per tool from INFO commandstats, minus the benchmark's own CONFIG RESETSTAT and the AUTH

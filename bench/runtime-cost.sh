@@ -19,7 +19,8 @@ BEFORE=${BEFORE_BIN:?set BEFORE_BIN to the old build}
 AFTER=${AFTER_BIN:-$ROOT/.build/release/vitals}
 OUT="$ROOT/bench/out/runtime-cost"
 mkdir -p "$OUT"
-log() { echo "bench: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 PIDS=()
 cleanup() {
@@ -32,18 +33,6 @@ bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
 # shellcheck source=/dev/null
 source "$OUT/servers/env.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# Nanoseconds on CPU, summed over the process's threads (schedstat; /proc/PID/stat counts in
-# 10 ms ticks, too coarse for a process that idles at a few ms per second).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-wait_for() { # URL PATTERN
-  for _ in $(seq 1 300); do
-    if curl -sf "$1" 2>/dev/null | grep -q "$2"; then return 0; fi
-    sleep 0.2
-  done
-  log "timed out waiting for $2 at $1"; return 1
-}
 
 start_vitals() { # BINARY CONFIG LOG -> prints "pid port"
   local port; port=$(free_port)
