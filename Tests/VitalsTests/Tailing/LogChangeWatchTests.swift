@@ -106,37 +106,42 @@ import NIOConcurrencyHelpers
         await polling.stop()
     }
 
+    /// A log followed through a symlink into another directory (not watched), polled and settled.
+    struct SymlinkedLog {
+        let directories: [Directory]
+        let target: String
+        let elsewhere: Directory
+        let polling: WatchedPolling
+        let idle: Int
+    }
+
+    private func symlinkedLog() async throws -> SymlinkedLog {
+        let directory = try Directory()
+        let elsewhere = try Directory()
+        let target = elsewhere.file("real.log")
+        try append(target, "")
+        let link = directory.file("app.log")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let polling = try WatchedPolling(patterns: [link], following: [link])
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        let idle = try await polling.settledCount()
+        return SymlinkedLog(directories: [directory, elsewhere], target: target, elsewhere: elsewhere, polling: polling, idle: idle)
+    }
+
     /// The followed file renamed away where no directory is watched (the symlink's target
     /// directory) still wakes the poll.
     @Test func aSymlinkTargetRotatedInItsOwnDirectoryWakesThePoll() async throws {
-        let directory = try Directory()
-        let elsewhere = try Directory()
-        let target = elsewhere.file("real.log")
-        try append(target, "")
-        let link = directory.file("app.log")
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
-        let polling = try WatchedPolling(patterns: [link], following: [link])
-        #expect(try await polling.waitUntilCount(exceeds: 0))
-        let idle = try await polling.settledCount()
-        #expect(rename(target, elsewhere.file("real.log.1")) == 0)
-        #expect(try await polling.waitUntilCount(exceeds: idle), "the rename did not wake the poll")
-        await polling.stop()
+        let log = try await symlinkedLog()
+        #expect(rename(log.target, log.elsewhere.file("real.log.1")) == 0)
+        #expect(try await log.polling.waitUntilCount(exceeds: log.idle), "the rename did not wake the poll")
+        await log.polling.stop()
     }
 
     @Test func aLogReachedThroughASymlinkWakesThePollWhenItsTargetIsWritten() async throws {
-        let directory = try Directory()
-        let elsewhere = try Directory()
-        let target = elsewhere.file("real.log")
-        try append(target, "")
-        let link = directory.file("app.log")
-        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
-        let polling = try WatchedPolling(patterns: [link], following: [link])
-        #expect(try await polling.waitUntilCount(exceeds: 0))
-        let idle = try await polling.settledCount()
-
-        try append(target, "GET /x 200 1ms\n")
-        #expect(try await polling.waitUntilCount(exceeds: idle), "a write to the symlink's target did not wake the poll")
-        await polling.stop()
+        let log = try await symlinkedLog()
+        try append(log.target, "GET /x 200 1ms\n")
+        #expect(try await log.polling.waitUntilCount(exceeds: log.idle), "a write to the symlink's target did not wake the poll")
+        await log.polling.stop()
     }
 
     @Test func aRemovedDirectoryFallsBackToPollingOnTheIntervalUntilItIsBack() async throws {
