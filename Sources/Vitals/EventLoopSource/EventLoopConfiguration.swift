@@ -3,7 +3,7 @@ public struct EventLoopConfiguration: Sendable {
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
             "event-loop.interval", .duration, default: .duration(.seconds(1)),
-            help: "How often a timer fires on each of vitals' event loops to measure their lag; 0 turns the probe off."),
+            help: "How often a timer fires on one of vitals' event loops, taking them in turn, to measure their lag; 0 turns the probe off."),
         ConfigurationKey(
             "event-loop.window", .duration, default: .duration(.seconds(10)), help: "The window of vitals_event_loop_lag_max_seconds."),
         ConfigurationKey(
@@ -28,7 +28,7 @@ public struct EventLoopConfiguration: Sendable {
         // 1 s: each probe wakes a loop, and a wake-up is most of what an idle daemon costs (at 250 ms
         // the probe was a third of vitals' wake-ups, BENCHMARKS.md "Cost to run"). vitals' loops
         // never run blocking work, so this is a check that stays true, not a hunt for rare blocks: a
-        // block of 1 s or more is always seen, a shorter one in proportion.
+        // block as long as the loops' rotation is always seen, a shorter one in proportion.
         interval = values.duration("event-loop.interval") ?? .seconds(1)
         guard interval == .zero || interval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "event-loop.interval", "must be 0 (off) or at least 10ms")
