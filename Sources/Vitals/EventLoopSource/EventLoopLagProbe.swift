@@ -6,12 +6,14 @@ import NIOConcurrencyHelpers
 /// Measures how late vitals' own event loops run a timer scheduled on them.
 ///
 /// A late timer means something blocked the loop: every connection it serves stalls for as long.
-/// This is the proof that libpq, hiredis and file I/O never run on an event loop. There is one
-/// timer for all loops, taking them in turn: each fire arms the next loop's timer, so probing costs
-/// one wake-up per interval whatever the number of loops (at rest a wake-up is most of what vitals
-/// costs, BENCHMARKS.md "Cost to run"), a loop blocked for seconds yields one observation of seconds
-/// rather than a queue of them, and nothing but the probed loop wakes: no task hop, which made the
-/// earlier `Task.sleep` + `execute` probe cost 3 ms of CPU a second.
+/// This is the proof that libpq, hiredis and file I/O never run on an event loop. The loops are
+/// probed in turn: each re-arms its own timer every `interval` × the number of loops, the loops'
+/// timers staggered by one interval, so probing costs one wake-up per interval whatever the number
+/// of loops (at rest a wake-up is most of what vitals costs, BENCHMARKS.md "Cost to run"). Arming
+/// the next loop's timer from the one that fired would add a cross-thread wake-up to each probe.
+/// A loop blocked for seconds yields one observation of seconds rather than a queue of them, and
+/// nothing but the probed loop wakes: no task hop, which made the earlier `Task.sleep` + `execute`
+/// probe cost 3 ms of CPU a second.
 public final class EventLoopLagProbe: VitalsSource {
     public let name = "event_loop"
     public let status: SourceStatus
@@ -25,7 +27,7 @@ public final class EventLoopLagProbe: VitalsSource {
     public static let buckets: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
     struct State {
-        var timer: Scheduled<Void>?
+        var timers: [Scheduled<Void>?]
         var stopped = false
         /// The lag of each recent fire (one per interval), oldest first; bounded by window / interval.
         var recentMaxima: [Double] = []
@@ -40,33 +42,33 @@ public final class EventLoopLagProbe: VitalsSource {
             "vitals_event_loop_lag_seconds", help: "How late a timer scheduled on one of vitals' event loops ran.", buckets: Self.buckets)
         self.maxGauge = try context.registry.gauge(
             "vitals_event_loop_lag_max_seconds", help: "The largest event-loop lag over the last window (--event-loop.window).")
-        self.state = NIOLockedValueBox(State())
+        self.state = NIOLockedValueBox(State(timers: Array(repeating: nil, count: loops.count)))
     }
 
     public func run() async throws {
         state.withLockedValue { $0.stopped = false }
-        if !loops.isEmpty { arm(0) }
+        let start = NIODeadline.now()
+        for index in loops.indices { arm(index, deadline: start + TimeAmount(interval) * Int64(index + 1)) }
         status.recordSuccess(duration: 0)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled { try? await LoopTimer.sleep(for: .seconds(3600)) }
         }
-        let timer = state.withLockedValue { state in
+        let timers = state.withLockedValue { state in
             state.stopped = true
-            defer { state.timer = nil }
-            return state.timer
+            defer { state.timers = Array(repeating: nil, count: state.timers.count) }
+            return state.timers
         }
-        timer?.cancel()
+        for timer in timers { timer?.cancel() }
     }
 
-    private func arm(_ index: Int) {
-        let deadline = NIODeadline.now() + TimeAmount(interval)
+    private func arm(_ index: Int, deadline: NIODeadline) {
         let timer = loops[index].scheduleTask(deadline: deadline) { [self] in fire(index, deadline: deadline) }
         state.withLockedValue { state in
-            if state.stopped { timer.cancel() } else { state.timer = timer }
+            if state.stopped { timer.cancel() } else { state.timers[index] = timer }
         }
     }
 
-    /// Runs on loop `index` when its timer fires, however late; arms the next loop's.
+    /// Runs on loop `index` when its timer fires, however late; re-arms it one rotation later.
     private func fire(_ index: Int, deadline: NIODeadline) {
         let now = NIODeadline.now()
         let lag = Double(max(0, (now - deadline).nanoseconds)) / 1e9
@@ -79,7 +81,7 @@ public final class EventLoopLagProbe: VitalsSource {
         }
         maxGauge.set(to: windowMaximum)
         status.recordSuccess(duration: Double((NIODeadline.now() - now).nanoseconds) / 1e9)
-        arm((index + 1) % loops.count)
+        arm(index, deadline: NIODeadline.now() + TimeAmount(interval) * Int64(loops.count))
     }
 }
 
