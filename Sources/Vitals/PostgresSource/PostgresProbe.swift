@@ -77,10 +77,11 @@ public enum PostgresProbeTarget {
 
 /// One probed Postgres target: the same passes (collectors, slow interval, publication) as a
 /// configured target, on a worker thread of its own, kept between probes.
-final class PostgresProbeTargetState: ProbeTarget {
+final class PostgresProbeTargetState: PassProbeTarget {
     let passes: PostgresPasses
     let worker = WorkerThread()
     let label: String
+    var downFamilies: [FamilySnapshot] { passes.downFamilies }
 
     init(configuration: PostgresConfiguration, info: PostgresConnectionInfo, statements: PostgresStatementsBoard) {
         var configuration = configuration
@@ -88,17 +89,6 @@ final class PostgresProbeTargetState: ProbeTarget {
         configuration.targets = []
         self.passes = PostgresPasses(configuration: configuration, info: info, statements: statements)
         self.label = info.targetLabel
-    }
-
-    func probe(deadline: ContinuousClock.Instant) async -> CollectedPass? {
-        await runProbePass(source: passes, worker: worker, deadline: deadline)
-    }
-
-    func close() async {
-        let passes = self.passes
-        passes.abort()
-        _ = await worker.run { passes.close() }
-        await worker.shutdown()
     }
 }
 
@@ -108,11 +98,11 @@ final class PostgresProbe: ProbeEndpoint {
     let configuration: PostgresConfiguration
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<PostgresProbeTargetState>
-    private let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
+    let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
     private let statements = PostgresStatementsBoard()
-    private let logger: Logger
-    /// Nil in tests that drive the probe directly.
+    let logger: Logger
     let metrics: ProbeMetrics?
+    let logName = "postgres probe"
 
     init(configuration: PostgresConfiguration, probe: ProbeConfiguration, modules: [String: ProbeAuthModule], logger: Logger, metrics: ProbeMetrics? = nil) {
         self.metrics = metrics
@@ -123,75 +113,12 @@ final class PostgresProbe: ProbeEndpoint {
         self.logger = logger
     }
 
-    /// New credentials (SIGHUP): every open target is closed, so the next probe connects with them.
-    func reload(modules new: [String: ProbeAuthModule]) {
-        let changed = modules.withLockedValue { current in
-            defer { current = new }
-            return current != new
-        }
-        guard changed else { return }
-        let targets = cache.removeAll()
-        metrics?.closed(targets.count, .reload)
-        metrics?.open(0)
-        ProbeTargetCache.close(targets)
-    }
-
     func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
-        let start = ContinuousClock.now
-        let deadline = start + probe.budget(scrapeTimeoutHeader: request.headers[ProbeConfiguration.scrapeTimeoutHeader])
-        let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
-        let info: PostgresConnectionInfo
-        do throws(PostgresProbeError) {
-            var module: ProbeAuthModule?
-            if let moduleName {
-                guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw PostgresProbeError(.unknownAuthModule) }
-                module = known
-            }
-            info = try PostgresProbeTarget.connectionInfo(target: request.query["target"], module: module)
-        } catch {
-            metrics?.record(.refused)
-            return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
-        }
-        // Keyed by what the URL said plus the module: the cache never holds a password of its own making.
-        let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
         let configuration = self.configuration
         let statements = self.statements
-        let (target, evicted) = cache.target(for: key) {
-            PostgresProbeTargetState(configuration: configuration, info: info, statements: statements)
+        return await answer(request, unknownModule: PostgresProbeError(.unknownAuthModule)) { target, module in
+            let info = try PostgresProbeTarget.connectionInfo(target: target, module: module)
+            return { PostgresProbeTargetState(configuration: configuration, info: info, statements: statements) }
         }
-        ProbeTargetCache.close(evicted.all)
-        metrics?.closed(evicted.idle.count, .idle)
-        metrics?.closed(evicted.displaced.count, .capacity)
-        metrics?.open(cache.count)
-        let families: [FamilySnapshot]
-        if let collected = await target.probe(deadline: deadline) {
-            families = collected.families
-            if let failure = collected.outcome.failure {
-                metrics?.record(failure.reason == .timeout ? .timeout : .down)
-                logger.debug("postgres probe down", metadata: ["target": "\(target.label)", "reason": "\(failure.reason.rawValue)"])
-            } else {
-                metrics?.record(.up)
-            }
-        } else {
-            metrics?.record(.timeout)
-            families = target.passes.downFamilies
-            logger.debug(
-                "postgres probe overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
-        }
-        return SourceEndpoints.Response(
-            contentType: ExpositionFormat.prometheusText.contentType,
-            body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
-    }
-
-    /// Closes the targets idle too long.
-    func reap() {
-        let idle = cache.reap()
-        metrics?.closed(idle.count, .idle)
-        metrics?.open(cache.count)
-        ProbeTargetCache.close(idle)
-    }
-
-    func closeAll() async {
-        for target in cache.removeAll() { await target.close() }
     }
 }

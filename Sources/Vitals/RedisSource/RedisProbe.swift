@@ -55,7 +55,7 @@ public enum RedisProbeTarget {
 
 /// One probed Redis target: the same passes as a configured target, on a worker thread of its
 /// own, with its slowlog histogram in a registry of its own (served with its probes, never on `/metrics`).
-final class RedisProbeTargetState: ProbeTarget {
+final class RedisProbeTargetState: PassProbeTarget {
     let passes: RedisPasses
     let worker = WorkerThread()
     let registry = MetricRegistry()
@@ -75,16 +75,7 @@ final class RedisProbeTargetState: ProbeTarget {
         self.downFamilies = RedisMetricMapper(descriptors: descriptors, target: nil, maxLabelValues: 1).downFamilies()
     }
 
-    func probe(deadline: ContinuousClock.Instant) async -> CollectedPass? {
-        await runProbePass(source: passes, worker: worker, deadline: deadline)
-    }
-
-    func close() async {
-        let passes = self.passes
-        passes.abort()
-        _ = await worker.run { passes.close() }
-        await worker.shutdown()
-    }
+    func extraFamilies() -> [FamilySnapshot] { registry.gather() }
 }
 
 /// `GET /scrape`: redis_exporter's multi-target endpoint, bounded by the scrape's timeout, with
@@ -93,11 +84,11 @@ final class RedisProbe: ProbeEndpoint {
     let configuration: RedisConfiguration
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<RedisProbeTargetState>
-    private let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
+    let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
     private let tls: RedisTLSClient?
-    private let logger: Logger
-    /// Nil in tests that drive the probe directly.
+    let logger: Logger
     let metrics: ProbeMetrics?
+    let logName = "redis scrape"
 
     init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: ProbeAuthModule], tls: RedisTLSClient?, logger: Logger, metrics: ProbeMetrics? = nil) {
         self.metrics = metrics
@@ -113,72 +104,14 @@ final class RedisProbe: ProbeEndpoint {
         try ProbeAuthModule.load(path: path, key: RedisProbeTarget.fileKey, usernameRequired: false, allowsOptions: false)
     }
 
-    func reload(modules new: [String: ProbeAuthModule]) {
-        let changed = modules.withLockedValue { current in
-            defer { current = new }
-            return current != new
-        }
-        guard changed else { return }
-        let targets = cache.removeAll()
-        metrics?.closed(targets.count, .reload)
-        metrics?.open(0)
-        ProbeTargetCache.close(targets)
-    }
-
     func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
-        let start = ContinuousClock.now
-        let deadline = start + probe.budget(scrapeTimeoutHeader: request.headers[ProbeConfiguration.scrapeTimeoutHeader])
-        let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
-        let target: RedisConfiguration.Target
-        do throws(RedisProbeError) {
-            var module: ProbeAuthModule?
-            if let moduleName {
-                guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw RedisProbeError(.unknownAuthModule) }
-                module = known
-            }
-            target = try RedisProbeTarget.target(request.query["target"], module: module)
-        } catch {
-            metrics?.record(.refused)
-            return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
-        }
-        let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
         let configuration = self.configuration
         let tls = self.tls
         let logger = self.logger
-        var failed = false
-        let (state, evicted) = cache.target(for: key) {
+        return await answer(request, unknownModule: RedisProbeError(.unknownAuthModule)) { text, module in
+            let target = try RedisProbeTarget.target(text, module: module)
             // The registry is new and holds one family: registering cannot fail.
-            try! RedisProbeTargetState(target: target, configuration: configuration, tls: tls, logger: logger)
+            return { try! RedisProbeTargetState(target: target, configuration: configuration, tls: tls, logger: logger) }
         }
-        ProbeTargetCache.close(evicted.all)
-        metrics?.closed(evicted.idle.count, .idle)
-        metrics?.closed(evicted.displaced.count, .capacity)
-        metrics?.open(cache.count)
-        var families: [FamilySnapshot]
-        if let collected = await state.probe(deadline: deadline) {
-            families = collected.families
-            failed = collected.outcome.failure != nil
-            metrics?.record(collected.outcome.failure.map { $0.reason == .timeout ? .timeout : .down } ?? .up)
-        } else {
-            families = state.downFamilies
-            failed = true
-            metrics?.record(.timeout)
-        }
-        if failed { logger.debug("redis scrape down", metadata: ["target": "\(state.label)"]) }
-        families += state.registry.gather()
-        return SourceEndpoints.Response(
-            contentType: ExpositionFormat.prometheusText.contentType,
-            body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
-    }
-
-    func reap() {
-        let idle = cache.reap()
-        metrics?.closed(idle.count, .idle)
-        metrics?.open(cache.count)
-        ProbeTargetCache.close(idle)
-    }
-
-    func closeAll() async {
-        for target in cache.removeAll() { await target.close() }
     }
 }

@@ -211,12 +211,125 @@ struct ProbeMetrics: Sendable {
     func open(_ count: Int) { targets.set([endpoint], to: Double(count)) }
 }
 
-/// What the reaper needs of `/probe` and `/scrape`.
+/// A probed target whose pass runs on a worker thread of its own, as a configured target's does.
+protocol PassProbeTarget: ProbeTarget {
+    associatedtype Passes: CollectingSource
+    var passes: Passes { get }
+    var worker: WorkerThread { get }
+    /// host:port (or the socket), for debug logs; never a password.
+    var label: String { get }
+    /// The answer when the pass did not come back within the budget (`*_up 0`).
+    var downFamilies: [FamilySnapshot] { get }
+    /// Families served with every answer besides the pass's (Redis: its slowlog histogram).
+    func extraFamilies() -> [FamilySnapshot]
+}
+
+extension PassProbeTarget {
+    func extraFamilies() -> [FamilySnapshot] { [] }
+
+    func probe(deadline: ContinuousClock.Instant) async -> CollectedPass? {
+        await runProbePass(source: passes, worker: worker, deadline: deadline)
+    }
+
+    func close() async {
+        let passes = self.passes
+        passes.abort()
+        _ = await worker.run { passes.close() }
+        await worker.shutdown()
+    }
+}
+
+/// `/probe` and `/scrape`: what each endpoint supplies (its target type, how a request's target
+/// and auth module become one); the answer, the cache, the auth modules' reload and the reaper's
+/// work are the same for both, in the extension below.
 protocol ProbeEndpoint: AnyObject, Sendable {
+    associatedtype Target: PassProbeTarget
     var probe: ProbeConfiguration { get }
+    var cache: ProbeTargetCache<Target> { get }
+    var modules: NIOLockedValueBox<[String: ProbeAuthModule]> { get }
+    /// Nil in tests that drive the endpoint directly.
+    var metrics: ProbeMetrics? { get }
+    var logger: Logger { get }
+    /// How debug logs name the endpoint ("postgres probe", "redis scrape").
+    var logName: String { get }
+}
+
+extension ProbeEndpoint {
+    /// One request: the auth module and target checked (400 with the endpoint's error if not), the
+    /// target found in the cache or opened (closing what the cap or idleness evicts), its pass run
+    /// within the scrape's budget, and the metrics as Prometheus text. `resolve` gets the URL's
+    /// `target` and the named module, and returns how to open the target (called only on a miss).
+    func answer(
+        _ request: SourceEndpoints.Request, unknownModule: some Error & CustomStringConvertible,
+        resolve: (_ target: String?, _ module: ProbeAuthModule?) throws -> () -> Target
+    ) async -> SourceEndpoints.Response {
+        let start = ContinuousClock.now
+        let deadline = start + probe.budget(scrapeTimeoutHeader: request.headers[ProbeConfiguration.scrapeTimeoutHeader])
+        let moduleName = request.query["auth_module"].flatMap { $0.isEmpty ? nil : $0 }
+        let open: () -> Target
+        do {
+            var module: ProbeAuthModule?
+            if let moduleName {
+                guard let known = modules.withLockedValue({ $0[moduleName] }) else { throw unknownModule }
+                module = known
+            }
+            open = try resolve(request.query["target"], module)
+        } catch {
+            metrics?.record(.refused)
+            return SourceEndpoints.Response(status: 400, contentType: "text/plain; charset=utf-8", body: "\(error)\n")
+        }
+        // Keyed by what the URL said plus the module: the cache never holds a password of its own making.
+        let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
+        let (target, evicted) = cache.target(for: key, make: open)
+        ProbeTargetCache.close(evicted.all)
+        metrics?.closed(evicted.idle.count, .idle)
+        metrics?.closed(evicted.displaced.count, .capacity)
+        metrics?.open(cache.count)
+        var families: [FamilySnapshot]
+        if let collected = await target.probe(deadline: deadline) {
+            families = collected.families
+            if let failure = collected.outcome.failure {
+                metrics?.record(failure.reason == .timeout ? .timeout : .down)
+                logger.debug("\(logName) down", metadata: ["target": "\(target.label)", "reason": "\(failure.reason.rawValue)"])
+            } else {
+                metrics?.record(.up)
+            }
+        } else {
+            metrics?.record(.timeout)
+            families = target.downFamilies
+            logger.debug(
+                "\(logName) overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
+        }
+        families += target.extraFamilies()
+        return SourceEndpoints.Response(
+            contentType: ExpositionFormat.prometheusText.contentType,
+            body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
+    }
+
+    /// New credentials (SIGHUP): every open target is closed, so the next probe connects with them.
+    func reload(modules new: [String: ProbeAuthModule]) {
+        let changed = modules.withLockedValue { current in
+            defer { current = new }
+            return current != new
+        }
+        guard changed else { return }
+        let targets = cache.removeAll()
+        metrics?.closed(targets.count, .reload)
+        metrics?.open(0)
+        ProbeTargetCache.close(targets)
+    }
+
     /// Closes the targets idle too long.
-    func reap()
-    func closeAll() async
+    func reap() {
+        let idle = cache.reap()
+        metrics?.closed(idle.count, .idle)
+        metrics?.open(cache.count)
+        ProbeTargetCache.close(idle)
+    }
+
+    func closeAll() async {
+        for target in cache.removeAll() { await target.close() }
+    }
 }
 
 /// Keeps a probe endpoint's cache tidy while the daemon runs: closes idle targets, and every target
