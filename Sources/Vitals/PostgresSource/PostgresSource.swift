@@ -286,16 +286,10 @@ public enum PostgresSourceFactory: SourceFactory {
         let probe = PostgresProbe(
             configuration: settings, probe: probeSettings, modules: modules, logger: context.logger,
             metrics: try ProbeMetrics(registry: context.registry, endpoint: "/probe"))
-        context.endpoints.registerAsync(
-            path: "/probe", summary: "one Postgres target's metrics: /probe?target=host:port/db&auth_module=NAME (postgres_exporter's multi-target endpoint)"
-        ) { request in
-            await probe.respond(request)
-        }
-        if let path {
-            // An unreadable or invalid file throws: the old modules stay, and the reload gauge says so.
-            context.reloads.onReload(ProbeAuthModule.fileKey) { probe.reload(modules: try ProbeAuthModule.load(path: path)) }
-        }
-        return ProbeReaperService(name: "postgres_probe", endpoint: probe)
+        return probe.serve(
+            at: "/probe", summary: "one Postgres target's metrics: /probe?target=host:port/db&auth_module=NAME (postgres_exporter's multi-target endpoint)",
+            serviceName: "postgres_probe", modulesFile: path.map { (ProbeAuthModule.fileKey, $0) }, load: { path throws(ConfigurationError) in try ProbeAuthModule.load(path: path) },
+            context: context)
     }
 
     /// Re-reads `DATA_SOURCE_NAME_FILE` (or `--postgres.dsn-file`) and hands each running target its

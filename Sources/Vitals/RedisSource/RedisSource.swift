@@ -119,15 +119,10 @@ public enum RedisSourceFactory: SourceFactory {
         let probe = RedisProbe(
             configuration: settings, probe: probeSettings, modules: modules, tls: probeTLS, logger: context.logger,
             metrics: try ProbeMetrics(registry: context.registry, endpoint: "/scrape"))
-        context.endpoints.registerAsync(
-            path: "/scrape", summary: "one Redis target's metrics: /scrape?target=redis://host:port&auth_module=NAME (redis_exporter's multi-target endpoint)"
-        ) { request in
-            await probe.respond(request)
-        }
-        if let path {
-            context.reloads.onReload(RedisProbeTarget.fileKey) { probe.reload(modules: try RedisProbe.loadModules(path: path)) }
-        }
-        return ProbeReaperService(name: "redis_probe", endpoint: probe)
+        return probe.serve(
+            at: "/scrape", summary: "one Redis target's metrics: /scrape?target=redis://host:port&auth_module=NAME (redis_exporter's multi-target endpoint)",
+            serviceName: "redis_probe", modulesFile: path.map { (RedisProbeTarget.fileKey, $0) }, load: { path throws(ConfigurationError) in try RedisProbe.loadModules(path: path) },
+            context: context)
     }
 
     static func warnIfUnverified(_ settings: RedisTLSSettings, logger: Logger) {

@@ -252,6 +252,7 @@ protocol ProbeEndpoint: AnyObject, Sendable {
     var logger: Logger { get }
     /// How debug logs name the endpoint ("postgres probe", "redis scrape").
     var logName: String { get }
+    func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response
 }
 
 extension ProbeEndpoint {
@@ -304,6 +305,20 @@ extension ProbeEndpoint {
         return SourceEndpoints.Response(
             contentType: ExpositionFormat.prometheusText.contentType,
             body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
+    }
+
+    /// Serves the endpoint at `path`, re-reads the auth modules file (if any) on SIGHUP, and returns
+    /// the service that closes idle targets while the daemon runs and every target at its end.
+    func serve(
+        at path: String, summary: String, serviceName: String, modulesFile: (key: String, path: String)?,
+        load: @escaping @Sendable (String) throws(ConfigurationError) -> [String: ProbeAuthModule], context: SourceContext
+    ) -> ProbeReaperService<Self> {
+        context.endpoints.registerAsync(path: path, summary: summary) { request in await self.respond(request) }
+        if let modulesFile {
+            // An unreadable or invalid file throws: the old modules stay, and the reload gauge says so.
+            context.reloads.onReload(modulesFile.key) { self.reload(modules: try load(modulesFile.path)) }
+        }
+        return ProbeReaperService(name: serviceName, endpoint: self)
     }
 
     /// New credentials (SIGHUP): every open target is closed, so the next probe connects with them.
