@@ -32,8 +32,9 @@ public final class PostgresCancellation: Sendable {
 /// One libpq connection, driven only through the non-blocking API (`PQconnectStartParams`/
 /// `PQconnectPoll`, `PQsendQuery`/`PQconsumeInput`/`PQisBusy`/`PQgetResult`) with `poll(2)` on
 /// its socket, so no call can outlive the deadline even when a server accepts TCP and never
-/// answers. The one exception is host name resolution inside `PQconnectStartParams`, which libpq
-/// does synchronously (the resolver's own timeouts bound it; use `hostaddr` to avoid it).
+/// answers. Host names are resolved before, within the deadline, by ``HostResolver``: libpq's own
+/// lookup inside `PQconnectStartParams` is synchronous and unbounded, and is left only for a list
+/// of hosts.
 ///
 /// Not thread-safe: a connection belongs to its target's worker thread. It is closed with
 /// `PQfinish` by ``close()`` and, on every other path, by `deinit`.

@@ -27,6 +27,11 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
     public let options: [String: String]
     public let targetLabel: String
     public let redactor: PostgresRedactor
+    /// The one host name libpq would resolve itself, inside a connect call no deadline bounds;
+    /// vitals resolves it first (``HostResolver``) and passes the addresses as `hostaddr`. Nil
+    /// for a Unix socket, an address, a `hostaddr` already given, a service file or a list of
+    /// hosts (libpq resolves those itself).
+    public let hostToResolve: String?
 
     public init(_ dsn: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ParseError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
@@ -45,6 +50,17 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
         self.options = options
         self.targetLabel = Self.targetLabel(options: options, environment: environment)
         self.redactor = PostgresRedactor(secrets: [options["password"], environment["PGPASSWORD"]].compactMap { $0 })
+        self.hostToResolve = Self.hostToResolve(options: options, environment: environment)
+    }
+
+    static func hostToResolve(options: [String: String], environment: [String: String]) -> String? {
+        func given(_ keyword: String, _ variable: String) -> String? {
+            if let value = options[keyword] { return value.isEmpty ? nil : value }
+            return environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard given("hostaddr", "PGHOSTADDR") == nil, let host = given("host", "PGHOST") else { return nil }
+        guard !host.contains(","), !host.hasPrefix("/"), !host.hasPrefix("@"), !HostResolver.isNumeric(host) else { return nil }
+        return host
     }
 
     /// `host:port/dbname` as libpq would resolve them (options, then PG* variables, then defaults),
@@ -68,7 +84,11 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
     /// libpq processes the arrays in order and keeps the last value of a repeated keyword, so
     /// vitals' defaults go *before* the user's string (which may override them) and a database
     /// switch goes *after* it (overriding the string's database).
-    func connectParameters(connectTimeout: Duration, database: String? = nil) -> [(String, String)] {
+    ///
+    /// `hostAddresses`, the resolved ``hostToResolve``, become `hostaddr` (libpq tries them in
+    /// order, as it would its own lookup's) with the name kept as `host`, which libpq still uses
+    /// for TLS verification, Kerberos and the password file.
+    func connectParameters(connectTimeout: Duration, database: String? = nil, hostAddresses: [String] = []) -> [(String, String)] {
         var parameters: [(String, String)] = []
         if options["application_name"] == nil {
             parameters.append(("application_name", Self.defaultApplicationName))
@@ -81,6 +101,10 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
         }
         parameters.append(("dbname", dsn))
         if let database { parameters.append(("dbname", database)) }
+        if let host = hostToResolve, !hostAddresses.isEmpty {
+            parameters.append(("host", Array(repeating: host, count: hostAddresses.count).joined(separator: ",")))
+            parameters.append(("hostaddr", hostAddresses.joined(separator: ",")))
+        }
         return parameters
     }
 

@@ -83,7 +83,15 @@ final class PostgresTargetWorker: @unchecked Sendable {
 
     /// Opens a connection to the DSN's database (or `database`), bounded by `deadline`.
     private func open(database: String? = nil, deadline: ContinuousClock.Instant) throws(PostgresError) -> (PostgresConnection, String?) {
-        let parameters = settings.info.connectParameters(connectTimeout: settings.timeout, database: database)
+        var addresses: [String] = []
+        if let host = settings.info.hostToResolve {
+            do {
+                addresses = try HostResolver.addresses(of: host, deadline: deadline)
+            } catch {
+                throw PostgresError(error.code == .unknownHost ? .connect : .timeout, detail: error.description)
+            }
+        }
+        let parameters = settings.info.connectParameters(connectTimeout: settings.timeout, database: database, hostAddresses: addresses)
         let connection = try PostgresConnection.connect(
             parameters: parameters, redactor: settings.info.redactor, cancellation: cancellation, deadline: deadline)
         let version = try connection.query(sessionSetup).first?["version"]

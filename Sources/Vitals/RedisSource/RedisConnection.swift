@@ -1,7 +1,7 @@
 import CHiredis
 
 enum RedisConnector {
-    /// Opens a hiredis connection; no call blocks past `deadline` (bar DNS resolution).
+    /// Opens a hiredis connection; no call blocks past `deadline`, host name resolution included.
     /// `tls` is required for a `rediss://` address and unused otherwise.
     static func connect(
         to address: RedisAddress, deadline: ContinuousClock.Instant, abortHandle: RedisAbortHandle, tls: RedisTLSClient? = nil
@@ -14,7 +14,17 @@ enum RedisConnector {
 ///
 /// Every call takes a deadline: connects use `redisConnectWithTimeout`, and before each command
 /// the socket's send/receive timeouts (`redisSetTimeout`) are set to the time left, so no call
-/// blocks past the pass's deadline (bar DNS resolution, which getaddrinfo does not bound).
+/// blocks past the pass's deadline. Host names are resolved first, by ``HostResolver`` within the
+/// deadline, and hiredis gets the addresses.
+/// A host's addresses within the deadline, as a Redis connection error.
+func resolve(_ host: String, deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> [String] {
+    do {
+        return try HostResolver.addresses(of: host, deadline: deadline)
+    } catch {
+        throw RedisConnectionError(error.code == .unknownHost ? .connect : .timeout, error.description)
+    }
+}
+
 private final class RedisConnection: RedisCommandChannel {
     private var handle: OpaquePointer?
     private var context: UnsafeMutablePointer<redisContext>? { handle.map(UnsafeMutablePointer<redisContext>.init) }
@@ -49,7 +59,15 @@ private final class RedisConnection: RedisCommandChannel {
                 opened.bridge.close()
             }
         case .tcp(let host, let port):
-            context = vitals_redisConnectWithTimeoutMs(host, Int32(port), timeout)
+            // hiredis would resolve inside its connect, unbounded; it gets addresses, tried in order.
+            let addresses = try resolve(host, deadline: deadline)
+            var opened = vitals_redisConnectWithTimeoutMs(addresses[0], Int32(port), try Self.timeLeft(until: deadline))
+            for address in addresses.dropFirst() {
+                guard let failed = opened, failed.pointee.err != 0, let left = try? Self.timeLeft(until: deadline) else { break }
+                redisFree(failed)
+                opened = vitals_redisConnectWithTimeoutMs(address, Int32(port), left)
+            }
+            context = opened
         case .unix(let path):
             context = vitals_redisConnectUnixWithTimeoutMs(path, timeout)
         }

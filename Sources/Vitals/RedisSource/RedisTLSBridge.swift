@@ -60,8 +60,10 @@ final class RedisTLSBridge: Sendable {
         let loop = client.group.next()
         let address: SocketAddress
         do {
-            // getaddrinfo blocks: on this worker thread, as hiredis' own connect does, never on the loop.
-            address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            // The first of the host's addresses, resolved within the deadline on this worker thread.
+            address = try SocketAddress(ipAddress: try resolve(host, deadline: deadline)[0], port: port)
+        } catch let error as RedisConnectionError {
+            throw error
         } catch {
             throw RedisConnectionError(.connect, "cannot resolve '\(host)'")
         }

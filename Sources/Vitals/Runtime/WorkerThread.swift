@@ -101,7 +101,9 @@ final class StopSignal: @unchecked Sendable {
     /// nil when no pipe could be made (descriptors exhausted), and then only timed waits are used.
     private let pipe: (read: CInt, write: CInt)?
 
-    init() {
+    /// `wakesDescriptors: false` makes no pipe, for a signal only ever waited on with
+    /// ``wait(for:)`` (it then costs no descriptors).
+    init(wakesDescriptors: Bool = true) {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -111,7 +113,7 @@ final class StopSignal: @unchecked Sendable {
         pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
         var ends: [CInt] = [-1, -1]
-        if Glibc.pipe(&ends) == 0 {
+        if wakesDescriptors, Glibc.pipe(&ends) == 0 {
             for end in ends {
                 _ = fcntl(end, F_SETFD, FD_CLOEXEC)
                 _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)

@@ -232,6 +232,20 @@ import Testing
         try await server.superuser("DROP TABLE IF EXISTS vitals_locked")
     }
 
+    /// A host name is resolved by vitals within the deadline and handed to libpq as `hostaddr`
+    /// (the server listens on 127.0.0.1 only, so libpq may also meet a refused ::1 first).
+    @Test func aHostNameConnectsThroughTheBoundedResolver() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        #expect(server.dsn.contains("@127.0.0.1:"))
+        let byName = server.dsn.replacingOccurrences(of: "@127.0.0.1:", with: "@localhost:")
+        #expect(try PostgresConnectionInfo(byName).hostToResolve == "localhost")
+        let app = try makePostgresTestApplication([("postgres.dsn", byName), ("postgres.interval", "1s")])
+        try await app.test(.router) { client in
+            let body = try await postgresScrapeUntil(client) { metrics, _ in metrics.sum("pg_up") == 1 }
+            #expect(ScrapedMetrics(body).sum("pg_up") == 1)
+        }
+    }
+
     @Test func refusedConnectionIsDownOnTheFirstPassAndReadySaysWhy() async throws {
         let port = TestEnvironment.freePort()
         let app = try makePostgresTestApplication([

@@ -291,6 +291,35 @@ import Testing
         #expect(custom.connectParameters(connectTimeout: .seconds(5)).map(\.0) == ["dbname"])
     }
 
+    /// Which host vitals resolves itself (so the lookup is bounded by the pass's deadline) and
+    /// which it leaves to libpq.
+    @Test(arguments: [
+        ("host=db.internal dbname=app", [:], "db.internal"),
+        ("postgresql://u@db.internal:6432/app", [:], "db.internal"),
+        ("dbname=app", ["PGHOST": "db.internal"], "db.internal"),
+        ("host=db.internal hostaddr=10.0.0.5", [:], nil),
+        ("host=db.internal", ["PGHOSTADDR": "10.0.0.5"], nil),
+        ("host=127.0.0.1", [:], nil),
+        ("host=::1", [:], nil),
+        ("host=/var/run/postgresql", [:], nil),
+        ("host=@abstract", [:], nil),
+        ("host=a.internal,b.internal", [:], nil),
+        ("service=billing", [:], nil),
+        ("dbname=app", [:], nil),
+    ] as [(String, [String: String], String?)])
+    func hostNamesAreResolvedByVitalsOnlyWhereLibpqWouldLookOneUp(dsn: String, environment: [String: String], expected: String?) throws {
+        #expect(try PostgresConnectionInfo(dsn, environment: environment).hostToResolve == expected)
+    }
+
+    @Test func resolvedAddressesBecomeHostaddrWithTheNameKeptAsHost() throws {
+        let info = try PostgresConnectionInfo("host=db.internal sslmode=verify-full", environment: [:])
+        let parameters = info.connectParameters(connectTimeout: .seconds(5), hostAddresses: ["10.0.0.5", "fd00::5"])
+        // After the string, so they override its host; one name per address, as libpq requires.
+        #expect(parameters.suffix(2).map(\.0) == ["host", "hostaddr"])
+        #expect(parameters.suffix(2).map(\.1) == ["db.internal,db.internal", "10.0.0.5,fd00::5"])
+        #expect(!info.connectParameters(connectTimeout: .seconds(5)).contains { $0.0 == "hostaddr" })
+    }
+
     @Test func invalidConnectionStringsNeverEchoThePassword() {
         #expect(throws: PostgresConnectionInfo.ParseError.self) { try PostgresConnectionInfo("host=h password=hunter2 bogus", environment: [:]) }
         do {

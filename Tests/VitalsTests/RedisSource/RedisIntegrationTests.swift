@@ -244,6 +244,19 @@ let redisDashboard763Metrics = [
         #expect(growth == 1)
     }
 
+    /// A host name is resolved by vitals within the deadline; hiredis gets the addresses in turn
+    /// (the server listens on 127.0.0.1 only, so ::1, if first, is refused and the next is tried).
+    @Test func aHostNameConnectsThroughTheBoundedResolver() async throws {
+        guard let server = RedisTestServer.fromEnvironment() else { return }
+        let app = try makeTestApplication([
+            ("redis.addr", "redis://localhost:\(server.port)"), ("redis.password", server.password), ("redis.interval", "100ms"),
+        ])
+        try await app.test(.router) { client in
+            let waited = try await RedisAppProbe.wait(client, timeout: .seconds(10), up: true)
+            #expect(waited.satisfied, "\(waited.text.prefix(2000))")
+        }
+    }
+
     @Test func connectionRefusedIsDownWithReasonConnect() async throws {
         let port = TestEnvironment.freePort()
         let app = try makeTestApplication([("redis.addr", "redis://127.0.0.1:\(port)"), ("redis.interval", "100ms")])
