@@ -91,7 +91,7 @@ public struct PageHTML: Sendable {
             return html + "<p class=\"quiet\">The charts fill in as vitals collects (one point per interval).</p></section>\n"
         }
         html += "<div class=\"charts\">\n"
-        for series in summary.history { html += latencyChart(series) }
+        for (index, series) in summary.history.enumerated() { html += latencyChart(series, index: index) }
         html += rateChart()
         return html + "</div></section>\n"
     }
@@ -139,18 +139,23 @@ public struct PageHTML: Sendable {
             """
     }
 
-    func latencyChart(_ series: PageHistory.Series) -> String {
+    /// One route's p95 and p99 against the target. The p95 line is drawn twice: whole in its own
+    /// colour, and in red clipped to the band above the target, so only the stretches over the
+    /// target are red.
+    func latencyChart(_ series: PageHistory.Series, index: Int) -> String {
         let target = summary.settings.targetLatency
         let highest = (series.p99 + series.p95).compactMap { $0 }.max() ?? 0
         let top = Swift.max(target * 1.5, highest * 1.1)
-        let targetY = Self.y(target, max: top)
+        let targetY = HumanUnits.fixed(Self.y(target, max: top), digits: 1)
+        let p95 = path(series.p95, max: top)
         let over = series.p95.contains { ($0 ?? 0) > target }
+        let overPath = over ? "<clipPath id=\"over\(index)\"><rect x=\"0\" y=\"0\" width=\"\(Int(Self.chartWidth))\" height=\"\(targetY)\"/></clipPath>" + "<path class=\"p95 over\" clip-path=\"url(#over\(index))\" d=\"\(p95)\"/>" : ""
         return """
             <figure class="chart"><svg viewBox="0 0 \(Int(Self.chartWidth)) \(Int(Self.chartHeight))" role="img" aria-label="\(HTMLText.escape(series.route)) latency">\
             \(frame(title: series.route, maxLabel: HumanUnits.duration(top)))\
-            <line class="target" x1="\(Self.margin.left)" y1="\(HumanUnits.fixed(targetY, digits: 1))" x2="\(Self.chartWidth - Self.margin.right)" y2="\(HumanUnits.fixed(targetY, digits: 1))"><title>target \(HumanUnits.duration(target))</title></line>\
+            <line class="target" x1="\(Self.margin.left)" y1="\(targetY)" x2="\(Self.chartWidth - Self.margin.right)" y2="\(targetY)"><title>target \(HumanUnits.duration(target))</title></line>\
             <path class="p99" d="\(path(series.p99, max: top))"/>\
-            <path class="\(over ? "p95 over" : "p95")" d="\(path(series.p95, max: top))"/>\
+            <path class="p95" d="\(p95)"/>\(overPath)\
             </svg><figcaption><span class="key p95"></span>p95 <span class="key p99"></span>p99 <span class="key target"></span>target</figcaption></figure>
 
             """

@@ -168,13 +168,19 @@ import Testing
         #expect(html.components(separatedBy: "<script>").count == 2, "only the page's own script")
     }
 
-    @Test func redOnlyWhereSomethingIsWrong() {
+    @Test func redOnlyWhereSomethingIsWrong() throws {
         let healthy = PageHTML(summary: Self.summary(routes: ["GET /ok": PageSummaryTests.counts(fast: 100, slow: 0)]), refreshSeconds: 15, links: []).render()
         #expect(!healthy.contains("class=\"bad\""))
         #expect(!healthy.contains("p95 over"))
         let slow = PageHTML(summary: Self.summary(routes: ["GET /slow": PageSummaryTests.counts(fast: 50, slow: 50)]), refreshSeconds: 15, links: []).render()
         #expect(slow.components(separatedBy: "class=\"bad\"").count - 1 == 1, "the one p95 over target")
         #expect(slow.contains("p95 over"), "and its chart line")
+        // The red copy is clipped to the band above the target line: only the stretches over it
+        // are red, and the whole line is still drawn in its own colour.
+        #expect(slow.contains("<path class=\"p95\" d=\"M"))
+        let targetY = try #require(slow.firstRange(of: "<line class=\"target\" x1=\"44.0\" y1=\"").map { slow[$0.upperBound...].prefix { $0 != "\"" } })
+        #expect(slow.contains("<clipPath id=\"over0\"><rect x=\"0\" y=\"0\" width=\"\(Int(PageHTML.chartWidth))\" height=\"\(targetY)\"/></clipPath>"))
+        #expect(slow.contains("<path class=\"p95 over\" clip-path=\"url(#over0)\" d=\"M"))
     }
 
     @Test func chartsHavePointsAndTheTargetLine() throws {
