@@ -18,6 +18,8 @@
 #                       the app served requests, vitals' /metrics has http_request samples of
 #                       the app's routes, pg_up and redis_up are 1, and Prometheus scraped vitals
 #   DEMO_RATE=R         requests per second of the load generator (default 30)
+#   DEMO_SCREENSHOT=F   with DEMO_SECONDS: save a screenshot of the page to F (PNG, headless
+#                       Chromium) before the load stops; how docs/page.png is made
 #   DEMO_SKIP_BUILD=1   do not run `swift build -c release`
 #   VITALS_BIN=PATH     binary to run (default .build/release/vitals)
 #   DEMO_APP_PORT, DEMO_PROMETHEUS_PORT   other ports than 10189 and 10190
@@ -268,6 +270,13 @@ if [[ -n ${DEMO_SECONDS:-} ]]; then
     alive_or_die
     sleep 1
   done
+  if [[ -n ${DEMO_SCREENSHOT:-} ]]; then
+    chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions --hide-scrollbars \
+      --user-data-dir="$DEMO_DIR/chromium-profile" --window-size=1200,1900 --virtual-time-budget=3000 \
+      --screenshot="$DEMO_SCREENSHOT" "$BASE/" >/dev/null 2>&1 \
+      && echo "demo: the page's screenshot is in $DEMO_SCREENSHOT" \
+      || echo "demo: no screenshot (is chromium installed? bash scripts/install-deps.sh --tests)" >&2
+  fi
   stop_pid "$LOAD_PID"  # its final totals land in .demo/load.json
   LOAD_PID=""
 
