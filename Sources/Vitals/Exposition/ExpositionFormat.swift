@@ -51,6 +51,28 @@ public enum ExpositionFormat: Sendable, Equatable, CaseIterable {
     }
 }
 
+/// One scrape's answer: `families` in the format the `Accept` header asks for, gzipped when
+/// `Accept-Encoding` allows it. `/metrics`, `/probe` and `/scrape` all answer through this.
+public struct ExpositionAnswer: Sendable {
+    public let format: ExpositionFormat
+    /// `gzip`, or nil when the body is not compressed.
+    public let contentEncoding: String?
+    public let body: [UInt8]
+
+    /// `format`: ``ExpositionFormat/negotiate(accept:)`` of the request's `Accept` header.
+    public init(_ families: [FamilySnapshot], format: ExpositionFormat, acceptEncoding: String?) {
+        var body = format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
+        var encoding: String?
+        if HeaderValue.acceptsGzip(acceptEncoding), let compressed = try? Gzip.compress(body) {
+            body = compressed
+            encoding = "gzip"
+        }
+        self.format = format
+        self.contentEncoding = encoding
+        self.body = body
+    }
+}
+
 /// Minimal parsing of list-valued HTTP headers (`Accept`, `Accept-Encoding`) with q-values.
 enum HeaderValue {
     struct Item: Equatable {

@@ -47,9 +47,10 @@ struct Endpoints: Sendable {
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
                 let answer = await endpoint.respond(SourceEndpoints.Request(query: query, headers: headers))
+                var fields: HTTPFields = [.contentType: answer.contentType]
+                if let encoding = answer.contentEncoding { fields[.contentEncoding] = encoding }
                 return Response(
-                    status: HTTPResponse.Status(code: answer.status), headers: [.contentType: answer.contentType],
-                    body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+                    status: HTTPResponse.Status(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
         }
     }
@@ -57,16 +58,12 @@ struct Endpoints: Sendable {
     func metrics(accept: String?, acceptEncoding: String?) -> Response {
         let start = ContinuousClock.now
         let format = ExpositionFormat.negotiate(accept: accept)
-        scrapes.increment([format.label])
-        let families = registry.gather()
-        var body = format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
-        var headers: HTTPFields = [.contentType: format.contentType]
-        if HeaderValue.acceptsGzip(acceptEncoding), let compressed = try? Gzip.compress(body) {
-            body = compressed
-            headers[.contentEncoding] = "gzip"
-        }
+        scrapes.increment([format.label])  // before the gather, so a scrape counts itself
+        let answer = ExpositionAnswer(registry.gather(), format: format, acceptEncoding: acceptEncoding)
+        var headers: HTTPFields = [.contentType: answer.format.contentType]
+        if let encoding = answer.contentEncoding { headers[.contentEncoding] = encoding }
         scrapeDuration.observe([], (ContinuousClock.now - start).seconds)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
     /// Without `detailed` (a probe exempt from basic auth that sent no credentials), only the

@@ -258,7 +258,8 @@ protocol ProbeEndpoint: AnyObject, Sendable {
 extension ProbeEndpoint {
     /// One request: the auth module and target checked (400 with the endpoint's error if not), the
     /// target found in the cache or opened (closing what the cap or idleness evicts), its pass run
-    /// within the scrape's budget, and the metrics as Prometheus text. `resolve` gets the URL's
+    /// within the scrape's budget, and the metrics in the format and encoding the scraper accepts
+    /// (text, OpenMetrics or protobuf with native histograms; gzip), as `/metrics`. `resolve` gets the URL's
     /// `target` and the named module, and returns how to open the target (called only on a miss).
     func answer(
         _ request: SourceEndpoints.Request, unknownModule: some Error & CustomStringConvertible,
@@ -302,9 +303,9 @@ extension ProbeEndpoint {
                 "\(logName) overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
         }
         families += target.extraFamilies()
-        return SourceEndpoints.Response(
-            contentType: ExpositionFormat.prometheusText.contentType,
-            body: String(decoding: ExpositionWriter(format: .prometheusText).write(families), as: UTF8.self))
+        let exposition = ExpositionAnswer(
+            families, format: ExpositionFormat.negotiate(accept: request.headers["accept"]), acceptEncoding: request.headers["accept-encoding"])
+        return SourceEndpoints.Response(contentType: exposition.format.contentType, contentEncoding: exposition.contentEncoding, bytes: exposition.body)
     }
 
     /// Serves the endpoint at `path`, re-reads the auth modules file (if any) on SIGHUP, and returns

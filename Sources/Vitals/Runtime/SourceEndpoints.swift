@@ -10,13 +10,23 @@ public final class SourceEndpoints: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var contentType: String
-        public var body: String
+        /// `gzip` when ``body`` is compressed.
+        public var contentEncoding: String?
+        public var body: [UInt8]
 
         public init(status: Int = 200, contentType: String = "application/json", body: String) {
+            self.init(status: status, contentType: contentType, bytes: Array(body.utf8))
+        }
+
+        public init(status: Int = 200, contentType: String, contentEncoding: String? = nil, bytes: [UInt8]) {
             self.status = status
             self.contentType = contentType
-            self.body = body
+            self.contentEncoding = contentEncoding
+            self.body = bytes
         }
+
+        /// The body as text (every endpoint but a compressed or protobuf scrape answers in UTF-8).
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     /// What an asynchronous endpoint sees of its request.

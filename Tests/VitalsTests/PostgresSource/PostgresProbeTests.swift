@@ -196,6 +196,17 @@ import Testing
                 // Probed again: the kept connection answers, still in time.
                 let again = try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app", module: "shared", timeout: nil)
                 #expect(ScrapedMetrics(again.body).values("pg_up").first?.value == 1)
+                // As /metrics does, the answer takes the format and encoding the scraper accepts:
+                // Prometheus with native histograms on asks for protobuf, most scrapers accept gzip.
+                var asPrometheus: HTTPFields = [.accept: ExpositionFormat.protobufDelimited.contentType + ";q=0.9,text/plain;q=0.5"]
+                asPrometheus[.acceptEncoding] = "gzip"
+                let protobuf = try await client.execute(
+                    uri: "/probe?target=127.0.0.1%3A\(shared.port)%2Fapp&auth_module=shared", method: .get, headers: asPrometheus
+                ) { response in (response.headers[.contentType], response.headers[.contentEncoding], Array(buffer: response.body)) }
+                #expect(protobuf.0 == ExpositionFormat.protobufDelimited.contentType)
+                #expect(protobuf.1 == "gzip")
+                let families = try NativeHistogramTests.decodeDelimited(try Gzip.decompressForTesting(protobuf.2))
+                #expect(families.first { $0.name == "pg_up" }?.metric.first?.gauge.value == 1)
                 let hungAgain = try await Self.probe(client, target: "host=127.0.0.1 port=\(listener.port) dbname=app", module: "hung", timeout: "1")
                 #expect(hungAgain.elapsed < .seconds(4), "bounded; a generous margin for a loaded machine")
                 #expect(ScrapedMetrics(hungAgain.body).values("pg_up").first?.value == 0)
@@ -219,7 +230,7 @@ import Testing
                 #expect(!scrape.contains("pg_up"))
                 let own = ScrapedMetrics(scrape)
                 func requests(_ result: String) -> Double { own.sum("vitals_probe_requests_total", where: ["endpoint": "/probe", "result": result]) }
-                #expect(requests("up") == 3)
+                #expect(requests("up") == 4)
                 #expect(requests("timeout") == 2, "the hung listener, twice")
                 #expect(requests("down") == 1, "the unknown role")
                 #expect(requests("refused") == 3)
@@ -259,7 +270,7 @@ import Testing
                         headers: [ProbeConfiguration.scrapeTimeoutHeader: "5"]))
             }
             for name in ["probe_a", "probe_b"] {
-                #expect(ScrapedMetrics(await request(name).body).values("pg_up").first?.value == 1)
+                #expect(ScrapedMetrics(await request(name).text).values("pg_up").first?.value == 1)
             }
             // SIGHUP with the same modules keeps the targets; with new credentials it closes them.
             probe.reload(modules: modules)
@@ -267,15 +278,15 @@ import Testing
             probe.reload(modules: ["m": ProbeAuthModule(username: "vitals", password: "wrong-password", options: ["sslmode": "disable"])])
             #expect(probe.cache.count == 0)
             try await Self.waitUntil { try Self.connections(observer, "probe_a") + Self.connections(observer, "probe_b") == 0 }
-            #expect(ScrapedMetrics(await request("probe_a").body).values("pg_up").first?.value == 0, "the new, wrong password is used")
+            #expect(ScrapedMetrics(await request("probe_a").text).values("pg_up").first?.value == 0, "the new, wrong password is used")
             probe.reload(modules: modules)
             for name in ["probe_a", "probe_b"] {
-                #expect(ScrapedMetrics(await request(name).body).values("pg_up").first?.value == 1)
+                #expect(ScrapedMetrics(await request(name).text).values("pg_up").first?.value == 1)
             }
             #expect(try Self.connections(observer, "probe_a") == 1)
             #expect(try Self.connections(observer, "probe_b") == 1)
             // A third target: the least recently probed (a) is closed.
-            #expect(ScrapedMetrics(await request("probe_c").body).values("pg_up").first?.value == 1)
+            #expect(ScrapedMetrics(await request("probe_c").text).values("pg_up").first?.value == 1)
             #expect(probe.cache.count == 2)
             try await Self.waitUntil { try Self.connections(observer, "probe_a") == 0 }
             #expect(try Self.connections(observer, "probe_a") == 0)
@@ -325,17 +336,17 @@ import Testing
                     .init(query: ["target": "127.0.0.1:\(server.port)/app", "auth_module": "m"], headers: [ProbeConfiguration.scrapeTimeoutHeader: timeout]))
                 return (response, ContinuousClock.now - start)
             }
-            #expect(ScrapedMetrics(await request("5").0.body).values("pg_up").first?.value == 1)
+            #expect(ScrapedMetrics(await request("5").0.text).values("pg_up").first?.value == 1)
             let stopped = Self.serverProcesses(postmaster: postmaster)
             #expect(stopped.count > 2, "the postmaster, its workers and vitals' backend")
             for pid in stopped { kill(pid, SIGSTOP) }
             let (hung, elapsed) = await request("2")
             for pid in stopped { kill(pid, SIGCONT) }
             #expect(elapsed < .seconds(5), "answered in \(elapsed) (bounded; a generous margin for a loaded machine)")
-            #expect(ScrapedMetrics(hung.body).values("pg_up").first?.value == 0)
+            #expect(ScrapedMetrics(hung.text).values("pg_up").first?.value == 0)
             var up = 0.0
             for _ in 0..<20 where up != 1 {
-                up = ScrapedMetrics(await request("5").0.body).values("pg_up").first?.value ?? -1
+                up = ScrapedMetrics(await request("5").0.text).values("pg_up").first?.value ?? -1
             }
             #expect(up == 1, "up again once the server runs")
             await probe.closeAll()
