@@ -594,5 +594,24 @@ struct PostgresFixtureSession: PostgresQuerying {
         #expect(samples["pg_stat_io_reads_total" + labels] == 10)
         #expect(samples["pg_stat_io_read_time_seconds_total" + labels] == 2)
         #expect(samples["pg_stat_io_reuses_total" + labels] == nil, "NULL: not possible for this combination")
+        #expect(samples["pg_stat_io_read_bytes_total" + labels] == nil, "neither op_bytes nor read_bytes: no bytes")
+    }
+
+    /// The same bytes on 16–17 (operations × op_bytes) as 18 counts them (read_bytes, …).
+    @Test(arguments: [
+        (["op_bytes": "8192", "reads": "10", "writes": "3", "extends": nil], 81920.0, 24576.0, nil),
+        (["read_bytes": "81920", "write_bytes": "24576", "extend_bytes": nil, "reads": "10", "writes": "3", "extends": nil], 81920.0, 24576.0, nil),
+        (["op_bytes": "8192", "reads": "0", "writes": "0", "extends": "2"], 0.0, 0.0, 16384.0),
+    ] as [([String: String?], Double?, Double?, Double?)])
+    func statIOBytesAreTheSameOnEveryVersion(columns: [String: String?], read: Double?, written: Double?, extended: Double?) {
+        var row: [String: String?] = ["backend_type": "client backend", "object": "relation", "context": "normal"]
+        row.merge(columns) { $1 }
+        var sink = PostgresMetricSink(target: nil)
+        StatIOCollector.map(PostgresRows([row]), into: &sink)
+        let samples = PostgresMappingTests.samples(sink)
+        let labels = "{backend_type=\"client backend\",object=\"relation\",context=\"normal\"}"
+        #expect(samples["pg_stat_io_read_bytes_total" + labels] == read)
+        #expect(samples["pg_stat_io_write_bytes_total" + labels] == written)
+        #expect(samples["pg_stat_io_extend_bytes_total" + labels] == extended)
     }
 }

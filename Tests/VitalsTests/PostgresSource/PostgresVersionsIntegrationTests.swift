@@ -56,6 +56,8 @@ import Testing
 
             // The views added for 14–18, from the server itself.
             #expect(!metrics.values("pg_stat_io_reads_total", where: ["backend_type": "client backend"]).isEmpty)
+            // Bytes from op_bytes (16) or from 18's own byte columns: some were read either way.
+            #expect(metrics.sum("pg_stat_io_read_bytes_total") + metrics.sum("pg_stat_io_write_bytes_total") > 0, "PostgreSQL \(version): no pg_stat_io bytes")
             #expect(!metrics.values("pg_stat_database_sessions_total", where: ["datname": "app"]).isEmpty)
             #expect(!metrics.values("pg_database_wraparound_age_datfrozenxid_seconds", where: ["datname": "app"]).isEmpty)
             #expect((metrics.values("pg_database_wraparound_freeze_max_age_ratio", where: ["datname": "app"]).first?.value ?? 1) < 1)
