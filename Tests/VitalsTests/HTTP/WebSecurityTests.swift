@@ -157,6 +157,12 @@ struct WebSecurityTestFailure: Error {}
         #expect(try await curl(["-u", "nobody:correct horse", base + "/metrics"]).output == "401")
         #expect(try await curl(["-u", "prometheus:correct horse", base + "/metrics"]).output == "200")
         #expect(try await curl(["-u", "prometheus:correct horse", base + "/"]).output == "200")
+        // The multi-target endpoints make vitals connect where the URL says: behind the same
+        // auth (with it, a refused target is an answer, pg_up 0 / redis_up 0).
+        for probe in ["/probe?target=127.0.0.1%3A1%2Fapp", "/scrape?target=redis%3A%2F%2F127.0.0.1%3A1"] {
+            #expect(try await curl([base + probe]).output == "401", "\(probe) without credentials")
+            #expect(try await curl(["-u", "prometheus:correct horse", base + probe]).output == "200", "\(probe) with them")
+        }
         // The probes are exempt because the user chose --web.auth-exempt-probes.
         #expect(try await curl([base + "/ready"]).output != "401")
         // Plain HTTP to the TLS port gets no HTTP answer, and TLS 1.2 is refused under min_version TLS13.

@@ -204,6 +204,32 @@ final class RedisTLSFixture: @unchecked Sendable {
         }
     }
 
+    /// `/scrape` reaches a TLS server with the TLS flags and no `--redis.addr`, by address and by
+    /// host name (resolved within the budget; the certificate names localhost), and a server on
+    /// a Unix socket.
+    @Test func scrapeReachesTLSAndUnixSocketTargets() async throws {
+        let fixture = try await RedisTLSFixture()
+        let (server, port) = try await fixture.startServer()
+        defer { server.signal(SIGTERM) }
+        let socket = fixture.file("redis.sock")
+        let plain = try ChildProcess(
+            "/usr/bin/redis-server", ["--port", "0", "--unixsocket", socket, "--save", "", "--appendonly", "no", "--dir", fixture.path, "--daemonize", "no"])
+        defer { plain.signal(SIGTERM) }
+        // Redis 7.0 says "ready to accept connections at <path>" for a socket alone.
+        for _ in 0..<400 where !plain.output.lowercased().contains("ready to accept connections") { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(plain.output.lowercased().contains("ready to accept connections"), "\(plain.output.suffix(1000))")
+
+        let app = try makeTestApplication(fixture.flags(port: port).filter { $0.0 != "redis.addr" })
+        try await app.test(.router) { client in
+            for target in ["rediss://127.0.0.1:\(port)", "rediss://localhost:\(port)", "unix://\(socket)"] {
+                let answer = try await RedisProbeIntegrationTests.scrape(client, target: target, module: nil, timeout: "10")
+                #expect(answer.status == .ok, "\(target): \(answer.body.prefix(500))")
+                #expect(ScrapedMetrics(answer.body).values("redis_up").first?.value == 1, "\(target): \(answer.body.prefix(2000))")
+                #expect(ScrapedMetrics(answer.body).sum("redis_connected_clients") >= 1, "\(target)")
+            }
+        }
+    }
+
     /// The connector alone: the server name is sent and checked; a version floor the server
     /// cannot meet is refused; each failure is code tls with its sentence.
     @Test func serverNameAndMinimumVersionAreHonoured() async throws {
