@@ -1,10 +1,18 @@
+import NIOConcurrencyHelpers
+
 /// The `vitals_log_*` families every log-reading source shares, told apart by their `source` label.
+///
+/// Several timing-log inputs share `source="timing_log"`: each adds its own part to the two
+/// gauges (what it last reported, replaced by what it reports now), so they read the sum over
+/// the inputs instead of whichever input polled last.
 public struct LogReadingMetrics: Sendable {
     public let source: String
     public let lines: CounterFamily
     public let bytesRead: CounterFamily
     public let bytesBehind: GaugeFamily
     public let filesFollowed: GaugeFamily
+    /// This reader's part of the two gauges, as it last reported them.
+    private let reported = NIOLockedValueBox<(behind: Int64, files: Int)>((0, 0))
 
     public init(registry: MetricRegistry, source: String) throws(RegistryError) {
         self.source = source
@@ -16,6 +24,9 @@ public struct LogReadingMetrics: Sendable {
         filesFollowed = try registry.gauge("vitals_log_files_followed", help: "Log files currently followed.", labels: ["source"])
         for result in ["parsed", "unparsed", "oversized"] { lines.initialize([source, result]) }
         bytesRead.initialize([source])
+        // Zero is a value: the gauges exist from the start, whatever the readers report later.
+        bytesBehind.add([source], 0)
+        filesFollowed.add([source], 0)
     }
 
     public func countLines(parsed: Int, unparsed: Int, oversized: Int) {
@@ -27,7 +38,12 @@ public struct LogReadingMetrics: Sendable {
     /// After a poll: bytes read, how far behind the tailer is, and how many files it follows.
     public func recordPoll(_ result: LogTailer.PollResult, tailer: LogTailer) {
         if result.bytesRead > 0 { bytesRead.increment([source], by: Double(result.bytesRead)) }
-        bytesBehind.set([source], to: Double(tailer.bytesBehind))
-        filesFollowed.set([source], to: Double(tailer.followedFiles.count))
+        let now = (behind: tailer.bytesBehind, files: tailer.followedFiles.count)
+        let before = reported.withLockedValue { last in
+            defer { last = now }
+            return last
+        }
+        if now.behind != before.behind { bytesBehind.add([source], Double(now.behind - before.behind)) }
+        if now.files != before.files { filesFollowed.add([source], Double(now.files - before.files)) }
     }
 }

@@ -905,3 +905,39 @@ private func withoutFilePrivileges<T>(_ body: @escaping () -> T) throws -> T {
 private final class UncheckedBox: @unchecked Sendable {
     var body: (() -> Void)?
 }
+
+/// Several timing-log inputs share `vitals_log_bytes_behind` and `vitals_log_files_followed`
+/// (one `source` label): the gauges read the sum over the inputs, not the last one polled.
+@Suite struct LogReadingMetricsTests {
+    @Test func inputsSharingASourceAddTheirPartsOfTheGauges() throws {
+        let dir = try ScratchDirectory()
+        let registry = MetricRegistry()
+        let first = try LogReadingMetrics(registry: registry, source: "timing_log")
+        let second = try LogReadingMetrics(registry: registry, source: "timing_log")
+        #expect(first.bytesBehind.value(["timing_log"]) == 0 && first.filesFollowed.value(["timing_log"]) == 0)
+        for name in ["a.log", "b.log", "c.log"] { try append(dir.path(name), "x\n") }
+        // Input one follows a.log; input two follows b.log and c.log.
+        let one = LogTailer(configuration: .init(patterns: [dir.path("a.log")], fromBeginning: true))
+        let two = LogTailer(configuration: .init(patterns: [dir.path("b.log"), dir.path("c.log")], fromBeginning: true))
+        defer {
+            one.close()
+            two.close()
+        }
+        first.recordPoll(one.poll { _ in }, tailer: one)
+        second.recordPoll(two.poll { _ in }, tailer: two)
+        #expect(first.filesFollowed.value(["timing_log"]) == 3)
+        first.recordPoll(one.poll { _ in }, tailer: one)
+        #expect(first.filesFollowed.value(["timing_log"]) == 3, "a repeated report replaces its part")
+        // Written after the last polls: both inputs' bytes are behind, and the gauge holds the sum.
+        try append(dir.path("a.log"), "0123456789\n")
+        try append(dir.path("c.log"), "01234\n")
+        first.recordPoll(.init(), tailer: one)
+        second.recordPoll(.init(), tailer: two)
+        #expect(one.bytesBehind == 11 && two.bytesBehind == 6)
+        #expect(first.bytesBehind.value(["timing_log"]) == 17)
+        // Read up: both parts drop to zero.
+        first.recordPoll(one.poll { _ in }, tailer: one)
+        second.recordPoll(two.poll { _ in }, tailer: two)
+        #expect(first.bytesBehind.value(["timing_log"]) == 0)
+    }
+}
