@@ -1,11 +1,23 @@
 import NIOConcurrencyHelpers
 
 /// What sources know that is not a metric, passed between them: the N+1 totals, index candidates
-/// and slowest statements of the statement log, and the current findings. Sources publish here;
-/// ``FindingsService`` reads it with each frame, and the page with each of its own.
+/// and slowest statements of the statement log, the current findings, and each evaluation's frame.
+/// Sources publish here; ``FindingsService`` reads it with each frame, and the page takes that
+/// frame rather than gathering the registry a second time.
 public final class FindingEvidence: Sendable {
     private let findings = NIOLockedValueBox<(list: [Finding], evaluatedAt: Double?)>(([], nil))
     private let slowest = NIOLockedValueBox<[String: [SlowQueryStats]]>([:])
+    private let frameObservers = NIOLockedValueBox<[@Sendable (MetricFrame, Double) -> Void]>([])
+
+    /// Calls `observer` with the frame of each findings evaluation and its time, after the
+    /// findings of that evaluation are published.
+    public func observeFrames(_ observer: @escaping @Sendable (MetricFrame, Double) -> Void) {
+        frameObservers.withLockedValue { $0.append(observer) }
+    }
+
+    func evaluated(frame: MetricFrame, now: Double) {
+        for observer in frameObservers.withLockedValue({ $0 }) { observer(frame, now) }
+    }
 
     public func publish(findings list: [Finding], evaluatedAt: Double) {
         findings.withLockedValue { $0 = (list, evaluatedAt) }

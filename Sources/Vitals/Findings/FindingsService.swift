@@ -84,6 +84,7 @@ public final class FindingsService: VitalsSource {
         publisher.publish(Self.families(for: findings))
         evidence.publish(findings: findings, evaluatedAt: now)
         status.recordSuccess(duration: (ContinuousClock.now - started).seconds)
+        evidence.evaluated(frame: frame, now: now)
     }
 
     static func families(for findings: [Finding]) -> [FamilySnapshot] {

@@ -13,6 +13,10 @@ import ServiceLifecycle
 /// sees), appends the interval to the hour of history, and keeps the summary that `GET /` and
 /// `GET /api/summary` serve. Requests only read the last summary; nothing is computed per request
 /// but the rendering.
+///
+/// With findings on, the frame is the one each findings evaluation just took (``FindingEvidence``
+/// hands it over), so one gather serves both and the page always shows that evaluation's
+/// findings; with findings off, the page runs the same interval itself.
 public final class PageService: VitalsSource {
     public let name = "page"
     public let status: SourceStatus
@@ -24,6 +28,8 @@ public final class PageService: VitalsSource {
     private let endpoints: SourceEndpoints
     private let telemetryPath: String
     private let state: NIOLockedValueBox<State>
+    /// Whether ``FindingsService`` feeds the frames; otherwise ``run()`` gathers them.
+    private let fedByFindings: Bool
 
     struct State {
         var window: FrameWindow
@@ -44,6 +50,10 @@ public final class PageService: VitalsSource {
         let points = Int((configuration.history.seconds / findings.interval.seconds).rounded(.up))
         self.state = NIOLockedValueBox(
             State(window: FrameWindow(capacity: frames), history: PageHistory(capacity: points, maxRoutes: configuration.historyRoutes)))
+        self.fedByFindings = findings.enabled
+        if findings.enabled {
+            context.evidence.observeFrames { [self] frame, now in self.collect(frame, now: now) }
+        }
         context.endpoints.register(path: "/", summary: "This page") { [self] _ in
             SourceEndpoints.Response(contentType: "text/html; charset=utf-8", body: self.renderHTML())
         }
@@ -53,6 +63,11 @@ public final class PageService: VitalsSource {
     }
 
     public func run() async throws {
+        guard !fedByFindings else {
+            // Nothing to schedule: the findings evaluations bring the frames.
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 self.collect(now: Date().timeIntervalSince1970)
@@ -61,10 +76,14 @@ public final class PageService: VitalsSource {
         }
     }
 
-    /// One interval: a frame, a history point for the interval since the previous frame, and the summary.
+    /// One interval of its own (findings off, or a request before the first evaluation).
     func collect(now: Double) {
+        collect(MetricFrame(families: registry.gather(), time: now), now: now)
+    }
+
+    /// One interval: a history point for the interval since the previous frame, and the summary.
+    func collect(_ frame: MetricFrame, now: Double) {
         let started = ContinuousClock.now
-        let frame = MetricFrame(families: registry.gather(), time: now)
         let (list, evaluatedAt) = evidence.currentFindings
         let statements = evidence.slowestStatements(limit: SlowQuerySource.statementsForThePage)
         let sources = health.all

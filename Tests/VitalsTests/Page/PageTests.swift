@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import NIOPosix
 import Testing
 
 @testable import Vitals
@@ -189,5 +191,30 @@ import Testing
         let p95 = try #require(html.firstRange(of: "<path class=\"p95\" d=\""))
         let d = html[p95.upperBound...].prefix { $0 != "\"" }
         #expect(d.hasPrefix("M") && d.contains("L"), "two points joined: \(d)")
+    }
+}
+
+/// With findings on, the page takes each findings evaluation's frame: one gather serves both, and
+/// the page shows the findings of the very evaluation its numbers come from.
+@Suite struct PageFedByFindingsTests {
+    @Test func eachFindingsEvaluationGivesThePageItsFrame() throws {
+        let values = try ConfigurationLoader(keys: VitalsConfiguration.allKeys).load(flags: [], environment: [:], file: nil)
+        let registry = MetricRegistry()
+        let context = SourceContext(
+            registry: registry, health: SourceHealthBoard(), logger: Logger(label: "test"), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let requests = try registry.counter("http_requests_total", help: "test", labels: ["method", "route"])
+        let findings = FindingsService(configuration: try FindingsConfiguration(values: values), context: context)
+        let page = PageService(
+            configuration: try PageConfiguration(values: values), findings: try FindingsConfiguration(values: values), context: context,
+            telemetryPath: "/metrics")
+        for (index, time) in [1000.0, 1015, 1030].enumerated() {
+            requests.increment(["GET", "/a"], by: Double(index + 1))
+            findings.evaluate(now: time)
+        }
+        let summary = page.summary()
+        // Three frames from the three evaluations: two history points between them, the last at
+        // the last evaluation's time, and the findings' time is that same evaluation's.
+        #expect(summary.historyTimes == [1015, 1030])
+        #expect(summary.findingsEvaluatedAt == 1030)
     }
 }
