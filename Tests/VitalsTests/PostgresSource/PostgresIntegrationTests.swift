@@ -427,4 +427,57 @@ final class PostgresTestSession: @unchecked Sendable {
         let rows = try run(sql)
         return rows.values.first?.first.flatMap { $0 } ?? ""
     }
+
+    fileprivate func connectionForQueries(_ sql: String) throws(PostgresError) -> PostgresRows {
+        connection.deadline = .now + .seconds(10)
+        return try connection.query(sql)
+    }
+
+    func pipeline(_ statements: [String], timeout: Duration = .seconds(10)) throws -> [PipelinedSession.Reply] {
+        connection.deadline = .now + timeout
+        return try connection.pipeline(statements)
+    }
+}
+
+/// libpq's pipeline mode against the real server: every statement's reply in order, a failing
+/// one failing alone (each has its own sync), a string of several statements refused by the
+/// extended protocol, and the session usable as before afterwards.
+@Suite struct PostgresPipelineIntegrationTests {
+    @Test func repliesComeInOrderAndAFailureStaysWithItsStatement() throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let session = try PostgresTestSession(dsn: server.dsn)
+        let replies = try session.pipeline([
+            "SELECT 1 AS one", "SELECT * FROM vitals_no_such_table", "SELECT 2 AS two, 'x' AS letter", "SELECT 1; SELECT 2",
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+        ])
+        #expect(replies.count == 5)
+        #expect(try replies[0].reply.get().first?["one"] == "1")
+        #expect(throws: PostgresError.self) { try replies[1].reply.get() }
+        #expect(try replies[2].reply.get().first?["two"] == "2" && (try replies[2].reply.get().first?["letter"]) == "x", "after a failure: not aborted")
+        #expect(throws: PostgresError.self) { try replies[3].reply.get() }
+        #expect(try replies[4].reply.get().first?["n"] == "1")
+        #expect(replies.allSatisfy { $0.seconds >= 0 })
+        // Out of pipeline mode: the simple protocol works again, several statements included.
+        #expect(try session.value("SELECT 1; SELECT 3") == "3")
+    }
+
+    /// Collectors served from the pipeline see what they would have seen live, and a statement
+    /// the pipeline refused is run live and left out of later pipelines.
+    @Test func aPassFromThePipelineMatchesALivePass() throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let session = try PostgresTestSession(dsn: server.dsn)
+        let statements = ["SELECT datname FROM pg_database WHERE datname = 'app'", "SELECT 1 AS a; SELECT 2 AS b"]
+        let fetched = try session.pipeline(statements)
+        let pipelined = PipelinedSession(live: session, statements: statements, replies: fetched)
+        #expect(try pipelined.query(statements[0]).first?["datname"] == "app")
+        #expect(try pipelined.query(statements[1]).first?["b"] == "2", "refused by the pipeline, answered live")
+        #expect(pipelined.refusedByPipeline == [statements[1]])
+        #expect(pipelined.asked == statements)
+    }
+}
+
+extension PostgresTestSession: PostgresQuerying {
+    func query(_ sql: String) throws(PostgresError) -> PostgresRows {
+        try connectionForQueries(sql)
+    }
 }

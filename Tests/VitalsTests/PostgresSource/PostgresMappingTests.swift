@@ -615,3 +615,57 @@ struct PostgresFixtureSession: PostgresQuerying {
         #expect(samples["pg_stat_io_extend_bytes_total" + labels] == extended)
     }
 }
+
+/// A live session that counts what reaches it.
+final class CountingFixtureSession: PostgresQuerying, @unchecked Sendable {
+    var fixture: PostgresFixtureSession
+    var asked: [String] = []
+    init(_ fixture: PostgresFixtureSession) { self.fixture = fixture }
+    func query(_ sql: String) throws(PostgresError) -> PostgresRows {
+        asked.append(sql)
+        return try fixture.query(sql)
+    }
+}
+
+/// A pass answered from replies fetched ahead: fetched statements never reach the live session
+/// (unless the pipeline refused them), others do, everything asked is recorded in order, and
+/// the collectors' durations still include the server time of their replies.
+@Suite struct PipelinedSessionTests {
+    static let rows = PostgresRows([["start_time": "1700000000"]])
+
+    @Test func fetchedRepliesAnswerAndTheRestGoesLive() throws {
+        let live = CountingFixtureSession(PostgresFixtureSession(rows: ["live": PostgresRows([["v": "live"]])]))
+        let session = PipelinedSession(
+            live: live, statements: ["a", "b", "a"],
+            replies: [(.success(PostgresRows([["v": "a1"]])), 0.25), (.failure(PostgresError(.permission, sqlState: "42501")), 0.5), (.success(PostgresRows([["v": "a2"]])), 0.125)])
+        #expect(try session.query("a").first?["v"] == "a1")
+        #expect(try session.query("a").first?["v"] == "a2", "a statement asked twice gets its replies in order")
+        #expect(try session.query("live").first?["v"] == "live")
+        #expect(live.asked == ["live"])
+        #expect(session.fetchedSeconds == 0.375)
+        // Refused by the pipeline: once more live; it worked there, so it is not pipelined again.
+        #expect(try session.query("b").first?["v"] == nil)
+        #expect(live.asked == ["live", "b"])
+        #expect(session.refusedByPipeline == ["b"])
+        #expect(session.asked == ["a", "a", "live", "b"])
+    }
+
+    @Test func aStatementThatFailsLiveTooFailsTheCollectorAndStaysPipelined() {
+        let denied = PostgresError(.permission, sqlState: "42501")
+        let live = CountingFixtureSession(PostgresFixtureSession(failures: ["pg_locks": denied]))
+        let session = PipelinedSession(live: live, statements: ["SELECT … pg_locks"], replies: [(.failure(denied), 0.1)])
+        #expect(throws: PostgresError.self) { try session.query("SELECT … pg_locks") }
+        #expect(session.refusedByPipeline.isEmpty)
+    }
+
+    @Test func collectorsServedAheadKeepTheirDurationsAndOutcomes() {
+        let live = CountingFixtureSession(PostgresFixtureSession())
+        let statement = PostmasterCollector.sql
+        let session = PipelinedSession(live: live, statements: [statement], replies: [(.success(Self.rows), 2)])
+        var result = PostgresPassResult()
+        PostgresTargetWorker.run([PostmasterCollector()], on: session, context: PostgresMappingTests.pg15, into: &result)
+        #expect(result.outcomes[.postmaster]?.success == true)
+        #expect((result.outcomes[.postmaster]?.duration ?? 0) >= 2)
+        #expect(live.asked.isEmpty)
+    }
+}
