@@ -145,75 +145,23 @@ final class PostgresConnection {
     }
 
     private func collectResults(_ handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
-        try flush(handle)
-        let rows = try readReply(handle).get()
-        if PQstatus(handle) != CONNECTION_OK { throw connectionError() }
-        return rows
-    }
-
-    /// Runs each of `statements` (one statement each, no parameters) in libpq's pipeline mode:
-    /// all are sent at once, each followed by its own sync, so one that fails fails alone, and the
-    /// replies are read as they arrive. One round trip, and a few wake-ups, instead of one of each
-    /// per statement. Returns each statement's rows or error, in order, with the seconds between
-    /// the previous reply (or the send) and its own. A thrown error broke the connection.
-    func pipeline(_ statements: [String]) throws(PostgresError) -> [(reply: Result<PostgresRows, PostgresError>, seconds: Double)] {
-        guard let handle, PQstatus(handle) == CONNECTION_OK else { throw PostgresError(.connectionLost, detail: "connection is closed") }
-        guard PQenterPipelineMode(handle) == 1 else { throw connectionError() }
-        for statement in statements {
-            guard PQsendQueryParams(handle, statement, 0, nil, nil, nil, nil, 0) == 1, PQpipelineSync(handle) == 1 else { throw connectionError() }
-        }
-        try flush(handle)
-        var replies: [(reply: Result<PostgresRows, PostgresError>, seconds: Double)] = []
-        replies.reserveCapacity(statements.count)
-        var previous = ContinuousClock.now
-        for _ in statements {
-            let reply = try readReply(handle)
-            // Then the sync that closes this statement's implicit transaction.
-            try waitForResult(handle)
-            guard let sync = PQgetResult(handle) else { throw PostgresError(.connectionLost, detail: "pipeline: no sync after a statement") }
-            let status = PQresultStatus(sync)
-            PQclear(sync)
-            guard status == PGRES_PIPELINE_SYNC else { throw PostgresError(.connectionLost, detail: "pipeline: out of step with the server") }
-            let now = ContinuousClock.now
-            replies.append((reply, (now - previous).seconds))
-            previous = now
-        }
-        guard PQexitPipelineMode(handle) == 1, PQstatus(handle) == CONNECTION_OK else { throw connectionError() }
-        return replies
-    }
-
-    /// Sends what libpq has queued; in non-blocking mode PQflush returns 1 while data is left.
-    /// Replies are read into libpq's buffer meanwhile: a server blocked writing a large reply to
-    /// us stops reading, and a pipeline still being sent would then wait for it forever.
-    private func flush(_ handle: OpaquePointer) throws(PostgresError) {
+        // Flush the query out; in non-blocking mode PQflush returns 1 while data is still queued.
         while true {
             let flushed = PQflush(handle)
-            if flushed == 0 { return }
+            if flushed == 0 { break }
             if flushed < 0 { throw connectionError() }
-            if try wait(for: Int16(POLLOUT | POLLIN)) & Int16(POLLIN) != 0 {
-                guard PQconsumeInput(handle) == 1 else { throw connectionError() }
-            }
+            try wait(forReading: false)
         }
-    }
-
-    /// Waits until `PQgetResult` can answer without blocking.
-    private func waitForResult(_ handle: OpaquePointer) throws(PostgresError) {
-        // Consume before waiting: with TLS, bytes may already sit decrypted in libpq's or
-        // OpenSSL's buffers, and poll(2) on the socket would not report them.
-        guard PQconsumeInput(handle) == 1 else { throw connectionError() }
-        while PQisBusy(handle) == 1 {
-            try wait(forReading: true)
-            guard PQconsumeInput(handle) == 1 else { throw connectionError() }
-        }
-    }
-
-    /// The results of one query, up to the NULL that ends them: the rows of its last statement,
-    /// or the first error the server reported for it. Thrown: the connection broke.
-    private func readReply(_ handle: OpaquePointer) throws(PostgresError) -> Result<PostgresRows, PostgresError> {
         var rows = PostgresRows(columns: [], values: [])
         var failure: PostgresError?
         while true {
-            try waitForResult(handle)
+            // Consume before waiting: with TLS, bytes may already sit decrypted in libpq's or
+            // OpenSSL's buffers, and poll(2) on the socket would not report them.
+            guard PQconsumeInput(handle) == 1 else { throw connectionError() }
+            while PQisBusy(handle) == 1 {
+                try wait(forReading: true)
+                guard PQconsumeInput(handle) == 1 else { throw connectionError() }
+            }
             guard let result = PQgetResult(handle) else { break }
             defer { PQclear(result) }
             switch PQresultStatus(result) {
@@ -229,17 +177,14 @@ final class PostgresConnection {
                 }
             }
         }
-        return failure.map { .failure($0) } ?? .success(rows)
+        if let failure { throw failure }
+        if PQstatus(handle) != CONNECTION_OK { throw connectionError() }
+        return rows
     }
 
     /// Waits until the socket is ready, the deadline passes (timeout) or shutdown begins, in slices
     /// short enough to notice a shutdown quickly.
     private func wait(forReading: Bool) throws(PostgresError) {
-        _ = try wait(for: Int16(forReading ? POLLIN : POLLOUT))
-    }
-
-    /// Waits for any of `events` on the socket; returns what poll(2) reported.
-    private func wait(for events: Int16) throws(PostgresError) -> Int16 {
         guard let handle else { throw PostgresError(.connectionLost) }
         let socket = PQsocket(handle)
         guard socket >= 0 else { throw connectionError() }
@@ -248,9 +193,9 @@ final class PostgresConnection {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw PostgresError(.timeout, detail: "no answer before the deadline") }
             let sliceMilliseconds = Int32(min(200, max(1, (remaining.seconds * 1000).rounded(.up))))
-            var descriptor = pollfd(fd: socket, events: events, revents: 0)
+            var descriptor = pollfd(fd: socket, events: Int16(forReading ? POLLIN : POLLOUT), revents: 0)
             let ready = poll(&descriptor, 1, sliceMilliseconds)
-            if ready > 0 { return descriptor.revents }  // readable, writable, or an error/hang-up libpq will report
+            if ready > 0 { return }  // readable, writable, or an error/hang-up libpq will report
             if ready < 0 && errno != EINTR { throw PostgresError(.connectionLost, detail: "poll failed: errno \(errno)") }
         }
     }

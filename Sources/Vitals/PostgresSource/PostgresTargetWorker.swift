@@ -55,11 +55,6 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private let cancellation: PostgresCancellation
     private var connection: PostgresConnection?
     private var version: String?
-    /// What the last fast and slow pass asked, sent ahead in one pipeline by the next.
-    private var askedByFastPass: [String] = []
-    private var askedBySlowPass: [String] = []
-    /// Statements the pipeline refused and the simple protocol ran (several statements in one string).
-    private var notPipelined: Set<String> = []
 
     init(settings: Settings, cancellation: PostgresCancellation) {
         self.settings = settings
@@ -124,7 +119,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             let main = try mainConnection(deadline: pass.deadline)
             result.version = version
             result.serverVersion = main.serverVersion
-            askedByFastPass = run(settings.fastCollectors, on: main, sendingAhead: askedByFastPass, into: &result)
+            run(settings.fastCollectors, on: main, into: &result)
         } catch {
             close()
             result.connectionError = error
@@ -133,28 +128,11 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return result
     }
 
-    /// Runs `collectors` with the statements the previous such pass asked (`ahead`) sent first in
-    /// one pipeline (``PipelinedSession``); returns what this pass asked, for the next.
-    private func run(
-        _ collectors: [any PostgresCollector], on main: PostgresConnection, sendingAhead ahead: [String], into result: inout PostgresPassResult
-    ) -> [String] {
+    private func run(_ collectors: [any PostgresCollector], on main: PostgresConnection, into result: inout PostgresPassResult) {
         var context = settings.context
         context.serverVersion = main.serverVersion
-        let statements = ahead.filter { !notPipelined.contains($0) }
-        var fetched: [PipelinedSession.Reply] = []
-        if statements.count > 1 {
-            do {
-                fetched = try main.pipeline(statements)
-            } catch {
-                // As if the pass's first statement had broken the connection: every collector fails.
-                result.connectionError = error
-            }
-        }
-        let session = PipelinedSession(live: main, statements: statements, replies: fetched)
-        Self.run(collectors, on: session, context: context, into: &result)
-        notPipelined.formUnion(session.refusedByPipeline)
+        Self.run(collectors, on: main, context: context, into: &result)
         if result.connectionError != nil { close() }
-        return result.connectionError == nil ? session.asked : ahead
     }
 
     /// Runs collectors in order; a failing one is recorded (success 0, no series) and the others
@@ -170,16 +148,13 @@ final class PostgresTargetWorker: @unchecked Sendable {
                 continue
             }
             let started = ContinuousClock.now
-            // A reply fetched ahead took its server time before the collector ran: count it in.
-            let fetchedBefore = (session as? PipelinedSession)?.fetchedSeconds ?? 0
-            func duration() -> Double { (ContinuousClock.now - started).seconds + ((session as? PipelinedSession)?.fetchedSeconds ?? 0) - fetchedBefore }
             var output = PostgresCollectorOutput()
             do {
                 try collector.collect(session, context: context, into: &output)
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
-                    success: true, duration: duration(), metrics: output.metrics, statements: output.statements)
+                    success: true, duration: (ContinuousClock.now - started).seconds, metrics: output.metrics, statements: output.statements)
             } catch {
-                result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: duration(), error: error)
+                result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: (ContinuousClock.now - started).seconds, error: error)
                 if error.breaksConnection { result.connectionError = error }
             }
         }
@@ -194,7 +169,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             let main = try mainConnection(deadline: pass.stepDeadline(start + settings.timeout))
             result.version = version
             result.serverVersion = main.serverVersion
-            askedBySlowPass = run(settings.slowCollectors, on: main, sendingAhead: askedBySlowPass, into: &result)
+            run(settings.slowCollectors, on: main, into: &result)
             if settings.tablesEnabled, result.connectionError == nil {
                 result.outcomes[StatUserTablesCollector.name] = collectTables(main: main, pass: pass)
             }
