@@ -16,13 +16,7 @@ import Testing
         """#
 
     @Test func passesEndAtTheirDeadlineWhileDNSNeverAnswers() async throws {
-        guard let unshare = TestEnvironment.tool("unshare", variable: "VITALS_TEST_UNSHARE") else {
-            try Test.cancel("unshare(1) is not installed (util-linux)")
-        }
-        let probe = try await ChildProcess.run(unshare, ["--mount", "--propagation", "private", "true"], timeout: .seconds(30))
-        guard probe.status == 0 else {
-            try Test.cancel("unshare --mount is not permitted here (needs CAP_SYS_ADMIN): \(probe.output)")
-        }
+        let unshare = try await TestEnvironment.unshareWithMountNamespace()
         let directory = try TemporaryDirectory()
         // Any 127/8 address is loopback: one of its own, so no local resolver is in the way.
         let silentAddress = "127.0.0.\(Int.random(in: 60...250))"

@@ -27,13 +27,7 @@ import Testing
 
     @Test func servesAndCollectsWithEveryMountReadOnly() async throws {
         guard let postgres = PostgresTestServer.require(), let redis = RedisTestServer.fromEnvironment() else { return }
-        guard let unshare = TestEnvironment.tool("unshare", variable: "VITALS_TEST_UNSHARE") else {
-            try Test.cancel("unshare(1) is not installed (util-linux)")
-        }
-        let probe = try await ChildProcess.run(unshare, ["--mount", "--propagation", "private", "true"], timeout: .seconds(30))
-        guard probe.status == 0 else {
-            try Test.cancel("unshare --mount is not permitted here (needs CAP_SYS_ADMIN): \(probe.output)")
-        }
+        let unshare = try await TestEnvironment.unshareWithMountNamespace()
 
         let directory = try TemporaryDirectory()
         let log = directory.path + "/app.log"

@@ -40,6 +40,19 @@ enum TestEnvironment {
         return nil
     }
 
+    /// `unshare(1)`, once it has shown it may make a private mount namespace here; otherwise the
+    /// test is cancelled (not failed): that needs CAP_SYS_ADMIN.
+    static func unshareWithMountNamespace() async throws -> String {
+        guard let unshare = tool("unshare", variable: "VITALS_TEST_UNSHARE") else {
+            try Test.cancel("unshare(1) is not installed (util-linux)")
+        }
+        let probe = try await ChildProcess.run(unshare, ["--mount", "--propagation", "private", "true"], timeout: .seconds(30))
+        guard probe.status == 0 else {
+            try Test.cancel("unshare --mount is not permitted here (needs CAP_SYS_ADMIN): \(probe.output)")
+        }
+        return unshare
+    }
+
     /// A TCP port that was free a moment ago on 127.0.0.1.
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
