@@ -8,6 +8,15 @@ enum RedisConnector {
     ) throws(RedisConnectionError) -> any RedisCommandChannel {
         try RedisConnection.connect(to: address, deadline: deadline, abortHandle: abortHandle, tls: tls)
     }
+
+    /// A host's addresses within the deadline (``HostResolver``), as a Redis connection error.
+    static func resolve(_ host: String, deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> [String] {
+        do {
+            return try HostResolver.addresses(of: host, deadline: deadline)
+        } catch {
+            throw RedisConnectionError(error.code == .unknownHost ? .connect : .timeout, error.description)
+        }
+    }
 }
 
 /// One hiredis blocking connection. Not thread-safe: it belongs to the target's own thread.
@@ -16,15 +25,6 @@ enum RedisConnector {
 /// the socket's send/receive timeouts (`redisSetTimeout`) are set to the time left, so no call
 /// blocks past the pass's deadline. Host names are resolved first, by ``HostResolver`` within the
 /// deadline, and hiredis gets the addresses.
-/// A host's addresses within the deadline, as a Redis connection error.
-func resolve(_ host: String, deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> [String] {
-    do {
-        return try HostResolver.addresses(of: host, deadline: deadline)
-    } catch {
-        throw RedisConnectionError(error.code == .unknownHost ? .connect : .timeout, error.description)
-    }
-}
-
 private final class RedisConnection: RedisCommandChannel {
     private var handle: OpaquePointer?
     private var context: UnsafeMutablePointer<redisContext>? { handle.map(UnsafeMutablePointer<redisContext>.init) }
@@ -60,7 +60,7 @@ private final class RedisConnection: RedisCommandChannel {
             }
         case .tcp(let host, let port):
             // hiredis would resolve inside its connect, unbounded; it gets addresses, tried in order.
-            let addresses = try resolve(host, deadline: deadline)
+            let addresses = try RedisConnector.resolve(host, deadline: deadline)
             var opened = vitals_redisConnectWithTimeoutMs(addresses[0], Int32(port), try Self.timeLeft(until: deadline))
             for address in addresses.dropFirst() {
                 guard let failed = opened, failed.pointee.err != 0, let left = try? Self.timeLeft(until: deadline) else { break }

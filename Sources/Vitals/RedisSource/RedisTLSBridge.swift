@@ -61,11 +61,11 @@ final class RedisTLSBridge: Sendable {
         let address: SocketAddress
         do {
             // The first of the host's addresses, resolved within the deadline on this worker thread.
-            address = try SocketAddress(ipAddress: try resolve(host, deadline: deadline)[0], port: port)
+            address = try SocketAddress(ipAddress: try RedisConnector.resolve(host, deadline: deadline)[0], port: port)
         } catch let error as RedisConnectionError {
             throw error
         } catch {
-            throw RedisConnectionError(.connect, "cannot resolve '\(host)'")
+            throw RedisConnectionError(.connect, "'\(host)' resolved to an address NIO cannot connect to")
         }
         let left = deadline - .now
         guard left > .milliseconds(1) else { throw RedisConnectionError(.timeout, "deadline reached") }
