@@ -57,7 +57,7 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
         tlsReloaded.withLockedValue { $0 = true }
     }
 
-    /// One pass; never throws and never blocks past the pass's deadline (bar DNS resolution).
+    /// One pass; never throws and never blocks past the pass's deadline, host name resolution included.
     func collect(_ pass: CollectionPass) -> CollectedPass {
         let start = ContinuousClock.now
         if let new = reloaded.withLockedValue({ value in defer { value = nil }; return value }), new != target {
