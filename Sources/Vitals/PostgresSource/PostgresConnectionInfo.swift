@@ -30,7 +30,7 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
     /// The one host name libpq would resolve itself, inside a connect call no deadline bounds;
     /// vitals resolves it first (``HostResolver``) and passes the addresses as `hostaddr`. Nil
     /// for a Unix socket, an address, a `hostaddr` already given, a service file or a list of
-    /// hosts (libpq resolves those itself).
+    /// hosts or ports (libpq resolves those itself).
     public let hostToResolve: String?
 
     public init(_ dsn: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ParseError) {
@@ -58,7 +58,10 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
             if let value = options[keyword] { return value.isEmpty ? nil : value }
             return environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         }
-        guard given("hostaddr", "PGHOSTADDR") == nil, let host = given("host", "PGHOST") else { return nil }
+        // A list of ports goes with a list of hosts (libpq pairs them): left to libpq too.
+        guard given("hostaddr", "PGHOSTADDR") == nil, given("port", "PGPORT")?.contains(",") != true, let host = given("host", "PGHOST") else {
+            return nil
+        }
         guard !host.contains(","), !host.hasPrefix("/"), !host.hasPrefix("@"), !HostResolver.isNumeric(host) else { return nil }
         return host
     }

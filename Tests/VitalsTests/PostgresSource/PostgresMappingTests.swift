@@ -304,6 +304,8 @@ import Testing
         ("host=/var/run/postgresql", [:], nil),
         ("host=@abstract", [:], nil),
         ("host=a.internal,b.internal", [:], nil),
+        ("host=db.internal port=5432,5433", [:], nil),
+        ("host=db.internal", ["PGPORT": "5432,5433"], nil),
         ("service=billing", [:], nil),
         ("dbname=app", [:], nil),
     ] as [(String, [String: String], String?)])
