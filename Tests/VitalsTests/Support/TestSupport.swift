@@ -53,6 +53,14 @@ enum TestEnvironment {
         return unshare
     }
 
+    /// A write to a closed pipe or socket (a child that exited, a server a test stopped) must fail
+    /// its test, not kill the whole test process with SIGPIPE and orphan the daemons other tests
+    /// started. NIO ignores the signal only once it opens its first socket; a test's own hiredis
+    /// client or child process may come first.
+    static func ignoreSIGPIPE() {
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+    }
+
     /// A TCP port that was free a moment ago on 127.0.0.1.
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -84,6 +92,7 @@ final class ChildProcess: @unchecked Sendable {
     /// - Parameter output: where stdout and stderr go instead of being captured (e.g. /dev/full).
     /// - Parameter input: a pipe the test keeps writing to (and closes for EOF), instead of `stdin`.
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil, output: FileHandle? = nil, input: Pipe? = nil) throws {
+        TestEnvironment.ignoreSIGPIPE()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
@@ -102,10 +111,8 @@ final class ChildProcess: @unchecked Sendable {
         if let input { try? input.fileHandleForReading.close() }  // the child's end, now it has it
         if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: wait() reads EOF at once
         if let stdin {
-            // A child that exits before reading all of its input (psql that cannot connect) must
-            // fail its test, not kill the whole test process with SIGPIPE and orphan the daemons
-            // other tests started: ignore the signal and take the write error instead.
-            _ = Glibc.signal(SIGPIPE, SIG_IGN)
+            // A child that exits before reading all of its input (psql that cannot connect)
+            // fails its test with the write error (SIGPIPE is ignored, above).
             try? inputPipe.fileHandleForWriting.write(contentsOf: stdin)
             try? inputPipe.fileHandleForWriting.close()
         }
