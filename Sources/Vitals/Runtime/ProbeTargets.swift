@@ -106,6 +106,16 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
         }
     }
 
+    /// Marks `key` used again as its probe ends: a target is idle from the end of its last probe,
+    /// so a pass longer than `idleTimeout` does not leave it looking idle the moment it returns.
+    func touch(_ key: String, now: ContinuousClock.Instant = .now) {
+        entries.withLockedValue { entries in
+            guard var entry = entries[key] else { return }
+            entry.lastUsed = max(entry.lastUsed, now)
+            entries[key] = entry
+        }
+    }
+
     /// Removes the targets idle for `idleTimeout`; returns them for the caller to close.
     func reap(now: ContinuousClock.Instant = .now) -> [Target] {
         entries.withLockedValue { Self.removeIdle(&$0, now: now, idleTimeout: idleTimeout, keeping: nil) }
@@ -303,6 +313,7 @@ extension ProbeEndpoint {
                 "\(logName) overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
         }
         families += target.extraFamilies()
+        cache.touch(key)
         let exposition = ExpositionAnswer(
             families, format: ExpositionFormat.negotiate(accept: request.headers["accept"]), acceptEncoding: request.headers["accept-encoding"])
         return SourceEndpoints.Response(contentType: exposition.format.contentType, contentEncoding: exposition.contentEncoding, bytes: exposition.body)

@@ -133,6 +133,24 @@ import Testing
         let (_, reaped) = cache.target(for: "e", now: t0 + .seconds(1200)) { FakeTarget("e") }
         #expect(reaped.idle.map(\.name) == ["d"] && reaped.displaced.isEmpty)
     }
+
+    /// Idle counts from the end of a target's last probe: one whose pass outlasted the idle
+    /// timeout is not closed by the next target's probe right after it returned.
+    @Test func aTargetIsIdleFromTheEndOfItsLastProbe() {
+        let cache = ProbeTargetCache<FakeTarget>(capacity: 4, idleTimeout: .seconds(1))
+        let t0 = ContinuousClock.now
+        _ = cache.target(for: "a", now: t0) { FakeTarget("a") }
+        cache.touch("a", now: t0 + .seconds(3))  // a 3 s pass
+        let (_, evicted) = cache.target(for: "b", now: t0 + .milliseconds(3100)) { FakeTarget("b") }
+        #expect(evicted.all.isEmpty && cache.contains("a"))
+        #expect(cache.reap(now: t0 + .seconds(4)).map(\.name) == ["a"], "idle 1 s after its probe ended")
+        cache.touch("gone", now: t0)  // a target closed meanwhile is not brought back
+        #expect(!cache.contains("gone"))
+        // An earlier end never moves a later use back.
+        _ = cache.target(for: "c", now: t0 + .seconds(10)) { FakeTarget("c") }
+        cache.touch("c", now: t0 + .seconds(5))
+        #expect(cache.reap(now: t0 + .milliseconds(10_500)).isEmpty)
+    }
 }
 
 /// `/probe` against real servers: the shared test PostgreSQL, a private one, and a hung listener.
