@@ -20,7 +20,8 @@ import Testing
         let port = TestEnvironment.freePort()
         let daemon = try ChildProcess(TestEnvironment.vitalsBinary, ["--web.listen-address", "127.0.0.1:\(port)", "--log.level", "warn"])
         defer { daemon.signal(SIGTERM) }
-        try #require(await HTTPGet.waitFor("http://127.0.0.1:\(port)/metrics", timeout: .seconds(30)) != nil, "\(daemon.output)")
+        // Not a deadline: a clean-clone run once stalled the whole machine for 30 s as the tests began.
+        try #require(await HTTPGet.waitFor("http://127.0.0.1:\(port)/metrics", timeout: .seconds(120)) != nil, "\(daemon.output)")
         let maps = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/maps", encoding: .utf8)
         #expect(maps.contains("vitals"))
         for library in Self.foundationLibraries {
