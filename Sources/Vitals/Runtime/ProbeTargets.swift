@@ -86,13 +86,18 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
         var all: [Target] { idle + displaced }
     }
 
-    /// The target for `key`, made with `make` when there is none; marks it used. Returns the
-    /// targets pushed out (idle ones, then the least recently used past the cap), for the caller to close.
-    func target(for key: String, now: ContinuousClock.Instant = .now, make: () -> Target) -> (Target, evicted: Evicted) {
-        entries.withLockedValue { entries in
+    /// The target for `key`, made with `make` when there is none; marks it used until `until` (the
+    /// probe's deadline, so a target is idle from the latest its probe can end, and one in the
+    /// middle of a long pass is never closed as idle). Returns the targets pushed out (idle ones,
+    /// then the least recently used past the cap), for the caller to close.
+    func target(
+        for key: String, now: ContinuousClock.Instant = .now, until: ContinuousClock.Instant? = nil, make: () -> Target
+    ) -> (Target, evicted: Evicted) {
+        let used = max(now, until ?? now)
+        return entries.withLockedValue { entries in
             var evicted = Evicted(idle: Self.removeIdle(&entries, now: now, idleTimeout: idleTimeout, keeping: key))
             if var entry = entries[key] {
-                entry.lastUsed = now
+                entry.lastUsed = max(entry.lastUsed, used)
                 entries[key] = entry
                 return (entry.target, evicted)
             }
@@ -101,18 +106,8 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
                 evicted.displaced.append(oldest.value.target)
             }
             let target = make()
-            entries[key] = Entry(target: target, lastUsed: now)
+            entries[key] = Entry(target: target, lastUsed: used)
             return (target, evicted)
-        }
-    }
-
-    /// Marks `key` used again as its probe ends: a target is idle from the end of its last probe,
-    /// so a pass longer than `idleTimeout` does not leave it looking idle the moment it returns.
-    func touch(_ key: String, now: ContinuousClock.Instant = .now) {
-        entries.withLockedValue { entries in
-            guard var entry = entries[key] else { return }
-            entry.lastUsed = max(entry.lastUsed, now)
-            entries[key] = entry
         }
     }
 
@@ -292,7 +287,7 @@ extension ProbeEndpoint {
         }
         // Keyed by what the URL said plus the module: the cache never holds a password of its own making.
         let key = (request.query["target"] ?? "") + "\u{0}" + (moduleName ?? "")
-        let (target, evicted) = cache.target(for: key, make: open)
+        let (target, evicted) = cache.target(for: key, until: deadline, make: open)
         ProbeTargetCache.close(evicted.all)
         metrics?.closed(evicted.idle.count, .idle)
         metrics?.closed(evicted.displaced.count, .capacity)
@@ -313,7 +308,6 @@ extension ProbeEndpoint {
                 "\(logName) overran its deadline", metadata: ["target": "\(target.label)", "budget": "\(DurationParser.format(deadline - start))"])
         }
         families += target.extraFamilies()
-        cache.touch(key)
         let exposition = ExpositionAnswer(
             families, format: ExpositionFormat.negotiate(accept: request.headers["accept"]), acceptEncoding: request.headers["accept-encoding"])
         return SourceEndpoints.Response(contentType: exposition.format.contentType, contentEncoding: exposition.contentEncoding, bytes: exposition.body)

@@ -134,21 +134,20 @@ import Testing
         #expect(reaped.idle.map(\.name) == ["d"] && reaped.displaced.isEmpty)
     }
 
-    /// Idle counts from the end of a target's last probe: one whose pass outlasted the idle
-    /// timeout is not closed by the next target's probe right after it returned.
-    @Test func aTargetIsIdleFromTheEndOfItsLastProbe() {
+    /// Idle counts from the latest a target's probe can end (its deadline): one in the middle of a
+    /// pass longer than the idle timeout is not closed by another target's probe.
+    @Test func aTargetIsIdleFromItsProbesDeadline() {
         let cache = ProbeTargetCache<FakeTarget>(capacity: 4, idleTimeout: .seconds(1))
         let t0 = ContinuousClock.now
-        _ = cache.target(for: "a", now: t0) { FakeTarget("a") }
-        cache.touch("a", now: t0 + .seconds(3))  // a 3 s pass
-        let (_, evicted) = cache.target(for: "b", now: t0 + .milliseconds(3100)) { FakeTarget("b") }
-        #expect(evicted.all.isEmpty && cache.contains("a"))
-        #expect(cache.reap(now: t0 + .seconds(4)).map(\.name) == ["a"], "idle 1 s after its probe ended")
-        cache.touch("gone", now: t0)  // a target closed meanwhile is not brought back
-        #expect(!cache.contains("gone"))
-        // An earlier end never moves a later use back.
+        _ = cache.target(for: "a", now: t0, until: t0 + .seconds(3)) { FakeTarget("a") }  // a 3 s budget
+        let (_, evicted) = cache.target(for: "b", now: t0 + .seconds(2)) { FakeTarget("b") }
+        #expect(evicted.all.isEmpty && cache.contains("a"), "still within its probe")
+        let (_, later) = cache.target(for: "b", now: t0 + .milliseconds(3500)) { FakeTarget("b2") }
+        #expect(later.all.isEmpty && cache.contains("a"), "idle only 0.5 s after its deadline")
+        #expect(cache.reap(now: t0 + .seconds(4)).map(\.name) == ["a"], "idle 1 s after its deadline")
+        // An earlier deadline never moves a later use back.
         _ = cache.target(for: "c", now: t0 + .seconds(10)) { FakeTarget("c") }
-        cache.touch("c", now: t0 + .seconds(5))
+        _ = cache.target(for: "c", now: t0 + .seconds(5)) { FakeTarget("c2") }
         #expect(cache.reap(now: t0 + .milliseconds(10_500)).isEmpty)
     }
 }
@@ -285,9 +284,7 @@ import Testing
                 await probe.respond(
                     .init(
                         query: ["target": "postgresql://127.0.0.1:\(server.port)/app?application_name=\(name)", "auth_module": "m"],
-                        // Not a deadline test: a budget no loaded machine overruns (one full-suite run
-                        // on two cores had a first pass miss 5 s).
-                        headers: [ProbeConfiguration.scrapeTimeoutHeader: "30"]))
+                        headers: [ProbeConfiguration.scrapeTimeoutHeader: "5"]))
             }
             for name in ["probe_a", "probe_b"] {
                 #expect(ScrapedMetrics(await request(name).text).values("pg_up").first?.value == 1)
@@ -312,8 +309,8 @@ import Testing
             #expect(try Self.connections(observer, "probe_a") == 0)
             #expect(try Self.connections(observer, "probe_b") == 1)
             #expect(try Self.connections(observer, "probe_c") == 1)
-            // Idle past 1 s: the reaper closes both.
-            try await Task.sleep(for: .milliseconds(1100))
+            // Idle 1 s past their probes' deadlines (4.5 s budgets): the reaper closes both.
+            try await Task.sleep(for: .milliseconds(5600))
             probe.reap()
             #expect(probe.cache.count == 0)
             try await Self.waitUntil { try Self.connections(observer, "probe_b") + Self.connections(observer, "probe_c") == 0 }
