@@ -194,13 +194,9 @@ import Testing
         }
         func seenByRate(_ route: String) async throws -> Double {
             let selector = "http_requests_total{route=\"\(route)\"}"
-            let query = "sum(max_over_time(\(selector)[30m]) - min_over_time(\(selector)[30m]))"
-            let url = base + "/api/v1/query?query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
-            let (status, body) = try #require(await HTTPGet.fetch(url))
-            #expect(status == 200)
-            let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-            let result = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first
-            return Double((result?["value"] as? [Any])?.last as? String ?? "") ?? -1
+            let value = await queryValue(base, "sum(max_over_time(\(selector)[30m]) - min_over_time(\(selector)[30m]))")
+            #expect(value != nil, "Prometheus did not answer for \(route)")
+            return value ?? -1
         }
         let markets = try logged(#"GET /markets/[0-9]+ (completed in|took) "#)
         let search = try logged(#"GET /vendors/search(\?[^ ]*)? (completed in|took) "#)
