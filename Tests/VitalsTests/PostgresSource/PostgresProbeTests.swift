@@ -197,7 +197,7 @@ import Testing
                 for (index, answer) in answers.enumerated() {
                     #expect(answer.status == .ok)
                     // Bounded, with a generous margin: the suite runs hundreds of tests at once on two cores.
-                    #expect(answer.elapsed < .seconds(5), "probe \(index) answered in \(answer.elapsed)")
+                    #expect(answer.elapsed < .seconds(10), "probe \(index) answered in \(answer.elapsed)")
                 }
                 #expect(ScrapedMetrics(answers[0].body).values("pg_up").first?.value == 1)
                 #expect(ScrapedMetrics(answers[1].body).values("pg_up").first?.value == 1)
@@ -225,7 +225,7 @@ import Testing
                 let families = try NativeHistogramTests.decodeDelimited(try Gzip.decompressForTesting(protobuf.2))
                 #expect(families.first { $0.name == "pg_up" }?.metric.first?.gauge.value == 1)
                 let hungAgain = try await Self.probe(client, target: "host=127.0.0.1 port=\(listener.port) dbname=app", module: "hung", timeout: "1")
-                #expect(hungAgain.elapsed < .seconds(4), "bounded; a generous margin for a loaded machine")
+                #expect(hungAgain.elapsed < .seconds(8), "bounded; a generous margin for a loaded machine")
                 #expect(ScrapedMetrics(hungAgain.body).values("pg_up").first?.value == 0)
 
                 // Refusals: a password in the URL, an unknown module, no target.
@@ -359,7 +359,7 @@ import Testing
             for pid in stopped { kill(pid, SIGSTOP) }
             let (hung, elapsed) = await request("2")
             for pid in stopped { kill(pid, SIGCONT) }
-            #expect(elapsed < .seconds(5), "answered in \(elapsed) (bounded; a generous margin for a loaded machine)")
+            #expect(elapsed < .seconds(10), "answered in \(elapsed) (bounded; a generous margin for a loaded machine)")
             #expect(ScrapedMetrics(hung.text).values("pg_up").first?.value == 0)
             var up = 0.0
             for _ in 0..<20 where up != 1 {

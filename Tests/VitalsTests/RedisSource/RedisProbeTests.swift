@@ -106,7 +106,7 @@ import Testing
             for (index, answer) in answers.enumerated() {
                 #expect(answer.status == .ok)
                 // Bounded, with a generous margin: the suite runs hundreds of tests at once on two cores.
-                #expect(answer.elapsed < .seconds(5), "scrape \(index) answered in \(answer.elapsed)")
+                #expect(answer.elapsed < .seconds(10), "scrape \(index) answered in \(answer.elapsed)")
             }
             #expect(ScrapedMetrics(answers[0].body).values("redis_up").first?.value == 1)
             #expect(ScrapedMetrics(answers[1].body).values("redis_up").first?.value == 1)
@@ -118,7 +118,7 @@ import Testing
             // The second server hangs (SIGSTOP) with vitals' connection open: still answered in time, down.
             kill(other.process.processIdentifier, SIGSTOP)
             let stopped = try await Self.scrape(client, target: "127.0.0.1:\(otherPort)", module: "other", timeout: "1.5")
-            #expect(stopped.elapsed < .seconds(4), "answered in \(stopped.elapsed)")
+            #expect(stopped.elapsed < .seconds(8), "answered in \(stopped.elapsed)")
             #expect(stopped.elapsed >= .milliseconds(700), "waited on the stopped server until its budget (1.5 s less 0.5 s, less 0.2 s)")
             #expect(ScrapedMetrics(stopped.body).values("redis_up").first?.value == 0)
             kill(other.process.processIdentifier, SIGCONT)
