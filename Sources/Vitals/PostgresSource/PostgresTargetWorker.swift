@@ -36,7 +36,8 @@ public struct PostgresPassResult: Sendable {
 /// statistics need a connection *in each database*; to keep the promise "at most one connection
 /// per target at any moment", the slow pass closes the main connection, visits the other
 /// databases one at a time (each connection closed before the next opens), and the next fast pass
-/// reconnects. That costs one reconnect per slow interval, and only when there are other databases.
+/// reconnects. That costs one reconnect per slow interval, and only when another database is due:
+/// one found without user tables is visited again only every tenth slow pass (``DatabaseVisitSchedule``).
 ///
 /// Not thread-safe by design: only the target's single worker thread calls it.
 final class PostgresTargetWorker: @unchecked Sendable {
@@ -55,6 +56,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private let cancellation: PostgresCancellation
     private var connection: PostgresConnection?
     private var version: String?
+    private var visits = DatabaseVisitSchedule()
 
     init(settings: Settings, cancellation: PostgresCancellation) {
         self.settings = settings
@@ -205,7 +207,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         main.deadline = pass.stepDeadline(ContinuousClock.now + settings.timeout)
         var visited: [StatUserTablesCollector.DatabaseTables] = []
         var failure: PostgresError?
-        do {
+        do throws(PostgresError) {
             let names = try main.query(
                 "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate AND has_database_privilege(datname, 'CONNECT')"
             ).rows.compactMap { $0["datname"] }
@@ -213,21 +215,27 @@ final class PostgresTargetWorker: @unchecked Sendable {
             if databases.contains(home) {
                 visited.append(try StatUserTablesCollector.query(main, limit: limit))
             }
-            let others = databases.filter { $0 != home }
+            let others = visits.due(databases.filter { $0 != home })
             if !others.isEmpty {
                 // At most one connection per target, even now, and as the server counts them.
                 connection?.closeAndWaitForServer()
                 connection = nil
             }
             for database in others {
-                do {
+                do throws(PostgresError) {
                     let deadline = pass.stepDeadline(ContinuousClock.now + settings.timeout)
                     let (visit, _) = try open(database: database, deadline: deadline)
                     defer { visit.closeAndWaitForServer() }
-                    visited.append(try StatUserTablesCollector.query(visit, limit: limit))
+                    let tables = try StatUserTablesCollector.query(visit, limit: limit)
+                    visits.visited(database, userTables: tables.tables.count)
+                    visited.append(tables)
                 } catch where error.code == .auth || error.code == .permission {
                     // A database this role may not read: skip it, keep the others.
+                    visits.failed(database)
                     failure = error
+                } catch {
+                    visits.failed(database)
+                    throw error
                 }
             }
         } catch {

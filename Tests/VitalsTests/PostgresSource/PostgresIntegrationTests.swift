@@ -263,6 +263,50 @@ import Testing
         }
     }
 
+    /// Another database without user tables is visited by one slow pass in ten, not every one (each
+    /// visit is two connection setups); once it has a table, by every pass again.
+    @Test func anEmptyOtherDatabaseIsVisitedRarelyUntilItHasATable() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let database = "vitals_visits_\(UInt32.random(in: 0...UInt32.max))"
+        try await server.superuser("CREATE DATABASE \(database)", database: "postgres")
+        @Sendable func sessions() async throws -> Int {
+            Int(try await server.superuser("SELECT sessions FROM pg_stat_database WHERE datname = '\(database)'")) ?? -1
+        }
+        do {
+            let app = try makePostgresTestApplication([
+                ("postgres.dsn", server.dsn), ("postgres.interval", "100ms"), ("postgres.slow-interval", "200ms"),
+                ("postgres.include-databases", "app,\(database)"),
+            ])
+            try await app.test(.router) { client in
+                // The first slow pass visits it.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try await sessions() < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                let first = try await sessions()
+                #expect(first >= 1, "never visited")
+                // 4 s is 20 slow intervals: every pass would visit it 10 times or more even on a loaded
+                // machine; one in ten visits it at most 3 times.
+                try await Task.sleep(for: .seconds(4))
+                let later = try await sessions()
+                #expect(later - first <= 3, "visited \(later - first) times in 20 slow intervals")
+
+                try await server.superuser(
+                    "CREATE TABLE visited (id int PRIMARY KEY); INSERT INTO visited VALUES (1); ALTER TABLE visited OWNER TO vitals; ANALYZE visited",
+                    database: database)
+                let table = ["datname": database, "relname": "visited"]
+                let body = try await postgresScrapeUntil(client, timeout: .seconds(30)) { metrics, _ in
+                    !metrics.values("pg_stat_user_tables_n_live_tup", where: table).isEmpty
+                }
+                #expect(!ScrapedMetrics(body).values("pg_stat_user_tables_n_live_tup", where: table).isEmpty, "the new table never showed")
+                let seen = try await sessions()
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await sessions() - seen >= 3, "a database with a table is visited by every slow pass")
+            }
+        } catch {
+            Issue.record(error)
+        }
+        try await server.superuser("DROP DATABASE IF EXISTS \(database) WITH (FORCE)", database: "postgres")
+    }
+
     @Test func hungServerIsDownWithinTheDeadlineWhileScrapesStayFast() async throws {
         let listener = try SilentListener()
         let app = try makePostgresTestApplication([
