@@ -68,12 +68,18 @@ public struct PostgresMetric: Sendable, Hashable {
     public let help: String
     public let type: MetricType
     public let labels: [String]
+    /// The family's descriptor for a single target (no `target` label). Built here, once per metric:
+    /// almost every metric is a static constant, and a pass then builds no descriptor.
+    let descriptor: MetricDescriptor
 
     public init(_ name: String, _ type: MetricType, _ help: String, labels: [String] = []) {
         self.name = name
         self.help = help
         self.type = type
         self.labels = labels
+        // Fixed names and labels, checked by the unit tests, or a setting's name made valid by
+        // MetricName.sanitize after a fixed prefix: this cannot fail.
+        self.descriptor = try! MetricDescriptor(name: name, help: help, type: type, labelNames: labels)
     }
 
     public static func gauge(_ name: String, _ help: String, labels: [String] = []) -> PostgresMetric { .init(name, .gauge, help, labels: labels) }
@@ -136,13 +142,13 @@ public struct PostgresMetricSink: Sendable {
 
     public func build() -> [FamilySnapshot] {
         var builder = SnapshotBuilder()
-        var descriptors: [String: MetricDescriptor] = [:]
+        var withTarget: [String: MetricDescriptor] = [:]
         func descriptor(_ metric: PostgresMetric) -> MetricDescriptor {
-            if let known = descriptors[metric.name] { return known }
-            // Names and labels are compile-time constants checked by the unit tests, so this cannot fail.
-            let made = try! MetricDescriptor(
-                name: metric.name, help: metric.help, type: metric.type, labelNames: target == nil ? metric.labels : metric.labels + ["target"])
-            descriptors[metric.name] = made
+            guard target != nil else { return metric.descriptor }
+            if let known = withTarget[metric.name] { return known }
+            // The metric's own descriptor is valid, and `target` is a valid label it never has.
+            let made = try! MetricDescriptor(name: metric.name, help: metric.help, type: metric.type, labelNames: metric.labels + ["target"])
+            withTarget[metric.name] = made
             return made
         }
         for metric in declared { builder.declare(descriptor(metric)) }
