@@ -80,7 +80,7 @@ public enum FindingsReport {
                 "the logs carry no timestamps vitals can read (or one instant only): give the time they cover, e.g. --report.duration=1h")
         }
         let end = span?.last ?? window
-        var latest = MetricFrame(families: registry.gather(), time: end)
+        var latest = MetricFrame.gathered(from: registry, time: end)
         latest.nPlusOne = postgres?.nPlusOne ?? [:]
         latest.indexCandidates = postgres?.indexCandidates ?? [:]
         // Counters start at zero with the logs, so the window's first frame is an empty one.

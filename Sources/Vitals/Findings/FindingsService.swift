@@ -67,7 +67,7 @@ public final class FindingsService: VitalsSource {
     /// One evaluation: a frame of the current metrics, the rules over the window, the board.
     func evaluate(now: Double) {
         let started = ContinuousClock.now
-        var frame = MetricFrame(families: registry.gather(), time: now)
+        var frame = MetricFrame.gathered(from: registry, time: now)
         frame.nPlusOne = evidence.nPlusOneTotals
         frame.indexCandidates = evidence.indexCandidates
         frame.indexEstimates = evidence.indexEstimates

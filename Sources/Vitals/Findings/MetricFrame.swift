@@ -104,6 +104,15 @@ public struct MetricFrame: Sendable {
         self.time = time
     }
 
+    /// Every family a frame reads; the others would be gathered only to be skipped.
+    static let familyNames: Set<String> = Set([requestDuration, probeDuration, blockedSeconds, ownLag])
+        .union(scalarNames).union(flaggedNames.keys)
+
+    /// The registry's current state as a frame.
+    public static func gathered(from registry: MetricRegistry, time: Double) -> MetricFrame {
+        MetricFrame(families: registry.gather(only: familyNames), time: time)
+    }
+
     public init(families: [FamilySnapshot], time: Double) {
         self.time = time
         for family in families {

@@ -78,7 +78,7 @@ public final class PageService: VitalsSource {
 
     /// One interval of its own (findings off, or a request before the first evaluation).
     func collect(now: Double) {
-        collect(MetricFrame(families: registry.gather(), time: now), now: now)
+        collect(MetricFrame.gathered(from: registry, time: now), now: now)
     }
 
     /// One interval: a history point for the interval since the previous frame, and the summary.

@@ -78,8 +78,12 @@ public final class MetricRegistry: Sendable {
     public var conflictCount: Int { conflicts.load(ordering: .relaxed) }
 
     /// Everything to expose, merged: sorted by family name, series sorted by label values, no duplicates.
-    public func gather() -> [FamilySnapshot] {
-        let (live, collectors) = state.withLockedValue { (Array($0.live.values), $0.collectors) }
+    /// With `names`, only those families: a reader that needs a few of them (the findings' frame)
+    /// snapshots, merges and sorts none of the others.
+    public func gather(only names: Set<String>? = nil) -> [FamilySnapshot] {
+        let (live, collectors) = state.withLockedValue { state in
+            (names.map { names in names.compactMap { state.live[$0] } } ?? Array(state.live.values), state.collectors)
+        }
         var byName: [String: FamilySnapshot] = [:]
         byName.reserveCapacity(live.count + collectors.count * 8)
         var conflicting = 0
@@ -100,7 +104,7 @@ public final class MetricRegistry: Sendable {
 
         for family in live { absorb(family.snapshot()) }
         for collector in collectors {
-            for family in collector.collect() { absorb(family) }
+            for family in collector.collect() where names?.contains(family.descriptor.name) ?? true { absorb(family) }
         }
         if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
 

@@ -43,6 +43,24 @@ import Testing
         #expect(families[0].series == [.scalar(150, ["app"])])
     }
 
+    @Test func gatheringOnlySomeFamiliesGivesExactlyThoseAsAWholeGatherHasThem() throws {
+        let registry = MetricRegistry()
+        try registry.gauge("redis_up", help: "Up.").set(to: 1)
+        try registry.gauge("unread_live", help: "Not asked for.").set(to: 2)
+        let publisher = registry.makePublisher()
+        let asked = try MetricDescriptor(name: "pg_index_unused", help: "Unused.", type: .gauge, labelNames: ["indexrelname"])
+        let other = try MetricDescriptor(name: "pg_settings_work_mem_bytes", help: "Setting.", type: .gauge)
+        publisher.publish([FamilySnapshot(asked, series: [.scalar(1, ["b"]), .scalar(0, ["a"])]), FamilySnapshot(other, series: [.scalar(4096, [])])])
+        let some = registry.gather(only: ["redis_up", "pg_index_unused", "absent"])
+        #expect(some.map(\.descriptor.name) == ["pg_index_unused", "redis_up"])
+        #expect(some == registry.gather().filter { ["redis_up", "pg_index_unused"].contains($0.descriptor.name) })
+        // The findings' frame reads only its own families: gathering those alone loses nothing.
+        let frame = MetricFrame.gathered(from: registry, time: 1)
+        let whole = MetricFrame(families: registry.gather(), time: 1)
+        #expect(frame.scalars == whole.scalars)
+        #expect(frame.scalars("pg_index_unused").count == 2)
+    }
+
     @Test func seriesFromSeveralPublishersMergeAndDuplicatesAreDropped() throws {
         let registry = MetricRegistry()
         let descriptor = try MetricDescriptor(name: "pg_up", help: "Up.", type: .gauge, labelNames: ["target"])
