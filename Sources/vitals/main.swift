@@ -8,4 +8,5 @@ import Glibc
 #endif
 import Vitals
 
+ThreadBudget.applyDaemonDefaults()
 exit(await CommandLineInterface.main(arguments: Array(CommandLine.arguments.dropFirst())))
