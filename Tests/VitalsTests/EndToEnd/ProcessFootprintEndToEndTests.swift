@@ -28,4 +28,24 @@ import Testing
             #expect(!maps.contains(library), "\(library) is mapped")
         }
     }
+
+    /// One event loop (ThreadBudget), whatever the number of cores; the operator's
+    /// NIO_SINGLETON_GROUP_LOOP_COUNT still wins.
+    @Test func theDaemonRunsOneEventLoopUnlessToldOtherwise() async throws {
+        func loopThreads(environment: [String: String]) async throws -> Int {
+            let port = TestEnvironment.freePort()
+            let daemon = try ChildProcess(
+                TestEnvironment.vitalsBinary, ["--web.listen-address", "127.0.0.1:\(port)", "--log.level", "warn"], environment: environment)
+            defer { daemon.signal(SIGTERM) }
+            try #require(await HTTPGet.waitFor("http://127.0.0.1:\(port)/metrics", timeout: .seconds(120)) != nil, "\(daemon.output)")
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.processIdentifier)/task")
+            return tasks.filter { task in
+                let name = (try? String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/task/\(task)/comm", encoding: .utf8)) ?? ""
+                return name.hasPrefix("NIO-SGLTN")
+            }.count
+        }
+        let path = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        #expect(try await loopThreads(environment: path) == 1)
+        #expect(try await loopThreads(environment: path.merging(["NIO_SINGLETON_GROUP_LOOP_COUNT": "3"]) { a, _ in a }) == 3)
+    }
 }
