@@ -34,10 +34,10 @@ final class WorkerThread: Sendable {
     /// Calls `body` at once and then `interval` after each call returns, until the calling task
     /// is cancelled. Returns once the last call has finished.
     ///
-    /// With a `watch`, a poll that found nothing changed is followed by a sleep until the watch
-    /// reports a change (then `interval` more, to batch a burst of writes) or `idleTimeout` passes:
-    /// a busy log is still polled once per interval, an idle one once per idle timeout. `body`
-    /// keeps the watch's followed files current.
+    /// With a `watch`, the waits between calls follow ``LogPollSchedule``: a log being written is
+    /// polled once per interval, one that went quiet only when the watch reports a change (then
+    /// `interval` more, to batch a burst of writes) or once per `idleTimeout`. `body` keeps the
+    /// watch's followed files current.
     func repeatEvery(
         _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = WorkerThread.defaultIdleTimeout, _ body: @escaping @Sendable () -> Void
     ) async {
@@ -46,21 +46,31 @@ final class WorkerThread: Sendable {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 thread.submit { state in
                     guard state == .active else { return finished.resume() }
+                    var schedule = LogPollSchedule()
                     loop: while !stop.isStopped {
                         body()
                         guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
                             if stop.wait(for: interval) { break loop }
                             continue
                         }
-                        if !watch.drain() {
-                            switch stop.wait(for: idleTimeout, orUntilReadable: watch.descriptor) {
-                            case .stopped: break loop
-                            case .timedOut: continue loop
-                            case .readable: break
+                        var wait = schedule.afterRead(pendingChanges: watch.drain())
+                        // Sleep until the schedule says read; only `body` changes what the watch follows.
+                        waiting: while true {
+                            let next: LogPollSchedule.Next
+                            switch wait {
+                            case .interval:
+                                if stop.wait(for: interval) { break loop }
+                                next = schedule.afterInterval(written: watch.drain())
+                            case .change:
+                                switch stop.wait(for: idleTimeout, orUntilReadable: watch.descriptor) {
+                                case .stopped: break loop
+                                case .timedOut: next = schedule.afterChange(seen: false)
+                                case .readable: next = schedule.afterChange(seen: true)
+                                }
                             }
+                            guard case .wait(let more) = next else { break waiting }
+                            wait = more
                         }
-                        if stop.wait(for: interval) { break loop }
-                        watch.drain()
                     }
                     finished.resume()
                 }
