@@ -26,9 +26,18 @@ final class WorkerThread: Sendable {
     }
 
     /// Runs `job` on the thread and returns its result, or nil once the thread is shut down.
-    /// Cancelling the caller does not interrupt the job: a source aborts its own blocking call.
+    /// Cancelling the caller neither interrupts nor skips the job: a source aborts its own blocking
+    /// call, and the runner's last job, closing connections at shutdown, runs in a cancelled task.
+    /// (`NIOThreadPool.runIfActive` skips a job submitted from a cancelled task, so it is not used.)
     func run<Result: Sendable>(_ job: @escaping @Sendable () -> Result) async -> Result? {
-        try? await thread.runIfActive(job)
+        await withCheckedContinuation { continuation in
+            thread.submit { state in
+                switch state {
+                case .active: continuation.resume(returning: job())
+                case .cancelled: continuation.resume(returning: nil)
+                }
+            }
+        }
     }
 
     /// Calls `body` at once and then `interval` after each call returns, until the calling task

@@ -27,6 +27,29 @@ import NIOConcurrencyHelpers
         #expect(polls.withLockedValue { $0 } == 1)
     }
 
+    @Test func aJobFromACancelledTaskStillRuns() async throws {
+        // The runner closes a source's connections from its cancelled task at shutdown; a skipped
+        // job would leave them open until the source is freed.
+        let worker = WorkerThread()
+        let ran = NIOLockedValueBox(false)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await worker.run { ran.withLockedValue { $0 = true }; return 7 }
+        }
+        #expect(await task.value == 7)
+        #expect(ran.withLockedValue { $0 })
+        await worker.shutdown()
+    }
+
+    @Test func aJobAfterShutdownDoesNotRun() async throws {
+        let worker = WorkerThread()
+        await worker.shutdown()
+        let ran = NIOLockedValueBox(false)
+        let result = await worker.run { ran.withLockedValue { $0 = true }; return 7 }
+        #expect(result == nil)
+        #expect(!ran.withLockedValue { $0 })
+    }
+
     @Test func stopSignalTimesOutUnlessStopped() async throws {
         let signal = StopSignal()
         #expect(signal.wait(for: .milliseconds(20)) == false)
