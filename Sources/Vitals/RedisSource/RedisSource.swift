@@ -105,16 +105,15 @@ public enum RedisSourceFactory: SourceFactory {
         guard probeSettings.enabled else { return nil }
         let path = configuration.string(RedisProbeTarget.fileKey).flatMap { $0.isEmpty ? nil : $0 }
         let modules = try path.map { path throws(ConfigurationError) in try RedisProbe.loadModules(path: path) } ?? [:]
-        var probeTLS = tls
-        if probeTLS == nil {
-            // Made at start when no configured target needs it; if the files do not read, a
-            // rediss:// scrape is refused by the connector and is down.
+        let probeTLS: RedisProbeTLS
+        if let tls {
+            probeTLS = RedisProbeTLS(ready: tls)
+        } else {
             let explicit = (try? RedisTLSSettings(values: configuration)) ?? nil
             let tlsSettings = explicit ?? RedisTLSSettings()
-            if let made = try? tlsSettings.makeContext() {
-                probeTLS = RedisTLSClient(context: made, settings: tlsSettings, group: context.eventLoopGroup)
-                if explicit != nil { warnIfUnverified(tlsSettings, logger: context.logger) }
-            }
+            if explicit != nil { warnIfUnverified(tlsSettings, logger: context.logger) }
+            let group = context.eventLoopGroup
+            probeTLS = RedisProbeTLS { (try? tlsSettings.makeContext()).map { RedisTLSClient(context: $0, settings: tlsSettings, group: group) } }
         }
         let probe = RedisProbe(
             configuration: settings, probe: probeSettings, modules: modules, tls: probeTLS, logger: context.logger,

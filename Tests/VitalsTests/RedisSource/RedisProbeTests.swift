@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+import NIOConcurrencyHelpers
 
 @testable import Vitals
 
@@ -23,6 +24,22 @@ import Testing
         }
         #expect(throws: RedisProbeError(.missingTarget)) { try RedisProbeTarget.target(nil, module: nil) }
         #expect(throws: RedisProbeError(.invalidTarget)) { try RedisProbeTarget.target("http://cache1", module: nil) }
+    }
+
+    @Test func theScrapeTLSClientIsMadeOnTheFirstTLSTargetAndOnlyOnce() throws {
+        // Made at start, it read the system's CA bundle into every daemon; now only a rediss://
+        // target makes it, once, and a client that could not be made is not tried again.
+        let calls = NIOLockedValueBox(0)
+        let tls = RedisProbeTLS {
+            calls.withLockedValue { $0 += 1 }
+            return nil
+        }
+        #expect(!tls.isMade)
+        #expect(calls.withLockedValue { $0 } == 0)
+        #expect(tls.client() == nil)
+        #expect(tls.client() == nil)
+        #expect(tls.isMade)
+        #expect(calls.withLockedValue { $0 } == 1)
     }
 
     @Test func redisModulesMayOmitTheUserButNotAddOptions() throws {
