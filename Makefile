@@ -9,12 +9,11 @@ build:
 release:
 	swift build -c release
 
-# The build the container image ships (deploy/Dockerfile): the Swift runtime and FoundationEssentials
-# linked in statically, unused sections dropped, symbols stripped into .build-static/vitals; the
+# The build the container image ships (deploy/Dockerfile), stripped into .build-static/vitals; the
 # unstripped binary stays in .build-static/release/ for profiles. bench/cost-to-run.sh measures it.
+# How it is linked, and why: scripts/build-shipped.sh.
 shipped:
-	swift build -c release --static-swift-stdlib -Xlinker --gc-sections --product vitals --scratch-path .build-static
-	strip -o .build-static/vitals .build-static/release/vitals
+	bash scripts/build-shipped.sh .build-static
 
 test:
 	bash scripts/test.sh

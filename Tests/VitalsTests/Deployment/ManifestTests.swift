@@ -266,7 +266,12 @@ import Testing
         #expect(froms.count == 2)
         #expect(froms.first?.hasSuffix(" AS build") == true)
         #expect(text.contains("ARG SWIFT_IMAGE=swift:6.") && text.contains("-bookworm"))
-        #expect(text.contains("swift build -c release --static-swift-stdlib"))
+        // The image builds what `make shipped` builds, by the one script.
+        #expect(text.contains("RUN bash scripts/build-shipped.sh .build /out/vitals"))
+        let script = try DeploymentFiles.text("scripts/build-shipped.sh")
+        #expect(script.contains("swift build -c release --product vitals") && script.contains("--static-swift-stdlib"))
+        #expect(script.contains("deploy/link-order.txt") && script.contains("deploy/link-order.ld"))
+        #expect(try DeploymentFiles.text("Makefile").contains("bash scripts/build-shipped.sh .build-static"))
         #expect(froms.last == "FROM debian:bookworm-slim")
         for package in ["libpq5", "libhiredis0.14", "zlib1g", "ca-certificates"] { #expect(text.contains(" \(package)"), "runtime needs \(package)") }
         #expect(text.contains("COPY --from=build /out/vitals /usr/bin/vitals"))
@@ -275,7 +280,9 @@ import Testing
         #expect(lines.contains("EXPOSE 10188"))
         #expect(text.contains(#"ENTRYPOINT ["/usr/bin/vitals"]"#))
         // What the build copies exists.
-        for copied in ["Package.swift", "Sources"] { #expect(DeploymentFiles.exists(copied)) }
+        for copied in ["Package.swift", "Sources", "scripts/build-shipped.sh", "deploy/link-order.txt", "deploy/link-order.ld"] {
+            #expect(DeploymentFiles.exists(copied))
+        }
     }
 
     // MARK: systemd

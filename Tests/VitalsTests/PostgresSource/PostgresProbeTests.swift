@@ -274,7 +274,7 @@ import Testing
         let server = try await PostgresTestServer.startPrivate(in: directory.path + "/servers")
         do {
             let values = try ConfigurationValues.make(
-                keys: PostgresConfiguration.keys + ProbeConfiguration.keys, ["probe.max-targets": "2", "probe.idle-timeout": "1s", "postgres.include-databases": "app"])
+                keys: PostgresConfiguration.keys + ProbeConfiguration.keys, ["probe.max-targets": "2", "probe.idle-timeout": "5s", "postgres.include-databases": "app"])
             let modules = ["m": ProbeAuthModule(username: "vitals", password: server.password, options: ["sslmode": "disable"])]
             let probe = PostgresProbe(
                 configuration: try PostgresConfiguration(values: values), probe: try ProbeConfiguration(values: values), modules: modules,
@@ -309,8 +309,10 @@ import Testing
             #expect(try Self.connections(observer, "probe_a") == 0)
             #expect(try Self.connections(observer, "probe_b") == 1)
             #expect(try Self.connections(observer, "probe_c") == 1)
-            // Idle 1 s past their probes' deadlines (4.5 s budgets): the reaper closes both.
-            try await Task.sleep(for: .milliseconds(5600))
+            // Idle 5 s past their probes' deadlines (4.5 s budgets): the reaper closes both. (With a
+            // 1 s idle timeout, a loaded full-suite run once took more than 5.5 s from b's probe to
+            // c's, and b was closed as idle before c's check.)
+            try await Task.sleep(for: .milliseconds(10600))
             probe.reap()
             #expect(probe.cache.count == 0)
             try await Self.waitUntil { try Self.connections(observer, "probe_b") + Self.connections(observer, "probe_c") == 0 }
