@@ -36,16 +36,7 @@ for package in prometheus-postgres-exporter prometheus-redis-exporter mtail; do
 done
 [[ -n ${VITALS_BIN:-} ]] || { log "swift build -c release"; swift build -c release >/dev/null; }
 
-PIDS=()
-cleanup() {
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  bash scripts/test-servers.sh stop "$OUT/servers" >/dev/null 2>&1
-}
-trap cleanup EXIT
-bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
-# shellcheck source=/dev/null
-source "$OUT/servers/env.sh"
+start_bench_servers "$OUT/servers"
 
 TICKS=$(getconf CLK_TCK)
 

@@ -39,22 +39,10 @@ for package in prometheus-postgres-exporter prometheus-redis-exporter mtail; do
 done
 [[ -n ${VITALS_BIN:-} ]] || { log "make shipped"; make shipped >/dev/null; }
 
-PIDS=()
-cleanup() {
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  bash scripts/test-servers.sh stop "$OUT/servers" >/dev/null 2>&1
-}
-trap cleanup EXIT
-bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
-# shellcheck source=/dev/null
-source "$OUT/servers/env.sh"
+start_bench_servers "$OUT/servers"
 
 # Rows for every collector, as in bench/combined.sh.
-psql -XqAt "$VITALS_TEST_PG_SUPERUSER_DSN" -c "CREATE TABLE IF NOT EXISTS bench_cost (id int PRIMARY KEY, v text);
-  INSERT INTO bench_cost SELECT g, 'x' FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
-  GRANT SELECT ON bench_cost TO vitals; ANALYZE" >/dev/null
+seed_bench_table
 export REDISCLI_AUTH=$VITALS_TEST_REDIS_PASSWORD
 for i in $(seq 1 400); do echo "SET key:$i value-$i"; done | redis-cli -p "$VITALS_TEST_REDIS_PORT" >/dev/null
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers the bench scripts share (source it: `source bench/lib.sh`).
 
 log() { echo "bench: $*" >&2; }
@@ -28,3 +29,27 @@ wait_for() { # URL PATTERN: until the body matches, at most 60 s
 
 # utime + stime in clock ticks (/proc/PID/stat; 10 ms each): for runs long enough that ticks suffice.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Private PostgreSQL and Redis in DIR (scripts/test-servers.sh), their env.sh sourced; on exit, every
+# pid the script adds to PIDS is killed and the servers are stopped.
+start_bench_servers() { # DIR
+  BENCH_SERVERS=$1
+  PIDS=()
+  trap stop_bench_servers EXIT
+  bash scripts/test-servers.sh start "$BENCH_SERVERS" >/dev/null 2>&1
+  # shellcheck source=/dev/null
+  source "$BENCH_SERVERS/env.sh"
+}
+stop_bench_servers() {
+  set +e
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  bash scripts/test-servers.sh stop "$BENCH_SERVERS" >/dev/null 2>&1
+}
+
+# The table the cost scripts' client reads with a slow statement, and rows for every Postgres collector.
+seed_bench_table() {
+  psql -XqAt "$VITALS_TEST_PG_SUPERUSER_DSN" -c "CREATE TABLE IF NOT EXISTS bench_cost (id int PRIMARY KEY, v text);
+    INSERT INTO bench_cost SELECT g, 'x' FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
+    GRANT SELECT ON bench_cost TO vitals; ANALYZE" >/dev/null
+}

@@ -22,19 +22,8 @@ rm -rf "$OUT" && mkdir -p "$OUT/log"
 source bench/lib.sh
 command -v valgrind >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind >/dev/null
 
-PIDS=()
-cleanup() {
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  bash scripts/test-servers.sh stop "$OUT/servers" >/dev/null 2>&1
-}
-trap cleanup EXIT
-bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
-# shellcheck source=/dev/null
-source "$OUT/servers/env.sh"
-psql -XqAt "$VITALS_TEST_PG_SUPERUSER_DSN" -c "CREATE TABLE IF NOT EXISTS bench_cost (id int PRIMARY KEY, v text);
-  INSERT INTO bench_cost SELECT g, 'x' FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
-  GRANT SELECT ON bench_cost TO vitals; ANALYZE" >/dev/null
+start_bench_servers "$OUT/servers"
+seed_bench_table
 
 log_file="$OUT/log/app.log"
 python3 scripts/gen-timing-log.py 200 3 >"$log_file"
@@ -50,7 +39,7 @@ REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD valgrind --tool=callgrind --demangle=
   --slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX" \
   >"$OUT/vitals.log" 2>&1 &
 PID=$!
-PIDS+=($PID)
+PIDS+=("$PID")
 wait_for "http://127.0.0.1:$PORT/metrics" "^redis_up 1" >/dev/null || wait_for "http://127.0.0.1:$PORT/metrics" "^redis_up 1" >/dev/null  # slow under valgrind
 (
   while :; do psql -XqAt "$VITALS_TEST_PG_DSN" -c "SELECT pg_sleep(0.06), count(*) FROM bench_cost" >/dev/null 2>&1; sleep 5; done

@@ -22,16 +22,7 @@ mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-PIDS=()
-cleanup() {
-  set +e
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  bash scripts/test-servers.sh stop "$OUT/servers" >/dev/null 2>&1
-}
-trap cleanup EXIT
-bash scripts/test-servers.sh start "$OUT/servers" >/dev/null 2>&1
-# shellcheck source=/dev/null
-source "$OUT/servers/env.sh"
+start_bench_servers "$OUT/servers"
 
 
 start_vitals() { # BINARY CONFIG LOG -> prints "pid port"
