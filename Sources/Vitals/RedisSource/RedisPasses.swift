@@ -16,7 +16,7 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
     /// Set from the SIGHUP handler's thread, taken by the next pass on the worker thread.
     private let reloaded = NIOLockedValueBox<RedisConfiguration.Target?>(nil)
     /// The TLS context for `rediss://`; replaced from the SIGHUP handler's thread.
-    private let tls: NIOLockedValueBox<RedisTLSClient?>
+    private let tls: NIOLockedValueBox<LazyRedisTLSClient?>
     private let tlsReloaded = NIOLockedValueBox(false)
     let usesTLS: Bool
     private let configInterval: Duration
@@ -33,7 +33,7 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
 
     init(
         target: RedisConfiguration.Target, descriptors: RedisMetricDescriptors, targetLabel: String?, configuration: RedisConfiguration,
-        slowlogHistogram: HistogramFamily, tls: RedisTLSClient? = nil, logger: Logger
+        slowlogHistogram: HistogramFamily, tls: LazyRedisTLSClient? = nil, logger: Logger
     ) {
         self.target = target
         self.tls = NIOLockedValueBox(tls)
@@ -53,7 +53,7 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
     /// Takes a TLS context re-read on SIGHUP; the next pass reconnects with it, so a rotated
     /// certificate is used (and shown to work, or not) at once.
     func reload(_ client: RedisTLSClient) {
-        tls.withLockedValue { $0 = client }
+        tls.withLockedValue { $0 = .ready(client) }
         tlsReloaded.withLockedValue { $0 = true }
     }
 
@@ -118,7 +118,7 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
         if let connection, connection.isOpen { return connection }
         do throws(RedisConnectionError) {
             let fresh = try RedisConnector.connect(
-                to: target.address, deadline: deadline, abortHandle: abortHandle, tls: tls.withLockedValue { $0 })
+                to: target.address, deadline: deadline, abortHandle: abortHandle, tls: tls.withLockedValue { $0 }?.client())
             if let password = target.password {
                 let arguments = target.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
                 if case .error(let message) = try fresh.command(arguments, deadline: deadline) {

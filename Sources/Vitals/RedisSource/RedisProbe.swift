@@ -62,7 +62,7 @@ final class RedisProbeTargetState: PassProbeTarget {
     let label: String
     let downFamilies: [FamilySnapshot]
 
-    init(target: RedisConfiguration.Target, configuration: RedisConfiguration, tls: RedisTLSClient?, logger: Logger) throws {
+    init(target: RedisConfiguration.Target, configuration: RedisConfiguration, tls: LazyRedisTLSClient?, logger: Logger) throws {
         let descriptors = RedisMetricDescriptors(withTarget: false)
         let histogram = try registry.histogram(
             "redis_slowlog_duration_seconds",
@@ -78,39 +78,6 @@ final class RedisProbeTargetState: PassProbeTarget {
     func extraFamilies() -> [FamilySnapshot] { registry.gather() }
 }
 
-/// The TLS client `/scrape` uses for `rediss://` targets: the configured targets' client when they
-/// have one, else one made from the `--redis.tls-*` settings (or none: the system's roots) on the
-/// first `rediss://` target. Made at start, it read the system's CA bundle into BoringSSL in every
-/// daemon, most of which never scrape a TLS target: 1.4 MiB of BoringSSL's code and about 0.9 MiB
-/// of heap that stayed resident (BENCHMARKS, "Cost to run"). Nil when the files do not read: such a
-/// target is refused by the connector and is down.
-final class RedisProbeTLS: Sendable {
-    private let make: @Sendable () -> RedisTLSClient?
-    /// Nil until made; then the client, or nil when it could not be made.
-    private let made: NIOLockedValueBox<RedisTLSClient??>
-
-    init(ready client: RedisTLSClient) {
-        make = { client }
-        made = NIOLockedValueBox(.some(client))
-    }
-
-    init(make: @escaping @Sendable () -> RedisTLSClient?) {
-        self.make = make
-        made = NIOLockedValueBox(nil)
-    }
-
-    var isMade: Bool { made.withLockedValue { $0 != nil } }
-
-    func client() -> RedisTLSClient? {
-        made.withLockedValue { value in
-            if let value { return value }
-            let client = make()
-            value = .some(client)
-            return client
-        }
-    }
-}
-
 /// `GET /scrape`: redis_exporter's multi-target endpoint, bounded by the scrape's timeout, with
 /// each target's connection kept between scrapes.
 final class RedisProbe: ProbeEndpoint {
@@ -118,12 +85,12 @@ final class RedisProbe: ProbeEndpoint {
     let probe: ProbeConfiguration
     let cache: ProbeTargetCache<RedisProbeTargetState>
     let modules: NIOLockedValueBox<[String: ProbeAuthModule]>
-    private let tls: RedisProbeTLS
+    private let tls: LazyRedisTLSClient
     let logger: Logger
     let metrics: ProbeMetrics?
     let logName = "redis scrape"
 
-    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: ProbeAuthModule], tls: RedisProbeTLS, logger: Logger, metrics: ProbeMetrics? = nil) {
+    init(configuration: RedisConfiguration, probe: ProbeConfiguration, modules: [String: ProbeAuthModule], tls: LazyRedisTLSClient, logger: Logger, metrics: ProbeMetrics? = nil) {
         self.metrics = metrics
         self.configuration = configuration
         self.probe = probe
@@ -144,7 +111,7 @@ final class RedisProbe: ProbeEndpoint {
         return await answer(request, unknownModule: RedisProbeError(.unknownAuthModule)) { text, module in
             let target = try RedisProbeTarget.target(text, module: module)
             // The registry is new and holds one family: registering cannot fail.
-            return { try! RedisProbeTargetState(target: target, configuration: configuration, tls: target.address.tls ? tls.client() : nil, logger: logger) }
+            return { try! RedisProbeTargetState(target: target, configuration: configuration, tls: tls, logger: logger) }
         }
     }
 }

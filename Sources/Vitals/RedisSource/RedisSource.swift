@@ -34,7 +34,7 @@ public final class RedisSource: VitalsSource {
         self.interval = configuration.interval
         let passes = RedisPasses(
             target: target, descriptors: descriptors, targetLabel: targetLabel, configuration: configuration, slowlogHistogram: histogram,
-            tls: target.address.tls ? tls : nil, logger: context.logger)
+            tls: target.address.tls ? tls.map(LazyRedisTLSClient.ready) : nil, logger: context.logger)
         self.passes = passes
         self.runner = CollectionRunner(
             source: passes,
@@ -105,15 +105,15 @@ public enum RedisSourceFactory: SourceFactory {
         guard probeSettings.enabled else { return nil }
         let path = configuration.string(RedisProbeTarget.fileKey).flatMap { $0.isEmpty ? nil : $0 }
         let modules = try path.map { path throws(ConfigurationError) in try RedisProbe.loadModules(path: path) } ?? [:]
-        let probeTLS: RedisProbeTLS
+        let probeTLS: LazyRedisTLSClient
         if let tls {
-            probeTLS = RedisProbeTLS(ready: tls)
+            probeTLS = .ready(tls)
         } else {
             let explicit = (try? RedisTLSSettings(values: configuration)) ?? nil
             let tlsSettings = explicit ?? RedisTLSSettings()
             if explicit != nil { warnIfUnverified(tlsSettings, logger: context.logger) }
             let group = context.eventLoopGroup
-            probeTLS = RedisProbeTLS { (try? tlsSettings.makeContext()).map { RedisTLSClient(context: $0, settings: tlsSettings, group: group) } }
+            probeTLS = LazyRedisTLSClient { (try? tlsSettings.makeContext()).map { RedisTLSClient(context: $0, settings: tlsSettings, group: group) } }
         }
         let probe = RedisProbe(
             configuration: settings, probe: probeSettings, modules: modules, tls: probeTLS, logger: context.logger,

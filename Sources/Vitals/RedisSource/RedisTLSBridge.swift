@@ -13,6 +13,36 @@ struct RedisTLSClient: Sendable {
     var group: any EventLoopGroup
 }
 
+/// A ``RedisTLSClient`` made when a `rediss://` connection first needs it, on that connection's
+/// worker thread: making one reads the CA bundle (the system's, without `--redis.tls-ca-cert-file`)
+/// into BoringSSL, file I/O that belongs off the event loop and the cooperative pool. `/scrape`
+/// made its client at start in every daemon, most of which never scrape a TLS target: 1.4 MiB of
+/// BoringSSL's code and about 0.9 MiB of heap that stayed resident (BENCHMARKS, "Cost to run").
+/// Nil when the files do not read: such a target is refused by the connector and is down.
+final class LazyRedisTLSClient: Sendable {
+    private let make: @Sendable () -> RedisTLSClient?
+    /// Nil until made; then the client, or nil when it could not be made.
+    private let made = NIOLockedValueBox<RedisTLSClient??>(nil)
+
+    init(make: @escaping @Sendable () -> RedisTLSClient?) {
+        self.make = make
+    }
+
+    /// One made already (the configured targets', or a SIGHUP's).
+    static func ready(_ client: RedisTLSClient) -> LazyRedisTLSClient { LazyRedisTLSClient { client } }
+
+    var isMade: Bool { made.withLockedValue { $0 != nil } }
+
+    func client() -> RedisTLSClient? {
+        made.withLockedValue { value in
+            if let value { return value }
+            let client = make()
+            value = .some(client)
+            return client
+        }
+    }
+}
+
 /// Carries one hiredis connection's bytes through TLS: hiredis owns one end of a Unix socketpair
 /// (`redisConnectFd`) and keeps doing blocking RESP on it, on the target's worker thread; the
 /// other end and the TCP connection to Redis are two NIO channels on one event loop, glued

@@ -30,7 +30,7 @@ import NIOConcurrencyHelpers
         // Made at start, it read the system's CA bundle into every daemon; now only a rediss://
         // target makes it, once, and a client that could not be made is not tried again.
         let calls = NIOLockedValueBox(0)
-        let tls = RedisProbeTLS {
+        let tls = LazyRedisTLSClient {
             calls.withLockedValue { $0 += 1 }
             return nil
         }
