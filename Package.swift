@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         // Debian's libyaml for the configuration file (Yams, which embeds it, brings Foundation).
         .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // A header only (ThreadBudget): malloc tuning, and the Swift runtime's hook for where tasks run.
+        .systemLibrary(name: "CRuntimeTuning", path: "Sources/CRuntimeTuning"),
         .target(
             name: "Vitals",
             dependencies: [
@@ -41,6 +43,7 @@ let package = Package(
                 "CHiredis",
                 "CLibPQ",
                 "CLibYAML",
+                "CRuntimeTuning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -5,6 +5,11 @@
 #
 #   bash bench/cost-to-run.sh [RUNS] [SECONDS]     # default 5 runs of 300 s, of `make shipped`
 #   VITALS_BIN=/path/to/vitals bash bench/cost-to-run.sh
+#   COMPARE='dispatch:VITALS_CONCURRENCY_ON_DISPATCH=1' bash bench/cost-to-run.sh 3 300
+#
+# COMPARE adds, for each space-separated NAME:VAR=VALUE[,VAR=VALUE], a busy and an idle vitals run
+# with those environment variables beside the others (rows vitals_busy_NAME and vitals_idle_NAME):
+# a lever measured in the same run as the build without it.
 #
 # In each run, at the same time, on one private PostgreSQL 15 (pg_stat_statements, auto_explain,
 # statements from 50 ms logged) and one redis-server 7:
@@ -17,9 +22,11 @@
 #   - mtail (Debian, defaults) on the busy log with bench/timing.mtail and vitals' bucket layout.
 # A scraper fetches each /metrics every 15 s, and a client runs a 60 ms statement every 5 s so the
 # slow-query log has entries. Per process over the run's SECONDS (after 20 s of start-up):
-#   - CPU: schedstat nanoseconds over all threads, as CPU-seconds per hour;
+#   - CPU: nanoseconds of the whole process (a cpuacct cgroup each, threads that exited included;
+#     bench/lib.sh), as CPU-seconds per hour;
 #   - RSS (VmRSS) and its anonymous part at the end;
-#   - wake-ups per second: the times its threads were put on a CPU (schedstat's third field).
+#   - wake-ups per second: the times its live threads were put on a CPU (schedstat's third field;
+#     a thread that started and ended within the run is not counted).
 # Prints every run, then median (min – max) over the runs and the goals' ratios, computed per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,8 +58,13 @@ BUCKETS=$(grep -v '^[[:space:]]*#' bench/buckets.txt | tr ',\n\t' '   ' | xargs 
 awk -v b="$BUCKETS" '/^histogram http_request_duration_seconds / { sub(/ buckets .*$/, " buckets " b) } { print }' \
   bench/timing.mtail >"$MTAIL_PROG"
 
-start_vitals() { # LOG PORT
-  REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD "$VITALS" --web.listen-address "127.0.0.1:$2" --log.level warn \
+declare -A compare_env=()
+for spec in ${COMPARE:-}; do compare_env[${spec%%:*}]=${spec#*:}; done
+
+start_vitals() { # LOG PORT [VAR=VALUE,...]
+  local extra=()
+  [[ -n ${3:-} ]] && IFS=, read -r -a extra <<<"$3"
+  env "${extra[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$VITALS" --web.listen-address "127.0.0.1:$2" --log.level warn \
     --timing-log.path "$1" --timing-log.from-beginning \
     --postgres.dsn "$VITALS_TEST_PG_DSN" --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" \
     --slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX" \
@@ -73,9 +85,16 @@ for run in $(seq 1 "$RUNS"); do
   python3 scripts/gen-timing-log.py 0 3 --rate "$LINES_PER_SECOND" --append "$busy_log" >/dev/null 2>&1 &
   RUN_PIDS+=($!)
   declare -A port=() pid=()
-  for name in vitals_busy vitals_idle postgres_exporter redis_exporter mtail; do port[$name]=$(free_port); done
+  vitals_names=(vitals_busy vitals_idle)
+  for compared in "${!compare_env[@]}"; do vitals_names+=("vitals_busy_$compared" "vitals_idle_$compared"); done
+  for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do port[$name]=$(free_port); done
   pid[vitals_busy]=$(start_vitals "$busy_log" "${port[vitals_busy]}")
   pid[vitals_idle]=$(start_vitals "$idle_log" "${port[vitals_idle]}")
+  for compared in "${!compare_env[@]}"; do
+    mkdir -p "$OUT/idle-$compared"; cp "$idle_log" "$OUT/idle-$compared/app.log"
+    pid[vitals_busy_$compared]=$(start_vitals "$busy_log" "${port[vitals_busy_$compared]}" "${compare_env[$compared]}")
+    pid[vitals_idle_$compared]=$(start_vitals "$OUT/idle-$compared/app.log" "${port[vitals_idle_$compared]}" "${compare_env[$compared]}")
+  done
   DATA_SOURCE_NAME=$VITALS_TEST_PG_DSN prometheus-postgres-exporter --web.listen-address "127.0.0.1:${port[postgres_exporter]}" \
     --log.level=warn >"$OUT/postgres_exporter.log" 2>&1 &
   pid[postgres_exporter]=$!
@@ -85,7 +104,8 @@ for run in $(seq 1 "$RUNS"); do
   mtail --progs "$MTAIL_PROG" --logs "$busy_log" --address 127.0.0.1 --port "${port[mtail]}" --logtostderr >"$OUT/mtail.log" 2>&1 &
   pid[mtail]=$!
   RUN_PIDS+=("${pid[@]}"); PIDS+=("${RUN_PIDS[@]}")
-  for name in vitals_busy vitals_idle; do
+  for p in "${pid[@]}"; do cpu_track "$p"; done
+  for name in "${vitals_names[@]}"; do
     wait_for "http://127.0.0.1:${port[$name]}/metrics" '^pg_up 1' >/dev/null
     wait_for "http://127.0.0.1:${port[$name]}/metrics" '^redis_up 1' >/dev/null
   done
@@ -100,7 +120,7 @@ for run in $(seq 1 "$RUNS"); do
   RUN_PIDS+=($!); PIDS+=($!)
   (  # Prometheus at 15 s: every target once per interval
     while :; do
-      for name in vitals_busy vitals_idle postgres_exporter redis_exporter mtail; do
+      for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
         curl -s -o /dev/null -H "X-Prometheus-Scrape-Timeout-Seconds: 10" "http://127.0.0.1:${port[$name]}/metrics"
       done
       sleep "$SCRAPE_INTERVAL"
@@ -113,7 +133,7 @@ for run in $(seq 1 "$RUNS"); do
   t0=$(date +%s.%N)
   sleep "$SECONDS_PER_RUN"
   t1=$(date +%s.%N)
-  for name in vitals_busy vitals_idle postgres_exporter redis_exporter mtail; do
+  for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
     p=${pid[$name]}
     awk -v n="$name" -v r="$run" -v c0="${cpu0[$name]}" -v c1="$(cpu_ns "$p")" -v s0="${slices0[$name]}" -v s1="$(timeslices "$p")" \
       -v w0="$t0" -v w1="$t1" -v rss="$(rss_kib "$p")" -v anon="$(anon_kib "$p")" \
@@ -122,6 +142,7 @@ for run in $(seq 1 "$RUNS"); do
   lines=$(wc -l <"$busy_log")
   for p in "${RUN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait "${RUN_PIDS[@]}" 2>/dev/null || true
+  cpu_untrack_all
   log "run $run: $lines lines in the busy log"
 done
 
@@ -137,21 +158,24 @@ for run, name, cpu, rss, anon, wakeups in rows:
 def cell(values, fmt='{:.2f}'):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))} – {fmt.format(max(values))})"
 names = ('vitals_busy', 'vitals_idle', 'postgres_exporter', 'redis_exporter', 'mtail')
+compared = sorted(n for n in by if n not in names)
 print('| process | CPU s per hour | RSS MiB | of which anonymous MiB | wake-ups per s |')
 print('|---|---|---|---|---|')
-for name in names:
+for name in names + tuple(compared):
     v = by[name]
     print(f"| {name} | {cell([x[0] for x in v])} | {cell([x[1] for x in v], '{:.1f}')} | {cell([x[2] for x in v], '{:.1f}')} | {cell([x[3] for x in v], '{:.1f}')} |")
 runs = len(by['vitals_busy'])
 def per_run(f):
-    return [f({n: by[n][k] for n in names}) for k in range(runs)]
+    return [f({n: by[n][k] for n in by}) for k in range(runs)]
 three = ('postgres_exporter', 'redis_exporter', 'mtail')
 two = ('postgres_exporter', 'redis_exporter')
-print()
-print('| goal | ratio per run, median (min – max) | goal |')
-print('|---|---|---|')
-print(f"| CPU, busy log: vitals / (postgres_exporter + redis_exporter + mtail) | {cell(per_run(lambda d: d['vitals_busy'][0] / sum(d[t][0] for t in three)))} | ≤ 0.25 |")
-print(f"| CPU, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d['vitals_idle'][0] / sum(d[t][0] for t in two)))} | ≤ 0.25 |")
-print(f"| RSS, busy log: vitals / the three tools | {cell(per_run(lambda d: d['vitals_busy'][1] / sum(d[t][1] for t in three)))} | ≤ 0.5 |")
-print(f"| wake-ups per s, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d['vitals_idle'][3] / sum(d[t][3] for t in two)))} | < 1 |")
+for suffix in [''] + ['_' + c for c in sorted({n.split('_', 2)[2] for n in compared})]:
+    busy, idle = 'vitals_busy' + suffix, 'vitals_idle' + suffix
+    print()
+    print(f"| goal ({busy}, {idle}) | ratio per run, median (min – max) | goal |")
+    print('|---|---|---|')
+    print(f"| CPU, busy log: vitals / (postgres_exporter + redis_exporter + mtail) | {cell(per_run(lambda d: d[busy][0] / sum(d[t][0] for t in three)))} | ≤ 0.25 |")
+    print(f"| CPU, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d[idle][0] / sum(d[t][0] for t in two)))} | ≤ 0.25 |")
+    print(f"| RSS, busy log: vitals / the three tools | {cell(per_run(lambda d: d[busy][1] / sum(d[t][1] for t in three)))} | ≤ 0.5 |")
+    print(f"| wake-ups per s, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d[idle][3] / sum(d[t][3] for t in two)))} | < 1 |")
 PY

@@ -5,11 +5,25 @@ log() { echo "bench: $*" >&2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Nanoseconds on CPU, summed over the process's threads (schedstat; /proc/PID/stat counts in
-# 10 ms ticks, too coarse for a process that idles at a few ms per second). A thread that exits
-# takes its time with it: vitals' Swift-concurrency workers come and go, but over 90 s at rest this
-# sum gave 41.4 ms where `perf stat -e task-clock -p PID`, which keeps exited threads, gave 42.4.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
+# Nanoseconds on CPU of the whole process, threads that have exited included. A process given to
+# `cpu_track` is counted by a cgroup-v1 cpuacct group of its own (exact, and every thread it starts
+# or ends is in it); otherwise the sum of its live threads' schedstat, which loses the time of
+# threads that exited (dispatch's pool threads came and went every 15 s in vitals before it ran its
+# tasks on the event loop). /proc/PID/stat counts in 10 ms ticks, too coarse at a few ms a second.
+CPU_CGROUPS=/sys/fs/cgroup/cpuacct
+cpu_track() { # PID: best effort; cpu_ns falls back to schedstat
+  local group="$CPU_CGROUPS/vitals-bench-$1"
+  if mkdir -p "$group" 2>/dev/null; then echo "$1" >"$group/cgroup.procs" 2>/dev/null || true; fi
+}
+cpu_untrack_all() { rmdir "$CPU_CGROUPS"/vitals-bench-* 2>/dev/null || true; }
+cpu_ns() {
+  local group="$CPU_CGROUPS/vitals-bench-$1"
+  if [[ -r $group/cpuacct.usage ]] && grep -qx "$1" "$group/cgroup.procs" 2>/dev/null; then
+    cat "$group/cpuacct.usage"
+  else
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
+  fi
+}
 
 # Times the process's threads were put on a CPU (schedstat's third field, summed over threads): each
 # wake-up is at least one, so its rate at rest is the rate of wake-ups.
@@ -44,6 +58,7 @@ stop_bench_servers() {
   set +e
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   wait 2>/dev/null
+  cpu_untrack_all
   bash scripts/test-servers.sh stop "$BENCH_SERVERS" >/dev/null 2>&1
 }
 

@@ -48,4 +48,32 @@ import Testing
         #expect(try await loopThreads(environment: path) == 1)
         #expect(try await loopThreads(environment: path.merging(["NIO_SINGLETON_GROUP_LOOP_COUNT": "3"]) { a, _ in a }) == 3)
     }
+
+    /// Swift concurrency's tasks run on the event loop (ThreadBudget): the daemon starts no pool of
+    /// libdispatch threads for them, which came and went with every 15 s round before. Run with
+    /// VITALS_CONCURRENCY_ON_DISPATCH=1, the same requests start the pool, so the check can see it.
+    @Test func tasksRunOnTheEventLoopNotOnADispatchPool() async throws {
+        func poolThreadsAfterRequests(environment: [String: String]) async throws -> [String] {
+            let port = TestEnvironment.freePort()
+            let daemon = try ChildProcess(
+                TestEnvironment.vitalsBinary, ["--web.listen-address", "127.0.0.1:\(port)", "--log.level", "warn"], environment: environment)
+            defer { daemon.signal(SIGTERM) }
+            try #require(await HTTPGet.waitFor("http://127.0.0.1:\(port)/metrics", timeout: .seconds(120)) != nil, "\(daemon.output)")
+            // Answered by tasks: a scrape, the page and the findings. A pool thread idles 5 s before it ends.
+            for path in ["/metrics", "/", "/findings"] {
+                let answer = await HTTPGet.fetch("http://127.0.0.1:\(port)\(path)", timeout: 30)
+                #expect(answer?.status == 200, "\(path): \(String(describing: answer))")
+            }
+            let pid = daemon.process.processIdentifier
+            let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").map { task in
+                ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            // libdispatch names its pool's threads after the root queue, "com.apple.root.default-qos",
+            // cut to 15 bytes; its signal sources' thread is the ".overcommit" queue's.
+            return names.filter { $0.contains("qos") && !$0.contains("overcommit") }
+        }
+        let path = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        #expect(try await poolThreadsAfterRequests(environment: path) == [])
+        #expect(try await poolThreadsAfterRequests(environment: path.merging(["VITALS_CONCURRENCY_ON_DISPATCH": "1"]) { a, _ in a }) != [])
+    }
 }
