@@ -84,32 +84,41 @@ public final class MetricRegistry: Sendable {
         let (live, collectors) = state.withLockedValue { state in
             (names.map { names in names.compactMap { state.live[$0] } } ?? Array(state.live.values), state.collectors)
         }
-        var byName: [String: FamilySnapshot] = [:]
-        byName.reserveCapacity(live.count + collectors.count * 8)
+        // A family from one publisher alone is in order already (``SnapshotPublisher/publish(_:)``);
+        // anything merged, live or from another collector is sorted here.
+        struct Gathered {
+            var family: FamilySnapshot
+            var inOrder: Bool
+        }
+        let collected = collectors.map { collector in (published: collector is SnapshotPublisher, families: collector.collect()) }
+        var byName: [String: Gathered] = [:]
+        byName.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
         var conflicting = 0
 
-        func absorb(_ family: FamilySnapshot) {
-            guard var existing = byName[family.descriptor.name] else {
-                byName[family.descriptor.name] = family
+        func absorb(_ family: FamilySnapshot, inOrder: Bool) {
+            let name = family.descriptor.name
+            guard byName[name] != nil else {
+                byName[name] = Gathered(family: family, inOrder: inOrder)
                 return
             }
-            guard existing.descriptor == family.descriptor else {
+            guard byName[name]!.family.descriptor == family.descriptor else {
                 conflicting += 1
                 return
             }
-            byName[family.descriptor.name] = nil
-            existing.series.append(contentsOf: family.series)
-            byName[family.descriptor.name] = existing
+            byName[name]!.family.series.append(contentsOf: family.series)
+            byName[name]!.inOrder = false
         }
 
-        for family in live { absorb(family.snapshot()) }
-        for collector in collectors {
-            for family in collector.collect() where names?.contains(family.descriptor.name) ?? true { absorb(family) }
+        for family in live { absorb(family.snapshot(), inOrder: false) }
+        for (published, families) in collected {
+            for family in families where names?.contains(family.descriptor.name) ?? true { absorb(family, inOrder: published) }
         }
         if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
 
         return byName.keys.sorted().map { name in
-            var family = byName[name]!
+            let gathered = byName[name]!
+            guard !gathered.inOrder else { return gathered.family }
+            var family = gathered.family
             family.series = Self.sortedUnique(family.series)
             return family
         }
@@ -140,10 +149,18 @@ public final class MetricRegistry: Sendable {
 /// A source builds a whole pass with ``SnapshotBuilder`` and publishes it at once: scrapes see
 /// either the previous pass or the new one, never half of each.
 public final class SnapshotPublisher: MetricCollector {
+    /// Each family's series sorted by label values and unique, as a gather exposes them: put in
+    /// order once per publication, on the source's thread, not in every gather (each scrape and
+    /// findings frame) on the event loop.
     private let current = NIOLockedValueBox<[FamilySnapshot]>([])
 
     public func publish(_ families: [FamilySnapshot]) {
-        current.withLockedValue { $0 = families }
+        let inOrder = families.map { family in
+            var family = family
+            family.series = MetricRegistry.sortedUnique(family.series)
+            return family
+        }
+        current.withLockedValue { $0 = inOrder }
     }
 
     public func clear() {

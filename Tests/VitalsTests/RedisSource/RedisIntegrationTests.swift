@@ -98,6 +98,18 @@ enum RedisAppProbe {
         try await client.execute(uri: "/ready", method: .get) { String(buffer: $0.body) }
     }
 
+    /// `/ready` once it names `reason` (or at the timeout, as it then was). A refusal shows only
+    /// once a pass gets that far: on a loaded machine the first pass can end at its deadline instead,
+    /// and the source is down with reason `timeout` before it is down for the refusal.
+    static func ready(_ client: some TestClientProtocol, reason: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let start = ContinuousClock.now
+        while true {
+            let ready = try await self.ready(client)
+            if ready.contains("\"reason\":\"\(reason)\"") || ContinuousClock.now - start > timeout { return ready }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     struct Waited {
         var metrics: ScrapedMetrics
         var text: String

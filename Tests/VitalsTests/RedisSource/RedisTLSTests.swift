@@ -369,7 +369,7 @@ final class RedisTLSFixture: @unchecked Sendable {
         try await app.test(.router) { client in
             let waited = try await RedisAppProbe.wait(client, timeout: .seconds(20), up: false)
             #expect(waited.satisfied)
-            let ready = try await RedisAppProbe.ready(client)
+            let ready = try await RedisAppProbe.ready(client, reason: "tls")
             #expect(ready.contains("\"reason\":\"tls\""), "\(ready)")
             #expect(ready.contains("not signed by a CA in redis.tls-ca-cert-file"), "\(ready)")
             #expect(waited.text.contains("vitals_source_errors_total{source=\"redis\",instance=\"127.0.0.1:\(port)\",reason=\"tls\"}"))
@@ -383,7 +383,7 @@ final class RedisTLSFixture: @unchecked Sendable {
         let app = try makeTestApplication(fixture.flags(port: port))
         try await app.test(.router) { client in
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(20), up: false).satisfied)
-            let ready = try await RedisAppProbe.ready(client)
+            let ready = try await RedisAppProbe.ready(client, reason: "tls")
             #expect(ready.contains("\"reason\":\"tls\""), "\(ready)")
             #expect(ready.contains("the server's certificate has expired"), "\(ready)")
         }
@@ -396,7 +396,7 @@ final class RedisTLSFixture: @unchecked Sendable {
         let app = try makeTestApplication(fixture.flags(port: port, client: "expired-client"))
         try await app.test(.router) { client in
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(20), up: false).satisfied)
-            let ready = try await RedisAppProbe.ready(client)
+            let ready = try await RedisAppProbe.ready(client, reason: "tls")
             // TLS 1.3: the server's refusal arrives after the client's side of the handshake, on the first read.
             #expect(ready.contains("\"reason\":\"tls\""), "\(ready)")
             #expect(ready.contains("client certificate"), "\(ready)")
@@ -410,7 +410,7 @@ final class RedisTLSFixture: @unchecked Sendable {
         let app = try makeTestApplication(fixture.flags(port: port, client: nil))
         try await app.test(.router) { client in
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(20), up: false).satisfied)
-            let ready = try await RedisAppProbe.ready(client)
+            let ready = try await RedisAppProbe.ready(client, reason: "tls")
             #expect(ready.contains("\"reason\":\"tls\""), "\(ready)")
         }
     }

@@ -61,6 +61,28 @@ import Testing
         #expect(frame.scalars("pg_index_unused").count == 2)
     }
 
+    /// A publication is put in order when published, and a gather takes it as it is; merged with
+    /// a live family of the same name it is sorted again, and the live family's series win.
+    @Test func aPublicationIsExposedSortedAndUniqueAloneOrMerged() throws {
+        let registry = MetricRegistry()
+        let publisher = registry.makePublisher()
+        let alone = try MetricDescriptor(name: "pg_locks_count", help: "Locks.", type: .gauge, labelNames: ["datname", "mode"])
+        publisher.publish([
+            FamilySnapshot(alone, series: [.scalar(3, ["b", "x"]), .scalar(1, ["a", "y"]), .scalar(9, ["b", "x"]), .scalar(2, ["a", "x"])])
+        ])
+        #expect(publisher.collect()[0].series == [.scalar(2, ["a", "x"]), .scalar(1, ["a", "y"]), .scalar(3, ["b", "x"])])
+        #expect(registry.gather()[0].series == [.scalar(2, ["a", "x"]), .scalar(1, ["a", "y"]), .scalar(3, ["b", "x"])])
+
+        let live = try registry.gauge("pg_shared", help: "Shared.", labels: ["datname"])
+        live.set(["c"], to: 5)
+        live.set(["b"], to: 6)
+        publisher.publish([
+            FamilySnapshot(live.descriptor, series: [.scalar(8, ["c"]), .scalar(7, ["a"])]), FamilySnapshot(alone, series: []),
+        ])
+        let shared = try #require(registry.gather().first { $0.descriptor.name == "pg_shared" })
+        #expect(shared.series == [.scalar(7, ["a"]), .scalar(6, ["b"]), .scalar(5, ["c"])])
+    }
+
     @Test func seriesFromSeveralPublishersMergeAndDuplicatesAreDropped() throws {
         let registry = MetricRegistry()
         let descriptor = try MetricDescriptor(name: "pg_up", help: "Up.", type: .gauge, labelNames: ["target"])
