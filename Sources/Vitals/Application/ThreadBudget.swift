@@ -28,7 +28,7 @@ public enum ThreadBudget {
             runTasksOnTheEventLoop()
         }
         // glibc gives each thread that allocates an arena of its own (up to eight per core), each
-        // with its own free pages. vitals' threads allocate little, and one arena measured 0.5 MiB
+        // with its own free pages. vitals' threads allocate little, and one arena measured 0.7 MiB
         // less resident at the same CPU (BENCHMARKS.md, "Cost to run"). Small blocks still come from
         // each thread's cache without the arena's lock. The operator's setting wins.
         if getenv("MALLOC_ARENA_MAX") == nil, getenv("GLIBC_TUNABLES") == nil {
