@@ -4,6 +4,13 @@ import NIOConcurrencyHelpers
 /// Produces families at scrape time (client_golang's Collector): process metrics, source health.
 public protocol MetricCollector: Sendable {
     func collect() -> [FamilySnapshot]
+    /// True when every family `collect()` returns has its series sorted by label values and
+    /// unique already, so a gather that has the family from this collector alone need not sort it.
+    var collectsSeriesInOrder: Bool { get }
+}
+
+extension MetricCollector {
+    public var collectsSeriesInOrder: Bool { false }
 }
 
 /// The one registry every source feeds, and the only thing exposition reads.
@@ -84,13 +91,13 @@ public final class MetricRegistry: Sendable {
         let (live, collectors) = state.withLockedValue { state in
             (names.map { names in names.compactMap { state.live[$0] } } ?? Array(state.live.values), state.collectors)
         }
-        // A family from one publisher alone is in order already (``SnapshotPublisher/publish(_:)``);
-        // anything merged, live or from another collector is sorted here.
+        // A family from one collector that keeps its series in order (a ``SnapshotPublisher``) is
+        // taken as it is; anything merged, live or from another collector is sorted here.
         struct Gathered {
             var family: FamilySnapshot
             var inOrder: Bool
         }
-        let collected = collectors.map { collector in (published: collector is SnapshotPublisher, families: collector.collect()) }
+        let collected = collectors.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
         var byName: [String: Gathered] = [:]
         byName.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
         var conflicting = 0
@@ -110,8 +117,8 @@ public final class MetricRegistry: Sendable {
         }
 
         for family in live { absorb(family.snapshot(), inOrder: false) }
-        for (published, families) in collected {
-            for family in families where names?.contains(family.descriptor.name) ?? true { absorb(family, inOrder: published) }
+        for (inOrder, families) in collected {
+            for family in families where names?.contains(family.descriptor.name) ?? true { absorb(family, inOrder: inOrder) }
         }
         if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
 
@@ -170,4 +177,6 @@ public final class SnapshotPublisher: MetricCollector {
     public func collect() -> [FamilySnapshot] {
         current.withLockedValue { $0 }
     }
+
+    public var collectsSeriesInOrder: Bool { true }
 }
