@@ -32,6 +32,9 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
     /// for a Unix socket, an address, a `hostaddr` already given, a service file or a list of
     /// hosts or ports (libpq resolves those itself).
     public let hostToResolve: String?
+    /// Whether the user chose GSSAPI encryption (in the string, `PGGSSENCMODE` or a service file,
+    /// which vitals does not read); otherwise vitals turns it off, see ``connectParameters``.
+    let choosesGSSEncryption: Bool
 
     public init(_ dsn: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ParseError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
@@ -51,6 +54,8 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
         self.targetLabel = Self.targetLabel(options: options, environment: environment)
         self.redactor = PostgresRedactor(secrets: [options["password"], environment["PGPASSWORD"]].compactMap { $0 })
         self.hostToResolve = Self.hostToResolve(options: options, environment: environment)
+        self.choosesGSSEncryption = ["gssencmode", "service"].contains { options[$0] != nil }
+            || ["PGGSSENCMODE", "PGSERVICE"].contains { environment[$0]?.isEmpty == false }
     }
 
     static func hostToResolve(options: [String: String], environment: [String: String]) -> String? {
@@ -101,6 +106,13 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
             // value still bounds each host of a multi-host string. At least 2 s, as libpq requires.
             let seconds = max(2, Int(connectTimeout.seconds.rounded(.up)))
             parameters.append(("connect_timeout", String(seconds)))
+        }
+        if !choosesGSSEncryption {
+            // libpq's default, `prefer`, asks Kerberos for credentials before every connection:
+            // it reads krb5.conf and the credential cache, which kept 1.1 MiB resident in a daemon
+            // that never uses them (issue 18). postgres_exporter's driver has no GSSAPI encryption
+            // at all; GSSAPI *authentication* is unaffected by this option.
+            parameters.append(("gssencmode", "disable"))
         }
         parameters.append(("dbname", dsn))
         if let database { parameters.append(("dbname", database)) }

@@ -285,10 +285,25 @@ import Testing
     @Test func connectParametersLetTheUserOverrideDefaultsAndSwitchDatabasesLast() throws {
         let plain = try PostgresConnectionInfo("host=h dbname=app", environment: [:])
         let parameters = plain.connectParameters(connectTimeout: .seconds(5), database: "other")
-        #expect(parameters.map(\.0) == ["application_name", "connect_timeout", "dbname", "dbname"])
-        #expect(parameters[0].1 == "vitals" && parameters[1].1 == "5" && parameters[3].1 == "other")
-        let custom = try PostgresConnectionInfo("host=h application_name=mine connect_timeout=9", environment: [:])
+        #expect(parameters.map(\.0) == ["application_name", "connect_timeout", "gssencmode", "dbname", "dbname"])
+        #expect(parameters[0].1 == "vitals" && parameters[1].1 == "5" && parameters[2].1 == "disable" && parameters[4].1 == "other")
+        let custom = try PostgresConnectionInfo("host=h application_name=mine connect_timeout=9 gssencmode=prefer", environment: [:])
         #expect(custom.connectParameters(connectTimeout: .seconds(5)).map(\.0) == ["dbname"])
+    }
+
+    /// GSSAPI encryption is off unless the user chose it, wherever libpq would read the choice from.
+    @Test(arguments: [
+        ("host=h", [:], true),
+        ("host=h gssencmode=require", [:], false),
+        ("postgresql://h/app?gssencmode=prefer", [:], false),
+        ("host=h", ["PGGSSENCMODE": "require"], false),
+        ("host=h", ["PGGSSENCMODE": ""], true),
+        ("service=billing", [:], false),
+        ("host=h", ["PGSERVICE": "billing"], false),
+    ] as [(String, [String: String], Bool)])
+    func gssEncryptionIsDisabledUnlessTheUserChoseIt(dsn: String, environment: [String: String], disabled: Bool) throws {
+        let parameters = try PostgresConnectionInfo(dsn, environment: environment).connectParameters(connectTimeout: .seconds(5))
+        #expect(parameters.contains { $0 == ("gssencmode", "disable") } == disabled)
     }
 
     /// Which host vitals resolves itself (so the lookup is bounded by the pass's deadline) and
