@@ -7,9 +7,9 @@
 #   VITALS_BIN=/path/to/vitals bash bench/cost-to-run.sh
 #   COMPARE='dispatch:VITALS_CONCURRENCY_ON_DISPATCH=1' bash bench/cost-to-run.sh 3 300
 #
-# COMPARE adds, for each space-separated NAME:VAR=VALUE[,VAR=VALUE], a busy and an idle vitals run
-# with those environment variables beside the others (rows vitals_busy_NAME and vitals_idle_NAME):
-# a lever measured in the same run as the build without it.
+# COMPARE adds, for each space-separated NAME:ITEM[,ITEM], a busy and an idle vitals run beside the
+# others (rows vitals_busy_NAME and vitals_idle_NAME); an ITEM is an environment variable VAR=VALUE
+# or a flag --key=value. So a lever is measured in the same run as the daemon without it.
 #
 # In each run, at the same time, on one private PostgreSQL 15 (pg_stat_statements, auto_explain,
 # statements from 50 ms logged) and one redis-server 7:
@@ -61,10 +61,13 @@ awk -v b="$BUCKETS" '/^histogram http_request_duration_seconds / { sub(/ buckets
 declare -A compare_env=()
 for spec in ${COMPARE:-}; do compare_env[${spec%%:*}]=${spec#*:}; done
 
-start_vitals() { # LOG PORT [VAR=VALUE,...]
-  local extra=()
+start_vitals() { # LOG PORT [VAR=VALUE|--flag=value,...]
+  local extra=() variables=() flags=() item
   [[ -n ${3:-} ]] && IFS=, read -r -a extra <<<"$3"
-  env "${extra[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$VITALS" --web.listen-address "127.0.0.1:$2" --log.level warn \
+  for item in "${extra[@]}"; do
+    if [[ $item == --* ]]; then flags+=("$item"); else variables+=("$item"); fi
+  done
+  env "${variables[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$VITALS" "${flags[@]}" --web.listen-address "127.0.0.1:$2" --log.level warn \
     --timing-log.path "$1" --timing-log.from-beginning \
     --postgres.dsn "$VITALS_TEST_PG_DSN" --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" \
     --slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX" \

@@ -185,6 +185,8 @@ import FoundationNetworking
         let nginxPort = TestEnvironment.freePort()
         // The application probe needs an HTTP app to probe: the second vitals stands in for it.
         if flags.contains("--app-probe.url") { sourceArguments += ["--app-probe.url", "http://127.0.0.1:\(nginxPort)/ready"] }
+        // Samples for the lag panels within the test's minutes (the default probes every 5 s).
+        optional("--event-loop.interval", "1s")
         let starletteVitals = try ChildProcess(
             DeploymentTools.vitalsBinary,
             ["--web.listen-address", "127.0.0.1:\(starlettePort)", "--timing-log.path", directory.path + "/app.log", "--timing-log.from-beginning",
