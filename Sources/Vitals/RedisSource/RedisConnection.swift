@@ -81,9 +81,11 @@ private final class RedisConnection: RedisCommandChannel {
         return RedisConnection(context: context, abortHandle: abortHandle, bridge: bridge)
     }
 
-    /// Sends one command and reads its reply. Error replies are returned as `.error`, not thrown:
-    /// whether one is fatal depends on the command. Thrown errors break the connection.
-    func command(_ arguments: [String], deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisReply {
+    /// Sends the commands in one write and reads their replies, in order. Error replies are
+    /// returned as `.error`, not thrown: whether one is fatal depends on the command. Thrown errors
+    /// break the connection. One round trip is one wake-up of the target's thread, which at rest is
+    /// most of what a pass costs (BENCHMARKS.md, "Cost to run").
+    func commands(_ batch: [[String]], deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> [RedisReply] {
         guard let context else { throw RedisConnectionError(.io, "connection closed") }
         let timeout = try Self.timeLeft(until: deadline)
         guard vitals_redisSetTimeoutMs(context, timeout) == REDIS_OK else {
@@ -91,20 +93,33 @@ private final class RedisConnection: RedisCommandChannel {
             close()
             throw error
         }
-        let raw = Self.withArgv(arguments) { argc, argv, lengths in
-            redisCommandArgv(context, argc, argv, lengths)
+        for arguments in batch {
+            // Only buffers the command (hiredis fails here on allocation alone); the first
+            // redisGetReply writes them all.
+            let appended = Self.withArgv(arguments) { argc, argv, lengths in
+                redisAppendCommandArgv(context, argc, argv, lengths)
+            }
+            guard appended == REDIS_OK else { throw broken(context, deadline: deadline) }
         }
-        guard let raw else {
-            var error = Self.error(of: context, whileConnecting: false, deadline: deadline)
-            // The bridge closed hiredis' end because TLS failed (for TLS 1.3, a refused client
-            // certificate shows only here, after the handshake): say so rather than "closed".
-            if let failure = bridge?.tlsFailure, error.code != .timeout { error = RedisConnectionError(.tls, failure) }
-            close()
-            throw error
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(batch.count)
+        for _ in batch {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw broken(context, deadline: deadline) }
+            defer { freeReplyObject(raw) }
+            replies.append(Self.convert(raw.assumingMemoryBound(to: redisReply.self).pointee))
         }
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
-        defer { freeReplyObject(raw) }
-        return Self.convert(reply.pointee)
+        return replies
+    }
+
+    /// The error that broke the connection, which is then closed.
+    private func broken(_ context: UnsafeMutablePointer<redisContext>, deadline: ContinuousClock.Instant) -> RedisConnectionError {
+        var error = Self.error(of: context, whileConnecting: false, deadline: deadline)
+        // The bridge closed hiredis' end because TLS failed (for TLS 1.3, a refused client
+        // certificate shows only here, after the handshake): say so rather than "closed".
+        if let failure = bridge?.tlsFailure, error.code != .timeout { error = RedisConnectionError(.tls, failure) }
+        close()
+        return error
     }
 
     func close() {
@@ -175,7 +190,7 @@ private final class RedisConnection: RedisCommandChannel {
         return String(decoding: UnsafeRawBufferPointer(start: pointer, count: Int(reply.len)), as: UTF8.self)
     }
 
-    /// hiredis' `redisCommand` is variadic (unavailable in Swift); `redisCommandArgv` takes C arrays.
+    /// hiredis' `redisAppendCommand` is variadic (unavailable in Swift); `redisAppendCommandArgv` takes C arrays.
     private static func withArgv<R>(_ arguments: [String], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
         // One NUL-separated buffer holds every argument; argv points into it.
         var storage: [CChar] = []

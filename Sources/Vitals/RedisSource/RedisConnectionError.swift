@@ -99,10 +99,18 @@ public final class RedisAbortHandle: Sendable {
 /// struct pointers, once referenced from other files, makes the compiler attribute glibc's
 /// `struct stat` to CNIOLinux and reject the tailer's code under MemberImportVisibility.
 protocol RedisCommandChannel: AnyObject {
-    /// Sends one command and reads its reply. Error replies are returned as `.error`, not thrown:
-    /// whether one is fatal depends on the command. Thrown errors leave the channel closed.
-    func command(_ arguments: [String], deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisReply
+    /// Sends the commands in one round trip and reads their replies, in order. Error replies are
+    /// returned as `.error`, not thrown: whether one is fatal depends on the command. Thrown errors
+    /// leave the channel closed.
+    func commands(_ batch: [[String]], deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> [RedisReply]
     func close()
     var isOpen: Bool { get }
+}
+
+extension RedisCommandChannel {
+    /// One command, one reply.
+    func command(_ arguments: [String], deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisReply {
+        try commands([arguments], deadline: deadline)[0]
+    }
 }
 

@@ -91,21 +91,36 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
 
     // MARK: The pass
 
+    /// What every pass reads after INFO, sent with it in one round trip unless refused before.
+    private static let passCommands: [(RedisOptionalCommand, [String])] = [
+        (.slowlogLen, ["SLOWLOG", "LEN"]),
+        // The newest entry alone tells whether anything is new; most passes stop there.
+        (.slowlogGet, ["SLOWLOG", "GET", "1"]),
+        (.latencyLatest, ["LATENCY", "LATEST"]),
+    ]
+
     private func collect(deadline: ContinuousClock.Instant) throws(RedisConnectionError) -> RedisObservation {
         let connection = try connected(deadline: deadline)
-        let reply = try connection.command(["INFO", "all"], deadline: deadline)
+        // One round trip instead of four: each is a wake-up of this thread (issue 18).
+        let optionals = Self.passCommands.filter { probes.mayRun($0.0) }
+        let replies = try connection.commands([["INFO", "all"]] + optionals.map(\.1), deadline: deadline)
         let text: String
-        switch reply {
+        switch replies[0] {
         case .string(let body): text = body
         case .error(let message): throw RedisConnectionError.forReply(message)
         default: throw RedisConnectionError(.protocolError, "unexpected reply to INFO")
         }
         let info = RedisInfo(parsing: text)
         guard !info.fields.isEmpty else { throw RedisConnectionError(.protocolError, "empty INFO reply") }
+        var answered: [RedisOptionalCommand: RedisReply] = [:]
+        for ((command, _), reply) in zip(optionals, replies.dropFirst()) {
+            answered[command] = try accept(command, reply)
+        }
 
         var observation = RedisObservation(info: info)
-        observation.slowlog = try readSlowlog(connection, info: info, deadline: deadline)
-        if let reply = try optional(.latencyLatest, ["LATENCY", "LATEST"], on: connection, deadline: deadline) {
+        observation.slowlog = try readSlowlog(
+            connection, info: info, length: answered[.slowlogLen], newest: answered[.slowlogGet], deadline: deadline)
+        if let reply = answered[.latencyLatest] {
             observation.latencySpikes = RedisLatencySpike.parse(reply)
         }
         observation.config = try readConfig(connection, deadline: deadline)
@@ -146,7 +161,12 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
         _ command: RedisOptionalCommand, _ arguments: [String], on connection: any RedisCommandChannel, deadline: ContinuousClock.Instant
     ) throws(RedisConnectionError) -> RedisReply? {
         guard probes.mayRun(command) else { return nil }
-        let reply = try connection.command(arguments, deadline: deadline)
+        return try accept(command, try connection.command(arguments, deadline: deadline))
+    }
+
+    /// An optional command's reply, or nil for an error reply, remembering a refusal so the
+    /// command is not sent again on this connection. BUSY and LOADING fail the pass.
+    private func accept(_ command: RedisOptionalCommand, _ reply: RedisReply) throws(RedisConnectionError) -> RedisReply? {
         guard case .error(let message) = reply else { return reply }
         if probes.record(command, reply: reply) {
             logger.info(
@@ -158,17 +178,16 @@ final class RedisPasses: CollectingSource, @unchecked Sendable {
         return nil
     }
 
-    private func readSlowlog(_ connection: any RedisCommandChannel, info: RedisInfo, deadline: ContinuousClock.Instant) throws(RedisConnectionError)
-        -> RedisObservation.Slowlog?
-    {
+    /// `length` and `newest` are the replies to `SLOWLOG LEN` and `SLOWLOG GET 1` (nil when
+    /// refused); more entries are fetched only when more than one is new.
+    private func readSlowlog(
+        _ connection: any RedisCommandChannel, info: RedisInfo, length: RedisReply?, newest: RedisReply?, deadline: ContinuousClock.Instant
+    ) throws(RedisConnectionError) -> RedisObservation.Slowlog? {
         var summary = RedisObservation.Slowlog()
-        if let reply = try optional(.slowlogLen, ["SLOWLOG", "LEN"], on: connection, deadline: deadline), let length = reply.integer {
+        if let length = length?.integer {
             summary.length = Double(length)
         }
-        // The newest entry alone tells whether anything is new; most passes stop there.
-        if let reply = try optional(.slowlogGet, ["SLOWLOG", "GET", "1"], on: connection, deadline: deadline),
-            var entries = RedisSlowlogEntry.parse(reply)
-        {
+        if let reply = newest, var entries = RedisSlowlogEntry.parse(reply) {
             let newest = entries.first
             summary.entriesRead = true
             summary.lastID = newest?.id

@@ -262,6 +262,24 @@ let redisDashboard763Metrics = [
         #expect(growth == 1)
     }
 
+    /// A pass's commands go in one write: every reply comes back in order, an error reply in its
+    /// place without breaking the connection, and the connection serves the next batch.
+    @Test func commandsInOneBatchAnswerInOrder() async throws {
+        guard let server = RedisTestServer.fromEnvironment() else { return }
+        let channel = try RedisConnector.connect(
+            to: try RedisAddress.parse(server.address), deadline: .now + .seconds(5), abortHandle: RedisAbortHandle())
+        defer { channel.close() }
+        let key = "vitals-batch-\(UInt32.random(in: 0...UInt32.max))"
+        let replies = try channel.commands(
+            [["AUTH", server.password], ["SET", key, "v"], ["NO-SUCH-COMMAND"], ["GET", key], ["DEL", key]], deadline: .now + .seconds(5))
+        #expect(replies.count == 5)
+        #expect(replies[1].string == "OK" && replies[3].string == "v" && replies[4].integer == 1)
+        if case .error = replies[2] {} else { Issue.record("an unknown command's error reply is returned in its place: \(replies[2])") }
+        #expect(channel.isOpen)
+        #expect(try channel.command(["ECHO", "after"], deadline: .now + .seconds(5)).string == "after")
+        #expect(try channel.commands([], deadline: .now + .seconds(5)).isEmpty)
+    }
+
     /// A host name is resolved by vitals within the deadline; hiredis gets the addresses in turn
     /// (the server listens on 127.0.0.1 only, so ::1, if first, is refused and the next is tried).
     @Test func aHostNameConnectsThroughTheBoundedResolver() async throws {

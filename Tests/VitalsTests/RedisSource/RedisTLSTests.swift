@@ -193,6 +193,10 @@ final class RedisTLSFixture: @unchecked Sendable {
         for index in 0..<200 {
             #expect(try channel.command(["ECHO", "\(index)"], deadline: .now + .seconds(5)).string == "\(index)")
         }
+        // A pass's commands in one write, replies in order, through the bridge too.
+        let batch = try channel.commands([["ECHO", "a"], ["NO-SUCH-COMMAND"], ["GET", "big"], ["ECHO", "b"]], deadline: .now + .seconds(5))
+        #expect(batch.count == 4 && batch[0].string == "a" && batch[2].string == big && batch[3].string == "b")
+        if case .error = batch[1] {} else { Issue.record("an unknown command's error reply is returned in its place: \(batch[1])") }
 
         let app = try makeTestApplication(fixture.flags(port: port))
         try await app.test(.router) { client in
