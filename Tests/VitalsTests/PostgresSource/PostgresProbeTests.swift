@@ -289,19 +289,18 @@ import Testing
             // Up within a generous deadline: a probe that connects (SCRAM) and runs every collector
             // on a fresh server can overrun its 4.5 s budget on a loaded machine (it did once in a
             // CI run); what this test checks is which targets are kept, not how fast one answers.
-            func up(_ name: String) async -> Bool {
-                let deadline = ContinuousClock.now + .seconds(60)
+            func up(_ name: String) async throws -> Bool {
                 var text = ""
-                repeat {
+                try await Self.waitUntil(timeout: .seconds(60)) {
                     text = await request(name).text
-                    if ScrapedMetrics(text).values("pg_up").first?.value == 1 { return true }
-                    try? await Task.sleep(for: .milliseconds(200))
-                } while ContinuousClock.now < deadline
-                Issue.record("\(name) not up within 60 s; the last answer: \(text.prefix(2000))")
-                return false
+                    return ScrapedMetrics(text).values("pg_up").first?.value == 1
+                }
+                let isUp = ScrapedMetrics(text).values("pg_up").first?.value == 1
+                if !isUp { Issue.record("\(name) not up within 60 s; the last answer: \(text.prefix(2000))") }
+                return isUp
             }
             for name in ["probe_a", "probe_b"] {
-                #expect(await up(name))
+                #expect(try await up(name))
             }
             // SIGHUP with the same modules keeps the targets; with new credentials it closes them.
             probe.reload(modules: modules)
@@ -312,12 +311,12 @@ import Testing
             #expect(ScrapedMetrics(await request("probe_a").text).values("pg_up").first?.value == 0, "the new, wrong password is used")
             probe.reload(modules: modules)
             for name in ["probe_a", "probe_b"] {
-                #expect(await up(name))
+                #expect(try await up(name))
             }
             #expect(try Self.connections(observer, "probe_a") == 1)
             #expect(try Self.connections(observer, "probe_b") == 1)
             // A third target: the least recently probed (a) is closed.
-            #expect(await up("probe_c"))
+            #expect(try await up("probe_c"))
             #expect(probe.cache.count == 2)
             try await Self.waitUntil { try Self.connections(observer, "probe_a") == 0 }
             #expect(try Self.connections(observer, "probe_a") == 0)
@@ -389,10 +388,10 @@ import Testing
         await PostgresTestServer.stopPrivate(in: directory.path + "/servers")
     }
 
-    static func waitUntil(timeout: Duration = .seconds(5), _ condition: () throws -> Bool) async throws {
+    static func waitUntil(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if try condition() { return }
+            if try await condition() { return }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
