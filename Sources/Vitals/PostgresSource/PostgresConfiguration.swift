@@ -24,6 +24,9 @@ public struct PostgresConfiguration: Sendable {
         ConfigurationKey("postgres.timeout", .duration, default: .duration(.seconds(5)), help: "Deadline of one collection step (connect and queries); past it pg_up becomes 0."),
         ConfigurationKey("postgres.statement-timeout", .duration, default: .duration(.seconds(5)), help: "Session statement_timeout of vitals' connections."),
         ConfigurationKey("postgres.lock-timeout", .duration, default: .duration(.seconds(1)), help: "Session lock_timeout of vitals' connections."),
+        ConfigurationKey(
+            "postgres.pipeline", .bool, default: .bool(true),
+            help: "Send a pass's statements in one round trip (libpq pipeline mode); false asks them one at a time, for a pooler that refuses pipelines."),
         ConfigurationKey("postgres.statements.enabled", .bool, default: .bool(true), help: "Collect pg_stat_statements when the extension exists in the connected database."),
         ConfigurationKey("postgres.statements.limit", .int, default: .int(100), help: "Statements kept: the top N by total execution time."),
         ConfigurationKey("postgres.statements.query-length", .int, default: .int(1000), help: "Query text served on /statements is cut to this many characters."),
@@ -42,6 +45,8 @@ public struct PostgresConfiguration: Sendable {
     public var timeout: Duration
     public var statementTimeout: Duration
     public var lockTimeout: Duration
+    /// `--postgres.pipeline`: a pass's statements in one round trip.
+    public var pipeline: Bool
     public var statementsEnabled: Bool
     public var statementsLimit: Int
     public var queryLength: Int
@@ -98,6 +103,7 @@ public struct PostgresConfiguration: Sendable {
             }
             return value
         }
+        pipeline = values.bool("postgres.pipeline")
         statementsEnabled = values.bool("postgres.statements.enabled")
         statementsLimit = try limit("postgres.statements.limit", 100, 1...10_000)
         queryLength = try limit("postgres.statements.query-length", 1000, 16...100_000)

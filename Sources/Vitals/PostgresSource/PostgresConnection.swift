@@ -12,6 +12,13 @@ import Synchronization
 /// Something that runs a query and returns its rows: the live connection, or a fixture in tests.
 public protocol PostgresQuerying {
     func query(_ sql: String) throws(PostgresError) -> PostgresRows
+    /// The server's time on the answers served since the last call that the caller's clock did not
+    /// see, because they came in a pipeline sent before (``PostgresReplaySession``).
+    func takePrefetchedSeconds() -> Double
+}
+
+extension PostgresQuerying {
+    public func takePrefetchedSeconds() -> Double { 0 }
 }
 
 /// A session that can also run one statement with bound parameters (the extended protocol).
@@ -114,9 +121,9 @@ final class PostgresConnection {
             case PGRES_POLLING_FAILED:
                 throw PostgresError.fromConnectMessage(redactor.redact(Self.errorMessage(handle)))
             case PGRES_POLLING_READING:
-                try connection.wait(forReading: true)
+                try connection.wait(for: Int16(POLLIN))
             default:
-                try connection.wait(forReading: false)
+                try connection.wait(for: Int16(POLLOUT))
             }
             status = PQconnectPoll(handle)
         }
@@ -145,24 +152,10 @@ final class PostgresConnection {
     }
 
     private func collectResults(_ handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
-        // Flush the query out; in non-blocking mode PQflush returns 1 while data is still queued.
-        while true {
-            let flushed = PQflush(handle)
-            if flushed == 0 { break }
-            if flushed < 0 { throw connectionError() }
-            try wait(forReading: false)
-        }
+        try flush(handle)
         var rows = PostgresRows(columns: [], values: [])
         var failure: PostgresError?
-        while true {
-            // Consume before waiting: with TLS, bytes may already sit decrypted in libpq's or
-            // OpenSSL's buffers, and poll(2) on the socket would not report them.
-            guard PQconsumeInput(handle) == 1 else { throw connectionError() }
-            while PQisBusy(handle) == 1 {
-                try wait(forReading: true)
-                guard PQconsumeInput(handle) == 1 else { throw connectionError() }
-            }
-            guard let result = PQgetResult(handle) else { break }
+        while let result = try nextResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_TUPLES_OK:
@@ -170,11 +163,7 @@ final class PostgresConnection {
             case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
                 break
             default:
-                if failure == nil {
-                    let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                    let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
-                    failure = PostgresError.fromSQLState(sqlState, detail: redactor.redact(primary))
-                }
+                if failure == nil { failure = statementError(result) }
             }
         }
         if let failure { throw failure }
@@ -182,9 +171,92 @@ final class PostgresConnection {
         return rows
     }
 
-    /// Waits until the socket is ready, the deadline passes (timeout) or shutdown begins, in slices
-    /// short enough to notice a shutdown quickly.
-    private func wait(forReading: Bool) throws(PostgresError) {
+    /// Sends every statement at once (libpq's pipeline mode, one sync at the end) and reads their
+    /// answers: one round trip, one wake-up of the thread, where asking them in turn costs one
+    /// each. The statements share one implicit transaction, so a failing one makes the server
+    /// skip the rest (``PostgresPipelineAnswer/aborted``); each still has its statement_timeout.
+    /// Anything thrown leaves the connection unusable: the caller closes it.
+    func pipeline(_ statements: [String]) throws(PostgresError) -> [PostgresPipelineAnswer] {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { throw PostgresError(.connectionLost, detail: "connection is closed") }
+        guard PQenterPipelineMode(handle) == 1 else { throw connectionError() }
+        for sql in statements {
+            guard PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0) == 1 else { throw connectionError() }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw connectionError() }
+        try flush(handle)
+        var answers: [PostgresPipelineAnswer] = []
+        answers.reserveCapacity(statements.count)
+        var previous = ContinuousClock.now
+        for _ in statements {
+            var answer = PostgresPipelineAnswer.rows(PostgresRows(columns: [], values: []), seconds: 0)
+            // A statement's results end with a null result.
+            while let result = try nextResult(handle) {
+                defer { PQclear(result) }
+                switch PQresultStatus(result) {
+                case PGRES_TUPLES_OK:
+                    answer = .rows(Self.copyRows(result), seconds: 0)
+                case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                    break
+                case PGRES_PIPELINE_ABORTED:
+                    answer = .aborted
+                default:
+                    answer = .failed(statementError(result), seconds: 0)
+                }
+            }
+            let now = ContinuousClock.now
+            let seconds = (now - previous).seconds
+            previous = now
+            switch answer {
+            case .rows(let rows, _): answers.append(.rows(rows, seconds: seconds))
+            case .failed(let error, _): answers.append(.failed(error, seconds: seconds))
+            case .aborted: answers.append(.aborted)
+            }
+        }
+        guard let sync = try nextResult(handle) else { throw PostgresError(.connectionLost, detail: "pipeline ended without its sync") }
+        let status = PQresultStatus(sync)
+        PQclear(sync)
+        guard status == PGRES_PIPELINE_SYNC, PQexitPipelineMode(handle) == 1 else {
+            throw PostgresError(.connectionLost, detail: "pipeline out of step with the server")
+        }
+        return answers
+    }
+
+    /// Writes out what libpq has queued. In non-blocking mode `PQflush` returns 1 while data is
+    /// still queued; meanwhile the server may be answering, and its answers are read so that
+    /// neither side waits on a full buffer.
+    private func flush(_ handle: OpaquePointer) throws(PostgresError) {
+        while true {
+            let flushed = PQflush(handle)
+            if flushed == 0 { return }
+            if flushed < 0 { throw connectionError() }
+            let ready = try wait(for: Int16(POLLIN | POLLOUT))
+            if ready & Int16(POLLIN) != 0, PQconsumeInput(handle) != 1 { throw connectionError() }
+        }
+    }
+
+    /// The next result, waiting (bounded) until libpq has it whole; nil at the end of a statement's
+    /// results.
+    private func nextResult(_ handle: OpaquePointer) throws(PostgresError) -> OpaquePointer? {
+        // Consume before waiting: with TLS, bytes may already sit decrypted in libpq's or
+        // OpenSSL's buffers, and poll(2) on the socket would not report them.
+        guard PQconsumeInput(handle) == 1 else { throw connectionError() }
+        while PQisBusy(handle) == 1 {
+            try wait(for: Int16(POLLIN))
+            guard PQconsumeInput(handle) == 1 else { throw connectionError() }
+        }
+        return PQgetResult(handle)
+    }
+
+    private func statementError(_ result: OpaquePointer) -> PostgresError {
+        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
+        return PostgresError.fromSQLState(sqlState, detail: redactor.redact(primary))
+    }
+
+    /// Waits until the socket is ready for one of `events`, the deadline passes (timeout) or
+    /// shutdown begins, in slices short enough to notice a shutdown quickly. Returns the events seen.
+    @discardableResult
+    private func wait(for events: Int16) throws(PostgresError) -> Int16 {
         guard let handle else { throw PostgresError(.connectionLost) }
         let socket = PQsocket(handle)
         guard socket >= 0 else { throw connectionError() }
@@ -193,9 +265,10 @@ final class PostgresConnection {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { throw PostgresError(.timeout, detail: "no answer before the deadline") }
             let sliceMilliseconds = Int32(min(200, max(1, (remaining.seconds * 1000).rounded(.up))))
-            var descriptor = pollfd(fd: socket, events: Int16(forReading ? POLLIN : POLLOUT), revents: 0)
+            var descriptor = pollfd(fd: socket, events: events, revents: 0)
             let ready = poll(&descriptor, 1, sliceMilliseconds)
-            if ready > 0 { return }  // readable, writable, or an error/hang-up libpq will report
+            // Ready, or an error or hang-up that libpq will report.
+            if ready > 0 { return descriptor.revents }
             if ready < 0 && errno != EINTR { throw PostgresError(.connectionLost, detail: "poll failed: errno \(errno)") }
         }
     }

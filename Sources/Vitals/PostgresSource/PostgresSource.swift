@@ -18,9 +18,11 @@ public final class PostgresSource: VitalsSource {
     private let passes: PostgresPasses
 
     /// Every server-wide collector, in the order they run (the statements query, the costliest,
-    /// last among the fast ones). Each says its cadence and its metrics.
+    /// last among the fast ones). Each says its cadence and its metrics. Locks come first: a pass's
+    /// statements share one transaction (one pipeline, ``PostgresReplay``), whose statements keep
+    /// their AccessShareLocks to its end, so only first does pg_locks see what it sees alone.
     static let collectors: [any PostgresCollector] = [
-        PostmasterCollector(), StatDatabaseCollector(), StatActivityCollector(), LongRunningTransactionsCollector(), LocksCollector(),
+        LocksCollector(), PostmasterCollector(), StatDatabaseCollector(), StatActivityCollector(), LongRunningTransactionsCollector(),
         StatBgwriterCollector(), StatIOCollector(), ReplicationCollector(), StatReplicationCollector(), ReplicationSlotsCollector(),
         WALCollector(), StatArchiverCollector(), StatProgressVacuumCollector(), StatStatementsCollector(), SettingsCollector(), DatabaseCollector(),
         DatabaseWraparoundCollector(),
@@ -112,7 +114,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
                     queryLength: configuration.queryLength, tablesLimit: configuration.tablesLimit),
                 fastCollectors: PostgresSource.collectors(.fast, disabled: disabled),
                 slowCollectors: PostgresSource.collectors(.slow, disabled: disabled),
-                tablesEnabled: !disabled.contains(.statUserTables)),
+                tablesEnabled: !disabled.contains(.statUserTables), pipeline: configuration.pipeline),
             cancellation: cancellation)
     }
 

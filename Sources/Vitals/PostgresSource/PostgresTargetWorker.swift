@@ -50,6 +50,8 @@ final class PostgresTargetWorker: @unchecked Sendable {
         var fastCollectors: [any PostgresCollector]
         var slowCollectors: [any PostgresCollector]
         var tablesEnabled: Bool
+        /// Send the statements the last pass asked in one pipeline (``PostgresReplay``).
+        var pipeline = true
     }
 
     private var settings: Settings
@@ -57,6 +59,8 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private var connection: PostgresConnection?
     private var version: String?
     private var visits = DatabaseVisitSchedule()
+    /// Per cadence, the statements its collectors asked last pass and that worked: the next pipeline.
+    private var plans: [PostgresCadence: [String]] = [:]
 
     init(settings: Settings, cancellation: PostgresCancellation) {
         self.settings = settings
@@ -121,7 +125,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             let main = try mainConnection(deadline: pass.deadline)
             result.version = version
             result.serverVersion = main.serverVersion
-            run(settings.fastCollectors, on: main, into: &result)
+            run(settings.fastCollectors, cadence: .fast, on: main, into: &result)
         } catch {
             close()
             result.connectionError = error
@@ -130,10 +134,22 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return result
     }
 
-    private func run(_ collectors: [any PostgresCollector], on main: PostgresConnection, into result: inout PostgresPassResult) {
+    /// Runs one cadence's collectors, their statements sent at once as the previous pass asked
+    /// them (``PostgresReplay``): at rest, a pass is one round trip where it was one per statement.
+    private func run(_ collectors: [any PostgresCollector], cadence: PostgresCadence, on main: PostgresConnection, into result: inout PostgresPassResult) {
         var context = settings.context
         context.serverVersion = main.serverVersion
-        Self.run(collectors, on: main, context: context, into: &result)
+        let plan = settings.pipeline ? plans[cadence] ?? [] : []
+        do {
+            let answers = plan.isEmpty ? [] : try main.pipeline(plan)
+            let session = PostgresReplaySession(live: main, plan: plan, answers: answers)
+            Self.run(collectors, on: session, context: context, into: &result)
+            plans[cadence] = session.nextPlan
+        } catch {
+            // The pipeline broke the connection, as a query can: the target is down this pass.
+            result.connectionError = error
+            Self.run(collectors, on: main, context: context, into: &result)
+        }
         if result.connectionError != nil { close() }
     }
 
@@ -154,9 +170,11 @@ final class PostgresTargetWorker: @unchecked Sendable {
             do {
                 try collector.collect(session, context: context, into: &output)
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
-                    success: true, duration: (ContinuousClock.now - started).seconds, metrics: output.metrics, statements: output.statements)
+                    success: true, duration: (ContinuousClock.now - started).seconds + session.takePrefetchedSeconds(), metrics: output.metrics,
+                    statements: output.statements)
             } catch {
-                result.outcomes[collector.name] = PostgresCollectorOutcome(success: false, duration: (ContinuousClock.now - started).seconds, error: error)
+                result.outcomes[collector.name] = PostgresCollectorOutcome(
+                    success: false, duration: (ContinuousClock.now - started).seconds + session.takePrefetchedSeconds(), error: error)
                 if error.breaksConnection { result.connectionError = error }
             }
         }
@@ -171,7 +189,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             let main = try mainConnection(deadline: pass.stepDeadline(start + settings.timeout))
             result.version = version
             result.serverVersion = main.serverVersion
-            run(settings.slowCollectors, on: main, into: &result)
+            run(settings.slowCollectors, cadence: .slow, on: main, into: &result)
             if settings.tablesEnabled, result.connectionError == nil {
                 result.outcomes[StatUserTablesCollector.name] = collectTables(main: main, pass: pass)
             }

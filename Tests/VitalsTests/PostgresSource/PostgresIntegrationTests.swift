@@ -234,6 +234,67 @@ import Testing
 
     /// A host name is resolved by vitals within the deadline and handed to libpq as `hostaddr`
     /// (the server listens on 127.0.0.1 only, so libpq may also meet a refused ::1 first).
+    /// One pipeline on the real server: each statement gets its own answer, a failing one makes
+    /// the server skip only what follows it, and the connection serves the next query.
+    @Test func aPipelineAnswersEachStatementAndAFailureSkipsWhatFollows() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let session = try PostgresTestSession(dsn: server.dsn)
+        session.connection.deadline = .now + .seconds(10)
+        let answers = try session.connection.pipeline(["SELECT 1 AS one", "SELECT 2 AS two, 3 AS three", "SELECT 1/0 AS boom", "SELECT 4 AS four"])
+        #expect(answers.count == 4)
+        guard case .rows(let one, _) = answers[0], case .rows(let two, _) = answers[1] else {
+            Issue.record("the first two statements should have rows: \(answers)")
+            return
+        }
+        #expect(one.first?["one"] == "1")
+        #expect(two.first?["two"] == "2" && two.first?["three"] == "3")
+        guard case .failed(let error, _) = answers[2] else {
+            Issue.record("the division by zero should fail: \(answers[2])")
+            return
+        }
+        #expect(error.sqlState == "22012" && !error.breaksConnection)
+        guard case .aborted = answers[3] else {
+            Issue.record("the statement after the failure should be skipped: \(answers[3])")
+            return
+        }
+        #expect(try session.value("SELECT 5") == "5", "the connection is usable after the pipeline")
+    }
+
+    /// The fast collectors on the real server: a first pass asks each statement, the second sends
+    /// them all at once and asks the connection nothing, with the same collectors succeeding and
+    /// the same families published.
+    @Test func theSecondPassIsOnePipelineWithTheSameResults() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let session = try PostgresTestSession(dsn: server.dsn)
+        let live = CountingSession(session.connection)
+        let context = PostgresCollectionContext(serverVersion: session.connection.serverVersion)
+        let collectors = PostgresSource.collectors(.fast, disabled: [])
+        session.connection.deadline = .now + .seconds(10)
+
+        var first = PostgresPassResult()
+        let firstSession = PostgresReplaySession(live: live, plan: [], answers: [])
+        PostgresTargetWorker.run(collectors, on: firstSession, context: context, into: &first)
+        let plan = firstSession.nextPlan
+        #expect(plan.count >= collectors.count - 1, "about one statement per collector: \(plan.count)")
+
+        let asked = live.asked.count
+        var second = PostgresPassResult()
+        let secondSession = PostgresReplaySession(live: live, plan: plan, answers: try session.connection.pipeline(plan))
+        PostgresTargetWorker.run(collectors, on: secondSession, context: context, into: &second)
+        #expect(live.asked.count == asked, "asked live in the second pass: \(live.asked.dropFirst(asked))")
+        #expect(second.connectionError == nil)
+        func succeeded(_ result: PostgresPassResult) -> [PostgresCollectorName] { result.outcomes.filter(\.value.success).keys.sorted() }
+        #expect(succeeded(second) == succeeded(first))
+        #expect(succeeded(second).count >= collectors.count - 1, "failed: \(second.outcomes.filter { !$0.value.success })")
+        func families(_ result: PostgresPassResult) -> [String] {
+            var sink = PostgresMetricSink()
+            for outcome in result.outcomes.values { sink.append(outcome.metrics) }
+            return sink.build().map(\.descriptor.name).sorted()
+        }
+        #expect(families(second) == families(first))
+        #expect(secondSession.nextPlan == plan)
+    }
+
     @Test func aHostNameConnectsThroughTheBoundedResolver() async throws {
         guard let server = PostgresTestServer.require() else { return }
         #expect(server.dsn.contains("@127.0.0.1:"))
@@ -471,7 +532,7 @@ import Testing
 
 /// A plain libpq session for the tests' own SQL (holding locks, counting connections).
 final class PostgresTestSession: @unchecked Sendable {
-    private let connection: PostgresConnection
+    let connection: PostgresConnection
 
     init(dsn: String) throws {
         let info = try PostgresConnectionInfo(dsn)
