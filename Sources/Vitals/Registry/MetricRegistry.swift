@@ -131,8 +131,16 @@ public final class MetricRegistry: Sendable {
         }
     }
 
-    /// Sorts by label values and keeps the first of any duplicates, so the output is stable and valid.
-    static func sortedUnique(_ series: [SeriesSnapshot]) -> [SeriesSnapshot] {
+    /// Which of several series with the same labels stays.
+    enum Duplicate {
+        /// The first: a gather's merge, where the earlier source wins.
+        case first
+        /// The last: a pass's samples, where a later one corrects an earlier one.
+        case last
+    }
+
+    /// Sorts by label values and keeps one of any duplicates, so the output is stable and valid.
+    static func sortedUnique(_ series: [SeriesSnapshot], keeping duplicate: Duplicate = .first) -> [SeriesSnapshot] {
         guard series.count > 1 else { return series }
         // Most families arrive in order already (one series, or a source's rows sorted by key):
         // one comparison per series instead of a sort and a copy.
@@ -144,8 +152,12 @@ public final class MetricRegistry: Sendable {
         }
         var result: [SeriesSnapshot] = []
         result.reserveCapacity(sorted.count)
-        for (_, element) in sorted where result.last?.labelValues != element.labelValues {
-            result.append(element)
+        for (_, element) in sorted {
+            if let last = result.last, last.labelValues == element.labelValues {
+                if duplicate == .last { result[result.count - 1] = element }
+            } else {
+                result.append(element)
+            }
         }
         return result
     }

@@ -50,34 +50,20 @@ public struct FamilySnapshot: Sendable, Equatable {
 /// (a server's cumulative counters, current gauges) rather than incrementing live metrics.
 ///
 /// Samples with the same name and labels are merged (the last wins), so a source can never
-/// produce a duplicate series even if its input holds one.
+/// produce a duplicate series even if its input holds one. Families come out in declaration
+/// order, each family's series sorted by label values, as a publisher keeps them.
 public struct SnapshotBuilder: Sendable {
     private struct Family: Sendable {
         var descriptor: MetricDescriptor
         var series: [SeriesSnapshot]
-        /// Position of each label combination in `series`; built on the first `add`, so a family
-        /// absorbed whole and never added to is never hashed.
-        var index: [[String]: Int]?
-
-        mutating func insert(_ new: SeriesSnapshot) {
-            if index == nil {
-                var built: [[String]: Int] = [:]
-                built.reserveCapacity(series.count + 1)
-                for (position, existing) in series.enumerated() { built[existing.labelValues] = position }
-                index = built
-            }
-            if let position = index![new.labelValues] {
-                series[position] = new
-            } else {
-                index![new.labelValues] = series.count
-                series.append(new)
-            }
-        }
     }
 
     /// In declaration order; `positions` finds a family by name.
     private var families: [Family] = []
     private var positions: [String: Int] = [:]
+    /// The family of the last sample: samples come family by family, and this one is checked
+    /// before the name is hashed.
+    private var lastPosition: Int?
     public private(set) var errors: [RegistryError] = []
 
     public init() {}
@@ -89,16 +75,23 @@ public struct SnapshotBuilder: Sendable {
 
     /// The family's position, declaring it if it is new; nil when the name is taken by a different descriptor.
     private mutating func position(of descriptor: MetricDescriptor) -> Int? {
-        if let position = positions[descriptor.name] {
-            guard families[position].descriptor == descriptor else {
-                errors.append(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "declared twice with different help, type or labels"))
-                return nil
-            }
-            return position
+        let found: Int
+        if let last = lastPosition, families[last].descriptor.name == descriptor.name {
+            found = last
+        } else if let known = positions[descriptor.name] {
+            found = known
+        } else {
+            positions[descriptor.name] = families.count
+            families.append(Family(descriptor: descriptor, series: []))
+            lastPosition = families.count - 1
+            return lastPosition
         }
-        positions[descriptor.name] = families.count
-        families.append(Family(descriptor: descriptor, series: [], index: [:]))
-        return families.count - 1
+        guard families[found].descriptor == descriptor else {
+            errors.append(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "declared twice with different help, type or labels"))
+            return nil
+        }
+        lastPosition = found
+        return found
     }
 
     public mutating func add(_ descriptor: MetricDescriptor, _ series: SeriesSnapshot) {
@@ -107,28 +100,31 @@ public struct SnapshotBuilder: Sendable {
             errors.append(RegistryError(code: .labelCountMismatch, metric: descriptor.name, detail: "wrong number of label values"))
             return
         }
-        families[position].insert(series)
+        families[position].series.append(series)
     }
 
     public mutating func add(_ descriptor: MetricDescriptor, value: Double, labels: [String] = []) {
         add(descriptor, .scalar(value, labels))
     }
 
-    /// Adds a family built by another builder (so its series are already unique). A family new to
-    /// this builder is taken as it is, without hashing a label; otherwise its series are added one by one.
+    /// Adds a family built by another builder. A family new to this builder is taken as it is;
+    /// otherwise its series join the family's, and later ones win as with ``add(_:_:)``.
     public mutating func absorb(_ family: FamilySnapshot) {
-        if positions[family.descriptor.name] == nil,
-            family.series.allSatisfy({ $0.labelValues.count == family.descriptor.labelNames.count })
-        {
-            positions[family.descriptor.name] = families.count
-            families.append(Family(descriptor: family.descriptor, series: family.series, index: nil))
+        guard family.series.allSatisfy({ $0.labelValues.count == family.descriptor.labelNames.count }) else {
+            for series in family.series { add(family.descriptor, series) }
             return
         }
-        guard position(of: family.descriptor) != nil else { return }
-        for series in family.series { add(family.descriptor, series) }
+        guard let position = position(of: family.descriptor) else { return }
+        if families[position].series.isEmpty {
+            families[position].series = family.series
+        } else {
+            families[position].series.append(contentsOf: family.series)
+        }
     }
 
+    /// Merging by sorting, not by hashing each sample's labels as it comes: a publisher keeps its
+    /// series sorted anyway, and series built in order are only compared, once each.
     public func build() -> [FamilySnapshot] {
-        families.map { FamilySnapshot($0.descriptor, series: $0.series) }
+        families.map { FamilySnapshot($0.descriptor, series: MetricRegistry.sortedUnique($0.series, keeping: .last)) }
     }
 }

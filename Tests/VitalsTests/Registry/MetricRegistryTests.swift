@@ -118,6 +118,23 @@ import Testing
         #expect(builder.errors.map(\.code) == [.labelCountMismatch])
     }
 
+    /// Out of order and repeated: the family comes out sorted by labels, each series once, with
+    /// its last value, and a publisher takes it without sorting again.
+    @Test func snapshotBuilderSortsAndKeepsTheLastOfRepeatedSamples() throws {
+        let descriptor = try MetricDescriptor(name: "pg_locks_count", help: "Locks.", type: .gauge, labelNames: ["datname", "mode"])
+        let other = try MetricDescriptor(name: "pg_up", help: "Up.", type: .gauge)
+        var builder = SnapshotBuilder()
+        builder.add(descriptor, value: 1, labels: ["b", "x"])
+        builder.add(descriptor, value: 2, labels: ["a", "y"])
+        builder.add(other, value: 1)
+        builder.add(descriptor, value: 3, labels: ["b", "x"])
+        builder.add(descriptor, value: 4, labels: ["a", "x"])
+        let families = builder.build()
+        #expect(families.map(\.descriptor.name) == ["pg_locks_count", "pg_up"], "declaration order")
+        #expect(families[0].series == [.scalar(4, ["a", "x"]), .scalar(2, ["a", "y"]), .scalar(3, ["b", "x"])])
+        #expect(MetricRegistry.sortedUnique(families[0].series) == families[0].series)
+    }
+
     @Test func snapshotBuilderAbsorbsWholeFamiliesAndStillMergesLaterSamples() throws {
         let keys = try MetricDescriptor(name: "redis_db_keys", help: "Keys.", type: .gauge, labelNames: ["db"])
         let other = try MetricDescriptor(name: "redis_db_keys", help: "Other help.", type: .gauge, labelNames: ["db"])
