@@ -95,13 +95,16 @@ public struct StatStatementsCollector: PostgresCollector {
             sink.add(rows, row.double("rows"), labels)
             sink.add(blockRead, row.double("block_read_seconds") ?? 0, labels)
             sink.add(blockWrite, row.double("block_write_seconds") ?? 0, labels)
-            if let text = row["query"], SingleRowLookup.matches(text) { sink.add(singleRowLookup, 1, labels) }
+            let text = row["query"] ?? ""
+            if SingleRowLookup.matches(text) { sink.add(singleRowLookup, 1, labels) }
             entries.append(
                 PostgresStatementEntry(
                     queryid: queryid, datname: datname, user: user, calls: callCount, totalSeconds: totalSeconds,
                     rows: row.double("rows") ?? 0,
                     // Redacted where it leaves the source, in PostgresPasses.collect.
-                    query: String((row["query"] ?? "").prefix(context.queryLength))))
+                    // The server cut it already (`left`); counting characters walks every one,
+                    // and a text no longer in bytes than the limit cannot be longer in characters.
+                    query: text.utf8.count <= context.queryLength ? text : String(text.prefix(context.queryLength))))
         }
         return entries
     }
