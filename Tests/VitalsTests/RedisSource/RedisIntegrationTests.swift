@@ -346,8 +346,10 @@ let redisDashboard763Metrics = [
             }
             kill(server.pid, SIGCONT)
             #expect(stopped.satisfied)
-            // Deadline 5 s after the pass started, plus at most one interval before that pass, with margin.
-            #expect(stopped.elapsed < .seconds(12), "redis_up 0 after \(stopped.elapsed)")
+            // Deadline 5 s after the pass started, plus at most one interval before that pass. The
+            // margin is wide (14 s was seen once, on a host twice as slow, with the test process
+            // itself stalled): without a deadline the hung pass would never end, and this fails.
+            #expect(stopped.elapsed < .seconds(18), "redis_up 0 after \(stopped.elapsed)")
             #expect(try await RedisAppProbe.wait(client, timeout: .seconds(20), up: true).satisfied)
         }
     }
