@@ -153,22 +153,10 @@ final class PostgresConnection {
 
     private func collectResults(_ handle: OpaquePointer) throws(PostgresError) -> PostgresRows {
         try flush(handle)
-        var rows = PostgresRows(columns: [], values: [])
-        var failure: PostgresError?
-        while let result = try nextResult(handle) {
-            defer { PQclear(result) }
-            switch PQresultStatus(result) {
-            case PGRES_TUPLES_OK:
-                rows = Self.copyRows(result)
-            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-                break
-            default:
-                if failure == nil { failure = statementError(result) }
-            }
-        }
-        if let failure { throw failure }
+        let statement = try readStatement(handle)
+        if let failure = statement.failure { throw failure }
         if PQstatus(handle) != CONNECTION_OK { throw connectionError() }
-        return rows
+        return statement.rows
     }
 
     /// Sends every statement at once (libpq's pipeline mode, one sync at the end) and reads their
@@ -188,28 +176,16 @@ final class PostgresConnection {
         answers.reserveCapacity(statements.count)
         var previous = ContinuousClock.now
         for _ in statements {
-            var answer = PostgresPipelineAnswer.rows(PostgresRows(columns: [], values: []), seconds: 0)
-            // A statement's results end with a null result.
-            while let result = try nextResult(handle) {
-                defer { PQclear(result) }
-                switch PQresultStatus(result) {
-                case PGRES_TUPLES_OK:
-                    answer = .rows(Self.copyRows(result), seconds: 0)
-                case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-                    break
-                case PGRES_PIPELINE_ABORTED:
-                    answer = .aborted
-                default:
-                    answer = .failed(statementError(result), seconds: 0)
-                }
-            }
+            let statement = try readStatement(handle)
             let now = ContinuousClock.now
             let seconds = (now - previous).seconds
             previous = now
-            switch answer {
-            case .rows(let rows, _): answers.append(.rows(rows, seconds: seconds))
-            case .failed(let error, _): answers.append(.failed(error, seconds: seconds))
-            case .aborted: answers.append(.aborted)
+            if statement.aborted {
+                answers.append(.aborted)
+            } else if let failure = statement.failure {
+                answers.append(.failed(failure, seconds: seconds))
+            } else {
+                answers.append(.rows(statement.rows, seconds: seconds))
             }
         }
         guard let sync = try nextResult(handle) else { throw PostgresError(.connectionLost, detail: "pipeline ended without its sync") }
@@ -219,6 +195,28 @@ final class PostgresConnection {
             throw PostgresError(.connectionLost, detail: "pipeline out of step with the server")
         }
         return answers
+    }
+
+    /// Reads one statement's results, up to the null result that ends them: the rows of the last
+    /// that had rows, the first failure, and whether a pipeline skipped it.
+    private func readStatement(_ handle: OpaquePointer) throws(PostgresError) -> (rows: PostgresRows, failure: PostgresError?, aborted: Bool) {
+        var rows = PostgresRows(columns: [], values: [])
+        var failure: PostgresError?
+        var aborted = false
+        while let result = try nextResult(handle) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK:
+                rows = Self.copyRows(result)
+            case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                break
+            case PGRES_PIPELINE_ABORTED:
+                aborted = true
+            default:
+                if failure == nil { failure = statementError(result) }
+            }
+        }
+        return (rows, failure, aborted)
     }
 
     /// Writes out what libpq has queued. In non-blocking mode `PQflush` returns 1 while data is
