@@ -50,9 +50,15 @@ indirect enum YAMLTree: Equatable {
 
     /// Turns events into a tree: each open list or mapping is a frame on the stack.
     private struct Builder {
-        enum Frame {
-            case list([YAMLTree])
-            case mapping([(key: String, value: YAMLTree)], key: String?)
+        /// A struct, not an enum with payloads: `stack[top].items.append` then grows the array in
+        /// place. Taking an enum's payload out and putting it back copied the whole array on every
+        /// item, and a 100,000-item list took minutes.
+        struct Frame {
+            var isList: Bool
+            var items: [YAMLTree] = []
+            var pairs: [(key: String, value: YAMLTree)] = []
+            /// A mapping's key whose value has not come yet.
+            var key: String?
         }
 
         var stack: [Frame] = []
@@ -69,26 +75,24 @@ indirect enum YAMLTree: Equatable {
             case YAML_SCALAR_EVENT:
                 let scalar = event.data.scalar
                 let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
-                if case .mapping(let pairs, nil)? = stack.last {
-                    stack[stack.count - 1] = .mapping(pairs, key: text)
+                if let top = stack.last, !top.isList, top.key == nil {
+                    stack[stack.count - 1].key = text
                     return
                 }
                 let isNull = scalar.style == YAML_PLAIN_SCALAR_STYLE && ["", "~", "null", "Null", "NULL"].contains(text)
                 try add(isNull ? .null : .scalar(text), at: event.start_mark)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-                if case .mapping(_, nil)? = stack.last {
+                if let top = stack.last, !top.isList, top.key == nil {
                     throw Problem(message: "a mapping key is not a plain value \(Self.position(event.start_mark))")
                 }
                 try count(at: event.start_mark)
                 guard stack.count < YAMLTree.maximumDepth else {
                     throw Problem(message: "nested deeper than \(YAMLTree.maximumDepth) levels \(Self.position(event.start_mark))")
                 }
-                stack.append(event.type == YAML_SEQUENCE_START_EVENT ? .list([]) : .mapping([], key: nil))
+                stack.append(Frame(isList: event.type == YAML_SEQUENCE_START_EVENT))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                switch stack.removeLast() {
-                case .list(let items): try attach(.list(items))
-                case .mapping(let pairs, _): try attach(.mapping(pairs))
-                }
+                let frame = stack.removeLast()
+                try attach(frame.isList ? .list(frame.items) : .mapping(frame.pairs))
             case YAML_ALIAS_EVENT:
                 throw Problem(message: "aliases are not supported \(Self.position(event.start_mark))")
             default:
@@ -108,19 +112,18 @@ indirect enum YAMLTree: Equatable {
 
         /// Places a finished node in the frame that holds it: a list item, a mapping value, or the root.
         private mutating func attach(_ node: YAMLTree) throws(Problem) {
-            guard let top = stack.popLast() else {
+            let top = stack.count - 1
+            guard top >= 0 else {
                 root = node
                 return
             }
-            switch top {
-            case .list(var items):
-                items.append(node)
-                stack.append(.list(items))
-            case .mapping(var pairs, let key?):
-                pairs.append((key, node))
-                stack.append(.mapping(pairs, key: nil))
-            case .mapping(_, nil):
-                preconditionFailure("a key is always a scalar: collections in key position are refused on their start event")
+            if stack[top].isList {
+                stack[top].items.append(node)
+            } else {
+                // A key is always a scalar: collections in key position are refused on their start event.
+                guard let key = stack[top].key else { preconditionFailure("a mapping value without its key") }
+                stack[top].pairs.append((key, node))
+                stack[top].key = nil
             }
         }
 
