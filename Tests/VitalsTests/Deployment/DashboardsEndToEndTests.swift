@@ -1,10 +1,6 @@
 import Foundation
 import Testing
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// A real Prometheus scrapes real vitals daemons (a starlette log with asyncio warnings, an nginx
 /// log with statuses, and Postgres, Redis and the slow-query log when this build has those
 /// sources) and loads deploy/prometheus/rules.yml. Then every panel query and every variable

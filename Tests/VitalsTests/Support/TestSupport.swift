@@ -1,12 +1,12 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
+
+@testable import Vitals
 
 #if canImport(Glibc)
 import Glibc
-#endif
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
 #endif
 
 /// Where things are, for tests that run the real binary and real servers.
@@ -157,14 +157,17 @@ final class ChildProcess: @unchecked Sendable {
 enum HTTPGet {
     struct Failure: Error {}
 
-    /// A plain GET with a timeout; nil when nothing answered.
+    /// A plain GET of an http:// URL with a timeout; nil when nothing answered. Through vitals' own
+    /// NIO client, not URLSession: FoundationNetworking's task registry crashed the test process
+    /// once under the parallel suite ("Trying to access a behaviour for a task that in not in the
+    /// registry") and stalled it for a minute another time.
     static func fetch(_ url: String, timeout: TimeInterval = 10, headers: [String: String] = [:]) async -> (status: Int, body: String)? {
-        var request = URLRequest(url: URL(string: url)!)
-        request.timeoutInterval = timeout
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        guard let target = ProbeURL(url) else { Issue.record("not an http:// URL: \(url)"); return nil }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+            let response = try await HTTPProbeClient.fetch(
+                target, headers: headers.map { ($0.key, $0.value) }, bodyLimit: 64 << 20, timeout: .seconds(timeout),
+                group: MultiThreadedEventLoopGroup.singleton)
+            return (response.status, String(buffer: response.body))
         } catch {
             return nil
         }
@@ -257,5 +260,35 @@ struct ScrapedMetrics {
 enum StarletteLog {
     static func requests(_ range: Range<Int>) -> String {
         range.map { "2026-11-24 12:00:00,000 INFO t GET /markets/\($0) completed in 3.5ms\n" }.joined()
+    }
+}
+
+/// `@Suite(.onItsOwnThread)`: the suite's tests run on a thread of their own rather than on Swift's
+/// cooperative pool. The pool has one thread per core, two here: two CPU-heavy random-input tests
+/// held it for a minute at a time, and every end-to-end test's awaits waited with them until their
+/// deadlines ran out. A task-executor preference keeps each test's task, so `#expect` still
+/// reports to the test.
+struct OwnThreadTrait: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        try await withTaskExecutorPreference(OwnThreadExecutor.shared) { try await function() }
+    }
+}
+
+extension Trait where Self == OwnThreadTrait {
+    static var onItsOwnThread: Self { OwnThreadTrait() }
+}
+
+final class OwnThreadExecutor: TaskExecutor {
+    static let shared = OwnThreadExecutor()
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+
+    private init() { thread.start() }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        thread.submit { _ in job.runSynchronously(on: executor) }
     }
 }
