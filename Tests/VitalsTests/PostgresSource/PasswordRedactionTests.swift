@@ -156,7 +156,7 @@ import Testing
         }
     }
 
-    @Test func noSecretSurvivesAnyForm() {
+    @Test(.onItsOwnThread) func noSecretSurvivesAnyForm() {
         var random = SplitMix64(seed: 0x21_5ec2e7)
         let normalizer = StatementNormalizer()
         let redactor = PostgresRedactor(secrets: [])

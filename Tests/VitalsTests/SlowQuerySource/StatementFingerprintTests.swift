@@ -176,7 +176,7 @@ import Testing
         #expect(!wide.text.unicodeScalars.contains("\u{FFFD}"))
     }
 
-    @Test func multiMegabyteStatementIsBounded() {
+    @Test(.onItsOwnThread) func multiMegabyteStatementIsBounded() {
         let values = (0..<300_000).map { String($0) }.joined(separator: ",")
         let huge = "SELECT * FROM t WHERE id IN (" + values + ") AND note = '" + String(repeating: "x", count: 1_000_000) + "'"
         #expect(huge.utf8.count > 2_500_000)
@@ -190,7 +190,7 @@ import Testing
         #expect(replayed.text.utf8.count <= StatementNormalizer.defaultMaxLength + 3)
     }
 
-    @Test func randomBytesNeverCrash() {
+    @Test(.onItsOwnThread) func randomBytesNeverCrash() {
         var generator = SplitMix64(seed: 0x5eed)
         let alphabet = Array("'\"$-/*()[],;:.eExXbBuU&0123456789 \t\nINVALUESARRAYselect\\".utf8) + [0xFF, 0xC3, 0x80, 0x00]
         do {

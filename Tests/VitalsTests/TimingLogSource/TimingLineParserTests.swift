@@ -582,7 +582,7 @@ private let commonMalformedLines: [[UInt8]] = [
         #expect(parse(parser, "GET /x status=abc in 250us") == .unparsed)
     }
 
-    @Test func malformedInput() throws {
+    @Test(.onItsOwnThread) func malformedInput() throws {
         let parser = try RegexLineParser(pattern: #"(?<method>\S+) (?<path>\S+) (?<duration>\S+)"#, unit: .milliseconds)
         var bytes = Array("GET /".utf8)
         bytes.append(0xFF)
