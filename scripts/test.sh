@@ -31,6 +31,9 @@ cleanup() {
   trap '' PIPE  # keep cleaning up even if our stdout is gone (e.g. `| tee` killed by Ctrl-C)
   set +e
   stop_servers
+  # A test process that crashed leaves its children (daemons, Prometheus) running; ChildProcess
+  # kills them only when it is deinitialised. They run from the tests' scratch directories.
+  pkill -f -- '/vitals-test-' 2>/dev/null
   exit "$rc"
 }
 trap cleanup EXIT
