@@ -100,25 +100,25 @@ public final class MetricRegistry: Sendable {
         let collected = collectors.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
         var byName: [String: Gathered] = [:]
         byName.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
-        var conflicting = 0
-
-        func absorb(_ family: FamilySnapshot, inOrder: Bool) {
+        /// False when the family conflicts with the one of its name already gathered, and is left out.
+        func absorb(_ family: FamilySnapshot, inOrder: Bool) -> Bool {
             let name = family.descriptor.name
             guard byName[name] != nil else {
                 byName[name] = Gathered(family: family, inOrder: inOrder)
-                return
+                return true
             }
-            guard byName[name]!.family.descriptor == family.descriptor else {
-                conflicting += 1
-                return
-            }
+            guard byName[name]!.family.descriptor == family.descriptor else { return false }
             byName[name]!.family.series.append(contentsOf: family.series)
             byName[name]!.inOrder = false
+            return true
         }
 
-        for family in live { absorb(family.snapshot(), inOrder: false) }
+        var conflicting = 0
+        for family in live where !absorb(family.snapshot(), inOrder: false) { conflicting += 1 }
         for (inOrder, families) in collected {
-            for family in families where names?.contains(family.descriptor.name) ?? true { absorb(family, inOrder: inOrder) }
+            for family in families where names?.contains(family.descriptor.name) ?? true {
+                if !absorb(family, inOrder: inOrder) { conflicting += 1 }
+            }
         }
         if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
 
