@@ -57,8 +57,9 @@ enum HTTPProbeClient {
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler(promise: promise, bodyLimit: bodyLimit))
                 }
             }
-        // A numeric host needs no resolver: NIO's offloads getaddrinfo to Dispatch's global queue,
-        // which shares its threads with Swift's cooperative pool.
+        // A numeric host needs no resolver: NIO's runs getaddrinfo on Dispatch's global queue, a
+        // thread and a wait the request does not need (in the test process, the same threads as
+        // Swift's cooperative pool).
         let connect =
             if let address = try? SocketAddress(ipAddress: url.host, port: url.port) {
                 bootstrap.connect(to: address)
