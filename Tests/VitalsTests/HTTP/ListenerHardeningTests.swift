@@ -72,11 +72,13 @@ import Testing
         let baseline = Self.openDescriptors(pid)
 
         let result = try await Self.attack([
-            "idle", "--port", "\(port)", "--count", "2000", "--hold", "6", "--user", "prometheus", "--password", "scrape-secret",
+            "idle", "--port", "\(port)", "--count", "2000", "--hold", "10", "--user", "prometheus", "--password", "scrape-secret",
         ])
         #expect(daemon.process.isRunning, "vitals died: \(daemon.output)")
         #expect((result.connected ?? 0) >= 1900, "\(result)")
         #expect((result.open_at_end ?? .max) <= 512, "the connection cap holds: \(result)")
+        // One scrape a second for 10 s; four is a generous floor for a loaded machine (a debug build,
+        // the whole suite beside it), where six of a 6 s hold once fell to three.
         #expect((result.scrapes_ok ?? 0) >= 4 && result.scrapes_failed == 0, "\(result)")
         #expect((result.scrape_max_seconds ?? .infinity) < 5, "\(result)")
         let after = try await metrics()
