@@ -334,6 +334,9 @@ final class RedisTLSFixture: @unchecked Sendable {
                 }
             }
         }
+        let held = try RedisConnector.connect(to: address, deadline: .now + .seconds(5), abortHandle: RedisAbortHandle(), tls: good)
+        #expect(Self.socketsConnected(toPort: port) == 1, "the check sees an open connection")
+        held.close()
         try cycle()  // warm up: the event loop's own descriptors
         try await Task.sleep(for: .milliseconds(200))
         let before = openDescriptors()
@@ -343,11 +346,29 @@ final class RedisTLSFixture: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(20))
             after = openDescriptors()
         }
-        // Other tests run in parallel in this process: allow a little noise, not 20 × 3 descriptors.
+        // Other tests run in parallel in this process and open descriptors of their own (once 8 more
+        // in these moments): allow that noise, not one descriptor per connection (20 or 40).
         #expect(before > 0)
-        #expect(after <= before + 4, "descriptors: \(before) before, \(after) after 20 good and 20 refused connections")
+        #expect(after <= before + 15, "descriptors: \(before) before, \(after) after 20 good and 20 refused connections")
+        #expect(Self.socketsConnected(toPort: port) == 0, "no socket to the server is left open")
         let clients = try await Self.clientCount(fixture: fixture, port: port)
         #expect(clients == 1, "the server still sees \(clients) clients")
+    }
+
+    /// This process's descriptors that are TCP sockets to `port` on loopback, from `/proc/net/tcp`'s inodes.
+    static func socketsConnected(toPort port: Int) -> Int {
+        let remote = String(format: ":%04X", port)
+        let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+        let inodes = Set(
+            table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                return fields.count > 9 && fields[2].hasSuffix(remote) ? String(fields[9]) : nil
+            })
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.filter { descriptor in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + descriptor) else { return false }
+            return target.hasPrefix("socket:[") && inodes.contains(String(target.dropFirst(8).dropLast()))
+        }.count
     }
 
     /// Connected clients as the server counts them (this probe included).
