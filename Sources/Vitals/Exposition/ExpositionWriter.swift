@@ -8,11 +8,17 @@ public struct ExpositionWriter: Sendable {
         self.format = format
     }
 
-    public func write(_ families: [FamilySnapshot]) -> [UInt8] {
+    /// With `cache`, a family unchanged since the cache's last write is copied from it, not written.
+    public func write(_ families: [FamilySnapshot], reusing cache: FamilyEncodingCache? = nil) -> [UInt8] {
+        let capacity = families.reduce(4096) { $0 + 128 + $1.series.count * 96 }
+        let trailer = format == .openMetrics ? "# EOF\n" : ""
+        if let cache {
+            return cache.write(families, format: format, capacity: capacity, trailer: trailer) { write($0, into: &$1) }
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(families.reduce(4096) { $0 + 128 + $1.series.count * 96 })
+        out.reserveCapacity(capacity)
         for family in families { write(family, into: &out) }
-        if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
+        out.append(contentsOf: trailer.utf8)
         return out
     }
 

@@ -3,13 +3,50 @@ import NIOConcurrencyHelpers
 /// A family whose series are kept up to date in place, by the code that observes events.
 protocol LiveFamily: Sendable {
     var descriptor: MetricDescriptor { get }
+    /// The series sorted by label values. Unchanged since the last call, it is the same value in
+    /// the same storage, so a scrape reuses its encoding (``FamilyEncodingCache``).
     func snapshot() -> FamilySnapshot
+}
+
+/// A live family's series by label values, and the sorted snapshot made of them since their last change.
+final class LiveSeries<Value: Sendable>: Sendable {
+    private struct State {
+        var values: [[String]: Value] = [:]
+        var generation: UInt64 = 0
+        var snapshot: (generation: UInt64, family: FamilySnapshot)?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// Every update counts as a change, so the next snapshot is made anew.
+    func update<Result>(_ body: (inout [[String]: Value]) -> Result) -> Result {
+        state.withLockedValue { state in
+            state.generation &+= 1
+            return body(&state.values)
+        }
+    }
+
+    func read<Result>(_ body: ([[String]: Value]) -> Result) -> Result {
+        state.withLockedValue { body($0.values) }
+    }
+
+    /// Made and sorted outside the lock, so an observer waits only for a copy of the values.
+    func snapshot(_ descriptor: MetricDescriptor, _ series: ([String], Value) -> SeriesSnapshot) -> FamilySnapshot {
+        let (cached, values, generation) = state.withLockedValue { state -> (FamilySnapshot?, [[String]: Value], UInt64) in
+            if let snapshot = state.snapshot, snapshot.generation == state.generation { return (snapshot.family, [:], 0) }
+            return (nil, state.values, state.generation)
+        }
+        if let cached { return cached }
+        let family = FamilySnapshot(descriptor, series: MetricRegistry.sortedUnique(values.map { series($0.key, $0.value) }))
+        state.withLockedValue { if $0.generation == generation { $0.snapshot = (generation, family) } }
+        return family
+    }
 }
 
 /// A counter family: monotonically increasing values, one per label combination.
 public final class CounterFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = NIOLockedValueBox<[[String]: Double]>([:])
+    private let values = LiveSeries<Double>()
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -17,33 +54,33 @@ public final class CounterFamily: LiveFamily {
 
     public func increment(_ labelValues: [String] = [], by amount: Double = 1) {
         guard amount >= 0, labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { $0[labelValues, default: 0] += amount }
+        values.update { $0[labelValues, default: 0] += amount }
     }
 
     /// Makes a series visible at zero, so `rate()` sees its first increase.
     public func initialize(_ labelValues: [String]) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { if $0[labelValues] == nil { $0[labelValues] = 0 } }
+        guard values.read({ $0[labelValues] == nil }) else { return }
+        values.update { if $0[labelValues] == nil { $0[labelValues] = 0 } }
     }
 
     public func value(_ labelValues: [String] = []) -> Double {
-        values.withLockedValue { $0[labelValues] ?? 0 }
+        values.read { $0[labelValues] ?? 0 }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
+        _ = values.update { $0.removeValue(forKey: labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = values.withLockedValue { $0 }
-        return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
+        values.snapshot(descriptor) { .scalar($1, $0) }
     }
 }
 
 /// A gauge family: values that go up and down.
 public final class GaugeFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = NIOLockedValueBox<[[String]: Double]>([:])
+    private let values = LiveSeries<Double>()
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -51,25 +88,24 @@ public final class GaugeFamily: LiveFamily {
 
     public func set(_ labelValues: [String] = [], to value: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { $0[labelValues] = value }
+        values.update { $0[labelValues] = value }
     }
 
     public func add(_ labelValues: [String] = [], _ delta: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { $0[labelValues, default: 0] += delta }
+        values.update { $0[labelValues, default: 0] += delta }
     }
 
     public func value(_ labelValues: [String] = []) -> Double? {
-        values.withLockedValue { $0[labelValues] }
+        values.read { $0[labelValues] }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
+        _ = values.update { $0.removeValue(forKey: labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = values.withLockedValue { $0 }
-        return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
+        values.snapshot(descriptor) { .scalar($1, $0) }
     }
 }
 
@@ -122,7 +158,7 @@ public struct HistogramAccumulator: Sendable {
 /// A histogram family with fixed bucket bounds, one histogram per label combination.
 public final class HistogramFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let histograms = NIOLockedValueBox<[[String]: HistogramAccumulator]>([:])
+    private let histograms = LiveSeries<HistogramAccumulator>()
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -142,7 +178,7 @@ public final class HistogramFamily: LiveFamily {
 
     public func merge(_ labelValues: [String], _ accumulator: HistogramAccumulator) {
         guard labelValues.count == descriptor.labelNames.count, accumulator.buckets == descriptor.buckets else { return }
-        histograms.withLockedValue { all in
+        histograms.update { all in
             if all[labelValues] == nil {
                 all[labelValues] = accumulator
             } else {
@@ -153,7 +189,7 @@ public final class HistogramFamily: LiveFamily {
 
     /// Merges many series in one lock acquisition.
     public func merge(_ batch: some Sequence<([String], HistogramAccumulator)>) {
-        histograms.withLockedValue { all in
+        histograms.update { all in
             for (labelValues, accumulator) in batch
             where labelValues.count == descriptor.labelNames.count && accumulator.buckets == descriptor.buckets {
                 if all[labelValues] == nil {
@@ -166,20 +202,14 @@ public final class HistogramFamily: LiveFamily {
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = histograms.withLockedValue { $0.removeValue(forKey: labelValues) }
+        _ = histograms.update { $0.removeValue(forKey: labelValues) }
     }
 
     public func accumulator(_ labelValues: [String] = []) -> HistogramAccumulator? {
-        histograms.withLockedValue { $0[labelValues] }
+        histograms.read { $0[labelValues] }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = histograms.withLockedValue { $0 }
-        return FamilySnapshot(
-            descriptor,
-            series: current.map {
-                SeriesSnapshot(labelValues: $0.key, value: $0.value.snapshotValue)
-            }
-        )
+        histograms.snapshot(descriptor) { SeriesSnapshot(labelValues: $0, value: $1.snapshotValue) }
     }
 }
