@@ -60,12 +60,8 @@ public struct ExpositionAnswer: Sendable {
     public let body: [UInt8]
 
     /// `format`: ``ExpositionFormat/negotiate(accept:)`` of the request's `Accept` header.
-    /// `cache`: the previous answers' encodings, for an endpoint that answers with much the same
-    /// families every time (`/metrics`).
-    public init(_ families: [FamilySnapshot], format: ExpositionFormat, acceptEncoding: String?, reusing cache: FamilyEncodingCache? = nil) {
-        var body =
-            format == .protobufDelimited
-            ? ProtobufExpositionWriter().write(families, reusing: cache) : ExpositionWriter(format: format).write(families, reusing: cache)
+    public init(_ families: [FamilySnapshot], format: ExpositionFormat, acceptEncoding: String?) {
+        var body = format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
         var encoding: String?
         if HeaderValue.acceptsGzip(acceptEncoding), let compressed = try? Gzip.compress(body) {
             body = compressed

@@ -8,17 +8,11 @@ public struct ExpositionWriter: Sendable {
         self.format = format
     }
 
-    /// With `cache`, a family unchanged since the cache's last write is copied from it, not written.
-    public func write(_ families: [FamilySnapshot], reusing cache: FamilyEncodingCache? = nil) -> [UInt8] {
-        let capacity = families.reduce(4096) { $0 + 128 + $1.series.count * 96 }
-        let trailer = format == .openMetrics ? "# EOF\n" : ""
-        if let cache {
-            return cache.write(families, format: format, capacity: capacity, trailer: trailer) { write($0, into: &$1) }
-        }
+    public func write(_ families: [FamilySnapshot]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(capacity)
+        out.reserveCapacity(families.reduce(4096) { $0 + 128 + $1.series.count * 96 })
         for family in families { write(family, into: &out) }
-        out.append(contentsOf: trailer.utf8)
+        if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
         return out
     }
 

@@ -12,21 +12,12 @@
 public struct ProtobufExpositionWriter: Sendable {
     public init() {}
 
-    /// With `cache`, a family unchanged since the cache's last write is copied from it, not encoded.
-    public func write(_ families: [FamilySnapshot], reusing cache: FamilyEncodingCache? = nil) -> [UInt8] {
-        // A family without samples says nothing a scraper stores; Prometheus skips it anyway.
-        let sampled = families.filter { !$0.series.isEmpty }
-        let capacity = sampled.reduce(4096) { $0 + 64 + $1.series.count * 64 }
-        if let cache {
-            return cache.write(sampled, format: .protobufDelimited, capacity: capacity) { family, out in
-                var encoder = ProtobufEncoder(capacity: 0)
-                swap(&encoder.bytes, &out)  // appends to `out` in place, without a copy
-                encoder.delimited { Self.encode(family, into: &$0) }
-                swap(&encoder.bytes, &out)
-            }
+    public func write(_ families: [FamilySnapshot]) -> [UInt8] {
+        var encoder = ProtobufEncoder(capacity: families.reduce(4096) { $0 + 64 + $1.series.count * 64 })
+        for family in families where !family.series.isEmpty {
+            // A family without samples says nothing a scraper stores; Prometheus skips it anyway.
+            encoder.delimited { Self.encode(family, into: &$0) }
         }
-        var encoder = ProtobufEncoder(capacity: capacity)
-        for family in sampled { encoder.delimited { Self.encode(family, into: &$0) } }
         return encoder.bytes
     }
 
@@ -121,7 +112,7 @@ public struct ProtobufExpositionWriter: Sendable {
 /// Protocol-buffers wire format into one growing buffer. A nested message is written in place and
 /// its length inserted in front of it afterwards, so no message is built twice.
 struct ProtobufEncoder {
-    var bytes: [UInt8]
+    private(set) var bytes: [UInt8]
 
     init(capacity: Int) {
         bytes = []

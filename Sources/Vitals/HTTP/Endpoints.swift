@@ -18,7 +18,6 @@ struct Endpoints: Sendable {
     let telemetryPath: String
     let scrapes: CounterFamily
     let scrapeDuration: HistogramFamily
-    let encodings = FamilyEncodingCache()
 
     init(registry: MetricRegistry, health: SourceHealthBoard, sourceEndpoints: [SourceEndpoints.Endpoint] = [], telemetryPath: String) throws {
         self.registry = registry
@@ -60,7 +59,7 @@ struct Endpoints: Sendable {
         let start = ContinuousClock.now
         let format = ExpositionFormat.negotiate(accept: accept)
         scrapes.increment([format.label])  // before the gather, so a scrape counts itself
-        let answer = ExpositionAnswer(registry.gather(), format: format, acceptEncoding: acceptEncoding, reusing: encodings)
+        let answer = ExpositionAnswer(registry.gather(), format: format, acceptEncoding: acceptEncoding)
         var headers: HTTPFields = [.contentType: answer.format.contentType]
         if let encoding = answer.contentEncoding { headers[.contentEncoding] = encoding }
         scrapeDuration.observe([], (ContinuousClock.now - start).seconds)

@@ -4,8 +4,8 @@
 /// each collector's latest families, so what a scrape sees is always one consistent pass (the fast
 /// collectors' latest results plus the slow collectors' latest results) and never a duplicate
 /// series. A collector's families are built once, when its outcome arrives: the slow collectors'
-/// (settings, sizes, tables) then go into three or four publications as they are, and keep their
-/// storage, which is what lets the publisher and the scrape skip them (``FamilyEncodingCache``).
+/// (settings, sizes, tables) then go into the three or four publications until their next run as
+/// they are, not rebuilt from their samples each time.
 public struct PostgresPublication: Sendable {
     static let up = PostgresMetric.gauge("pg_up", "Whether the last connection to the server and its queries succeeded (1) or not (0).")
     static let staticInfo = PostgresMetric.gauge(

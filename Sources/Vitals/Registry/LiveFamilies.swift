@@ -3,50 +3,13 @@ import NIOConcurrencyHelpers
 /// A family whose series are kept up to date in place, by the code that observes events.
 protocol LiveFamily: Sendable {
     var descriptor: MetricDescriptor { get }
-    /// The series sorted by label values. Unchanged since the last call, it is the same value in
-    /// the same storage, so a scrape reuses its encoding (``FamilyEncodingCache``).
     func snapshot() -> FamilySnapshot
-}
-
-/// A live family's series by label values, and the sorted snapshot made of them since their last change.
-final class LiveSeries<Value: Sendable>: Sendable {
-    private struct State {
-        var values: [[String]: Value] = [:]
-        var generation: UInt64 = 0
-        var snapshot: (generation: UInt64, family: FamilySnapshot)?
-    }
-
-    private let state = NIOLockedValueBox(State())
-
-    /// Every update counts as a change, so the next snapshot is made anew.
-    func update<Result>(_ body: (inout [[String]: Value]) -> Result) -> Result {
-        state.withLockedValue { state in
-            state.generation &+= 1
-            return body(&state.values)
-        }
-    }
-
-    func read<Result>(_ body: ([[String]: Value]) -> Result) -> Result {
-        state.withLockedValue { body($0.values) }
-    }
-
-    /// Made and sorted outside the lock, so an observer waits only for a copy of the values.
-    func snapshot(_ descriptor: MetricDescriptor, _ series: ([String], Value) -> SeriesSnapshot) -> FamilySnapshot {
-        let (cached, values, generation) = state.withLockedValue { state -> (FamilySnapshot?, [[String]: Value], UInt64) in
-            if let snapshot = state.snapshot, snapshot.generation == state.generation { return (snapshot.family, [:], 0) }
-            return (nil, state.values, state.generation)
-        }
-        if let cached { return cached }
-        let family = FamilySnapshot(descriptor, series: MetricRegistry.sortedUnique(values.map { series($0.key, $0.value) }))
-        state.withLockedValue { if $0.generation == generation { $0.snapshot = (generation, family) } }
-        return family
-    }
 }
 
 /// A counter family: monotonically increasing values, one per label combination.
 public final class CounterFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = LiveSeries<Double>()
+    private let values = NIOLockedValueBox<[[String]: Double]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -54,33 +17,33 @@ public final class CounterFamily: LiveFamily {
 
     public func increment(_ labelValues: [String] = [], by amount: Double = 1) {
         guard amount >= 0, labelValues.count == descriptor.labelNames.count else { return }
-        values.update { $0[labelValues, default: 0] += amount }
+        values.withLockedValue { $0[labelValues, default: 0] += amount }
     }
 
     /// Makes a series visible at zero, so `rate()` sees its first increase.
     public func initialize(_ labelValues: [String]) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        guard values.read({ $0[labelValues] == nil }) else { return }
-        values.update { if $0[labelValues] == nil { $0[labelValues] = 0 } }
+        values.withLockedValue { if $0[labelValues] == nil { $0[labelValues] = 0 } }
     }
 
     public func value(_ labelValues: [String] = []) -> Double {
-        values.read { $0[labelValues] ?? 0 }
+        values.withLockedValue { $0[labelValues] ?? 0 }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.update { $0.removeValue(forKey: labelValues) }
+        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        values.snapshot(descriptor) { .scalar($1, $0) }
+        let current = values.withLockedValue { $0 }
+        return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
     }
 }
 
 /// A gauge family: values that go up and down.
 public final class GaugeFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = LiveSeries<Double>()
+    private let values = NIOLockedValueBox<[[String]: Double]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -88,24 +51,25 @@ public final class GaugeFamily: LiveFamily {
 
     public func set(_ labelValues: [String] = [], to value: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.update { $0[labelValues] = value }
+        values.withLockedValue { $0[labelValues] = value }
     }
 
     public func add(_ labelValues: [String] = [], _ delta: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.update { $0[labelValues, default: 0] += delta }
+        values.withLockedValue { $0[labelValues, default: 0] += delta }
     }
 
     public func value(_ labelValues: [String] = []) -> Double? {
-        values.read { $0[labelValues] }
+        values.withLockedValue { $0[labelValues] }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.update { $0.removeValue(forKey: labelValues) }
+        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        values.snapshot(descriptor) { .scalar($1, $0) }
+        let current = values.withLockedValue { $0 }
+        return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
     }
 }
 
@@ -158,7 +122,7 @@ public struct HistogramAccumulator: Sendable {
 /// A histogram family with fixed bucket bounds, one histogram per label combination.
 public final class HistogramFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let histograms = LiveSeries<HistogramAccumulator>()
+    private let histograms = NIOLockedValueBox<[[String]: HistogramAccumulator]>([:])
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -178,7 +142,7 @@ public final class HistogramFamily: LiveFamily {
 
     public func merge(_ labelValues: [String], _ accumulator: HistogramAccumulator) {
         guard labelValues.count == descriptor.labelNames.count, accumulator.buckets == descriptor.buckets else { return }
-        histograms.update { all in
+        histograms.withLockedValue { all in
             if all[labelValues] == nil {
                 all[labelValues] = accumulator
             } else {
@@ -189,7 +153,7 @@ public final class HistogramFamily: LiveFamily {
 
     /// Merges many series in one lock acquisition.
     public func merge(_ batch: some Sequence<([String], HistogramAccumulator)>) {
-        histograms.update { all in
+        histograms.withLockedValue { all in
             for (labelValues, accumulator) in batch
             where labelValues.count == descriptor.labelNames.count && accumulator.buckets == descriptor.buckets {
                 if all[labelValues] == nil {
@@ -202,14 +166,20 @@ public final class HistogramFamily: LiveFamily {
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = histograms.update { $0.removeValue(forKey: labelValues) }
+        _ = histograms.withLockedValue { $0.removeValue(forKey: labelValues) }
     }
 
     public func accumulator(_ labelValues: [String] = []) -> HistogramAccumulator? {
-        histograms.read { $0[labelValues] }
+        histograms.withLockedValue { $0[labelValues] }
     }
 
     func snapshot() -> FamilySnapshot {
-        histograms.snapshot(descriptor) { SeriesSnapshot(labelValues: $0, value: $1.snapshotValue) }
+        let current = histograms.withLockedValue { $0 }
+        return FamilySnapshot(
+            descriptor,
+            series: current.map {
+                SeriesSnapshot(labelValues: $0.key, value: $0.value.snapshotValue)
+            }
+        )
     }
 }

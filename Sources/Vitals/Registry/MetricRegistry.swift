@@ -91,9 +91,8 @@ public final class MetricRegistry: Sendable {
         let (live, collectors) = state.withLockedValue { state in
             (names.map { names in names.compactMap { state.live[$0] } } ?? Array(state.live.values), state.collectors)
         }
-        // A live family, or a family from one collector that keeps its series in order (a
-        // ``SnapshotPublisher``), is taken as it is; anything merged or from another collector is
-        // sorted here.
+        // A family from one collector that keeps its series in order (a ``SnapshotPublisher``) is
+        // taken as it is; anything merged, live or from another collector is sorted here.
         struct Gathered {
             var family: FamilySnapshot
             var inOrder: Bool
@@ -115,7 +114,7 @@ public final class MetricRegistry: Sendable {
         }
 
         var conflicting = 0
-        for family in live where !absorb(family.snapshot(), inOrder: true) { conflicting += 1 }
+        for family in live where !absorb(family.snapshot(), inOrder: false) { conflicting += 1 }
         for (inOrder, families) in collected {
             for family in families where names?.contains(family.descriptor.name) ?? true {
                 if !absorb(family, inOrder: inOrder) { conflicting += 1 }
@@ -174,28 +173,11 @@ public final class SnapshotPublisher: MetricCollector {
     /// findings frame) on the event loop.
     private let current = NIOLockedValueBox<[FamilySnapshot]>([])
 
-    /// A family equal to the one of its name in the previous publication is kept as that one, so it
-    /// keeps its storage: a scrape then reuses its encoding (``FamilyEncodingCache``) instead of
-    /// writing it again. Most families of a server at rest (settings, sizes, idle tables) are equal
-    /// pass after pass; comparing them here, once per pass on the source's thread, is cheaper than
-    /// writing them in every scrape on the event loop.
     public func publish(_ families: [FamilySnapshot]) {
-        let previous = current.withLockedValue { $0 }
-        var cursor = previous.startIndex
-        var positions: [String: Int]?
         let inOrder = families.map { family in
             var family = family
             family.series = MetricRegistry.sortedUnique(family.series)
-            // Passes publish their families in the same order, so the previous one of this name is
-            // usually the next one; the names are hashed only when a family came or went.
-            let name = family.descriptor.name
-            if cursor >= previous.endIndex || previous[cursor].descriptor.name != name {
-                if positions == nil { positions = Dictionary(previous.enumerated().map { ($1.descriptor.name, $0) }) { first, _ in first } }
-                guard let found = positions?[name] else { return family }
-                cursor = found
-            }
-            defer { cursor += 1 }
-            return previous[cursor] == family ? previous[cursor] : family
+            return family
         }
         current.withLockedValue { $0 = inOrder }
     }

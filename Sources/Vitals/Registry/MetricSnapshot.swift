@@ -44,17 +44,6 @@ public struct FamilySnapshot: Sendable, Equatable {
         self.descriptor = descriptor
         self.series = series
     }
-
-    /// Whether `other` is this family unchanged, known without reading a series: the same
-    /// descriptor and the same series storage. Arrays copy on write, so storage that is still
-    /// shared has not been changed by either holder; a caller that keeps `other` alive also
-    /// keeps its storage from being freed and reused for different series.
-    public func sharesStorage(with other: FamilySnapshot) -> Bool {
-        guard series.count == other.series.count, descriptor == other.descriptor else { return false }
-        return series.withUnsafeBufferPointer { mine in
-            other.series.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress }
-        }
-    }
 }
 
 /// Builds the families of one collection pass, for sources that publish absolute values

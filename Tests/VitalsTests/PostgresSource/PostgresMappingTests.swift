@@ -444,7 +444,7 @@ import Testing
     }
 
     /// A slow collector's families are built once, when its outcome arrives, and go into every
-    /// publication until the next slow pass as they are: same storage, so scrapes copy them.
+    /// publication until the next slow pass as they are: the same storage, not rebuilt.
     @Test(arguments: [nil, "h:5432/app"])
     func aSlowCollectorsFamiliesKeepTheirStorageAcrossFastPasses(target: String?) throws {
         var publication = PostgresPublication(target: target, enabled: [.locks, .settings])
@@ -671,5 +671,13 @@ struct PostgresFixtureSession: PostgresQuerying {
         #expect(samples["pg_stat_io_read_bytes_total" + labels] == read)
         #expect(samples["pg_stat_io_write_bytes_total" + labels] == written)
         #expect(samples["pg_stat_io_extend_bytes_total" + labels] == extended)
+    }
+}
+
+extension FamilySnapshot {
+    /// The same descriptor and the very same series storage: the family was passed along, not rebuilt.
+    func sharesStorage(with other: FamilySnapshot) -> Bool {
+        guard series.count == other.series.count, descriptor == other.descriptor else { return false }
+        return series.withUnsafeBufferPointer { mine in other.series.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress } }
     }
 }
