@@ -1,11 +1,9 @@
 /// The latest state of one target, turned into the snapshot its publisher exposes.
 ///
-/// A pure value: passes are merged into it and ``snapshot()`` makes the whole publication from
-/// each collector's latest families, so what a scrape sees is always one consistent pass (the fast
-/// collectors' latest results plus the slow collectors' latest results) and never a duplicate
-/// series. A collector's families are built once, when its outcome arrives: the slow collectors'
-/// (settings, sizes, tables) then go into the three or four publications until their next run as
-/// they are, not rebuilt from their samples each time.
+/// A pure value: passes are merged into it and ``snapshot()`` builds the whole publication's
+/// families in one go from the collectors' samples, so
+/// what a scrape sees is always one consistent pass (the fast collectors' latest results plus the
+/// slow collectors' latest results) and never a duplicate series.
 public struct PostgresPublication: Sendable {
     static let up = PostgresMetric.gauge("pg_up", "Whether the last connection to the server and its queries succeeded (1) or not (0).")
     static let staticInfo = PostgresMetric.gauge(
@@ -35,9 +33,7 @@ public struct PostgresPublication: Sendable {
     public private(set) var version: String?
     public private(set) var serverVersion = 0
     public private(set) var lastPassDuration: Double = 0
-    /// Each collector's latest outcome, its samples already built into `families`.
     private var outcomes: [PostgresCollectorName: PostgresCollectorOutcome] = [:]
-    private var families: [PostgresCollectorName: [FamilySnapshot]] = [:]
 
     public init(target: String?, enabled: [PostgresCollectorName]) {
         self.target = target
@@ -59,14 +55,7 @@ public struct PostgresPublication: Sendable {
         if isFast { lastPassDuration = pass.duration }
         // A failed collector's outcome replaces its previous one: its old values are not kept,
         // they could be arbitrarily stale. (Per-table statistics keep what the reachable databases gave.)
-        for (name, outcome) in pass.outcomes {
-            var sink = PostgresMetricSink(target: target)
-            sink.append(outcome.metrics)
-            families[name] = sink.build()
-            var kept = outcome
-            kept.metrics = PostgresMetricSink()  // built; the samples are not needed again
-            outcomes[name] = kept
-        }
+        for (name, outcome) in pass.outcomes { outcomes[name] = outcome }
     }
 
     /// The target is down (connection failure, or the runner saw a pass overrun its deadline).
@@ -74,7 +63,6 @@ public struct PostgresPublication: Sendable {
         hasRun = true
         isUp = false
         outcomes = [:]
-        families = [:]
     }
 
     /// Whether any collector's last run failed.
@@ -113,14 +101,12 @@ public struct PostgresPublication: Sendable {
             sink.add(Self.collectorSuccess, (outcome?.success ?? isUp) ? 1 : 0, [name.rawValue])
             sink.add(Self.collectorDuration, outcome?.duration ?? 0, [name.rawValue])
         }
-        var builder = SnapshotBuilder()
-        for family in sink.build() { builder.absorb(family, inOrder: true) }
         if isUp {
             for name in enabled {
-                for family in families[name] ?? [] { builder.absorb(family, inOrder: true) }
+                if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
             }
         }
-        return builder.build()
+        return sink.build()
     }
 
     /// `150020` → `15.20.0`, `90624` → `9.6.24`: the semver postgres_exporter puts in `short_version`.

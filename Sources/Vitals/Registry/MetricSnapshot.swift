@@ -56,8 +56,6 @@ public struct SnapshotBuilder: Sendable {
     private struct Family: Sendable {
         var descriptor: MetricDescriptor
         var series: [SeriesSnapshot]
-        /// Taken whole from a family known to be sorted and unique: `build()` keeps it as it is.
-        var inOrder = false
     }
 
     /// In declaration order; `positions` finds a family by name.
@@ -103,7 +101,6 @@ public struct SnapshotBuilder: Sendable {
             return
         }
         families[position].series.append(series)
-        families[position].inOrder = false
     }
 
     public mutating func add(_ descriptor: MetricDescriptor, value: Double, labels: [String] = []) {
@@ -112,9 +109,7 @@ public struct SnapshotBuilder: Sendable {
 
     /// Adds a family built by another builder. A family new to this builder is taken as it is;
     /// otherwise its series join the family's, and later ones win as with ``add(_:_:)``.
-    /// `inOrder`: the family's series are sorted and unique (another builder's output), so a
-    /// family taken whole keeps its storage through ``build()``.
-    public mutating func absorb(_ family: FamilySnapshot, inOrder: Bool = false) {
+    public mutating func absorb(_ family: FamilySnapshot) {
         guard family.series.allSatisfy({ $0.labelValues.count == family.descriptor.labelNames.count }) else {
             for series in family.series { add(family.descriptor, series) }
             return
@@ -122,16 +117,14 @@ public struct SnapshotBuilder: Sendable {
         guard let position = position(of: family.descriptor) else { return }
         if families[position].series.isEmpty {
             families[position].series = family.series
-            families[position].inOrder = inOrder
         } else {
             families[position].series.append(contentsOf: family.series)
-            families[position].inOrder = false
         }
     }
 
     /// Merging by sorting, not by hashing each sample's labels as it comes: a publisher keeps its
     /// series sorted anyway, and series built in order are only compared, once each.
     public func build() -> [FamilySnapshot] {
-        families.map { FamilySnapshot($0.descriptor, series: $0.inOrder ? $0.series : MetricRegistry.sortedUnique($0.series, keeping: .last)) }
+        families.map { FamilySnapshot($0.descriptor, series: MetricRegistry.sortedUnique($0.series, keeping: .last)) }
     }
 }

@@ -443,47 +443,6 @@ import Testing
         #expect(up.values("pg_locks_count").isEmpty)
     }
 
-    /// A slow collector's families are built once, when its outcome arrives, and go into every
-    /// publication until the next slow pass as they are: the same storage, not rebuilt.
-    @Test(arguments: [nil, "h:5432/app"])
-    func aSlowCollectorsFamiliesKeepTheirStorageAcrossFastPasses(target: String?) throws {
-        var publication = PostgresPublication(target: target, enabled: [.locks, .settings])
-        func pass(locks: String?, settings: [String]?) -> PostgresPassResult {
-            var pass = PostgresPassResult()
-            pass.version = "PostgreSQL 15.4"
-            pass.serverVersion = 150_004
-            if let locks {
-                var sink = PostgresMetricSink(target: nil)
-                LocksCollector.map(PostgresRows([["datname": locks, "mode": "accesssharelock", "count": "1"]]), context: Self.pg15, into: &sink)
-                pass.outcomes[.locks] = PostgresCollectorOutcome(success: true, duration: 0.01, metrics: sink)
-            }
-            if let settings {
-                var sink = PostgresMetricSink(target: nil)
-                let rows = settings.map { ["name": $0, "setting": "64", "unit": "", "vartype": "integer", "short_desc": "A setting."] as [String: String?] }
-                SettingsCollector.map(PostgresRows(rows), into: &sink)
-                pass.outcomes[.settings] = PostgresCollectorOutcome(success: true, duration: 0.01, metrics: sink)
-            }
-            return pass
-        }
-        func family(_ families: [FamilySnapshot], _ name: String) throws -> FamilySnapshot {
-            try #require(families.first { $0.descriptor.name == name })
-        }
-        publication.apply(pass(locks: "app", settings: ["max_connections", "work_mem"]), isFast: true)
-        let first = publication.snapshot()
-        publication.apply(pass(locks: "other", settings: nil), isFast: true)  // a fast pass
-        let second = publication.snapshot()
-        #expect(try family(second, "pg_settings_max_connections").sharesStorage(with: family(first, "pg_settings_max_connections")))
-        #expect(try !family(second, "pg_locks_count").sharesStorage(with: family(first, "pg_locks_count")))
-        let text = postgresExposition(second)
-        #expect(text.contains("pg_settings_work_mem") && text.contains("datname=\"other\"") && !text.contains("datname=\"app\""))
-        // The next slow pass replaces them.
-        publication.apply(pass(locks: "other", settings: ["max_connections"]), isFast: false)
-        let third = publication.snapshot()
-        #expect(try !family(third, "pg_settings_max_connections").sharesStorage(with: family(first, "pg_settings_max_connections")))
-        #expect(!postgresExposition(third).contains("pg_settings_work_mem"))
-        if let target { #expect(postgresExposition(third).contains("target=\"\(target)\"")) }
-    }
-
     @Test func severalTargetsGetATargetLabel() {
         let publication = PostgresPublication(target: "h:5432/app", enabled: [.locks])
         let text = postgresExposition(publication.snapshot())
@@ -671,13 +630,5 @@ struct PostgresFixtureSession: PostgresQuerying {
         #expect(samples["pg_stat_io_read_bytes_total" + labels] == read)
         #expect(samples["pg_stat_io_write_bytes_total" + labels] == written)
         #expect(samples["pg_stat_io_extend_bytes_total" + labels] == extended)
-    }
-}
-
-extension FamilySnapshot {
-    /// The same descriptor and the very same series storage: the family was passed along, not rebuilt.
-    func sharesStorage(with other: FamilySnapshot) -> Bool {
-        guard series.count == other.series.count, descriptor == other.descriptor else { return false }
-        return series.withUnsafeBufferPointer { mine in other.series.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress } }
     }
 }
