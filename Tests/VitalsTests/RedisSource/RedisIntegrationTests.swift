@@ -259,9 +259,12 @@ let redisDashboard763Metrics = [
         let growth = (after.number("total_error_replies") ?? 0) - (before.number("total_error_replies") ?? 0)
         let noperm = (afterErrors.errorStats.first { $0.prefix == "NOPERM" }?.count ?? 0)
             - (beforeErrors.errorStats.first { $0.prefix == "NOPERM" }?.count ?? 0)
-        // CONFIG GET is refused once on the one connection, then never sent again.
-        #expect(noperm == 1)
-        #expect(growth == 1)
+        // CONFIG GET is refused once per connection, then never sent again on it. Usually there is
+        // one connection; on a loaded machine a 50 ms pass can overrun and reconnect.
+        let connections = (after.number("total_connections_received") ?? 0) - (before.number("total_connections_received") ?? 0)
+        #expect(connections >= 1 && connections <= 5, "vitals' connections: \(connections)")
+        #expect(noperm == connections)
+        #expect(growth == connections)
     }
 
     /// A pass's commands go in one write: every reply comes back in order, an error reply in its
