@@ -62,7 +62,7 @@ awk -v b="$BUCKETS" '/^histogram http_request_duration_seconds / { sub(/ buckets
 declare -A compare_env=()
 for spec in ${COMPARE:-}; do compare_env[${spec%%:*}]=${spec#*:}; done
 
-start_vitals() { # LOG PORT [VAR=VALUE|--flag=value,...]
+start_vitals() { # LOG PORT [VAR=VALUE|--flag=value|binary=PATH,...]
   local extra=() variables=() flags=() item binary=$VITALS
   [[ -n ${3:-} ]] && IFS=, read -r -a extra <<<"$3"
   for item in "${extra[@]}"; do
