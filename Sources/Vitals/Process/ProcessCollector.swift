@@ -59,8 +59,7 @@ public struct ProcessCollector: MetricCollector {
     }
 
     static func readStat(_ path: String) -> Stat? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return parseStat(text)
+        ProcFile.read(path).flatMap(parseStat)
     }
 
     /// `/proc/self/stat`: the command name in parentheses may hold spaces, so fields are counted after the last ')'.
@@ -78,7 +77,7 @@ public struct ProcessCollector: MetricCollector {
     }
 
     static func readBootTime(procRoot: String) -> Double? {
-        guard let text = try? String(contentsOfFile: procRoot + "/stat", encoding: .utf8) else { return nil }
+        guard let text = ProcFile.read(procRoot + "/stat") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
             return Double(line.dropFirst(6).trimmingCharacters(in: .spaceAndTab))
         }

@@ -358,19 +358,7 @@ final class RedisTLSFixture: @unchecked Sendable {
     /// This process's descriptors that are TCP sockets to `port` on loopback, from `/proc/net/tcp`'s inodes.
     static func socketsConnected(toPort port: Int) -> Int {
         let remote = String(format: ":%04X", port)
-        // Read to the end with read(2): the file reports size 0, and it is long while the suite runs.
-        var bytes: [UInt8] = []
-        let descriptor = open("/proc/net/tcp", O_RDONLY)
-        if descriptor >= 0 {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-                if count <= 0 { break }
-                bytes += chunk[..<count]
-            }
-            close(descriptor)
-        }
-        let table = String(decoding: bytes, as: UTF8.self)
+        let table = ProcFile.read("/proc/net/tcp") ?? ""  // long while the suite runs: past a page
         let inodes = Set(
             table.split(separator: "\n").dropFirst().compactMap { line -> String? in
                 let fields = line.split(separator: " ")
