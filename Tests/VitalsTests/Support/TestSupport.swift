@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import NIOCore
 import NIOPosix
@@ -62,11 +63,19 @@ enum TestEnvironment {
     }
 
     /// A TCP port that was free a moment ago on 127.0.0.1.
+    /// A port no earlier call in this process returned: the kernel may hand a closed port out again,
+    /// and two tests once got the same one (gunicorn: "Connection in use").
     static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        return boundPort(fd)
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let port = boundPort(fd)
+            close(fd)
+            if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        return 0
     }
+
+    private static let handedOutPorts = Mutex<Set<Int>>([])
 
     /// Binds `fd` to 127.0.0.1 on a port the kernel picks, and returns that port.
     static func boundPort(_ fd: Int32) -> Int {
