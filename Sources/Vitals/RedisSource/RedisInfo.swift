@@ -87,7 +87,7 @@ public struct RedisInfo: Sendable, Equatable {
 
     /// Returns true when the line was one of the structured kinds.
     private mutating func parseStructured(key: Substring, value: Substring, section: String) -> Bool {
-        if key.hasPrefix("cmdstat_") {
+        if key.utf8.starts(with: "cmdstat_".utf8) {
             let pairs = Self.pairs(value)
             guard let calls = pairs["calls"].flatMap(Double.init), let usec = pairs["usec"].flatMap(Double.init) else { return true }
             commandStats.append(
@@ -96,13 +96,13 @@ public struct RedisInfo: Sendable, Equatable {
                     rejectedCalls: pairs["rejected_calls"].flatMap(Double.init), failedCalls: pairs["failed_calls"].flatMap(Double.init)))
             return true
         }
-        if key.hasPrefix("errorstat_") {
+        if key.utf8.starts(with: "errorstat_".utf8) {
             if let count = Self.pairs(value)["count"].flatMap(Double.init) {
                 errorStats.append(ErrorStat(prefix: String(key.dropFirst("errorstat_".count)), count: count))
             }
             return true
         }
-        if key.hasPrefix("latency_percentiles_usec_") {
+        if key.utf8.starts(with: "latency_percentiles_usec_".utf8) {
             var percentiles: [(quantile: Double, microseconds: Double)] = []
             for (name, number) in Self.orderedPairs(value) {
                 // `p50`, `p99`, `p99.9`: a percentage; Prometheus wants the quantile 0.5, 0.99, 0.999.
@@ -122,7 +122,7 @@ public struct RedisInfo: Sendable, Equatable {
                     averageTTLMilliseconds: pairs["avg_ttl"].flatMap(Double.init) ?? 0))
             return true
         }
-        if key.hasPrefix("slave"), key.dropFirst(5).allSatisfy(\.isNumber), !key.dropFirst(5).isEmpty {
+        if Self.isNumbered(key, prefix: "slave") {
             let pairs = Self.pairs(value)
             replicas.append(
                 Replica(
@@ -134,7 +134,16 @@ public struct RedisInfo: Sendable, Equatable {
     }
 
     private static func isDatabaseKey(_ key: Substring) -> Bool {
-        key.hasPrefix("db") && key.count > 2 && key.dropFirst(2).allSatisfy(\.isNumber)
+        isNumbered(key, prefix: "db")
+    }
+
+    /// `db0`, `slave12`: the prefix and then only ASCII digits, at least one. Checked on bytes:
+    /// `Substring.hasPrefix` compares Characters, and every line of INFO is checked.
+    private static func isNumbered(_ key: Substring, prefix: StaticString) -> Bool {
+        let bytes = key.utf8
+        let prefixBytes = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        guard bytes.count > prefixBytes.count, bytes.starts(with: prefixBytes) else { return false }
+        return bytes.dropFirst(prefixBytes.count).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// `0.5` for 50, `0.999` for 99.9, without binary noise such as 0.9990000000000001.

@@ -97,33 +97,41 @@ public final class MetricRegistry: Sendable {
             var family: FamilySnapshot
             var inOrder: Bool
         }
-        let collected = collectors.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
-        var byName: [String: Gathered] = [:]
-        byName.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
-        /// False when the family conflicts with the one of its name already gathered, and is left out.
-        func absorb(_ family: FamilySnapshot, inOrder: Bool) -> Bool {
-            let name = family.descriptor.name
-            guard byName[name] != nil else {
-                byName[name] = Gathered(family: family, inOrder: inOrder)
-                return true
+        var all: [Gathered] = []
+        all.reserveCapacity(live.count + 512)
+        for family in live { all.append(Gathered(family: family.snapshot(), inOrder: false)) }
+        for collector in collectors {
+            let inOrder = collector.collectsSeriesInOrder
+            for family in collector.collect() where names?.contains(family.descriptor.name) ?? true {
+                all.append(Gathered(family: family, inOrder: inOrder))
             }
-            guard byName[name]!.family.descriptor == family.descriptor else { return false }
-            byName[name]!.family.series.append(contentsOf: family.series)
-            byName[name]!.inOrder = false
-            return true
         }
-
+        // Sorted by name, families of one name in the order gathered: the first decides the
+        // descriptor and wins a duplicate series. Sorting once replaced a dictionary by name, whose
+        // hashing of every name on every scrape cost more than the sort.
+        let order = all.indices.sorted { a, b in
+            let nameA = all[a].family.descriptor.name, nameB = all[b].family.descriptor.name
+            return nameA < nameB || (nameA == nameB && a < b)
+        }
+        var merged: [Gathered] = []
+        merged.reserveCapacity(all.count)
         var conflicting = 0
-        for family in live where !absorb(family.snapshot(), inOrder: false) { conflicting += 1 }
-        for (inOrder, families) in collected {
-            for family in families where names?.contains(family.descriptor.name) ?? true {
-                if !absorb(family, inOrder: inOrder) { conflicting += 1 }
+        for index in order {
+            let next = all[index]
+            guard let last = merged.last, last.family.descriptor.name == next.family.descriptor.name else {
+                merged.append(next)
+                continue
             }
+            guard last.family.descriptor == next.family.descriptor else {
+                conflicting += 1
+                continue
+            }
+            merged[merged.count - 1].family.series.append(contentsOf: next.family.series)
+            merged[merged.count - 1].inOrder = false
         }
         if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
 
-        return byName.keys.sorted().map { name in
-            let gathered = byName[name]!
+        return merged.map { gathered in
             guard !gathered.inOrder else { return gathered.family }
             var family = gathered.family
             family.series = Self.sortedUnique(family.series)
