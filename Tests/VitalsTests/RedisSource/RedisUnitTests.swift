@@ -57,6 +57,35 @@ import Testing
         #expect(info.number("connected_slaves") == 1)
     }
 
+    /// Which lines are structured is decided on the key's bytes: a prefix and, for databases and
+    /// replicas, nothing but digits after it. Fields that merely start like one stay fields.
+    @Test func structuredLinesAreToldApartByTheirKeysOnly() {
+        let info = RedisInfo(parsing: """
+            # Replication
+            slave_read_only:1
+            slave_priority:100
+            slave:1
+            slave12:ip=10.0.0.3,port=6381,state=wait_bgsave,offset=7,lag=0
+            # Keyspace
+            db:1
+            dbsize_hint:4
+            db15:keys=3,expires=0,avg_ttl=0
+            # Commandstats
+            cmdstat_client|list:calls=2,usec=8,usec_per_call=4.00,rejected_calls=0,failed_calls=0
+            cmdstats:9
+            # Errorstats
+            errorstat_NOPERM:count=4
+            """)
+        #expect(info.replicas.map(\.port) == ["6381"])
+        #expect(info.keyspace.map(\.database) == ["db15"])
+        #expect(info.commandStats.map(\.command) == ["client|list"])
+        #expect(info.errorStats == [.init(prefix: "NOPERM", count: 4)])
+        #expect(info.number("slave_read_only") == 1 && info.number("slave_priority") == 100 && info.number("slave") == 1)
+        #expect(info.number("dbsize_hint") == 4 && info["cmdstats"] == "9")
+        // Inside the keyspace section a key that is not db<digits> is not a database either.
+        #expect(info["db"] == "1")
+    }
+
     @Test func percentToQuantileHasNoBinaryNoise() {
         #expect(RedisInfo.quantile(fromPercent: 99.9) == 0.999)
         #expect(SampleValue.format(RedisInfo.quantile(fromPercent: 99.9)) == "0.999")

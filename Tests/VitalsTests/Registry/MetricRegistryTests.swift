@@ -107,6 +107,54 @@ import Testing
         #expect(registry.conflictCount == 1)
     }
 
+    /// Several sources publish families in their own order: a gather sorts them by name, merges
+    /// the families of one name, and of two conflicting descriptors keeps the first source's.
+    @Test func gatherSortsFamiliesByNameAndTheFirstSourceDecidesADescriptor() throws {
+        let registry = MetricRegistry()
+        let keys = try MetricDescriptor(name: "redis_db_keys", help: "Keys.", type: .gauge, labelNames: ["db"])
+        let up = try MetricDescriptor(name: "pg_up", help: "Up.", type: .gauge)
+        let size = try MetricDescriptor(name: "pg_database_size_bytes", help: "Size.", type: .gauge, labelNames: ["datname"])
+        let conflictingSize = try MetricDescriptor(name: "pg_database_size_bytes", help: "Size.", type: .counter, labelNames: ["datname"])
+        let first = registry.makePublisher()
+        let second = registry.makePublisher()
+        let live = try registry.counter("vitals_build_total", help: "Builds.")
+        live.increment()
+        first.publish([FamilySnapshot(keys, series: [.scalar(2, ["db1"])]), FamilySnapshot(up, series: [.scalar(1)]),
+                       FamilySnapshot(size, series: [.scalar(10, ["b"])])])
+        second.publish([FamilySnapshot(conflictingSize, series: [.scalar(99, ["a"])]), FamilySnapshot(keys, series: [.scalar(5, ["db0"]), .scalar(7, ["db1"])])])
+
+        let families = registry.gather()
+        #expect(families.map(\.descriptor.name) == ["pg_database_size_bytes", "pg_up", "redis_db_keys", "vitals_build_total"])
+        #expect(families[0].descriptor.type == .gauge)
+        #expect(families[0].series == [.scalar(10, ["b"])])
+        #expect(families[2].series == [.scalar(5, ["db0"]), .scalar(2, ["db1"])], "merged, sorted, the first source's duplicate kept")
+        #expect(registry.conflictCount == 1)
+        #expect(registry.gather(only: ["redis_db_keys", "pg_up"]).map(\.descriptor.name) == ["pg_up", "redis_db_keys"])
+    }
+
+    /// Rows that feed more families than the builder remembers (a statement's counters, twelve
+    /// here): every sample reaches its family, repeats merge, and a conflicting descriptor is
+    /// refused whether its family was among the recent ones or not.
+    @Test func snapshotBuilderFindsEveryFamilyWhenRowsInterleaveMany() throws {
+        let descriptors = try (0..<12).map { try MetricDescriptor(name: "family_\($0)", help: "Family \($0).", type: .gauge, labelNames: ["row"]) }
+        var builder = SnapshotBuilder()
+        for row in ["r2", "r0", "r1", "r0"] {
+            for (index, descriptor) in descriptors.enumerated() {
+                builder.add(descriptor, value: Double(index) + (row == "r0" ? 0.5 : 0), labels: [row])
+            }
+        }
+        let recentConflict = try MetricDescriptor(name: "family_11", help: "Other.", type: .gauge, labelNames: ["row"])
+        let evictedConflict = try MetricDescriptor(name: "family_0", help: "Other.", type: .gauge, labelNames: ["row"])
+        builder.add(recentConflict, value: 1, labels: ["r9"])
+        builder.add(evictedConflict, value: 1, labels: ["r9"])
+        let families = builder.build()
+        #expect(families.map(\.descriptor.name) == descriptors.map(\.name))
+        for (index, family) in families.enumerated() {
+            #expect(family.series == [.scalar(Double(index) + 0.5, ["r0"]), .scalar(Double(index), ["r1"]), .scalar(Double(index), ["r2"])])
+        }
+        #expect(builder.errors.map(\.code) == [.conflictingDescriptor, .conflictingDescriptor])
+    }
+
     @Test func snapshotBuilderMergesRepeatedSamples() throws {
         let descriptor = try MetricDescriptor(name: "redis_db_keys", help: "Keys.", type: .gauge, labelNames: ["db"])
         var builder = SnapshotBuilder()
