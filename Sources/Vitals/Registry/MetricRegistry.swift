@@ -97,12 +97,12 @@ public final class MetricRegistry: Sendable {
             var family: FamilySnapshot
             var inOrder: Bool
         }
+        let collected = collectors.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
         var all: [Gathered] = []
-        all.reserveCapacity(live.count + 512)
+        all.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
         for family in live { all.append(Gathered(family: family.snapshot(), inOrder: false)) }
-        for collector in collectors {
-            let inOrder = collector.collectsSeriesInOrder
-            for family in collector.collect() where names?.contains(family.descriptor.name) ?? true {
+        for (inOrder, families) in collected {
+            for family in families where names?.contains(family.descriptor.name) ?? true {
                 all.append(Gathered(family: family, inOrder: inOrder))
             }
         }

@@ -61,11 +61,9 @@ public struct SnapshotBuilder: Sendable {
     /// In declaration order; `positions` finds a family by name.
     private var families: [Family] = []
     private var positions: [String: Int] = [:]
-    /// The families of the last few samples, most recent first. Samples come family by family, or
-    /// row by row across a few families (a statement's five counters), so these are checked before
-    /// the name is hashed: hashing every sample's name was a tenth of a Postgres pass.
-    private var recent: [Int] = []
-    private static let recentCount = 8
+    /// The family of the last sample: samples come family by family, and this one is checked
+    /// before the name is hashed.
+    private var lastPosition: Int?
     public private(set) var errors: [RegistryError] = []
 
     public init() {}
@@ -78,24 +76,21 @@ public struct SnapshotBuilder: Sendable {
     /// The family's position, declaring it if it is new; nil when the name is taken by a different descriptor.
     private mutating func position(of descriptor: MetricDescriptor) -> Int? {
         let found: Int
-        if let hit = recent.firstIndex(where: { families[$0].descriptor.name == descriptor.name }) {
-            found = recent[hit]
-            if hit != 0 { recent.remove(at: hit); recent.insert(found, at: 0) }
+        if let last = lastPosition, families[last].descriptor.name == descriptor.name {
+            found = last
+        } else if let known = positions[descriptor.name] {
+            found = known
         } else {
-            if let known = positions[descriptor.name] {
-                found = known
-            } else {
-                found = families.count
-                positions[descriptor.name] = found
-                families.append(Family(descriptor: descriptor, series: []))
-            }
-            if recent.count == Self.recentCount { recent.removeLast() }
-            recent.insert(found, at: 0)
+            positions[descriptor.name] = families.count
+            families.append(Family(descriptor: descriptor, series: []))
+            lastPosition = families.count - 1
+            return lastPosition
         }
         guard families[found].descriptor == descriptor else {
             errors.append(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "declared twice with different help, type or labels"))
             return nil
         }
+        lastPosition = found
         return found
     }
 

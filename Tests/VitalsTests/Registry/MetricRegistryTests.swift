@@ -132,9 +132,9 @@ import Testing
         #expect(registry.gather(only: ["redis_db_keys", "pg_up"]).map(\.descriptor.name) == ["pg_up", "redis_db_keys"])
     }
 
-    /// Rows that feed more families than the builder remembers (a statement's counters, twelve
-    /// here): every sample reaches its family, repeats merge, and a conflicting descriptor is
-    /// refused whether its family was among the recent ones or not.
+    /// Rows that feed many families in turn (a statement's counters, twelve here): every sample
+    /// reaches its family, repeats merge, and a conflicting descriptor is refused whether its
+    /// family was the last sample's or an earlier one.
     @Test func snapshotBuilderFindsEveryFamilyWhenRowsInterleaveMany() throws {
         let descriptors = try (0..<12).map { try MetricDescriptor(name: "family_\($0)", help: "Family \($0).", type: .gauge, labelNames: ["row"]) }
         var builder = SnapshotBuilder()
@@ -143,10 +143,10 @@ import Testing
                 builder.add(descriptor, value: Double(index) + (row == "r0" ? 0.5 : 0), labels: [row])
             }
         }
-        let recentConflict = try MetricDescriptor(name: "family_11", help: "Other.", type: .gauge, labelNames: ["row"])
-        let evictedConflict = try MetricDescriptor(name: "family_0", help: "Other.", type: .gauge, labelNames: ["row"])
-        builder.add(recentConflict, value: 1, labels: ["r9"])
-        builder.add(evictedConflict, value: 1, labels: ["r9"])
+        let lastConflict = try MetricDescriptor(name: "family_11", help: "Other.", type: .gauge, labelNames: ["row"])
+        let earlierConflict = try MetricDescriptor(name: "family_0", help: "Other.", type: .gauge, labelNames: ["row"])
+        builder.add(lastConflict, value: 1, labels: ["r9"])
+        builder.add(earlierConflict, value: 1, labels: ["r9"])
         let families = builder.build()
         #expect(families.map(\.descriptor.name) == descriptors.map(\.name))
         for (index, family) in families.enumerated() {
