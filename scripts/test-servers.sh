@@ -199,7 +199,7 @@ do_stop() {
   stop_redis
   stop_pg
   # A server whose DIR the postgres user cannot reach lives in /tmp (prepare_pg_root): its data
-  # goes with it, or every test run that starts one in a private directory leaves ~40 MB behind.
+  # goes with it, or every test run that starts one in a private directory leaves 50-60 MB behind.
   # (PG_ROOT is already the link's target: resolve_pg_paths.)
   if [[ -L $DIR/pg ]]; then
     case "$PG_ROOT" in /tmp/vitals-pg.*) rm -rf "$PG_ROOT"; rm -f "$DIR/pg" ;; esac
