@@ -139,11 +139,10 @@ public struct RedisInfo: Sendable, Equatable {
 
     /// `db0`, `slave12`: the prefix and then only ASCII digits, at least one. Checked on bytes:
     /// `Substring.hasPrefix` compares Characters, and every line of INFO is checked.
-    private static func isNumbered(_ key: Substring, prefix: StaticString) -> Bool {
-        let bytes = key.utf8
-        let prefixBytes = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
-        guard bytes.count > prefixBytes.count, bytes.starts(with: prefixBytes) else { return false }
-        return bytes.dropFirst(prefixBytes.count).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    private static func isNumbered(_ key: Substring, prefix: String) -> Bool {
+        let digits = key.utf8.dropFirst(prefix.utf8.count)
+        guard !digits.isEmpty, key.utf8.starts(with: prefix.utf8) else { return false }
+        return digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// `0.5` for 50, `0.999` for 99.9, without binary noise such as 0.9990000000000001.

@@ -66,13 +66,16 @@ enum TestEnvironment {
     /// A port no earlier call in this process returned: the kernel may hand a closed port out again,
     /// and two tests once got the same one (gunicorn: "Connection in use").
     static func freePort() -> Int {
+        var port = 0
         for _ in 0..<100 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            let port = boundPort(fd)
+            port = boundPort(fd)
             close(fd)
-            if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
+            if handedOutPorts.withLock({ $0.insert(port).inserted }) { break }
         }
-        return 0
+        // After 100 repeats, the kernel's last answer: a port it reports free, never 0 (which a
+        // server would take as "any port", and the test would then talk to the wrong one).
+        return port
     }
 
     private static let handedOutPorts = Mutex<Set<Int>>([])
