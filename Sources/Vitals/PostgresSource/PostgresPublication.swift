@@ -1,9 +1,12 @@
 /// The latest state of one target, turned into the snapshot its publisher exposes.
 ///
-/// A pure value: passes are merged into it and ``snapshot()`` builds the whole publication's
-/// families in one go from the collectors' samples, so
-/// what a scrape sees is always one consistent pass (the fast collectors' latest results plus the
-/// slow collectors' latest results) and never a duplicate series.
+/// A pure value: passes are merged into it and ``snapshot()`` builds the publication's families
+/// from the collectors' samples, so what a scrape sees is always one consistent pass (the fast
+/// collectors' latest results plus the slow collectors' latest results) and never a duplicate
+/// series. The slow collectors' families (settings, sizes, per-table statistics: most of the
+/// families) are built once, when their pass arrives, and reused by the snapshots of the fast passes
+/// until the next one (three of four at the default intervals). Fast and slow collectors never
+/// share a family name, so the two lists are joined, not merged.
 public struct PostgresPublication: Sendable {
     static let up = PostgresMetric.gauge("pg_up", "Whether the last connection to the server and its queries succeeded (1) or not (0).")
     static let staticInfo = PostgresMetric.gauge(
@@ -34,6 +37,9 @@ public struct PostgresPublication: Sendable {
     public private(set) var serverVersion = 0
     public private(set) var lastPassDuration: Double = 0
     private var outcomes: [PostgresCollectorName: PostgresCollectorOutcome] = [:]
+    /// The collectors whose outcomes last came in a slow pass, and their outcomes' families.
+    private var slowCollectors: Set<PostgresCollectorName> = []
+    private var slowFamilies: [FamilySnapshot] = []
 
     public init(target: String?, enabled: [PostgresCollectorName]) {
         self.target = target
@@ -56,6 +62,18 @@ public struct PostgresPublication: Sendable {
         // A failed collector's outcome replaces its previous one: its old values are not kept,
         // they could be arbitrarily stale. (Per-table statistics keep what the reachable databases gave.)
         for (name, outcome) in pass.outcomes { outcomes[name] = outcome }
+        if !isFast {
+            slowCollectors.formUnion(pass.outcomes.keys)
+        } else if !slowCollectors.isDisjoint(with: pass.outcomes.keys) {
+            slowCollectors.subtract(pass.outcomes.keys)
+        } else {
+            return
+        }
+        var sink = PostgresMetricSink(target: target)
+        for name in enabled where slowCollectors.contains(name) {
+            if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
+        }
+        slowFamilies = sink.build()
     }
 
     /// The target is down (connection failure, or the runner saw a pass overrun its deadline).
@@ -63,6 +81,7 @@ public struct PostgresPublication: Sendable {
         hasRun = true
         isUp = false
         outcomes = [:]
+        slowFamilies = []
     }
 
     /// Whether any collector's last run failed.
@@ -101,12 +120,11 @@ public struct PostgresPublication: Sendable {
             sink.add(Self.collectorSuccess, (outcome?.success ?? isUp) ? 1 : 0, [name.rawValue])
             sink.add(Self.collectorDuration, outcome?.duration ?? 0, [name.rawValue])
         }
-        if isUp {
-            for name in enabled {
-                if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
-            }
+        guard isUp else { return sink.build() }
+        for name in enabled where !slowCollectors.contains(name) {
+            if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
         }
-        return sink.build()
+        return sink.build() + slowFamilies
     }
 
     /// `150020` → `15.20.0`, `90624` → `9.6.24`: the semver postgres_exporter puts in `short_version`.

@@ -443,6 +443,86 @@ import Testing
         #expect(up.values("pg_locks_count").isEmpty)
     }
 
+    @Test func fastAndSlowCollectorsNeverShareAFamilyName() {
+        // The publication joins the slow collectors' families to the fast ones' without merging them.
+        let fast = Set((PostgresPublication.metrics + PostgresSource.collectors(.fast, disabled: []).flatMap(\.metrics)).map(\.name))
+        let slow = Set((PostgresSource.collectors(.slow, disabled: []).flatMap(\.metrics) + StatUserTablesCollector.metrics).map(\.name))
+        #expect(!fast.isEmpty && !slow.isEmpty)
+        #expect(fast.isDisjoint(with: slow))
+        #expect(!fast.contains { $0.hasPrefix("pg_settings_") }, "settings families are named by the server and belong to the slow pass")
+    }
+
+    @Test(arguments: [nil, "h:5432/app"])
+    func slowFamiliesStayUntilTheNextSlowPassAndGoWhenTheTargetIsDown(target: String?) throws {
+        var publication = PostgresPublication(target: target, enabled: [.locks, .settings])
+        func settingsPass(_ maxConnections: String) -> PostgresPassResult {
+            var pass = PostgresPassResult()
+            pass.version = "PostgreSQL 15.4"
+            pass.serverVersion = 150_004
+            var sink = PostgresMetricSink(target: nil)
+            SettingsCollector.map(
+                PostgresRows([
+                    ["name": "max_connections", "setting": maxConnections, "unit": "", "vartype": "integer"],
+                    ["name": "shared_buffers", "setting": "8192", "unit": "8kB", "vartype": "integer"],
+                ]), into: &sink)
+            pass.outcomes[.settings] = PostgresCollectorOutcome(success: true, duration: 0.01, metrics: sink)
+            return pass
+        }
+        var fastPass = PostgresPassResult()
+        fastPass.version = "PostgreSQL 15.4"
+        fastPass.serverVersion = 150_004
+        var locks = PostgresMetricSink(target: nil)
+        LocksCollector.map(PostgresRows([["datname": "app", "mode": "accessexclusivelock", "count": "2", "waiting": "0"]]), context: Self.pg15, into: &locks)
+        fastPass.outcomes[.locks] = PostgresCollectorOutcome(success: true, duration: 0.01, metrics: locks)
+        func scraped() -> ScrapedMetrics {
+            let families = publication.snapshot()
+            #expect(Set(families.map(\.descriptor.name)).count == families.count, "one family per name")
+            return ScrapedMetrics(postgresExposition(families))
+        }
+
+        publication.apply(fastPass, isFast: true)
+        publication.apply(settingsPass("100"), isFast: false)
+        var metrics = scraped()
+        #expect(metrics.sum("pg_settings_max_connections") == 100)
+        #expect(metrics.sum("pg_settings_shared_buffers_bytes") == 67_108_864)
+        #expect(metrics.sum("pg_locks_count", where: ["mode": "accessexclusivelock"]) == 2)
+        if let target {
+            #expect(metrics.values("pg_settings_max_connections").first?.labels["target"] == target)
+        }
+
+        // Fast passes alone keep the last slow pass's families, and their own values change.
+        locks = PostgresMetricSink(target: nil)
+        LocksCollector.map(PostgresRows([["datname": "app", "mode": "accessexclusivelock", "count": "5", "waiting": "0"]]), context: Self.pg15, into: &locks)
+        fastPass.outcomes[.locks] = PostgresCollectorOutcome(success: true, duration: 0.01, metrics: locks)
+        for _ in 0..<3 { publication.apply(fastPass, isFast: true) }
+        metrics = scraped()
+        #expect(metrics.sum("pg_settings_max_connections") == 100)
+        #expect(metrics.sum("pg_locks_count", where: ["mode": "accessexclusivelock"]) == 5)
+
+        // The next slow pass replaces them; a failed one leaves none.
+        publication.apply(settingsPass("200"), isFast: false)
+        #expect(scraped().sum("pg_settings_max_connections") == 200)
+        var failed = PostgresPassResult()
+        failed.outcomes[.settings] = PostgresCollectorOutcome(success: false, duration: 0.01, error: PostgresError(.permission, sqlState: "42501"))
+        publication.apply(failed, isFast: false)
+        metrics = scraped()
+        #expect(metrics.values("pg_settings_max_connections").isEmpty)
+        #expect(metrics.sum("pg_scrape_collector_success", where: ["collector": "settings"]) == 0)
+
+        // Down drops them; back up, they return with the next slow pass only.
+        publication.apply(settingsPass("300"), isFast: false)
+        var down = PostgresPassResult()
+        down.connectionError = PostgresError(.connect, detail: "refused")
+        publication.apply(down, isFast: true)
+        #expect(scraped().values("pg_settings_max_connections").isEmpty)
+        publication.apply(fastPass, isFast: true)
+        metrics = scraped()
+        #expect(metrics.sum("pg_up") == 1)
+        #expect(metrics.values("pg_settings_max_connections").isEmpty)
+        publication.apply(settingsPass("400"), isFast: false)
+        #expect(scraped().sum("pg_settings_max_connections") == 400)
+    }
+
     @Test func severalTargetsGetATargetLabel() {
         let publication = PostgresPublication(target: "h:5432/app", enabled: [.locks])
         let text = postgresExposition(publication.snapshot())
