@@ -40,30 +40,42 @@ public struct ExpositionWriter: Sendable {
         out.append(contentsOf: typeName.utf8)
         out.append(UInt8(ascii: "\n"))
 
+        // A histogram's or summary's sample names and `le` values are the same for each of its
+        // series: made once per family, not once per series and bucket.
+        var suffixed: (bucket: String, sum: String, count: String)?
+        var bounds: [String] = []
         for series in family.series {
             switch series.value {
             case .scalar(let value):
                 appendSample(descriptor.name, descriptor.labelNames, series.labelValues, extra: nil, value: value, into: &out)
             case .histogram(let bucketCounts, let sum, let count, _):
+                let names = suffixed ?? Self.suffixedNames(descriptor.name)
+                suffixed = names
+                if bounds.isEmpty { bounds = descriptor.buckets.map(formatBound) }
                 var cumulative: UInt64 = 0
-                let bucketName = descriptor.name + "_bucket"
-                for (i, bound) in descriptor.buckets.enumerated() where i < bucketCounts.count {
+                for (i, bound) in bounds.enumerated() where i < bucketCounts.count {
                     cumulative &+= bucketCounts[i]
-                    appendSample(bucketName, descriptor.labelNames, series.labelValues, extra: ("le", formatBound(bound)), value: Double(cumulative), into: &out)
+                    appendSample(names.bucket, descriptor.labelNames, series.labelValues, extra: ("le", bound), value: Double(cumulative), into: &out)
                 }
-                appendSample(bucketName, descriptor.labelNames, series.labelValues, extra: ("le", "+Inf"), value: Double(count), into: &out)
-                appendSample(descriptor.name + "_sum", descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
-                appendSample(descriptor.name + "_count", descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
+                appendSample(names.bucket, descriptor.labelNames, series.labelValues, extra: ("le", "+Inf"), value: Double(count), into: &out)
+                appendSample(names.sum, descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
+                appendSample(names.count, descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
             case .summary(let quantiles, let sum, let count):
+                let names = suffixed ?? Self.suffixedNames(descriptor.name)
+                suffixed = names
                 for quantile in quantiles {
                     appendSample(
                         descriptor.name, descriptor.labelNames, series.labelValues, extra: ("quantile", formatQuantile(quantile.quantile)),
                         value: quantile.value, into: &out)
                 }
-                appendSample(descriptor.name + "_sum", descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
-                appendSample(descriptor.name + "_count", descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
+                appendSample(names.sum, descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
+                appendSample(names.count, descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
             }
         }
+    }
+
+    private static func suffixedNames(_ name: String) -> (bucket: String, sum: String, count: String) {
+        (name + "_bucket", name + "_sum", name + "_count")
     }
 
     private func appendSample(_ name: String, _ labelNames: [String], _ labelValues: [String], extra: (String, String)?, value: Double, into out: inout [UInt8]) {

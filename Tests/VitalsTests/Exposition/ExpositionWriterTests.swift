@@ -15,6 +15,7 @@ import Testing
         duration.observe(["/a"], 0.05)
         duration.observe(["/a"], 0.5)
         duration.observe(["/a"], 5)
+        duration.observe(["/b"], 0.05)  // a second series: the family's names and bounds are reused
         let legacy = try registry.counter("pg_statio_user_tables_heap_blocks_read", help: "Legacy counter name.")
         legacy.increment(by: 2)
         return registry
@@ -31,6 +32,11 @@ import Testing
                 d_seconds_bucket{route="/a",le="+Inf"} 3
                 d_seconds_sum{route="/a"} 5.55
                 d_seconds_count{route="/a"} 3
+                d_seconds_bucket{route="/b",le="0.1"} 1
+                d_seconds_bucket{route="/b",le="1"} 1
+                d_seconds_bucket{route="/b",le="+Inf"} 1
+                d_seconds_sum{route="/b"} 0.05
+                d_seconds_count{route="/b"} 1
                 # HELP http_requests_total Requests.
                 # TYPE http_requests_total counter
                 http_requests_total{method="GET",route="/a"} 3
@@ -56,6 +62,11 @@ import Testing
                 d_seconds_bucket{route="/a",le="+Inf"} 3
                 d_seconds_sum{route="/a"} 5.55
                 d_seconds_count{route="/a"} 3
+                d_seconds_bucket{route="/b",le="0.1"} 1
+                d_seconds_bucket{route="/b",le="1.0"} 1
+                d_seconds_bucket{route="/b",le="+Inf"} 1
+                d_seconds_sum{route="/b"} 0.05
+                d_seconds_count{route="/b"} 1
                 # HELP http_requests Requests.
                 # TYPE http_requests counter
                 http_requests_total{method="GET",route="/a"} 3
@@ -164,7 +175,8 @@ extension Gzip {
             descriptor,
             series: [
                 SeriesSnapshot(
-                    labelValues: ["get"], value: .summary(quantiles: [SummaryQuantile(0.5, 0.002), SummaryQuantile(1, 0.25)], sum: 1.5, count: 300))
+                    labelValues: ["get"], value: .summary(quantiles: [SummaryQuantile(0.5, 0.002), SummaryQuantile(1, 0.25)], sum: 1.5, count: 300)),
+                SeriesSnapshot(labelValues: ["set"], value: .summary(quantiles: [SummaryQuantile(0.5, 0.001)], sum: 0.5, count: 2)),
             ])
     }()
 
@@ -178,12 +190,16 @@ extension Gzip {
                 op_latency_seconds{cmd="get",quantile="1"} 0.25
                 op_latency_seconds_sum{cmd="get"} 1.5
                 op_latency_seconds_count{cmd="get"} 300
+                op_latency_seconds{cmd="set",quantile="0.5"} 0.001
+                op_latency_seconds_sum{cmd="set"} 0.5
+                op_latency_seconds_count{cmd="set"} 2
 
                 """)
         let openMetrics = String(decoding: ExpositionWriter(format: .openMetrics).write([Self.family]), as: UTF8.self)
         #expect(openMetrics.contains("# TYPE op_latency_seconds summary\n"))
         #expect(openMetrics.contains("op_latency_seconds{cmd=\"get\",quantile=\"1.0\"} 0.25\n"))
-        #expect(openMetrics.hasSuffix("op_latency_seconds_count{cmd=\"get\"} 300\n# EOF\n"))
+        #expect(openMetrics.contains("op_latency_seconds_count{cmd=\"get\"} 300\n"))
+        #expect(openMetrics.hasSuffix("op_latency_seconds_count{cmd=\"set\"} 2\n# EOF\n"))
     }
 
     @Test func protobufCarriesASummaryMessage() throws {
