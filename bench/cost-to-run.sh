@@ -9,8 +9,11 @@
 #
 # COMPARE adds, for each space-separated NAME:ITEM[,ITEM], a busy and an idle vitals run beside the
 # others (rows vitals_busy_NAME and vitals_idle_NAME); an ITEM is an environment variable VAR=VALUE
-# or a flag --key=value, or binary=PATH for another build (COMPARE='before:binary=/tmp/vitals-old').
-# So a lever is measured in the same run as the daemon without it.
+# or a flag --key=value, or binary=PATH for another build (COMPARE='before:binary=/tmp/vitals-old'),
+# or no-slow-query to leave the slow-query log out. So a lever is measured in the same run as the
+# daemon without it. The exporters' own job, and only it (no statements, per-table statistics,
+# slow-query log, findings or page):
+#   COMPARE='exporters-job:no-slow-query,--postgres.statements.enabled=false,--postgres.disable-collector=stat_user_tables,--findings.enabled=false,--page.enabled=false'
 #
 # In each run, at the same time, on one private PostgreSQL 15 (pg_stat_statements, auto_explain,
 # statements from 50 ms logged) and one redis-server 7:
@@ -64,17 +67,18 @@ for spec in ${COMPARE:-}; do compare_env[${spec%%:*}]=${spec#*:}; done
 
 start_vitals() { # LOG PORT [VAR=VALUE|--flag=value|binary=PATH,...]
   local extra=() variables=() flags=() item binary=$VITALS
+  local slow_query=(--slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX")
   [[ -n ${3:-} ]] && IFS=, read -r -a extra <<<"$3"
   for item in "${extra[@]}"; do
     if [[ $item == --* ]]; then flags+=("$item")
     elif [[ $item == binary=* ]]; then binary=${item#binary=}
+    elif [[ $item == no-slow-query ]]; then slow_query=()
     else variables+=("$item"); fi
   done
   env "${variables[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$binary" "${flags[@]}" --web.listen-address "127.0.0.1:$2" --log.level warn \
     --timing-log.path "$1" --timing-log.from-beginning \
     --postgres.dsn "$VITALS_TEST_PG_DSN" --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" \
-    --slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX" \
-    >>"$OUT/vitals.log" 2>&1 &
+    "${slow_query[@]}" >>"$OUT/vitals.log" 2>&1 &
   echo $!
 }
 
