@@ -5,9 +5,11 @@
   listener-attack.py slowloris --port P --count 500 --interval 5 --duration 30 [--tls]
   listener-attack.py silent    --port P --duration 20 [--tls] [--handshake]
 
-idle:      N connections each send `GET /health HTTP/1.1` and stay open; meanwhile one scrape
-           of /metrics a second on a fresh connection. Prints JSON: connections the server
-           accepted and answered, how many it closed, scrape latencies.
+idle:      N connections each send `GET /health HTTP/1.1` and stay open. Once the server has
+           taken every one off its accept queue (answered or closed it), one scrape of /metrics
+           a second on a fresh connection for --hold seconds. Prints JSON: connections the
+           server accepted and answered, how many it closed, scrape latencies, and why any
+           scrape failed.
 slowloris: N connections each send one header byte every --interval seconds; prints when the
            server closed each one (seconds after its first byte).
 silent:    one connection that sends nothing (with --tls --handshake: completes the TLS
@@ -47,10 +49,12 @@ def connect(port, tls, handshake=True, timeout=5):
 
 
 def scrape(port, tls, user, password, timeout=5.0):
-    """One GET /metrics on a fresh connection; returns seconds or None."""
+    """One GET /metrics on a fresh connection; returns (seconds, None) or (None, why it failed)."""
     start = time.monotonic()
+    step = "connect"
     try:
         sock = connect(port, tls, timeout=timeout)
+        step = "read"
         headers = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if user is not None:
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -64,10 +68,12 @@ def scrape(port, tls, user, password, timeout=5.0):
             data += chunk
         sock.close()
         if data.startswith(b"HTTP/1.1 200"):
-            return time.monotonic() - start
-    except OSError:
-        pass
-    return None
+            return time.monotonic() - start, None
+        return None, "closed_without_response" if not data else "status_" + data[9:12].decode(errors="replace")
+    except socket.timeout:
+        return None, step + "_timeout"
+    except OSError as error:
+        return None, f"{step}_{type(error).__name__}"
 
 
 def is_closed(sock):
@@ -84,10 +90,28 @@ def is_closed(sock):
         return True
 
 
+def settle(sockets, timeout):
+    """Waits until each connection has its answer or was closed, that is until the server has
+    accepted all of them: a scrape sent earlier would queue behind the flood's tail in the
+    listen backlog and time the server's accept rate, not the listener under idle connections.
+    Returns how many were still waiting at the deadline."""
+    selector = selectors.DefaultSelector()
+    for sock in sockets:
+        selector.register(sock, selectors.EVENT_READ)
+    waiting, deadline = len(sockets), time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            selector.unregister(key.fileobj)
+            waiting -= 1
+    selector.close()
+    return waiting
+
+
 def idle(args):
     raise_own_limit(args.count)
     sockets, refused = [], 0
-    deadline = time.monotonic() + args.open_timeout
+    started_opening = time.monotonic()
+    deadline = started_opening + args.open_timeout
     for _ in range(args.count):
         if time.monotonic() > deadline:
             break
@@ -98,20 +122,26 @@ def idle(args):
         except OSError:
             refused += 1
     opened_at = time.monotonic()
-    latencies, failures = [], 0
-    while time.monotonic() - opened_at < args.hold:
-        seconds = scrape(args.port, args.tls, args.user, args.password)
+    unsettled = settle(sockets, args.settle_timeout)
+    settled_at = time.monotonic()
+    latencies, failures = [], {}
+    while time.monotonic() - settled_at < args.hold:
+        started = time.monotonic()
+        seconds, why = scrape(args.port, args.tls, args.user, args.password)
         if seconds is None:
-            failures += 1
+            key = f"{why} after {time.monotonic() - started:.1f} s at {started - settled_at:.1f} s"
+            failures[key] = failures.get(key, 0) + 1
         else:
             latencies.append(seconds)
-        time.sleep(max(0.0, 1.0 - (seconds or 0)))
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
     alive = sum(0 if is_closed(s) else 1 for s in sockets)
     for sock in sockets:
         sock.close()
     result = {
         "attempted": args.count, "connected": len(sockets), "connect_errors": refused, "open_at_end": alive,
-        "scrapes_ok": len(latencies), "scrapes_failed": failures,
+        "scrapes_ok": len(latencies), "scrapes_failed": sum(failures.values()), "scrape_failures": failures,
+        "open_seconds": round(opened_at - started_opening, 2), "settle_seconds": round(settled_at - opened_at, 2),
+        "unsettled": unsettled,
         "scrape_median_seconds": statistics.median(latencies) if latencies else None,
         "scrape_max_seconds": max(latencies) if latencies else None,
     }
@@ -186,6 +216,7 @@ def main():
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--hold", type=float, default=10)
     parser.add_argument("--open-timeout", type=float, default=60)
+    parser.add_argument("--settle-timeout", type=float, default=60)
     parser.add_argument("--interval", type=float, default=5)
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--user")

@@ -14,6 +14,12 @@ import Testing
         var open_at_end: Int?
         var scrapes_ok: Int?
         var scrapes_failed: Int?
+        /// Why each failed scrape failed, when, and after how long.
+        var scrape_failures: [String: Int]?
+        var open_seconds: Double?
+        var settle_seconds: Double?
+        /// Connections still in the server's accept queue when the scrapes began (none expected).
+        var unsettled: Int?
         var scrape_max_seconds: Double?
         var closed_by_server: Int?
         var closed_after_max: Double?
@@ -77,6 +83,11 @@ import Testing
         #expect(daemon.process.isRunning, "vitals died: \(daemon.output)")
         #expect((result.connected ?? 0) >= 1900, "\(result)")
         #expect((result.open_at_end ?? .max) <= 512, "the connection cap holds: \(result)")
+        // The scrapes start once the daemon has accepted (answered or shed) every connection: a
+        // scrape queued behind the flood's tail in the 256-deep backlog once used its whole 5 s
+        // timeout in CI (a debug build beside the whole suite). How fast the backlog drains is
+        // speed, not what this tests.
+        #expect(result.unsettled == 0, "\(result)")
         // One scrape a second for 10 s; four is a generous floor for a loaded machine (a debug build,
         // the whole suite beside it), where six of a 6 s hold once fell to three.
         #expect((result.scrapes_ok ?? 0) >= 4 && result.scrapes_failed == 0, "\(result)")
