@@ -276,8 +276,10 @@ import Testing
         var alertQueries = 0
         var skipped: [String] = []
         var excused: [String] = []
+        var retried: [String] = []
         for (mode, base) in [("classic", base), ("native", nativeBase)] {
             var failures: [String] = []
+            var retrying: Duration = .zero
             // The native Prometheus really keeps the native histogram and nothing else of it.
             let buckets = await Self.query(base, "http_request_duration_seconds_bucket")
             let native = await Self.query(base, "http_request_duration_seconds")
@@ -293,7 +295,21 @@ import Testing
                         continue
                     }
                     let promql = DeploymentPromQL.substitute(expr, values: ["__rate_interval": "1m"])
-                    let result = await Self.query(base, promql)
+                    var result = await Self.query(base, promql)
+                    // An instant selector is empty while the source's latest scrape lacked the family:
+                    // one pass that failed on a loaded machine (CI once lost seven Postgres panels at
+                    // once, with the server fine). Asked again each second, Prometheus scraping each
+                    // second, within 20 s per Prometheus in all; a panel that stays empty fails, and
+                    // each retry is printed below.
+                    let firstAsked = ContinuousClock.now
+                    while result.ok, result.series == 0, Self.mayBeEmpty[panel] == nil, mode == "classic" || Self.mayBeEmptyNative[panel] == nil,
+                        retrying + (ContinuousClock.now - firstAsked) < .seconds(20)
+                    {
+                        try await Task.sleep(for: .seconds(1))
+                        result = await Self.query(base, promql)
+                        if result.series > 0 { retried.append("\(panel) \(refId) (\(mode)) after \(ContinuousClock.now - firstAsked)") }
+                    }
+                    retrying += ContinuousClock.now - firstAsked
                     checked += 1
                     if !result.ok {
                         failures.append("\(panel) \(refId): error \(result.error)\n    \(promql)")
@@ -301,12 +317,14 @@ import Testing
                         if let reason = Self.mayBeEmpty[panel] ?? (mode == "native" ? Self.mayBeEmptyNative[panel] : nil) {
                             excused.append("\(panel) (\(mode)): \(reason)")
                         } else {
-                            failures.append("\(panel) \(refId) (\(mode)): no series\n    \(promql)")
+                            failures.append("\(panel) \(refId) (\(mode)): no series (asked again each second; \(retrying) of retries for this Prometheus)\n    \(promql)")
                         }
                     }
                 }
             }
-            #expect(failures.isEmpty, "\(failures.count) dashboard queries failed (\(mode)):\n\(failures.joined(separator: "\n"))")
+            #expect(
+                failures.isEmpty,
+                "\(failures.count) dashboard queries failed (\(mode)):\n\(failures.joined(separator: "\n"))\nvitals (warn and above): \(starletteVitals.output.suffix(3000))")
             #expect(checked >= 30, "only \(checked) queries checked")
 
             // Every rule evaluates: the rules API reports no error, and each expression runs through the query API.
@@ -344,6 +362,7 @@ import Testing
             in \(ContinuousClock.now - started).
             Skipped (source or metric not in this build): \(skipped.count)\(skipped.isEmpty ? "" : "\n  " + skipped.joined(separator: "\n  "))
             Allowed empty: \(excused.isEmpty ? "none" : excused.joined(separator: "; "))
+            Empty at first, then answered: \(retried.isEmpty ? "none" : retried.joined(separator: "; "))
             Notes: \(notes.isEmpty ? "none" : notes.joined(separator: "; "))
             """)
 

@@ -133,6 +133,9 @@ import Testing
                 metrics.sum("pg_stat_user_tables_seq_tup_read", where: big) >= 500_000
                     && metrics.sum("pg_stat_activity_count", where: ["datname": "app", "state": "idle in transaction"]) >= 1
                     && metrics.sum("pg_stat_activity_lock_waiting_sessions", where: ["datname": "app"]) >= 1
+                    // pg_locks is read by another statement of the pass than pg_stat_activity: the
+                    // waiter can start waiting between the two (CI saw the one without the other).
+                    && metrics.sum("pg_locks_waiting", where: ["datname": "app"]) >= 1
             }
             let metrics = ScrapedMetrics(body)
             #expect(metrics.sum("pg_stat_user_tables_seq_scan", where: big) >= 5)
