@@ -10,7 +10,7 @@ public struct ExpositionWriter: Sendable {
 
     public func write(_ families: [FamilySnapshot]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(families.reduce(4096) { $0 + 128 + $1.series.count * 96 })
+        out.reserveCapacity(families.reduce(4096) { $0 + 128 + Self.lines(of: $1) * 96 })
         for family in families { write(family, into: &out) }
         if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
         return out
@@ -31,46 +31,61 @@ public struct ExpositionWriter: Sendable {
             }
         }
         out.append(contentsOf: "# HELP ".utf8)
-        out.append(contentsOf: familyName.utf8)
+        Self.append(familyName, to: &out)
         out.append(UInt8(ascii: " "))
         appendEscaped(descriptor.help, into: &out, quotes: format == .openMetrics)
         out.append(contentsOf: "\n# TYPE ".utf8)
-        out.append(contentsOf: familyName.utf8)
+        Self.append(familyName, to: &out)
         out.append(UInt8(ascii: " "))
-        out.append(contentsOf: typeName.utf8)
+        Self.append(typeName, to: &out)
         out.append(UInt8(ascii: "\n"))
 
-        // A histogram's or summary's sample names and `le` values are the same for each of its
-        // series: made once per family, not once per series and bucket.
+        // A series' labels are escaped once, into `labels`, and copied into each of its lines (a
+        // histogram series has one per bucket). A histogram's or summary's sample names and `le`
+        // values are the same for each of its series: made once per family.
         var suffixed: (bucket: String, sum: String, count: String)?
-        var bounds: [String] = []
+        var bounds: [[UInt8]] = []
+        var labels: [UInt8] = []
         for series in family.series {
+            labels.removeAll(keepingCapacity: true)
+            for (position, labelName) in descriptor.labelNames.enumerated() where position < series.labelValues.count {
+                if position > 0 { labels.append(UInt8(ascii: ",")) }
+                appendLabel(labelName, series.labelValues[position], into: &labels)
+            }
             switch series.value {
             case .scalar(let value):
-                appendSample(descriptor.name, descriptor.labelNames, series.labelValues, extra: nil, value: value, into: &out)
+                appendSample(descriptor.name, labels, extra: nil, value: value, into: &out)
             case .histogram(let bucketCounts, let sum, let count, _):
                 let names = suffixed ?? Self.suffixedNames(descriptor.name)
                 suffixed = names
-                if bounds.isEmpty { bounds = descriptor.buckets.map(formatBound) }
+                if bounds.isEmpty { bounds = descriptor.buckets.map { Self.labelPair("le", formatBound($0)) } + [Self.labelPair("le", "+Inf")] }
                 var cumulative: UInt64 = 0
-                for (i, bound) in bounds.enumerated() where i < bucketCounts.count {
-                    cumulative &+= bucketCounts[i]
-                    appendSample(names.bucket, descriptor.labelNames, series.labelValues, extra: ("le", bound), value: Double(cumulative), into: &out)
+                for position in 0..<min(bounds.count - 1, bucketCounts.count) {
+                    cumulative &+= bucketCounts[position]
+                    appendSample(names.bucket, labels, extra: bounds[position], value: Double(cumulative), into: &out)
                 }
-                appendSample(names.bucket, descriptor.labelNames, series.labelValues, extra: ("le", "+Inf"), value: Double(count), into: &out)
-                appendSample(names.sum, descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
-                appendSample(names.count, descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
+                appendSample(names.bucket, labels, extra: bounds[bounds.count - 1], value: Double(count), into: &out)
+                appendSample(names.sum, labels, extra: nil, value: sum, into: &out)
+                appendSample(names.count, labels, extra: nil, value: Double(count), into: &out)
             case .summary(let quantiles, let sum, let count):
                 let names = suffixed ?? Self.suffixedNames(descriptor.name)
                 suffixed = names
                 for quantile in quantiles {
                     appendSample(
-                        descriptor.name, descriptor.labelNames, series.labelValues, extra: ("quantile", formatQuantile(quantile.quantile)),
-                        value: quantile.value, into: &out)
+                        descriptor.name, labels, extra: Self.labelPair("quantile", formatQuantile(quantile.quantile)), value: quantile.value, into: &out)
                 }
-                appendSample(names.sum, descriptor.labelNames, series.labelValues, extra: nil, value: sum, into: &out)
-                appendSample(names.count, descriptor.labelNames, series.labelValues, extra: nil, value: Double(count), into: &out)
+                appendSample(names.sum, labels, extra: nil, value: sum, into: &out)
+                appendSample(names.count, labels, extra: nil, value: Double(count), into: &out)
             }
+        }
+    }
+
+    /// About how many lines the family writes: a buffer reserved too small is copied as it grows.
+    private static func lines(of family: FamilySnapshot) -> Int {
+        switch family.descriptor.type {
+        case .histogram: family.series.count * (family.descriptor.buckets.count + 3)
+        case .summary: family.series.count * 6
+        default: family.series.count
         }
     }
 
@@ -78,29 +93,37 @@ public struct ExpositionWriter: Sendable {
         (name + "_bucket", name + "_sum", name + "_count")
     }
 
-    private func appendSample(_ name: String, _ labelNames: [String], _ labelValues: [String], extra: (String, String)?, value: Double, into out: inout [UInt8]) {
-        out.append(contentsOf: name.utf8)
-        if !labelNames.isEmpty || extra != nil {
+    /// `name="value"` for a label the writer adds (`le`, `quantile`): its values need no escaping.
+    private static func labelPair(_ name: String, _ value: String) -> [UInt8] {
+        Array(name.utf8) + Array("=\"".utf8) + Array(value.utf8) + [UInt8(ascii: "\"")]
+    }
+
+    /// One line: `name{labels,extra} value`, without braces when there are neither.
+    private func appendSample(_ name: String, _ labels: [UInt8], extra: [UInt8]?, value: Double, into out: inout [UInt8]) {
+        Self.append(name, to: &out)
+        if !labels.isEmpty || extra != nil {
             out.append(UInt8(ascii: "{"))
-            var first = true
-            for (labelName, labelValue) in zip(labelNames, labelValues) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                appendLabel(labelName, labelValue, into: &out)
-            }
+            out.append(contentsOf: labels)
             if let extra {
-                if !first { out.append(UInt8(ascii: ",")) }
-                appendLabel(extra.0, extra.1, into: &out)
+                if !labels.isEmpty { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: extra)
             }
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: " "))
-        out.append(contentsOf: SampleValue.format(value).utf8)
+        SampleValue.append(value, to: &out)
         out.append(UInt8(ascii: "\n"))
     }
 
+    /// A string's bytes in one copy, from its own storage (no copy of the string first).
+    private static func append(_ text: String, to out: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
+            out.append(contentsOf: text.utf8)
+        }
+    }
+
     private func appendLabel(_ name: String, _ value: String, into out: inout [UInt8]) {
-        out.append(contentsOf: name.utf8)
+        Self.append(name, to: &out)
         out.append(contentsOf: "=\"".utf8)
         appendEscaped(value, into: &out, quotes: true)
         out.append(UInt8(ascii: "\""))
@@ -109,8 +132,7 @@ public struct ExpositionWriter: Sendable {
     private func appendEscaped(_ text: String, into out: inout [UInt8], quotes: Bool) {
         // Label values and help texts almost never need escaping: copy them in one block then. A byte
         // at a time was a quarter of the time spent writing 100,000 series (BENCHMARKS.md).
-        var text = text
-        text.withUTF8 { bytes in
+        func escape(_ bytes: UnsafeBufferPointer<UInt8>) {
             let clean = !bytes.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || (quotes && $0 == UInt8(ascii: "\"")) }
             if clean {
                 out.append(contentsOf: bytes)
@@ -124,6 +146,10 @@ public struct ExpositionWriter: Sendable {
                 default: out.append(byte)
                 }
             }
+        }
+        if text.utf8.withContiguousStorageIfAvailable(escape) == nil {
+            var copy = text
+            copy.withUTF8(escape)
         }
     }
 
@@ -143,6 +169,29 @@ public struct ExpositionWriter: Sendable {
 
 /// Sample values as Prometheus writes them: integers without a fraction, `+Inf`, `-Inf`, `NaN`.
 enum SampleValue {
+    /// ``format(_:)``'s bytes; a whole number's digits go straight into `out`, without a string.
+    static func append(_ value: Double, to out: inout [UInt8]) {
+        guard value == value.rounded(), abs(value) < 1e15 else {
+            out.append(contentsOf: format(value).utf8)
+            return
+        }
+        var number = Int64(value)
+        if number < 0 {
+            out.append(UInt8(ascii: "-"))
+            number = -number
+        }
+        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes: enough for the 15 digits of 1e15 - 1
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var position = buffer.count
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(number % 10)
+                number /= 10
+            } while number > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position...]))
+        }
+    }
+
     static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }

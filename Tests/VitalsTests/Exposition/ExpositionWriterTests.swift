@@ -84,10 +84,42 @@ import Testing
 
     @Test(arguments: [
         (0.0, "0"), (-0.0, "0"), (3, "3"), (0.25, "0.25"), (1e-5, "1e-05"), (.infinity, "+Inf"), (-.infinity, "-Inf"), (.nan, "NaN"),
-        (1e20, "1e+20"),
+        (1e20, "1e+20"), (-42, "-42"), (999_999_999_999_999, "999999999999999"), (-999_999_999_999_999, "-999999999999999"), (1e15, "1000000000000000.0"),
+        (-0.5, "-0.5"),
     ])
     func sampleValues(value: Double, expected: String) {
         #expect(SampleValue.format(value) == expected)
+        var bytes: [UInt8] = Array("x ".utf8)
+        SampleValue.append(value, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "x " + expected)
+    }
+
+    /// Each series' labels are escaped once and copied into every line of it: a histogram without
+    /// labels has only `le`, and an escaped label value is the same in each bucket line.
+    @Test func histogramLinesCarryTheirSeriesLabelsOrOnlyLe() throws {
+        let registry = MetricRegistry()
+        let plain = try registry.histogram("plain_seconds", help: "No labels.", buckets: [0.5])
+        plain.observe([], 0.25)
+        plain.observe([], 0.75)
+        let escaped = try registry.histogram("escaped_seconds", help: "Escaped.", labels: ["route", "method"], buckets: [0.5])
+        escaped.observe(["/a\"b", "GET"], 2)
+        let text = String(decoding: ExpositionWriter(format: .prometheusText).write(registry.gather()), as: UTF8.self)
+        #expect(
+            text == """
+                # HELP escaped_seconds Escaped.
+                # TYPE escaped_seconds histogram
+                escaped_seconds_bucket{route="/a\\"b",method="GET",le="0.5"} 0
+                escaped_seconds_bucket{route="/a\\"b",method="GET",le="+Inf"} 1
+                escaped_seconds_sum{route="/a\\"b",method="GET"} 2
+                escaped_seconds_count{route="/a\\"b",method="GET"} 1
+                # HELP plain_seconds No labels.
+                # TYPE plain_seconds histogram
+                plain_seconds_bucket{le="0.5"} 1
+                plain_seconds_bucket{le="+Inf"} 2
+                plain_seconds_sum 1
+                plain_seconds_count 2
+
+                """)
     }
 
     @Test func emptyFamiliesStillCarryHelpAndType() throws {
