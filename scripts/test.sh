@@ -67,6 +67,11 @@ swift --version 2>&1 | head -n1
 swift build --build-tests </dev/null
 
 section "swift test $*"
+# Swift Testing starts every test at once by default: on two cores, ~150 integration tests with
+# their daemons, servers and browsers starting together left quick tests waiting 20-50 s and
+# in-process deadlines (1-2 s budgets, 8 s margins) missed in three of the last six runs. At most
+# VITALS_TEST_PARALLEL test cases run together (an experimental Swift Testing setting, 6.3).
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${VITALS_TEST_PARALLEL:-12}
 set +e
 swift test "$@" </dev/null
 status=$?

@@ -6,7 +6,10 @@ import Testing
 /// The short, in-CI counterpart of the libFuzzer harnesses in Fuzz/: mutated and random inputs
 /// into every parser. The property is only "no crash, no hang, sane output"; `bash Fuzz/run.sh`
 /// runs a million inputs each with AddressSanitizer outside CI.
-@Suite(.onItsOwnThread) struct RandomInputTests {
+///
+/// Serialized: its tests run one at a time on the one thread anyway, and a test waiting its turn
+/// there would hold one of the run's parallel slots (scripts/test.sh bounds them).
+@Suite(.onItsOwnThread, .serialized) struct RandomInputTests {
     static let seeds: [String] = [
         "2026-11-22 12:00:00,003 INFO app.middleware.timing GET /markets/42 completed in 12.3ms",
         "2026-11-22 12:00:00,006 WARNING app.middleware.timing SLOW REQUEST: GET /dashboard took 250.1ms",
