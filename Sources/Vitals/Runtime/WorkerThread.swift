@@ -10,15 +10,12 @@ import NIOPosix
 /// only its own source.
 ///
 /// Two ways to use it: ``run(_:)`` hands it one job at a time (a collection pass, driven by
-/// ``CollectionRunner``); ``repeatEvery(_:watch:idleTimeout:_:)`` makes it call a body again and
+/// ``CollectionRunner``); ``repeatEvery(_:watch:idleTimeouts:_:)`` makes it call a body again and
 /// again (a log tail). Waits are on the monotonic clock, so setting the wall clock back cannot
 /// stall a poll, and one timed wait per poll is the whole cost of an idle thread: a poll written
 /// as `Task.sleep` plus a hop to a pool costs four cross-thread wake-ups (BENCHMARKS.md).
 final class WorkerThread: Sendable {
     private let thread = NIOThreadPool(numberOfThreads: 1)
-    /// How long a watched, idle log waits without an inotify event before it is read anyway: the
-    /// fallback for changes inotify does not report (network file systems), at one wake-up each.
-    static let defaultIdleTimeout: Duration = .seconds(5)
     private let stop = StopSignal()
 
     init() {
@@ -45,24 +42,26 @@ final class WorkerThread: Sendable {
     ///
     /// With a `watch`, the waits between calls follow ``LogPollSchedule``: a log being written is
     /// polled once per interval, one that went quiet only when the watch reports a change (then
-    /// `interval` more, to batch a burst of writes) or once per `idleTimeout`. `body` keeps the
-    /// watch's followed files current.
+    /// `interval` more, to batch a burst of writes) or once per idle timeout, which grows along
+    /// `idleTimeouts` while those reads find nothing. `body` keeps the watch's followed files
+    /// current and returns whether it read anything.
     func repeatEvery(
-        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = WorkerThread.defaultIdleTimeout, _ body: @escaping @Sendable () -> Void
+        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts,
+        _ body: @escaping @Sendable () -> Bool
     ) async {
         let stop = self.stop
         await withTaskCancellationHandler {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 thread.submit { state in
                     guard state == .active else { return finished.resume() }
-                    var schedule = LogPollSchedule()
+                    var schedule = LogPollSchedule(idleTimeouts: idleTimeouts)
                     loop: while !stop.isStopped {
-                        body()
+                        let found = body()
                         guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
                             if stop.wait(for: interval) { break loop }
                             continue
                         }
-                        var wait = schedule.afterRead(pendingChanges: watch.drain())
+                        var wait = schedule.afterRead(pendingChanges: watch.drain(), found: found)
                         // Sleep until the schedule says read; only `body` changes what the watch follows.
                         waiting: while true {
                             let next: LogPollSchedule.Next
@@ -71,7 +70,7 @@ final class WorkerThread: Sendable {
                                 if stop.wait(for: interval) { break loop }
                                 next = schedule.afterInterval(written: watch.drain())
                             case .change:
-                                switch stop.wait(for: idleTimeout, orUntilReadable: watch.descriptor) {
+                                switch stop.wait(for: schedule.idleTimeout, orUntilReadable: watch.descriptor) {
                                 case .stopped: break loop
                                 case .timedOut: next = schedule.afterChange(seen: false)
                                 case .readable: next = schedule.afterChange(seen: true)
@@ -97,10 +96,11 @@ final class WorkerThread: Sendable {
 
     /// A polling loop on a thread of its own, shut down when the loop ends: the log sources' whole run.
     static func repeatEvery(
-        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeout: Duration = WorkerThread.defaultIdleTimeout, _ body: @escaping @Sendable () -> Void
+        _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts,
+        _ body: @escaping @Sendable () -> Bool
     ) async {
         let worker = WorkerThread()
-        await worker.repeatEvery(interval, watch: watch, idleTimeout: idleTimeout, body)
+        await worker.repeatEvery(interval, watch: watch, idleTimeouts: idleTimeouts, body)
         await worker.shutdown()
     }
 }

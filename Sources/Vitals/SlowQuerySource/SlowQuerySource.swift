@@ -179,8 +179,9 @@ public final class SlowQuerySource: VitalsSource {
         await cancelWhenGracefulShutdown {
             let watch = LogChangeWatch(patterns: self.configuration.paths)
             await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
-                self.pollOnce()
+                let health = self.pollOnce()
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
+                return health.bytesRead > 0
             }
         }
         pipeline.close()
@@ -205,7 +206,8 @@ public final class SlowQuerySource: VitalsSource {
         return pipeline.finish()
     }
 
-    func pollOnce() {
+    @discardableResult
+    func pollOnce() -> LogTailHealth {
         let start = ContinuousClock.now
         let outcome = pipeline.poll()
         if let report = outcome.report {
@@ -217,6 +219,7 @@ public final class SlowQuerySource: VitalsSource {
             evidence.publish(indexCandidates: candidates, samples: outcome.statementSamples, from: configuration.paths.joined(separator: ","))
         }
         status.record(outcome.tail, duration: (ContinuousClock.now - start).seconds, subject: "Postgres server log", logger: logger)
+        return outcome.tail
     }
 
     /// What the shared tail pass feeds: the ingester, at the wall-clock time of the poll (for

@@ -1,4 +1,4 @@
-/// When a watched log is read next: the waits between reads of ``WorkerThread/repeatEvery(_:watch:idleTimeout:_:)``,
+/// When a watched log is read next: the waits between reads of ``WorkerThread/repeatEvery(_:watch:idleTimeouts:_:)``,
 /// as a state machine that returns what to do.
 ///
 /// - A log being written is read once per interval, one wake-up each: after a read that follows
@@ -6,11 +6,20 @@
 ///   without waiting for the write's inotify event first (that was a second wake-up a second).
 /// - A log that went quiet for an interval is not read; the thread sleeps until it changes.
 /// - A change wakes the thread, which waits one more interval to batch the burst, then reads.
-/// - An idle log is read once per idle timeout (changes inotify does not report).
+/// - An idle log is read once per idle timeout, for changes inotify does not report (a network
+///   file system's writes from another host). Each such read that finds nothing doubles the next
+///   timeout, from 5 s up to a minute, so a log quiet for hours costs a wake-up a minute, not
+///   twelve. A read after a timeout that does find new lines shows the watch missed a write: the
+///   timeout then stays at its base for good, as it was before it grew.
 ///
 /// What it costs: a log written once every few seconds wakes the thread three times per write
-/// (the change, the batching interval, the interval that finds it quiet) instead of two.
+/// (the change, the batching interval, the interval that finds it quiet) instead of two. On a
+/// file system whose writes inotify never reports, the first write after a quiet spell is read up
+/// to a minute late (never lost), and only then does the timeout stay short.
 struct LogPollSchedule: Equatable {
+    /// 5 s, doubling after each quiet read, at most a minute.
+    static let defaultIdleTimeouts = Backoff(base: .seconds(5), cap: .seconds(60))
+
     enum Wait: Equatable {
         /// Sleep one interval, then look whether the log was written meanwhile.
         case interval
@@ -27,9 +36,35 @@ struct LogPollSchedule: Equatable {
     private var active = false
     /// Writes were seen that no read has taken yet: read after the interval whatever it brings.
     private var unread = false
+    /// Quiet reads after an idle timeout count as a retry's failures count: each lengthens the
+    /// next wait, up to the cap.
+    private var quietTimeouts: Backoff
+    /// The next read is the one an idle timeout asked for.
+    private var readingAfterTimeout = false
+    /// A read after a timeout found lines no event announced: the watch misses writes here.
+    private(set) var watchMissesWrites = false
 
-    /// After a read; `pendingChanges`: the watch already held changes (written while reading).
-    mutating func afterRead(pendingChanges: Bool) -> Wait {
+    init(idleTimeouts: Backoff = Self.defaultIdleTimeouts) {
+        quietTimeouts = idleTimeouts
+    }
+
+    /// How long the next wait for a change may last before the log is read anyway.
+    var idleTimeout: Duration {
+        quietTimeouts.delay(afterFailures: quietTimeouts.consecutiveFailures + 1)
+    }
+
+    /// After a read; `pendingChanges`: the watch already held changes (written while reading);
+    /// `found`: the read took new bytes.
+    mutating func afterRead(pendingChanges: Bool, found: Bool) -> Wait {
+        if readingAfterTimeout {
+            readingAfterTimeout = false
+            if found {
+                watchMissesWrites = true
+                quietTimeouts.succeeded()
+            } else if !watchMissesWrites {
+                _ = quietTimeouts.failed()
+            }
+        }
         unread = pendingChanges
         return pendingChanges || active ? .interval : .change
     }
@@ -52,6 +87,7 @@ struct LogPollSchedule: Equatable {
             return .wait(.interval)
         }
         active = false
+        readingAfterTimeout = true
         return .read
     }
 }

@@ -12,12 +12,15 @@ struct LogTailHealth: Sendable, Equatable {
     var problem: Problem?
     var problemIsNew: Bool
     var followedFiles: Int
+    /// What the poll read: whether an idle log's watch missed a write (``LogPollSchedule``).
+    var bytesRead: Int
 
     /// - Parameter describe: what `/ready` and the log say about a problem.
     init(tailer: LogTailer, poll: LogTailer.PollResult, describe: (TailError) -> String = { $0.description }) {
         problem = tailer.currentErrors.first.map { Problem(reason: Self.reason(for: $0), message: describe($0)) }
         problemIsNew = !poll.errors.isEmpty
         followedFiles = tailer.followedFiles.count
+        bytesRead = poll.bytesRead
     }
 
     static func reason(for error: TailError) -> SourceErrorReason {

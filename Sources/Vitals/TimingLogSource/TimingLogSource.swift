@@ -34,20 +34,23 @@ public final class TimingLogSource: VitalsSource {
             let watch = readsStandardInput ? nil : LogChangeWatch(patterns: self.configuration.paths)
             let ended = OnceFlag()
             await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
-                self.pollOnce()
+                let health = self.pollOnce()
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
                 if readsStandardInput, self.pipeline.standardInputEnded, ended.setOnce() {
                     self.logger.info("standard input ended; its series keep their values until vitals stops")
                 }
+                return health.bytesRead > 0
             }
         }
         pipeline.close()
     }
 
-    func pollOnce() {
+    @discardableResult
+    func pollOnce() -> LogTailHealth {
         let start = ContinuousClock.now
         let outcome = pipeline.poll()
         status.record(outcome, duration: (ContinuousClock.now - start).seconds, subject: "timing log", logger: logger)
+        return outcome
     }
 
     /// The tail pass of this source: the shared tailer with the timing-log ingester.

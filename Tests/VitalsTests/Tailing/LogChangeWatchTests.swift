@@ -21,20 +21,43 @@ import NIOConcurrencyHelpers
     /// Polls `log` through a watch the way a log source does, counting polls.
     final class WatchedPolling: Sendable {
         let polls = NIOLockedValueBox(0)
+        /// Polls that found `reads` grown.
+        let finds = NIOLockedValueBox(0)
         private let task: Task<Void, Never>
 
-        init(patterns: [String], following: [String], rotated: Bool = false) throws {
+        /// - Parameter reads: a file each poll looks at, reporting whether it grew: one outside the
+        ///   watched directories stands for a file system whose writes inotify does not report.
+        init(
+            patterns: [String], following: [String], rotated: Bool = false,
+            idleTimeouts: Backoff = Backoff(base: .seconds(3600), cap: .seconds(3600)), reads: String? = nil
+        ) throws {
             let watch = try #require(LogChangeWatch(patterns: patterns))
             let polls = polls
+            let finds = finds
+            let size = NIOLockedValueBox<Int>(reads.map(Self.size(of:)) ?? 0)
             task = Task {
-                await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeout: .seconds(3600)) {
+                await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeouts: idleTimeouts) {
                     polls.withLockedValue { $0 += 1 }
                     watch.follow(following, hasRotatedFiles: rotated)
+                    guard let reads else { return false }
+                    let now = Self.size(of: reads)
+                    let grew = size.withLockedValue { last in
+                        defer { last = now }
+                        return now > last
+                    }
+                    if grew { finds.withLockedValue { $0 += 1 } }
+                    return grew
                 }
             }
         }
 
+        private static func size(of path: String) -> Int {
+            var status = stat()
+            return stat(path, &status) == 0 ? Int(status.st_size) : 0
+        }
+
         var count: Int { polls.withLockedValue { $0 } }
+        var found: Int { finds.withLockedValue { $0 } }
 
         /// Waits until the count passes `value`; false if it does not within 20 s.
         func waitUntilCount(exceeds value: Int) async throws -> Bool {
@@ -162,6 +185,43 @@ import NIOConcurrencyHelpers
         #expect(polling.count == back, "still polling on the interval after the directory came back")
         try append(log, "GET /x 200 1ms\n")
         #expect(try await polling.waitUntilCount(exceeds: back))
+        await polling.stop()
+    }
+
+    /// Reads that an idle timeout asked for and that found nothing make the next timeout longer:
+    /// from 50 ms doubling, 3 s hold about six reads, where a fixed 50 ms would be sixty.
+    @Test func anIdleLogIsReadLessOftenTheLongerItStaysQuiet() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let polling = try WatchedPolling(
+            patterns: [log], following: [log], idleTimeouts: Backoff(base: .milliseconds(50), cap: .seconds(3600)))
+        #expect(try await polling.waitUntilCount(exceeds: 2), "the idle timeout did not read the log")
+        try await Task.sleep(for: .seconds(3))
+        #expect(polling.count <= 15, "\(polling.count) reads in about 3 s of a quiet log")
+        await polling.stop()
+    }
+
+    /// A write no event announced, found by a read after an idle timeout, shows the watch misses
+    /// writes on this file system: the timeout then stays at its base.
+    @Test func aWriteTheWatchMissedKeepsTheIdleTimeoutShort() async throws {
+        let directory = try Directory()
+        let unwatched = try Directory()
+        let log = directory.file("app.log")
+        let missed = unwatched.file("app.log")
+        try append(log, "")
+        try append(missed, "")
+        let polling = try WatchedPolling(
+            patterns: [log], following: [log], idleTimeouts: Backoff(base: .milliseconds(50), cap: .seconds(3600)), reads: missed)
+        #expect(try await polling.waitUntilCount(exceeds: 2))
+        try await Task.sleep(for: .seconds(2))  // the timeout has grown past 800 ms
+        try append(missed, "GET /x 200 1ms\n")
+        for _ in 0..<2000 where polling.found == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(polling.found == 1, "the write was not found by an idle read")
+        let before = polling.count
+        try await Task.sleep(for: .seconds(1))
+        // At the 50 ms base about twenty; had the timeout kept growing, at most one.
+        #expect(polling.count - before >= 5, "\(polling.count - before) reads in the second after a missed write")
         await polling.stop()
     }
 

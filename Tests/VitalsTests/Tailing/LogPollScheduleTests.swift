@@ -8,18 +8,26 @@ import Testing
     enum Step {
         /// A read; whether the watch already held changes afterwards.
         case read(pending: Bool, then: LogPollSchedule.Wait)
+        /// A read that took new bytes (`found`) or none.
+        case readFinding(Bool, then: LogPollSchedule.Wait)
+        /// How long the next wait for a change may last.
+        case idleTimeout(Duration)
         /// An interval passed; whether the log was written during it.
         case interval(written: Bool, then: LogPollSchedule.Next)
         /// A change (true) or the idle timeout (false).
         case change(seen: Bool, then: LogPollSchedule.Next)
     }
 
-    static func run(_ steps: [Step]) {
-        var schedule = LogPollSchedule()
+    static func run(_ steps: [Step], idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts) {
+        var schedule = LogPollSchedule(idleTimeouts: idleTimeouts)
         for (number, step) in steps.enumerated() {
             switch step {
             case .read(let pending, let expected):
-                #expect(schedule.afterRead(pendingChanges: pending) == expected, "step \(number)")
+                #expect(schedule.afterRead(pendingChanges: pending, found: false) == expected, "step \(number)")
+            case .readFinding(let found, let expected):
+                #expect(schedule.afterRead(pendingChanges: false, found: found) == expected, "step \(number)")
+            case .idleTimeout(let expected):
+                #expect(schedule.idleTimeout == expected, "step \(number)")
             case .interval(let written, let expected):
                 #expect(schedule.afterInterval(written: written) == expected, "step \(number)")
             case .change(let seen, let expected):
@@ -80,5 +88,81 @@ import Testing
             .change(seen: false, then: .read),
             .read(pending: false, then: .change),
         ])
+    }
+
+    @Test func eachQuietReadAfterAnIdleTimeoutDoublesTheNextUpToAMinute() {
+        Self.run([
+            .idleTimeout(.seconds(5)),
+            .readFinding(false, then: .change),
+            // The first read is not one a timeout asked for: the timeout stays.
+            .idleTimeout(.seconds(5)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(10)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(20)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(40)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(60)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(60)),
+        ])
+    }
+
+    @Test func changesTheWatchReportsKeepTheLongTimeout() {
+        Self.run([
+            .readFinding(false, then: .change),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(20)),
+            // The watch saw a write: it works, so waiting long for the next one loses nothing.
+            .change(seen: true, then: .wait(.interval)),
+            .interval(written: false, then: .read),
+            .readFinding(true, then: .interval),
+            .interval(written: false, then: .wait(.change)),
+            .idleTimeout(.seconds(20)),
+        ])
+    }
+
+    @Test func aWriteOnlyTheIdleTimeoutFoundKeepsTheTimeoutAtItsBaseForGood() {
+        Self.run([
+            .readFinding(false, then: .change),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(20)),
+            // No event announced these bytes: this file system's writes escape inotify.
+            .change(seen: false, then: .read),
+            .readFinding(true, then: .change),
+            .idleTimeout(.seconds(5)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(5)),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(5)),
+        ])
+    }
+
+    @Test func theTimeoutsFollowTheBackoffGiven() {
+        Self.run(
+            [
+                .idleTimeout(.milliseconds(100)),
+                .readFinding(false, then: .change),
+                .change(seen: false, then: .read),
+                .readFinding(false, then: .change),
+                .idleTimeout(.milliseconds(200)),
+                .change(seen: false, then: .read),
+                .readFinding(false, then: .change),
+                .idleTimeout(.milliseconds(250)),
+            ], idleTimeouts: Backoff(base: .milliseconds(100), cap: .milliseconds(250)))
     }
 }
