@@ -49,7 +49,7 @@ public struct SlowQueryConfiguration: Sendable {
         ConfigurationKey(
             "slow-query.from-beginning", .bool, default: .bool(false), help: "Read log files present at start from their beginning instead of their end."),
         ConfigurationKey(
-            "slow-query.poll-interval", .duration, default: .duration(.seconds(1)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 5s."),
+            "slow-query.poll-interval", .duration, default: .duration(.seconds(1)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after 5s, growing to 1m while it stays quiet."),
     ]
 
     public var paths: [String]

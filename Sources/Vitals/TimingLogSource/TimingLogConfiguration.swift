@@ -53,7 +53,7 @@ public struct TimingLogConfiguration: Sendable {
             help: "Route template such as /markets/{id}/applications, or with its method, GET /markets/{id}, whose series then start at 0; repeatable; wins over automatic templating."),
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
-        ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.seconds(1)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after at most 5s."),
+        ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.seconds(1)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after 5s, growing to 1m while it stays quiet."),
         ConfigurationKey(
             "timing-log.nginx.upstream-time", .string, default: .string("absent"),
             help: "nginx format: absent (lines end with $request_time), logged (they end with $request_time $upstream_response_time; $request_time is observed) or observed (the same, observing the sum of upstream times)."),
