@@ -36,13 +36,13 @@ struct LogPollSchedule: Equatable {
     private var active = false
     /// Writes were seen that no read has taken yet: read after the interval whatever it brings.
     private var unread = false
-    /// Quiet reads after an idle timeout count as a retry's failures count: each lengthens the
-    /// next wait, up to the cap.
+    /// Counts the quiet reads after an idle timeout the way a retry counts failures: each one
+    /// doubles the next timeout, up to the cap.
     private var quietTimeouts: Backoff
     /// The next read is the one an idle timeout asked for.
     private var readingAfterTimeout = false
     /// A read after a timeout found lines no event announced: the watch misses writes here.
-    private(set) var watchMissesWrites = false
+    private var watchMissesWrites = false
 
     init(idleTimeouts: Backoff = Self.defaultIdleTimeouts) {
         quietTimeouts = idleTimeouts

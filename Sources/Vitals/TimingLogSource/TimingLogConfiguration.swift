@@ -53,7 +53,7 @@ public struct TimingLogConfiguration: Sendable {
             help: "Route template such as /markets/{id}/applications, or with its method, GET /markets/{id}, whose series then start at 0; repeatable; wins over automatic templating."),
         ConfigurationKey("timing-log.max-routes", .int, default: .int(200), help: "Distinct routes kept; requests on further routes count under route=\"__other__\"."),
         ConfigurationKey("timing-log.max-line-length", .int, default: .int(65_536), help: "Longer lines are skipped and counted as oversized."),
-        ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.seconds(2)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after 5s, growing to 1m while it stays quiet."),
+        ConfigurationKey("timing-log.poll-interval", .duration, default: .duration(.seconds(2)), help: "How often a log that is being written is read (standard input: 1s unless set); an idle one is read when inotify reports a change, or after 5s, growing to 1m while it stays quiet."),
         ConfigurationKey(
             "timing-log.nginx.upstream-time", .string, default: .string("absent"),
             help: "nginx format: absent (lines end with $request_time), logged (they end with $request_time $upstream_response_time; $request_time is observed) or observed (the same, observing the sum of upstream times)."),
@@ -205,8 +205,14 @@ public struct TimingLogConfiguration: Sendable {
         // 2 s: a poll of a log being written costs about 190 us whatever it reads (the rotation
         // checks, the batch's merge, the wake-up), and Prometheus reads the histograms every 15 s.
         // Every second, polling was about a fifth of what vitals cost with a live log; every 100 ms,
-        // most of it (BENCHMARKS.md "Cost to run").
-        pollInterval = values.duration("timing-log.poll-interval") ?? .seconds(2)
+        // most of it (BENCHMARKS.md "Cost to run"). Standard input keeps 1 s unless set: a pipe
+        // holds 64 KiB and its writer blocks once it is full, so reading it half as often would
+        // stall an application that logs more than about 32 KiB a second.
+        if paths.contains(LogTailer.standardInputPattern), !values.isSet("timing-log.poll-interval") {
+            pollInterval = .seconds(1)
+        } else {
+            pollInterval = values.duration("timing-log.poll-interval") ?? .seconds(2)
+        }
         guard pollInterval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "timing-log.poll-interval", "must be at least 10ms")
         }

@@ -47,6 +47,18 @@ import Testing
         #expect(bounds.first == 0.0005 && bounds.last == 10)
     }
 
+    /// A log file is read every 2 s by default; standard input every second unless set, since its
+    /// pipe's writer blocks once 64 KiB wait unread.
+    @Test func pollIntervalDefaultsToTwoSecondsForFilesAndOneForStandardInput() throws {
+        func interval(_ settings: [String: String]) throws -> Duration {
+            try TimingLogConfiguration(values: try ConfigurationValues.make(keys: TimingLogConfiguration.keys, settings)).pollInterval
+        }
+        #expect(try interval(["timing-log.path": "/var/log/app.log"]) == .seconds(2))
+        #expect(try interval(["timing-log.path": "-"]) == .seconds(1))
+        #expect(try interval(["timing-log.path": "-", "timing-log.poll-interval": "3s"]) == .seconds(3))
+        #expect(try interval(["timing-log.path": "/var/log/app.log", "timing-log.poll-interval": "500ms"]) == .milliseconds(500))
+    }
+
     /// A declared route's series exist at 0 before its first request, so rate() counts that request.
     @Test func declaredRoutesStartAtZero() throws {
         let values = try ConfigurationValues.make(keys: TimingLogConfiguration.keys, ["timing-log.route": "GET /orders/{id}"])
