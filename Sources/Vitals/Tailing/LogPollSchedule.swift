@@ -58,11 +58,13 @@ struct LogPollSchedule: Equatable {
     mutating func afterRead(pendingChanges: Bool, found: Bool) -> Wait {
         if readingAfterTimeout {
             readingAfterTimeout = false
-            if found {
+            if !found {
+                if !watchMissesWrites { _ = quietTimeouts.failed() }
+            } else if !pendingChanges {
+                // No event came for these bytes, not even after the read: the watch missed them.
+                // (A write that lands between the timeout and the read has its event waiting.)
                 watchMissesWrites = true
                 quietTimeouts.succeeded()
-            } else if !watchMissesWrites {
-                _ = quietTimeouts.failed()
             }
         }
         unread = pendingChanges

@@ -8,8 +8,8 @@ import Testing
     enum Step {
         /// A read; whether the watch already held changes afterwards.
         case read(pending: Bool, then: LogPollSchedule.Wait)
-        /// A read that took new bytes (`found`) or none.
-        case readFinding(Bool, then: LogPollSchedule.Wait)
+        /// A read that took new bytes (`found`) or none; whether the watch held changes afterwards.
+        case readFinding(Bool, pending: Bool = false, then: LogPollSchedule.Wait)
         /// How long the next wait for a change may last.
         case idleTimeout(Duration)
         /// An interval passed; whether the log was written during it.
@@ -24,8 +24,8 @@ import Testing
             switch step {
             case .read(let pending, let expected):
                 #expect(schedule.afterRead(pendingChanges: pending, found: false) == expected, "step \(number)")
-            case .readFinding(let found, let expected):
-                #expect(schedule.afterRead(pendingChanges: false, found: found) == expected, "step \(number)")
+            case .readFinding(let found, let pending, let expected):
+                #expect(schedule.afterRead(pendingChanges: pending, found: found) == expected, "step \(number)")
             case .idleTimeout(let expected):
                 #expect(schedule.idleTimeout == expected, "step \(number)")
             case .interval(let written, let expected):
@@ -149,6 +149,24 @@ import Testing
             .change(seen: false, then: .read),
             .readFinding(false, then: .change),
             .idleTimeout(.seconds(5)),
+        ])
+    }
+
+    @Test func aWriteThatRacedTheTimeoutAndWasAnnouncedDoesNotShortenIt() {
+        Self.run([
+            .readFinding(false, then: .change),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .change(seen: false, then: .read),
+            .readFinding(false, then: .change),
+            .idleTimeout(.seconds(20)),
+            // Written just after the timeout: the read finds it and its event waits in the watch.
+            .change(seen: false, then: .read),
+            .readFinding(true, pending: true, then: .interval),
+            .interval(written: false, then: .read),
+            .readFinding(false, then: .interval),
+            .interval(written: false, then: .wait(.change)),
+            .idleTimeout(.seconds(20)),
         ])
     }
 
