@@ -26,8 +26,9 @@ for arg in "$@"; do
   esac
 done
 
+# libkrb5-dev, libldap-dev and patchelf: the shipped build's static libpq (scripts/build-shipped.sh).
 BASE_PKGS=(
-  libpq-dev libhiredis-dev libyaml-dev zlib1g-dev
+  libpq-dev libhiredis-dev libyaml-dev zlib1g-dev libkrb5-dev libldap-dev patchelf
   postgresql postgresql-contrib
   redis-server redis-tools
   prometheus mtail
@@ -58,6 +59,12 @@ if [[ $TESTS == 1 ]]; then
   wanted+=("${TEST_PKGS[@]}")
 fi
 
+# libpq's static archives, which the shipped build links, for the test that links the same way
+# (Tests/VitalsTests/Deployment/StaticLibpqTests.swift). A download, so it happens here.
+ensure_static_libpq() {
+  bash scripts/static-libpq.sh .build/static-libpq
+}
+
 missing=()
 for pkg in "${wanted[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
@@ -80,7 +87,7 @@ ensure_python_tools() {
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#wanted[@]} packages already installed"
-  if [[ $TESTS == 1 ]]; then ensure_python_tools; fi
+  if [[ $TESTS == 1 ]]; then ensure_python_tools; ensure_static_libpq; fi
   exit 0
 fi
 
@@ -145,5 +152,5 @@ if [[ ${#still[@]} -gt 0 ]]; then
   echo "install-deps: failed to install: ${still[*]}" >&2
   exit 1
 fi
-if [[ $TESTS == 1 ]]; then ensure_python_tools; fi
+if [[ $TESTS == 1 ]]; then ensure_python_tools; ensure_static_libpq; fi
 echo "install-deps: done"
