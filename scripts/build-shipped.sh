@@ -54,11 +54,8 @@ swift build -c release --product vitals --scratch-path "$SCRATCH" --static-swift
 # lld still records libpq.so.5, which the system-library target's `-lpq` found first (its -L
 # directories come before the flags above); every symbol of libpq now comes from the archive, so
 # the entry is removed, and the daemon is started with every symbol bound to prove nothing is missing.
-if nm -D --undefined-only "$SCRATCH/release/vitals" | grep -qE ' (PQ|lo_|pg_)'; then
-  echo "build-shipped: libpq symbols left to libpq.so:" >&2
-  nm -D --undefined-only "$SCRATCH/release/vitals" | grep -E ' (PQ|lo_|pg_)' >&2
-  exit 1
-fi
+left_to_libpq_so=$(nm -D --undefined-only "$SCRATCH/release/vitals" | grep -E ' (PQ|lo_|pg_)' || true)
+[[ -z $left_to_libpq_so ]] || { echo "build-shipped: libpq symbols left to libpq.so:" >&2; echo "$left_to_libpq_so" >&2; exit 1; }
 command -v patchelf >/dev/null || { echo "build-shipped: no patchelf (install patchelf)" >&2; exit 1; }
 patchelf --remove-needed libpq.so.5 "$SCRATCH/release/vitals"
 mkdir -p "$(dirname "$OUT")"
