@@ -1,5 +1,6 @@
 // libpq's optional libraries, loaded when libpq first calls them (the shipped build only:
-// scripts/build-shipped.sh links libpq's static archive with this file).
+// scripts/build-shipped.sh links libpq's static archive with this file; StaticLibpqTests links a
+// small program the same way).
 //
 // Debian's libpq links libgssapi_krb5 (GSSAPI authentication and encryption) and libldap (LDAP
 // lookups in a connection service file). Loading libpq.so loads them and what they link: Kerberos,
@@ -10,8 +11,8 @@
 // Each function libpq calls from them is defined here. Its first call opens the library with
 // dlopen and every call forwards to the library's own function, so a daemon that uses GSSAPI or
 // LDAP gets Debian's libraries unchanged. If the library cannot be opened, each call fails the way
-// that library reports failure, and libpq turns it into a connection error ("could not create
-// LDAP structure", a GSSAPI error that names the missing library) instead of the process failing.
+// that library reports failure, and libpq turns it into a connection error (its GSSAPI errors, or
+// "could not create LDAP structure") instead of the process failing to start.
 #define LDAP_DEPRECATED 1
 #include <dlfcn.h>
 #include <gssapi/gssapi.h>
