@@ -45,27 +45,22 @@ static void open_library(struct optional_library *library) {
 static void open_gssapi(void) { open_library(&gssapi); }
 static void open_ldap(void) { open_library(&ldap); }
 
-static void *gssapi_symbol(const char *name) {
-    pthread_once(&gssapi.once, open_gssapi);
-    return gssapi.handle != NULL ? dlsym(gssapi.handle, name) : NULL;
+static void *library_symbol(struct optional_library *library, void (*open)(void), const char *name) {
+    pthread_once(&library->once, open);
+    return library->handle != NULL ? dlsym(library->handle, name) : NULL;
 }
-static void *ldap_symbol(const char *name) {
-    pthread_once(&ldap.once, open_ldap);
-    return ldap.handle != NULL ? dlsym(ldap.handle, name) : NULL;
-}
+static void *gssapi_symbol(const char *name) { return library_symbol(&gssapi, open_gssapi, name); }
+static void *ldap_symbol(const char *name) { return library_symbol(&ldap, open_ldap, name); }
 
 // Calls the library's function of the same name, typed by its declaration in the library's header,
 // and returns what it returns; falls through to the caller's failure path when it is not there.
-#define FORWARD_GSSAPI(name, ...) \
+#define FORWARD(symbol, name, ...) \
     do { \
-        __typeof__(&name) library_function = (__typeof__(&name))gssapi_symbol(#name); \
+        __typeof__(&name) library_function = (__typeof__(&name))symbol(#name); \
         if (library_function != NULL) return library_function(__VA_ARGS__); \
     } while (0)
-#define FORWARD_LDAP(name, ...) \
-    do { \
-        __typeof__(&name) library_function = (__typeof__(&name))ldap_symbol(#name); \
-        if (library_function != NULL) return library_function(__VA_ARGS__); \
-    } while (0)
+#define FORWARD_GSSAPI(name, ...) FORWARD(gssapi_symbol, name, __VA_ARGS__)
+#define FORWARD_LDAP(name, ...) FORWARD(ldap_symbol, name, __VA_ARGS__)
 
 // MARK: GSSAPI
 
