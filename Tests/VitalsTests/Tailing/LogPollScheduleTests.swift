@@ -36,6 +36,17 @@ import Testing
         }
     }
 
+    /// An idle log read twice after its timeout, finding nothing each time: the timeout has grown
+    /// from 5 s to 20 s.
+    static let twoQuietTimeouts: [Step] = [
+        .readFinding(false, then: .change),
+        .change(seen: false, then: .read),
+        .readFinding(false, then: .change),
+        .change(seen: false, then: .read),
+        .readFinding(false, then: .change),
+        .idleTimeout(.seconds(20)),
+    ]
+
     @Test func aLogWrittenAllTheTimeIsReadOncePerIntervalWithOneWakeUpEach() {
         Self.run([
             .read(pending: false, then: .change),
@@ -115,13 +126,7 @@ import Testing
     }
 
     @Test func changesTheWatchReportsKeepTheLongTimeout() {
-        Self.run([
-            .readFinding(false, then: .change),
-            .change(seen: false, then: .read),
-            .readFinding(false, then: .change),
-            .change(seen: false, then: .read),
-            .readFinding(false, then: .change),
-            .idleTimeout(.seconds(20)),
+        Self.run(Self.twoQuietTimeouts + [
             // The watch saw a write: it works, so waiting long for the next one loses nothing.
             .change(seen: true, then: .wait(.interval)),
             .interval(written: false, then: .read),
@@ -132,13 +137,7 @@ import Testing
     }
 
     @Test func aWriteOnlyTheIdleTimeoutFoundKeepsTheTimeoutAtItsBaseForGood() {
-        Self.run([
-            .readFinding(false, then: .change),
-            .change(seen: false, then: .read),
-            .readFinding(false, then: .change),
-            .change(seen: false, then: .read),
-            .readFinding(false, then: .change),
-            .idleTimeout(.seconds(20)),
+        Self.run(Self.twoQuietTimeouts + [
             // No event announced these bytes: this file system's writes escape inotify.
             .change(seen: false, then: .read),
             .readFinding(true, then: .change),
@@ -153,13 +152,7 @@ import Testing
     }
 
     @Test func aWriteThatRacedTheTimeoutAndWasAnnouncedDoesNotShortenIt() {
-        Self.run([
-            .readFinding(false, then: .change),
-            .change(seen: false, then: .read),
-            .readFinding(false, then: .change),
-            .change(seen: false, then: .read),
-            .readFinding(false, then: .change),
-            .idleTimeout(.seconds(20)),
+        Self.run(Self.twoQuietTimeouts + [
             // Written just after the timeout: the read finds it and its event waits in the watch.
             .change(seen: false, then: .read),
             .readFinding(true, pending: true, then: .interval),
