@@ -18,6 +18,13 @@
 #       the server logs statements from 50 ms, as the test suite expects.
 #       env.sh says which: VITALS_TEST_PG_LOG_LINE_PREFIX, ..._LOG_ALL_STATEMENTS.
 #
+#   start DIR --tls
+#       TLS on PostgreSQL (for the tests of vitals' connections through it): a private CA made
+#       with openssl signs a server certificate that names DNS:localhost only, no address, so
+#       sslmode=verify-full passes only when libpq checks the host *name* (vitals resolves it and
+#       passes the address as hostaddr). `ssl = on`, and pg_hba refuses the vitals role without
+#       TLS. env.sh adds VITALS_TEST_PG_TLS_CA and ..._TLS_OTHER_CA (a CA that signed nothing).
+#
 # Layout of DIR (a relative DIR is taken relative to the caller's directory):
 #   DIR/env.sh            export lines (mode 600: it holds the passwords)
 #   DIR/pg/data           PGDATA (initdb'd anew on every start)
@@ -32,7 +39,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start DIR [--log-all-statements] | start-versions DIR 16|18... | stop DIR | env DIR" >&2
+  echo "usage: $0 start DIR [--log-all-statements] [--tls] | start-versions DIR 16|18... | stop DIR | env DIR" >&2
   exit 2
 }
 
@@ -40,10 +47,12 @@ usage() {
 CMD=$1
 case "$CMD" in start|start-versions|stop|env) ;; *) usage ;; esac
 LOG_ALL_STATEMENTS=0
+TLS=0
 EXTRA_VERSIONS=()
 for opt in "${@:3}"; do
   case "$CMD:$opt" in
     start:--log-all-statements) LOG_ALL_STATEMENTS=1 ;;
+    start:--tls) TLS=1 ;;
     start-versions:16|start-versions:18) EXTRA_VERSIONS+=("$opt") ;;
     *) usage ;;
   esac
@@ -274,6 +283,24 @@ prepare_pg_root() {
   chmod 700 "$PG_ROOT" "$PG_RUN"
 }
 
+make_pg_certificates() { # a CA, another CA, and a server certificate for DNS:localhost, in PG_ROOT/tls
+  command -v openssl >/dev/null 2>&1 || die "openssl not found; run scripts/install-deps.sh"
+  local tls="$PG_ROOT/tls" ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  mkdir -p "$tls"
+  (
+    umask 077
+    cd "$tls"
+    openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=vitals test CA" -keyout ca.key -out ca.crt
+    openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=some other CA" -keyout other-ca.key -out other-ca.crt
+    openssl req "${ec[@]}" -subj /CN=localhost -keyout server.key -out server.csr
+    echo "subjectAltName=DNS:localhost" >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt
+  ) >"$DIR/openssl.log" 2>&1 || { cat "$DIR/openssl.log" >&2; die "openssl could not make the test certificates"; }
+  chmod 644 "$tls/ca.crt" "$tls/other-ca.crt"
+  chmod 755 "$tls"
+  if [[ ${#AS_PG[@]} -gt 0 ]]; then chown -R postgres:postgres "$tls"; fi
+}
+
 start_pg() { # start_pg PORT PASSWORD
   local port=$1 pass=$2 bindir
   bindir=$(find_pg_bindir)
@@ -329,6 +356,18 @@ auto_explain.log_timing = off
 # bind parameter values are application data: keep them out of the log
 log_parameter_max_length = 0
 EOF
+  fi
+
+  if [[ $TLS == 1 ]]; then
+    make_pg_certificates
+    as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<EOF
+# ---- --tls ----
+ssl = on
+ssl_cert_file = '$PG_ROOT/tls/server.crt'
+ssl_key_file = '$PG_ROOT/tls/server.key'
+EOF
+    # pg_hba takes the first line that matches: the vitals role without TLS is refused.
+    as_pg sh -c "{ echo 'hostnossl all vitals all reject'; cat '$PG_DATA/pg_hba.conf'; } >'$PG_DATA/pg_hba.new' && mv '$PG_DATA/pg_hba.new' '$PG_DATA/pg_hba.conf'"
   fi
 
   if ! as_pg "$bindir/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null 2>&1; then
@@ -407,6 +446,10 @@ export VITALS_TEST_PG_DATADIR='$PG_DATA'
 export VITALS_TEST_PG_LOG='$PG_LOG'
 export VITALS_TEST_PG_LOG_LINE_PREFIX='$(log_line_prefix)'
 export VITALS_TEST_PG_LOG_ALL_STATEMENTS='$LOG_ALL_STATEMENTS'
+$(if [[ $TLS == 1 ]]; then
+  echo "export VITALS_TEST_PG_TLS_CA='$PG_ROOT/tls/ca.crt'"
+  echo "export VITALS_TEST_PG_TLS_OTHER_CA='$PG_ROOT/tls/other-ca.crt'"
+fi)
 export VITALS_TEST_PG_SUPERUSER_DSN='postgresql://postgres@/app?host=$run_enc&port=$pg_port'
 export VITALS_TEST_PG_PID='$(pg_pid)'
 export VITALS_TEST_REDIS_ADDR='redis://127.0.0.1:$redis_port'

@@ -8,6 +8,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         private enum Base: String {
             case connect, auth, timeout, permission, unsupported, query, connectionLost, cancelled
             case statementsNotInstalled, statementsNotPreloaded
+            case tls, tlsUntrusted, tlsWrongHost, tlsNotOffered, tlsNoRootCertificate
         }
         private let base: Base
         /// The server could not be reached or refused the connection.
@@ -30,6 +31,16 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let statementsNotInstalled = Code(base: .statementsNotInstalled)
         /// The extension exists but the server did not load its library at start (SQLSTATE 55000).
         public static let statementsNotPreloaded = Code(base: .statementsNotPreloaded)
+        /// TLS failed in a way the codes below do not name (a client key, the handshake itself).
+        public static let tls = Code(base: .tls)
+        /// The server's certificate is not signed by the CA in `sslrootcert`, or has expired.
+        public static let tlsUntrusted = Code(base: .tlsUntrusted)
+        /// The certificate names another host than the DSN's (`sslmode=verify-full`).
+        public static let tlsWrongHost = Code(base: .tlsWrongHost)
+        /// The server has no TLS and `sslmode` requires it.
+        public static let tlsNotOffered = Code(base: .tlsNotOffered)
+        /// `sslmode=verify-ca` or `verify-full` without a readable root certificate file.
+        public static let tlsNoRootCertificate = Code(base: .tlsNoRootCertificate)
         public var description: String { base.rawValue }
     }
 
@@ -51,6 +62,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .permission: .permission
         case .unsupported, .statementsNotInstalled, .statementsNotPreloaded: .unsupported
         case .cancelled: .timeout
+        case .tls, .tlsUntrusted, .tlsWrongHost, .tlsNotOffered, .tlsNoRootCertificate: .tls
         default: .query
         }
     }
@@ -63,6 +75,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var breaksConnection: Bool {
         switch code {
         case .connect, .auth, .connectionLost, .cancelled: true
+        case .tls, .tlsUntrusted, .tlsWrongHost, .tlsNotOffered, .tlsNoRootCertificate: true
         // A vitals deadline abandons the query mid-flight; the protocol state is unknown.
         case .timeout: sqlState == nil
         default: false
@@ -79,6 +92,15 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .unsupported: text = "not supported by this server (missing view, function or extension)"
         case .connectionLost: text = "the connection was lost"
         case .cancelled: text = "cancelled"
+        // libpq's own messages name files and hosts; these say what to change instead.
+        case .tls: text = "TLS failed (libpq's message is in vitals' log)"
+        case .tlsUntrusted: text = "the server's certificate did not verify: not signed by the CA in sslrootcert, or expired, or not yet valid"
+        case .tlsWrongHost:
+            text = "the server's certificate does not name the DSN's host (sslmode=verify-full compares it with host as written)"
+        case .tlsNotOffered: text = "the server does not offer TLS, and the DSN's sslmode requires it"
+        case .tlsNoRootCertificate:
+            text = "sslmode=verify-ca and verify-full need the CA's certificate: set sslrootcert to its file (libpq's default, "
+                + "~/.postgresql/root.crt, is missing or unreadable), or sslrootcert=system for the system's roots"
         // What an operator needs to act: both steps, since a missing library is the usual cause.
         case .statementsNotInstalled:
             text = "pg_stat_statements is not installed in this database: run CREATE EXTENSION pg_stat_statements; "
@@ -112,12 +134,22 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// Classifies a failed connection attempt by libpq's message (libpq gives no SQLSTATE for these).
     static func fromConnectMessage(_ message: String) -> PostgresError {
         let lower = message.lowercased()
+        // Before the authentication markers: "root certificate file … does not exist".
+        let tlsMarkers: [(String, Code)] = [
+            ("certificate verify failed", .tlsUntrusted), ("does not match host name", .tlsWrongHost),
+            ("server does not support ssl", .tlsNotOffered), ("root certificate file", .tlsNoRootCertificate),
+        ]
+        if let (_, code) = tlsMarkers.first(where: { lower.contains($0.0) }) { return PostgresError(code, detail: message) }
         let authMarkers = [
             "password authentication failed", "no pg_hba.conf entry", "does not exist", "authentication failed",
             "no password supplied", "permission denied for database", "pg_hba.conf rejects",
         ]
         if authMarkers.contains(where: lower.contains) { return PostgresError(.auth, detail: message) }
         if lower.contains("timeout expired") || lower.contains("timed out") { return PostgresError(.timeout, detail: message) }
+        // After them: "certificate authentication failed" is pg_hba's `cert` method refusing the role.
+        if ["ssl error", "ssl syscall", "certificate", "private key file"].contains(where: lower.contains) {
+            return PostgresError(.tls, detail: message)
+        }
         return PostgresError(.connect, detail: message)
     }
 }

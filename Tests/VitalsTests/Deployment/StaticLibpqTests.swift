@@ -7,7 +7,8 @@ import Testing
 /// (Tests/deployment/libpq-optional-check.c) and connect to the test PostgreSQL with it: a plain
 /// connection maps neither library, and GSSAPI or an LDAP service lookup opens its library when
 /// libpq first calls it; built with library names that do not exist, those connections fail with
-/// libpq's error and the program goes on. The link itself is checked by build-shipped.sh.
+/// libpq's error and the program goes on. TLS, which libpq does through the OpenSSL the daemon links
+/// anyway, verifies a certificate as libpq.so does. The link itself is checked by build-shipped.sh.
 @Suite(.serialized)
 struct StaticLibpqTests {
     /// What the program printed after one connection.
@@ -47,13 +48,13 @@ struct StaticLibpqTests {
     /// Runs the program against the test server, with a service file whose one service is an LDAP
     /// URL on a port nothing listens on, and Kerberos' trace file in `directory` (`kerberosTrace`):
     /// MIT Kerberos creates it when a GSSAPI call reaches the library, not when it is only loaded.
-    static func run(_ program: String, server: PostgresTestServer, in directory: String) async throws -> [String: Step] {
+    static func run(_ program: String, dsn: String, in directory: String) async throws -> [String: Step] {
         let serviceFile = directory + "/pg_service.conf"
         try "[ldap-lookup]\nldap://127.0.0.1:1/dc=example?uri?one?(cn=vitals)\n".write(toFile: serviceFile, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["PGSERVICEFILE"] = serviceFile
         environment["KRB5_TRACE"] = kerberosTrace(in: directory)
-        let child = try ChildProcess(program, [server.dsn], environment: environment)
+        let child = try ChildProcess(program, [dsn], environment: environment)
         let status = await child.wait(timeout: .seconds(60))
         try #require(status == 0, "the check failed: \(child.output)")
         var steps: [String: Step] = [:]
@@ -72,7 +73,7 @@ struct StaticLibpqTests {
     @Test func gssapiAndLDAPAreOpenedOnlyWhenLibpqFirstCallsThem() async throws {
         guard let server = PostgresTestServer.require() else { return }
         let directory = try TemporaryDirectory()
-        let steps = try await Self.run(try await Self.build(in: directory.path, absentLibraries: false), server: server, in: directory.path)
+        let steps = try await Self.run(try await Self.build(in: directory.path, absentLibraries: false), dsn: server.dsn, in: directory.path)
 
         #expect(steps["start"] == Step(connected: false, gssapiMapped: false, ldapMapped: false, error: ""))
         // SCRAM over TCP with gssencmode=disable, as vitals connects by default: neither is opened.
@@ -93,7 +94,7 @@ struct StaticLibpqTests {
     @Test func withoutTheLibrariesOnlyTheConnectionsThatNeedThemFail() async throws {
         guard let server = PostgresTestServer.require() else { return }
         let directory = try TemporaryDirectory()
-        let steps = try await Self.run(try await Self.build(in: directory.path, absentLibraries: true), server: server, in: directory.path)
+        let steps = try await Self.run(try await Self.build(in: directory.path, absentLibraries: true), dsn: server.dsn, in: directory.path)
 
         #expect(steps["plain"] == Step(connected: true, gssapiMapped: false, ldapMapped: false, error: ""))
         let gssapi = try #require(steps["gssencmode"])
@@ -101,5 +102,30 @@ struct StaticLibpqTests {
         #expect(gssapi.error.contains("GSSAPI encryption required but was impossible"), "\(gssapi.error)")
         #expect(!FileManager.default.fileExists(atPath: Self.kerberosTrace(in: directory.path)))
         #expect(steps["ldap"] == Step(connected: false, gssapiMapped: false, ldapMapped: false, error: "could not create LDAP structure "))
+    }
+
+    /// The static libpq's TLS against `scripts/test-servers.sh start DIR --tls`: full verification
+    /// by name connects (the server refuses the role without TLS), the wrong CA is refused, and
+    /// neither opens GSSAPI or LDAP.
+    @Test func tlsVerifiesTheServerCertificate() async throws {
+        let directory = try TemporaryDirectory()
+        let servers = directory.path + "/servers"
+        do {
+            let server = try await PostgresTestServer.startPrivate(in: servers, options: ["--tls"])
+            let environment = try TestServersEnvironment(directory: servers)
+            let program = try await Self.build(in: directory.path, absentLibraries: false)
+            func dsn(ca: String) -> String {
+                "postgresql://vitals:\(server.password)@localhost:\(server.port)/app?sslmode=verify-full&sslrootcert=\(ca)"
+            }
+            let trusted = try await Self.run(program, dsn: dsn(ca: try environment.require("VITALS_TEST_PG_TLS_CA")), in: directory.path)
+            #expect(trusted["plain"] == Step(connected: true, gssapiMapped: false, ldapMapped: false, error: ""))
+            let untrusted = try await Self.run(program, dsn: dsn(ca: try environment.require("VITALS_TEST_PG_TLS_OTHER_CA")), in: directory.path)
+            let plain = try #require(untrusted["plain"])
+            #expect(!plain.connected && !plain.gssapiMapped && !plain.ldapMapped)
+            #expect(plain.error.contains("certificate verify failed"), "\(plain.error)")
+        } catch {
+            Issue.record(error)
+        }
+        await PostgresTestServer.stopPrivate(in: servers)
     }
 }

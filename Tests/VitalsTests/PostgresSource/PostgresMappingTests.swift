@@ -399,6 +399,32 @@ import Testing
         #expect(!PostgresError.fromSQLState("42501", detail: "secret detail").description.contains("secret"))
     }
 
+    /// libpq 15's messages, captured from `scripts/test-servers.sh start DIR --tls` (psql and vitals).
+    @Test(arguments: [
+        ("connection to server at \"localhost\" (127.0.0.1), port 50971 failed: SSL error: certificate verify failed", PostgresError.Code.tlsUntrusted),
+        ("connection to server at \"127.0.0.1\", port 50971 failed: server certificate for \"localhost\" (and 1 other name) does not match host name \"127.0.0.1\"",
+            .tlsWrongHost),
+        ("connection to server at \"127.0.0.1\", port 54347 failed: server does not support SSL, but SSL was required", .tlsNotOffered),
+        ("connection to server at \"localhost\" (127.0.0.1), port 50971 failed: root certificate file \"/nonexistent/root.crt\" does not exist\n"
+            + "Either provide the file or change sslmode to disable server certificate verification.", .tlsNoRootCertificate),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: SSL SYSCALL error: EOF detected", .tls),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: could not read private key file \"/k.key\": Permission denied", .tls),
+        // The server's refusals stay authentication, whatever they say of TLS.
+        ("connection to server at \"localhost\" (127.0.0.1), port 50971 failed: FATAL:  pg_hba.conf rejects connection for host \"127.0.0.1\", "
+            + "user \"vitals\", database \"app\", no encryption", .auth),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  certificate authentication failed for user \"vitals\"", .auth),
+        ("connection to server at \"db\" (10.0.0.1), port 5432 failed: FATAL:  no pg_hba.conf entry for host \"10.0.0.2\", user \"v\", database \"a\", SSL encryption",
+            .auth),
+    ])
+    func tlsFailuresAreTheirOwnReasonWithASentenceToAct(message: String, code: PostgresError.Code) {
+        let error = PostgresError.fromConnectMessage(message)
+        #expect(error.code == code)
+        #expect(error.reason == (code == .auth ? .auth : .tls))
+        #expect(error.breaksConnection)
+        // The sentence is vitals' own: no path or host from libpq's message.
+        #expect(!error.description.contains("/nonexistent") && !error.description.contains("127.0.0.1") && !error.description.contains("/k.key"))
+    }
+
     // MARK: configuration, publication, backoff
 
     @Test func configurationReadsDSNsFromFlagsEnvironmentAndFile() throws {
