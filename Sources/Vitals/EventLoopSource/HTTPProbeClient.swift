@@ -57,14 +57,13 @@ enum HTTPProbeClient {
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler(promise: promise, bodyLimit: bodyLimit))
                 }
             }
-        // A numeric host needs no resolver: NIO's runs getaddrinfo on Dispatch's global queue, a
-        // thread and a wait the request does not need (in the test process, the same threads as
-        // Swift's cooperative pool).
+        // A numeric host needs no resolver. A name is looked up by vitals' own resolver within the
+        // request's deadline, as the sources' are (``BoundedResolver`` says why not NIO's).
         let connect =
             if let address = try? SocketAddress(ipAddress: url.host, port: url.port) {
                 bootstrap.connect(to: address)
             } else {
-                bootstrap.connect(host: url.host, port: url.port)
+                bootstrap.resolver(BoundedResolver(host: url.host, deadline: .now + timeout, on: loop)).connect(host: url.host, port: url.port)
             }
         connect.whenComplete { result in
             switch result {

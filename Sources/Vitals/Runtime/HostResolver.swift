@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 /// Why a host name did not resolve in time.
@@ -70,25 +71,60 @@ public final class HostResolver: Sendable {
 
     func addresses(of host: String, deadline: ContinuousClock.Instant) throws(HostResolutionError) -> [String] {
         if Self.isNumeric(host) { return [host] }
+        let request = try submit(host)
+        let left = deadline - .now
+        guard left > .zero, request.done.wait(for: left) else {
+            request.abandon()
+            throw HostResolutionError(code: .timeout, host: host, limit: maxPendingLookups)
+        }
+        return try answer(request.result, host: host)
+    }
+
+    /// The same lookup for a caller on an event loop, which must not wait: the future completes
+    /// with the addresses, or fails at `deadline`, when the lookup is abandoned as above.
+    func addresses(of host: String, deadline: ContinuousClock.Instant, on loop: any EventLoop) -> EventLoopFuture<[String]> {
+        if Self.isNumeric(host) { return loop.makeSucceededFuture([host]) }
+        let promise = loop.makePromise(of: [String].self)
+        let limit = maxPendingLookups
+        let request: PendingLookup
+        do {
+            request = try submit(host) { result in promise.completeWith(Result { () throws(HostResolutionError) in try Self.answer(result, host: host, limit: limit) }) }
+        } catch {
+            promise.fail(error)
+            return promise.futureResult
+        }
+        let timer = loop.scheduleTask(in: TimeAmount(max(.zero, deadline - .now))) {
+            request.abandon()
+            promise.fail(HostResolutionError(code: .timeout, host: host, limit: limit))
+        }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
+        return promise.futureResult
+    }
+
+    /// Queues a lookup on the pool, or fails at once with `.busy` when `maxPendingLookups` wait.
+    private func submit(_ host: String, onFinish: (@Sendable ([String]?) -> Void)? = nil) throws(HostResolutionError) -> PendingLookup {
         let admitted = pending.withLockedValue { count in
             guard count < maxPendingLookups else { return false }
             count += 1
             return true
         }
         guard admitted else { throw HostResolutionError(code: .busy, host: host, limit: maxPendingLookups) }
-        let request = PendingLookup()
+        let request = PendingLookup(onFinish: onFinish)
         let (pending, lookup) = (self.pending, self.lookup)
         pool.submit { _ in
             defer { pending.withLockedValue { $0 -= 1 } }
             guard !request.isAbandoned else { return }
             request.finish(lookup(host))
         }
-        let left = deadline - .now
-        guard left > .zero, request.done.wait(for: left) else {
-            request.abandon()
-            throw HostResolutionError(code: .timeout, host: host, limit: maxPendingLookups)
-        }
-        guard let addresses = request.result, !addresses.isEmpty else { throw HostResolutionError(code: .unknownHost, host: host, limit: maxPendingLookups) }
+        return request
+    }
+
+    private func answer(_ result: [String]?, host: String) throws(HostResolutionError) -> [String] {
+        try Self.answer(result, host: host, limit: maxPendingLookups)
+    }
+
+    private static func answer(_ result: [String]?, host: String, limit: Int) throws(HostResolutionError) -> [String] {
+        guard let addresses = result, !addresses.isEmpty else { throw HostResolutionError(code: .unknownHost, host: host, limit: limit) }
         return addresses
     }
 
@@ -124,8 +160,12 @@ public final class HostResolver: Sendable {
 /// One lookup between the caller that waits and the pool thread that resolves.
 private final class PendingLookup: Sendable {
     private let state = NIOLockedValueBox<(result: [String]?, abandoned: Bool)>((nil, false))
-    /// Set once the lookup has finished; the caller sleeps on it.
+    /// Set once the lookup has finished; a blocking caller sleeps on it.
     let done = StopSignal(wakesDescriptors: false)
+    /// Called with the result by the pool thread, for a caller on an event loop.
+    private let onFinish: (@Sendable ([String]?) -> Void)?
+
+    init(onFinish: (@Sendable ([String]?) -> Void)?) { self.onFinish = onFinish }
 
     var isAbandoned: Bool { state.withLockedValue { $0.abandoned } }
     var result: [String]? { state.withLockedValue { $0.result } }
@@ -133,7 +173,34 @@ private final class PendingLookup: Sendable {
     func finish(_ addresses: [String]?) {
         state.withLockedValue { $0.result = addresses }
         done.stop()
+        onFinish?(addresses)
     }
 
     func abandon() { state.withLockedValue { $0.abandoned = true } }
+}
+
+/// NIO's resolver interface over ``HostResolver``, for a client bootstrap's connect by name. NIO's
+/// own resolver runs getaddrinfo on a serial Dispatch queue of each event loop, with no deadline and
+/// no bound: while DNS does not answer, every connect adds a lookup that runs later, in turn, for
+/// nobody. Here a lookup nobody waits for is skipped, and at most `maxPendingLookups` wait. One
+/// lookup serves both of Happy Eyeballs' queries (the pool's getaddrinfo asks for both families).
+final class BoundedResolver: Resolver, Sendable {
+    private let lookup: EventLoopFuture<[String]>
+
+    init(host: String, deadline: ContinuousClock.Instant, on loop: any EventLoop, resolver: HostResolver = .shared) {
+        lookup = resolver.addresses(of: host, deadline: deadline, on: loop)
+    }
+
+    func initiateAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> { addresses(port: port, family: .inet) }
+
+    func initiateAAAAQuery(host: String, port: Int) -> EventLoopFuture<[SocketAddress]> { addresses(port: port, family: .inet6) }
+
+    /// Nothing to cancel: a lookup nobody waits for any more ends on the pool, bounded there.
+    func cancelQueries() {}
+
+    private func addresses(port: Int, family: NIOBSDSocket.ProtocolFamily) -> EventLoopFuture<[SocketAddress]> {
+        lookup.map { addresses in
+            addresses.compactMap { try? SocketAddress(ipAddress: $0, port: port) }.filter { $0.protocol == family }
+        }
+    }
 }

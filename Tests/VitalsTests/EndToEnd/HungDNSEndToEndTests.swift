@@ -6,7 +6,9 @@ import Testing
 /// loopback that reads queries and never replies, with a 30 s resolver timeout. Its Postgres and
 /// Redis targets are host names: without vitals' own bounded lookup, libpq and hiredis would each
 /// sit in getaddrinfo for 30 s a pass; with it, every pass ends at its 2 s deadline, so failed
-/// passes keep coming and the scrape reports them.
+/// passes keep coming and the scrape reports them. The application probe asks for a host name too,
+/// every 100 ms: each probe fails at its 1 s timeout, and the lookups it abandoned wait in vitals'
+/// resolver (two threads, a bounded queue), not on a thread each.
 ///
 /// Needs CAP_SYS_ADMIN for `unshare --mount`; cancelled (not failed) without it.
 @Suite struct HungDNSEndToEndTests {
@@ -49,6 +51,7 @@ import Testing
                 "--postgres.dsn", "host=db.vitals-hung-dns.test port=5432 dbname=app user=vitals sslmode=disable",
                 "--postgres.interval", "1s", "--postgres.timeout", "2s",
                 "--redis.addr", "redis://cache.vitals-hung-dns.test:6379", "--redis.interval", "1s", "--redis.timeout", "2s",
+                "--app-probe.url", "http://app.vitals-hung-dns.test:8000/health",
             ], environment: environment)
         defer { daemon.signal(SIGKILL) }
 
@@ -70,5 +73,11 @@ import Testing
         let ready = await HTTPGet.fetch(base + "/ready", timeout: 10)
         #expect(ready?.body.contains("\"reason\":\"timeout\"") == true, "\(ready?.body ?? "no answer")")
         #expect(daemon.output.contains("cannot resolve 'db.vitals-hung-dns.test' before the deadline"), "\(daemon.output.suffix(2000))")
+        // About 22 probes in 25 s, each at its 1 s timeout.
+        let probeFailures = metrics.sum("vitals_source_errors_total", where: ["source": "app_probe"])
+        #expect(metrics.sum("app_probe_up") == 0 && probeFailures >= 10, "\(probeFailures) probes failed in 25 s")
+        // The daemon's own threads (about a dozen), not one per abandoned lookup.
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.processIdentifier)/task").count) ?? 0
+        #expect(threads > 0 && threads <= 20, "\(threads) threads")
     }
 }

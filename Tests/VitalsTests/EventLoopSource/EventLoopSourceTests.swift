@@ -83,6 +83,13 @@ import Testing
             #expect(observed.sum >= 0.12 && observed.sum < 10)
             #expect(fast.status.snapshot.state == .up)
 
+            // By name, through vitals' bounded resolver and NIO's Happy Eyeballs: localhost may
+            // resolve to ::1 first, where nothing listens.
+            let byName = try AppProbe(
+                url: try #require(ProbeURL("http://localhost:\(port)/health")), interval: .seconds(1), timeout: .seconds(10), context: context)
+            await byName.probeOnce()
+            #expect(byName.status.snapshot.state == .up, "\(byName.status.snapshot)")
+
             let slow = try AppProbe(
                 url: try #require(ProbeURL("http://127.0.0.1:\(port)/health?delay=6000")), interval: .seconds(1), timeout: .milliseconds(200),
                 context: context)

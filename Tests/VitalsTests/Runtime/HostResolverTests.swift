@@ -1,4 +1,6 @@
 import Glibc
+import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -89,5 +91,39 @@ import Testing
         }
         #expect(answered == ["192.0.2.1"])
         #expect(held.calls.load(ordering: .relaxed) == 2)
+    }
+
+    /// On an event loop the lookup never waits there: the future fails at the deadline while the
+    /// lookup still hangs, and a full queue fails at once.
+    @Test func onALoopAHungLookupFailsAtTheDeadline() async throws {
+        let held = HeldLookup()
+        defer { held.release() }
+        let resolver = HostResolver(threads: 1, maxPendingLookups: 2, lookup: held.lookup)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let first = resolver.addresses(of: "hung.internal", deadline: .now + .milliseconds(200), on: loop)
+        // The loop runs other work while the lookup hangs.
+        #expect(try await loop.submit { 7 }.get() == 7)
+        await #expect(throws: HostResolutionError(code: .timeout, host: "hung.internal", limit: 2)) { try await first.get() }
+        _ = resolver.addresses(of: "hung.internal", deadline: .now + .milliseconds(50), on: loop)
+        await #expect(throws: HostResolutionError(code: .busy, host: "hung.internal", limit: 2)) {
+            try await resolver.addresses(of: "hung.internal", deadline: .now + .seconds(30), on: loop).get()
+        }
+        #expect(try await resolver.addresses(of: "10.0.0.1", deadline: .now + .seconds(1), on: loop).get() == ["10.0.0.1"])
+    }
+
+    /// NIO's resolver interface: one lookup answers both queries, each with its own family.
+    @Test func theNIOResolverSplitsOneLookupByFamily() async throws {
+        let resolver = HostResolver(threads: 1, maxPendingLookups: 2) { _ in ["192.0.2.1", "2001:db8::1", "192.0.2.2"] }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let bounded = BoundedResolver(host: "db.internal", deadline: .now + .seconds(30), on: loop, resolver: resolver)
+        let v4 = try await bounded.initiateAQuery(host: "db.internal", port: 8000).get()
+        let v6 = try await bounded.initiateAAAAQuery(host: "db.internal", port: 8000).get()
+        #expect(v4 == [try SocketAddress(ipAddress: "192.0.2.1", port: 8000), try SocketAddress(ipAddress: "192.0.2.2", port: 8000)])
+        #expect(v6 == [try SocketAddress(ipAddress: "2001:db8::1", port: 8000)])
+        let unknown = BoundedResolver(
+            host: "db.invalid", deadline: .now + .seconds(30), on: loop, resolver: HostResolver(threads: 1, maxPendingLookups: 1) { _ in nil })
+        await #expect(throws: HostResolutionError(code: .unknownHost, host: "db.invalid", limit: 1)) {
+            try await unknown.initiateAQuery(host: "db.invalid", port: 1).get()
+        }
     }
 }
