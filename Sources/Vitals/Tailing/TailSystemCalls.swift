@@ -116,6 +116,23 @@ enum TailSystemCalls {
         _ = fcntl(fd, F_SETFL, flags)
     }
 
+    /// Grows the buffer of the pipe `fd` reads to `bytes`, or to the largest smaller power of two
+    /// the system allows (`/proc/sys/fs/pipe-max-size`, 1 MiB by default, bounds an unprivileged
+    /// process); never shrinks it. Returns the size it has, or nil if `fd` is not a pipe.
+    static func growPipe(_ fd: CInt, to bytes: Int) -> Int? {
+        // <linux/fcntl.h>, which Glibc's Swift module does not export.
+        let setPipeSize: CInt = 1031, getPipeSize: CInt = 1032
+        let current = Int(fcntl(fd, getPipeSize))
+        guard current > 0 else { return nil }
+        var wanted = bytes
+        while wanted > current {
+            let size = Int(fcntl(fd, setPipeSize, CInt(clamping: wanted)))
+            if size > 0 { return size }
+            wanted /= 2
+        }
+        return current
+    }
+
     /// Reads exactly `buffer.count` bytes unless the file ends first; returns how many arrived.
     static func preadFully(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int? {
         var filled = 0

@@ -205,9 +205,9 @@ public struct TimingLogConfiguration: Sendable {
         // 2 s: a poll of a log being written costs about 190 us whatever it reads (the rotation
         // checks, the batch's merge, the wake-up), and Prometheus reads the histograms every 15 s.
         // Every second, polling was about a fifth of what vitals cost with a live log; every 100 ms,
-        // most of it (BENCHMARKS.md "Cost to run"). Standard input keeps 1 s unless set: a pipe
-        // holds 64 KiB and its writer blocks once it is full, so reading it half as often would
-        // stall an application that logs more than about 32 KiB a second.
+        // most of it (BENCHMARKS.md "Cost to run"). Standard input keeps 1 s unless set: its writer
+        // blocks once the pipe is full (1 MiB once the tailer grows it), so reading it half as often
+        // would halve the log rate it takes without holding the writer up.
         if paths.contains(LogTailer.standardInputPattern), !values.isSet("timing-log.poll-interval") {
             pollInterval = .seconds(1)
         } else {

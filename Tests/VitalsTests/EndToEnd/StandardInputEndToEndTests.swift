@@ -61,6 +61,45 @@ import Testing
         #expect(await daemon.wait(timeout: .seconds(30)) == 0, "\(daemon.output)")
     }
 
+    /// vitals grows the pipe to 1 MiB (or the system's limit), so a writer can put most of a
+    /// second of a busy log into it without waiting for the next read (64 KiB by default): a burst
+    /// of 800 KB, written without blocking, fits whole, and every line of it is counted.
+    @Test func thePipeHoldsABurstOfABusyLogWithoutHoldingItsWriter() async throws {
+        let port = TestEnvironment.freePort()
+        let pipe = Pipe()
+        let daemon = try ChildProcess(
+            TestEnvironment.vitalsBinary, ["--web.listen-address", "127.0.0.1:\(port)", "--timing-log.path", "-", "--timing-log.format", "nginx"],
+            input: pipe)
+        defer { daemon.signal(SIGKILL) }
+        let url = "http://127.0.0.1:\(port)/metrics"
+        let writer = pipe.fileHandleForWriting.fileDescriptor
+        let limit = Int((try? String(contentsOfFile: "/proc/sys/fs/pipe-max-size", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 1 << 20
+        let expected = geteuid() == 0 ? 1 << 20 : min(1 << 20, limit)
+        try #require(await HTTPGet.waitFor(url, timeout: .seconds(60)) != nil, "vitals did not start: \(daemon.output)")
+        var size = 0
+        for _ in 0..<200 where size < expected {
+            size = Int(fcntl(writer, 1032))  // F_GETPIPE_SZ
+            if size < expected { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(size >= expected, "the pipe holds \(size) bytes")
+
+        let line = Self.line("/burst", 200, "0.010")
+        let count = 800_000 / line.utf8.count
+        let burst = Array(String(repeating: line, count: count).utf8)
+        _ = fcntl(writer, F_SETFL, fcntl(writer, F_GETFL) | O_NONBLOCK)
+        var written = 0
+        while written < burst.count {
+            let result = burst.withUnsafeBytes { write(writer, $0.baseAddress! + written, burst.count - written) }
+            if result <= 0 { break }
+            written += result
+        }
+        #expect(written == burst.count, "the pipe took \(written) of \(burst.count) bytes before its writer would wait")
+        let answer = await HTTPGet.waitFor(url, timeout: .seconds(30)) { status, body in
+            status == 200 && ScrapedMetrics(body).sum("http_requests_total") == Double(written / line.utf8.count)
+        }
+        #expect(answer != nil, "vitals did not count the burst's \(count) lines: \(daemon.output.suffix(2000))")
+    }
+
     /// `zcat access.log.*.gz | vitals replay -`: replay reads the pipe to its end, across pauses.
     @Test func replayReadsAPipeToItsEnd() async throws {
         let pipe = Pipe()
