@@ -52,7 +52,8 @@ public struct PostgresConnectionInfo: Sendable, Equatable {
         self.dsn = dsn
         self.options = options
         self.targetLabel = Self.targetLabel(options: options, environment: environment)
-        self.redactor = PostgresRedactor(secrets: [options["password"], environment["PGPASSWORD"]].compactMap { $0 })
+        // sslpassword decrypts the client key (sslkey): as secret as the password.
+        self.redactor = PostgresRedactor(secrets: [options["password"], options["sslpassword"], environment["PGPASSWORD"]].compactMap { $0 })
         self.hostToResolve = Self.hostToResolve(options: options, environment: environment)
         self.choosesGSSEncryption = ["gssencmode", "service"].contains { options[$0] != nil }
             || ["PGGSSENCMODE", "PGSERVICE"].contains { environment[$0]?.isEmpty == false }

@@ -93,6 +93,14 @@ import Testing
         #expect(redactor.redact("postgresql://u:pw@h/d") == "postgresql://u:****@h/d")
     }
 
+    /// The DSN's secrets: the password, the client key's passphrase and `PGPASSWORD`.
+    @Test func theConnectionStringsSecretsAreWhatIsRedacted() throws {
+        let info = try PostgresConnectionInfo(
+            "postgresql://vitals:pw-one@db/app?sslmode=verify-full&sslcert=/c.crt&sslkey=/c.key&sslpassword=key-two",
+            environment: ["PGPASSWORD": "env-three"])
+        #expect(info.redactor.redact("pw-one key-two env-three /c.key") == "**** **** **** /c.key")
+    }
+
     @Test func statementsAreServedNormalised() {
         let redactor = PostgresRedactor(secrets: ["Hunter2"])
         #expect(redactor.redactStatement("ALTER ROLE app PASSWORD $$Dollar5ecretXYZ$$;") == "ALTER role app password $1")
