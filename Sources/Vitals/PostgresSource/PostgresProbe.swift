@@ -10,40 +10,13 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// Why a probe request was refused (HTTP 400). Fixed texts: a message never quotes the target,
-/// which may hold a password.
-public struct PostgresProbeError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: Sendable, Hashable {
-        private enum Base { case missingTarget, invalidTarget, passwordInTarget, unknownAuthModule }
-        private let base: Base
-        public static let missingTarget = Code(base: .missingTarget)
-        public static let invalidTarget = Code(base: .invalidTarget)
-        public static let passwordInTarget = Code(base: .passwordInTarget)
-        public static let unknownAuthModule = Code(base: .unknownAuthModule)
-    }
-
-    public let code: Code
-
-    public init(_ code: Code) { self.code = code }
-
-    public var description: String {
-        switch code {
-        case .missingTarget: "the 'target' parameter must be given (a connection string or host:port/database)"
-        case .invalidTarget: "the 'target' parameter is not a connection string libpq can parse, nor host:port/database"
-        case .passwordInTarget:
-            "the 'target' parameter must not carry a password: put the credentials in an auth module (--postgres.auth-modules-file) and pass auth_module"
-        default: "no such auth_module in --postgres.auth-modules-file"
-        }
-    }
-}
-
 /// What `/probe?target=…&auth_module=…` connects to.
 public enum PostgresProbeTarget {
     /// The connection string for `target` with `module`'s credentials and options, as postgres_exporter
     /// builds it: a target that is not a URI (`postgres://`, `postgresql://`) nor `key=value` pairs is
     /// read as `host:port/database`. A target with a password is refused, so secrets stay out of URLs.
-    public static func connectionInfo(target: String?, module: ProbeAuthModule?) throws(PostgresProbeError) -> PostgresConnectionInfo {
-        guard let target = target?.trimmingCharacters(in: .spaceAndTab), !target.isEmpty else { throw PostgresProbeError(.missingTarget) }
+    public static func connectionInfo(target: String?, module: ProbeAuthModule?) throws(ProbeTargetError) -> PostgresConnectionInfo {
+        guard let target = target?.trimmingCharacters(in: .spaceAndTab), !target.isEmpty else { throw ProbeTargetError(.missingTarget, .postgres) }
         let isURI = target.hasPrefix("postgres://") || target.hasPrefix("postgresql://")
         // key=value pairs start with a keyword and `=`; `host:port/db?sslmode=…` has a `:`, `/` or `?` first.
         let isKeywordValue = target.firstIndex(where: { "=:/?@".contains($0) }).map { target[$0] == "=" } ?? false
@@ -53,9 +26,10 @@ public enum PostgresProbeTarget {
             // No PG* variables: a probed target is what the URL says, not the daemon's environment.
             parsed = try PostgresConnectionInfo(text, environment: [:])
         } catch {
-            throw PostgresProbeError(.invalidTarget)
+            throw ProbeTargetError(.invalidTarget, .postgres)
         }
-        guard parsed.options["password"] == nil else { throw PostgresProbeError(.passwordInTarget) }
+        // sslpassword unlocks the client key: no more fit for a URL than the password.
+        guard parsed.options["password"] == nil, parsed.options["sslpassword"] == nil else { throw ProbeTargetError(.passwordInTarget, .postgres) }
         guard let module else { return parsed }
         var options = parsed.options
         options["user"] = module.username
@@ -65,7 +39,7 @@ public enum PostgresProbeTarget {
         do {
             return try PostgresConnectionInfo(conninfo, environment: [:])
         } catch {
-            throw PostgresProbeError(.invalidTarget)
+            throw ProbeTargetError(.invalidTarget, .postgres)
         }
     }
 
@@ -116,7 +90,7 @@ final class PostgresProbe: ProbeEndpoint {
     func respond(_ request: SourceEndpoints.Request) async -> SourceEndpoints.Response {
         let configuration = self.configuration
         let statements = self.statements
-        return await answer(request, unknownModule: PostgresProbeError(.unknownAuthModule)) { target, module in
+        return await answer(request, unknownModule: ProbeTargetError(.unknownAuthModule, .postgres)) { target, module in
             let info = try PostgresProbeTarget.connectionInfo(target: target, module: module)
             return { PostgresProbeTargetState(configuration: configuration, info: info, statements: statements) }
         }

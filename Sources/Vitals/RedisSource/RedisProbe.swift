@@ -2,47 +2,21 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// Why a `/scrape` request was refused (HTTP 400). Fixed texts: never the target, which may hold a password.
-public struct RedisProbeError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: Sendable, Hashable {
-        private enum Base { case missingTarget, invalidTarget, passwordInTarget, unknownAuthModule }
-        private let base: Base
-        public static let missingTarget = Code(base: .missingTarget)
-        public static let invalidTarget = Code(base: .invalidTarget)
-        public static let passwordInTarget = Code(base: .passwordInTarget)
-        public static let unknownAuthModule = Code(base: .unknownAuthModule)
-    }
-
-    public let code: Code
-
-    public init(_ code: Code) { self.code = code }
-
-    public var description: String {
-        switch code {
-        case .missingTarget: "the 'target' parameter must be given (redis://host:port, rediss://host:port, host:port or unix:///path)"
-        case .invalidTarget: "the 'target' parameter is not a Redis address"
-        case .passwordInTarget:
-            "the 'target' parameter must not carry a password: put the credentials in an auth module (--redis.auth-modules-file) and pass auth_module"
-        default: "no such auth_module in --redis.auth-modules-file"
-        }
-    }
-}
-
 /// What `/scrape?target=…&auth_module=…` connects to.
 public enum RedisProbeTarget {
     public static let fileKey = "redis.auth-modules-file"
 
     /// The target's address with `module`'s credentials. An address with a password is refused (a
     /// user name alone is kept unless the module names one), so secrets stay out of URLs.
-    public static func target(_ text: String?, module: ProbeAuthModule?) throws(RedisProbeError) -> RedisConfiguration.Target {
-        guard let text = text?.trimmingCharacters(in: .spaceAndTab), !text.isEmpty else { throw RedisProbeError(.missingTarget) }
+    public static func target(_ text: String?, module: ProbeAuthModule?) throws(ProbeTargetError) -> RedisConfiguration.Target {
+        guard let text = text?.trimmingCharacters(in: .spaceAndTab), !text.isEmpty else { throw ProbeTargetError(.missingTarget, .redis) }
         let address: RedisAddress
         do {
             address = try RedisAddress.parse(text)
         } catch {
-            throw RedisProbeError(.invalidTarget)
+            throw ProbeTargetError(.invalidTarget, .redis)
         }
-        guard address.password == nil else { throw RedisProbeError(.passwordInTarget) }
+        guard address.password == nil else { throw ProbeTargetError(.passwordInTarget, .redis) }
         var target = RedisConfiguration.Target(address: address, user: address.user, password: nil)
         if let module {
             if !module.username.isEmpty { target.user = module.username }
@@ -108,7 +82,7 @@ final class RedisProbe: ProbeEndpoint {
         let configuration = self.configuration
         let tls = self.tls
         let logger = self.logger
-        return await answer(request, unknownModule: RedisProbeError(.unknownAuthModule)) { text, module in
+        return await answer(request, unknownModule: ProbeTargetError(.unknownAuthModule, .redis)) { text, module in
             let target = try RedisProbeTarget.target(text, module: module)
             // The registry is new and holds one family: registering cannot fail.
             return { try! RedisProbeTargetState(target: target, configuration: configuration, tls: tls, logger: logger) }

@@ -2,6 +2,53 @@ import ServiceLifecycle
 import Logging
 import NIOConcurrencyHelpers
 
+/// Why a multi-target request (`/probe`, `/scrape`) was refused (HTTP 400). Fixed texts: a message
+/// never quotes the target, which may hold a password.
+public struct ProbeTargetError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable {
+        private enum Base { case missingTarget, invalidTarget, passwordInTarget, unknownAuthModule }
+        private let base: Base
+        public static let missingTarget = Code(base: .missingTarget)
+        public static let invalidTarget = Code(base: .invalidTarget)
+        public static let passwordInTarget = Code(base: .passwordInTarget)
+        public static let unknownAuthModule = Code(base: .unknownAuthModule)
+    }
+
+    /// What the sentences say of one source's targets.
+    public struct Wording: Sendable, Equatable {
+        /// The forms a target may take.
+        let forms: String
+        /// What a target that does not parse is not.
+        let invalid: String
+        let modulesFlag: String
+
+        public static let postgres = Wording(
+            forms: "a connection string or host:port/database", invalid: "a connection string libpq can parse, nor host:port/database",
+            modulesFlag: "--postgres.auth-modules-file")
+        public static let redis = Wording(
+            forms: "redis://host:port, rediss://host:port, host:port or unix:///path", invalid: "a Redis address",
+            modulesFlag: "--redis.auth-modules-file")
+    }
+
+    public let code: Code
+    let wording: Wording
+
+    public init(_ code: Code, _ wording: Wording) {
+        self.code = code
+        self.wording = wording
+    }
+
+    public var description: String {
+        switch code {
+        case .missingTarget: "the 'target' parameter must be given (\(wording.forms))"
+        case .invalidTarget: "the 'target' parameter is not \(wording.invalid)"
+        case .passwordInTarget:
+            "the 'target' parameter must not carry a password: put the credentials in an auth module (\(wording.modulesFlag)) and pass auth_module"
+        default: "no such auth_module in \(wording.modulesFlag)"
+        }
+    }
+}
+
 /// The settings every multi-target endpoint shares (`/probe` for Postgres, `/scrape` for Redis).
 public struct ProbeConfiguration: Sendable, Equatable {
     public static let keys: [ConfigurationKey] = [

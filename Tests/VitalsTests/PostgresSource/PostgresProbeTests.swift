@@ -83,12 +83,12 @@ import Testing
     }
 
     @Test func aPasswordInTheTargetIsRefused() {
-        for target in ["postgresql://u:pw@db1:5432/app", "host=db1 password=pw dbname=app", "postgres://db1/app?password=pw"] {
-            #expect(throws: PostgresProbeError(.passwordInTarget)) { try PostgresProbeTarget.connectionInfo(target: target, module: nil) }
+        for target in ["postgresql://u:pw@db1:5432/app", "host=db1 password=pw dbname=app", "postgres://db1/app?password=pw", "postgres://db1/app?sslkey=/k&sslpassword=pw"] {
+            #expect(throws: ProbeTargetError(.passwordInTarget, .postgres)) { try PostgresProbeTarget.connectionInfo(target: target, module: nil) }
         }
-        #expect(throws: PostgresProbeError(.missingTarget)) { try PostgresProbeTarget.connectionInfo(target: nil, module: nil) }
-        #expect(throws: PostgresProbeError(.missingTarget)) { try PostgresProbeTarget.connectionInfo(target: " ", module: nil) }
-        #expect(throws: PostgresProbeError(.invalidTarget)) { try PostgresProbeTarget.connectionInfo(target: "host='unclosed", module: nil) }
+        #expect(throws: ProbeTargetError(.missingTarget, .postgres)) { try PostgresProbeTarget.connectionInfo(target: nil, module: nil) }
+        #expect(throws: ProbeTargetError(.missingTarget, .postgres)) { try PostgresProbeTarget.connectionInfo(target: " ", module: nil) }
+        #expect(throws: ProbeTargetError(.invalidTarget, .postgres)) { try PostgresProbeTarget.connectionInfo(target: "host='unclosed", module: nil) }
     }
 
     @Test func theBudgetIsTheScrapeTimeoutLessTheOffset() throws {

@@ -20,10 +20,10 @@ import NIOConcurrencyHelpers
         let acl = try RedisProbeTarget.target("rediss://cache1:6380", module: .init(username: "mon", password: "pw", options: [:]))
         #expect(acl.user == "mon" && acl.address.tls)
         for target in ["redis://:pw@cache1:6380", "redis://u:pw@cache1:6380"] {
-            #expect(throws: RedisProbeError(.passwordInTarget)) { try RedisProbeTarget.target(target, module: module) }
+            #expect(throws: ProbeTargetError(.passwordInTarget, .redis)) { try RedisProbeTarget.target(target, module: module) }
         }
-        #expect(throws: RedisProbeError(.missingTarget)) { try RedisProbeTarget.target(nil, module: nil) }
-        #expect(throws: RedisProbeError(.invalidTarget)) { try RedisProbeTarget.target("http://cache1", module: nil) }
+        #expect(throws: ProbeTargetError(.missingTarget, .redis)) { try RedisProbeTarget.target(nil, module: nil) }
+        #expect(throws: ProbeTargetError(.invalidTarget, .redis)) { try RedisProbeTarget.target("http://cache1", module: nil) }
     }
 
     @Test func theScrapeTLSClientIsMadeOnTheFirstTLSTargetAndOnlyOnce() throws {
