@@ -234,7 +234,8 @@ import Testing
                 let withPassword = try await Self.probe(client, target: "postgresql://vitals:\(shared.password)@127.0.0.1:\(shared.port)/app", module: nil)
                 #expect(withPassword.status == .badRequest)
                 #expect(withPassword.body.contains("must not carry a password") && !withPassword.body.contains(shared.password))
-                #expect(try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app", module: "nope").status == .badRequest)
+                let unknownModule = try await Self.probe(client, target: "127.0.0.1:\(shared.port)/app", module: "nope")
+                #expect(unknownModule.status == .badRequest && unknownModule.body == "no such auth_module in --postgres.auth-modules-file\n")
                 let noTarget = try await client.execute(uri: "/probe", method: .get) { $0.status }
                 #expect(noTarget == .badRequest)
                 // A wrong password (no module): down, not an error page.
