@@ -99,8 +99,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             text = "the server's certificate does not name the DSN's host (sslmode=verify-full compares it with host as written)"
         case .tlsNotOffered: text = "the server does not offer TLS, and the DSN's sslmode requires it"
         case .tlsNoRootCertificate:
+            // libpq 15 (Debian 12's) has no sslrootcert=system: the system's roots are a file.
             text = "sslmode=verify-ca and verify-full need the CA's certificate: set sslrootcert to its file (libpq's default, "
-                + "~/.postgresql/root.crt, is missing or unreadable), or sslrootcert=system for the system's roots"
+                + "~/.postgresql/root.crt, is missing or unreadable); for a certificate from a public CA, the system's bundle "
+                + "(/etc/ssl/certs/ca-certificates.crt)"
         // What an operator needs to act: both steps, since a missing library is the usual cause.
         case .statementsNotInstalled:
             text = "pg_stat_statements is not installed in this database: run CREATE EXTENSION pg_stat_statements; "
