@@ -77,7 +77,7 @@ public final class HostResolver: Sendable {
             request.abandon()
             throw HostResolutionError(code: .timeout, host: host, limit: maxPendingLookups)
         }
-        return try answer(request.result, host: host)
+        return try Self.answer(request.result, host: host, limit: maxPendingLookups)
     }
 
     /// The same lookup for a caller on an event loop, which must not wait: the future completes
@@ -119,10 +119,7 @@ public final class HostResolver: Sendable {
         return request
     }
 
-    private func answer(_ result: [String]?, host: String) throws(HostResolutionError) -> [String] {
-        try Self.answer(result, host: host, limit: maxPendingLookups)
-    }
-
+    /// A finished lookup's addresses, or `.unknownHost` when it found none.
     private static func answer(_ result: [String]?, host: String, limit: Int) throws(HostResolutionError) -> [String] {
         guard let addresses = result, !addresses.isEmpty else { throw HostResolutionError(code: .unknownHost, host: host, limit: limit) }
         return addresses
