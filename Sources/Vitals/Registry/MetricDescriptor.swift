@@ -12,14 +12,37 @@ public enum MetricType: String, Sendable, Hashable {
 /// Two families with the same name must have equal descriptors; the registry refuses a
 /// conflicting one instead of emitting an inconsistent family, which Prometheus would reject.
 public struct MetricDescriptor: Sendable, Hashable {
-    public let name: String
-    public let help: String
-    public let type: MetricType
-    public let labelNames: [String]
+    /// The fields, shared by every copy. A family's descriptor is copied several times a pass and
+    /// a scrape (the sink, the publication, the gather, the writer): one reference is one retain
+    /// and release per copy, where the fields themselves were four.
+    private final class Storage: Sendable {
+        let name: String
+        let help: String
+        let type: MetricType
+        let labelNames: [String]
+        let buckets: [Double]
+        let nativeHistogram: NativeHistogramOptions?
+
+        init(name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double], nativeHistogram: NativeHistogramOptions?) {
+            self.name = name
+            self.help = help
+            self.type = type
+            self.labelNames = labelNames
+            self.buckets = buckets
+            self.nativeHistogram = nativeHistogram
+        }
+    }
+
+    private let storage: Storage
+
+    public var name: String { storage.name }
+    public var help: String { storage.help }
+    public var type: MetricType { storage.type }
+    public var labelNames: [String] { storage.labelNames }
     /// Upper bounds of a histogram's finite buckets, ascending; empty for other types.
-    public let buckets: [Double]
+    public var buckets: [Double] { storage.buckets }
     /// Native buckets kept next to the classic ones, for histograms only; nil keeps classic buckets only.
-    public let nativeHistogram: NativeHistogramOptions?
+    public var nativeHistogram: NativeHistogramOptions? { storage.nativeHistogram }
 
     public init(
         name: String, help: String, type: MetricType, labelNames: [String] = [], buckets: [Double] = [],
@@ -49,12 +72,24 @@ public struct MetricDescriptor: Sendable, Hashable {
                 throw RegistryError(code: .invalidBuckets, metric: name, detail: "buckets must be finite and strictly ascending")
             }
         }
-        self.name = name
-        self.help = help
-        self.type = type
-        self.labelNames = labelNames
-        self.buckets = type == .histogram ? buckets : []
-        self.nativeHistogram = type == .histogram ? nativeHistogram : nil
+        storage = Storage(
+            name: name, help: help, type: type, labelNames: labelNames, buckets: type == .histogram ? buckets : [],
+            nativeHistogram: type == .histogram ? nativeHistogram : nil)
+    }
+
+    public static func == (lhs: MetricDescriptor, rhs: MetricDescriptor) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.name == rhs.name && lhs.help == rhs.help && lhs.type == rhs.type && lhs.labelNames == rhs.labelNames
+                && lhs.buckets == rhs.buckets && lhs.nativeHistogram == rhs.nativeHistogram)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(help)
+        hasher.combine(type)
+        hasher.combine(labelNames)
+        hasher.combine(buckets)
+        hasher.combine(nativeHistogram)
     }
 }
 
