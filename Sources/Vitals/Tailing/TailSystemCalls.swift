@@ -116,8 +116,8 @@ enum TailSystemCalls {
         _ = fcntl(fd, F_SETFL, flags)
     }
 
-    /// Grows the buffer of the pipe `fd` reads to `bytes`, or to the largest smaller power of two
-    /// the system allows (`/proc/sys/fs/pipe-max-size`, 1 MiB by default, bounds an unprivileged
+    /// Grows the buffer of the pipe `fd` reads to `bytes`, or to the largest of its halves the
+    /// system allows (`/proc/sys/fs/pipe-max-size`, 1 MiB by default, bounds an unprivileged
     /// process); never shrinks it. Returns the size it has, or nil if `fd` is not a pipe.
     static func growPipe(_ fd: CInt, to bytes: Int) -> Int? {
         // <linux/fcntl.h>, which Glibc's Swift module does not export.

@@ -51,9 +51,15 @@ import Testing
                 #expect(metrics.sum("pg_scrape_collector_success") == Double(PostgresCollectorName.allCases.count), "\(metrics.values("pg_scrape_collector_success"))")
                 #expect(metrics.sum("vitals_source_errors_total", where: ["source": "postgres"]) == 0)
                 #expect(!metrics.values("pg_stat_statements_calls_total").isEmpty)
-                let encrypted = try await tls.server.superuser(
-                    "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
-                        + "WHERE a.application_name = 'vitals'")
+                // vitals' connections with TLS / all of them; a slow pass may reconnect in between, so
+                // wait for one to be there.
+                var encrypted = ""
+                for _ in 0..<50 where encrypted.hasSuffix("/0") || encrypted.isEmpty {
+                    encrypted = try await tls.server.superuser(
+                        "SELECT count(*) FILTER (WHERE s.ssl) || '/' || count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                            + "WHERE a.application_name = 'vitals'")
+                    if encrypted.hasSuffix("/0") { try await Task.sleep(for: .milliseconds(100)) }
+                }
                 #expect(encrypted == "1/1", "vitals' connections with TLS / all of them")
                 #expect(!body.contains(tls.server.password) && !logs.text.contains(tls.server.password))
             }
