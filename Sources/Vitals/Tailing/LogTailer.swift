@@ -323,7 +323,7 @@ public final class LogTailer: @unchecked Sendable {
                 // A pipe holds 64 KiB, and its writer waits once it is full: read every second, that
                 // held up anything logging more than 64 KiB a second. 1 MiB is kernel memory, taken
                 // only as lines wait in it.
-                _ = TailSystemCalls.growPipe(STDIN_FILENO, to: Self.standardInputPipeBytes)
+                TailSystemCalls.growPipe(STDIN_FILENO, to: Self.standardInputPipeBytes)
                 let stream = TailedFile(
                     identity: TailFileIdentity(info), fd: STDIN_FILENO, path: Self.standardInputPattern, info: info, offset: 0,
                     skippingFirstLine: false)
@@ -350,7 +350,7 @@ public final class LogTailer: @unchecked Sendable {
     /// 64 MiB: far more than one poll interval of any log, small enough that files are not
     /// starved behind a pipe that never pauses.
     private static let maximumStandardInputBytesPerPoll = 64 << 20
-    static let standardInputPipeBytes = 1 << 20
+    private static let standardInputPipeBytes = 1 << 20
 
     // MARK: Following
 

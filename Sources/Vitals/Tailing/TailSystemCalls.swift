@@ -118,19 +118,14 @@ enum TailSystemCalls {
 
     /// Grows the buffer of the pipe `fd` reads to `bytes`, or to the largest of its halves the
     /// system allows (`/proc/sys/fs/pipe-max-size`, 1 MiB by default, bounds an unprivileged
-    /// process); never shrinks it. Returns the size it has, or nil if `fd` is not a pipe.
-    static func growPipe(_ fd: CInt, to bytes: Int) -> Int? {
+    /// process); never shrinks it, and does nothing if `fd` is not a pipe.
+    static func growPipe(_ fd: CInt, to bytes: Int) {
         // <linux/fcntl.h>, which Glibc's Swift module does not export.
         let setPipeSize: CInt = 1031, getPipeSize: CInt = 1032
         let current = Int(fcntl(fd, getPipeSize))
-        guard current > 0 else { return nil }
+        guard current > 0 else { return }
         var wanted = bytes
-        while wanted > current {
-            let size = Int(fcntl(fd, setPipeSize, CInt(clamping: wanted)))
-            if size > 0 { return size }
-            wanted /= 2
-        }
-        return current
+        while wanted > current, fcntl(fd, setPipeSize, CInt(clamping: wanted)) < 0 { wanted /= 2 }
     }
 
     /// Reads exactly `buffer.count` bytes unless the file ends first; returns how many arrived.
