@@ -109,23 +109,14 @@ struct StaticLibpqTests {
     /// neither opens GSSAPI or LDAP.
     @Test func tlsVerifiesTheServerCertificate() async throws {
         let directory = try TemporaryDirectory()
-        let servers = directory.path + "/servers"
-        do {
-            let server = try await PostgresTestServer.startPrivate(in: servers, options: ["--tls"])
-            let environment = try TestServersEnvironment(directory: servers)
+        try await PostgresTLSTestServer.with { tls in
             let program = try await Self.build(in: directory.path, absentLibraries: false)
-            func dsn(ca: String) -> String {
-                "postgresql://vitals:\(server.password)@localhost:\(server.port)/app?sslmode=verify-full&sslrootcert=\(ca)"
-            }
-            let trusted = try await Self.run(program, dsn: dsn(ca: try environment.require("VITALS_TEST_PG_TLS_CA")), in: directory.path)
+            let trusted = try await Self.run(program, dsn: tls.dsn("sslmode=verify-full&sslrootcert=\(tls.ca)"), in: directory.path)
             #expect(trusted["plain"] == Step(connected: true, gssapiMapped: false, ldapMapped: false, error: ""))
-            let untrusted = try await Self.run(program, dsn: dsn(ca: try environment.require("VITALS_TEST_PG_TLS_OTHER_CA")), in: directory.path)
+            let untrusted = try await Self.run(program, dsn: tls.dsn("sslmode=verify-full&sslrootcert=\(tls.otherCA)"), in: directory.path)
             let plain = try #require(untrusted["plain"])
             #expect(!plain.connected && !plain.gssapiMapped && !plain.ldapMapped)
             #expect(plain.error.contains("certificate verify failed"), "\(plain.error)")
-        } catch {
-            Issue.record(error)
         }
-        await PostgresTestServer.stopPrivate(in: servers)
     }
 }

@@ -7,36 +7,11 @@ import Testing
 /// `scripts/test-servers.sh start DIR --tls`: its certificate names `localhost` only, and its
 /// pg_hba refuses the vitals role without TLS, so `pg_up 1` there is a TLS connection.
 @Suite(.serialized) struct PostgresTLSIntegrationTests {
-    /// The private TLS server, its CA files, and what a test needs to build DSNs.
-    struct TLSServer {
-        let server: PostgresTestServer
-        let ca: String
-        let otherCA: String
-
-        func dsn(host: String = "localhost", database: String = "app", _ options: String) -> String {
-            "postgresql://vitals:\(server.password)@\(host):\(server.port)/\(database)?\(options)"
-        }
-    }
-
-    func withTLSServer(_ body: (TLSServer) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        let servers = directory.path + "/servers"
-        do {
-            let server = try await PostgresTestServer.startPrivate(in: servers, options: ["--tls"])
-            let environment = try TestServersEnvironment(directory: servers)
-            try await body(
-                TLSServer(server: server, ca: try environment.require("VITALS_TEST_PG_TLS_CA"), otherCA: try environment.require("VITALS_TEST_PG_TLS_OTHER_CA")))
-        } catch {
-            Issue.record(error)
-        }
-        await PostgresTestServer.stopPrivate(in: servers)
-    }
-
     /// `verify-full` by host name: vitals resolves `localhost` itself and passes the address as
     /// `hostaddr`, and the certificate (no address in it) verifies only because libpq still checks
     /// the name. Every collector works through TLS, the pipelined passes included.
     @Test func verifyFullByNameCollectsEverythingOverTLS() async throws {
-        try await withTLSServer { tls in
+        try await PostgresTLSTestServer.with { tls in
             let dsn = tls.dsn("sslmode=verify-full&sslrootcert=\(tls.ca)")
             #expect(try PostgresConnectionInfo(dsn).hostToResolve == "localhost")
             let logs = PostgresLogCapture()
@@ -71,7 +46,7 @@ import Testing
     /// reaches `/metrics`, `/ready` or the log.
     @Test func tlsFailuresAreDownWithReasonTLSAndASentence() async throws {
         guard let plain = PostgresTestServer.require() else { return }
-        try await withTLSServer { tls in
+        try await PostgresTLSTestServer.with { tls in
             let port = tls.server.port
             let targets: [(dsn: String, label: String, reason: String, sentence: String)] = [
                 (tls.dsn(database: "a", "sslmode=verify-full&sslrootcert=\(tls.otherCA)"), "localhost:\(port)/a", "tls", "did not verify"),

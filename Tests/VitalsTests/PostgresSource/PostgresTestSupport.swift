@@ -97,6 +97,34 @@ struct PostgresTestServer: Sendable {
     }
 }
 
+/// A private server from `scripts/test-servers.sh start DIR --tls`, its CA files, and DSNs to it.
+struct PostgresTLSTestServer {
+    let server: PostgresTestServer
+    let ca: String
+    /// A CA that signed nothing here: the wrong one.
+    let otherCA: String
+
+    func dsn(host: String = "localhost", database: String = "app", _ options: String) -> String {
+        "postgresql://vitals:\(server.password)@\(host):\(server.port)/\(database)?\(options)"
+    }
+
+    /// Starts one for `body` and stops it afterwards; a failure is recorded, not thrown.
+    static func with(_ body: (PostgresTLSTestServer) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        let servers = directory.path + "/servers"
+        do {
+            let server = try await PostgresTestServer.startPrivate(in: servers, options: ["--tls"])
+            let environment = try TestServersEnvironment(directory: servers)
+            try await body(
+                PostgresTLSTestServer(
+                    server: server, ca: try environment.require("VITALS_TEST_PG_TLS_CA"), otherCA: try environment.require("VITALS_TEST_PG_TLS_OTHER_CA")))
+        } catch {
+            Issue.record(error)
+        }
+        await PostgresTestServer.stopPrivate(in: servers)
+    }
+}
+
 /// Log lines the daemon wrote, for checking that secrets never reach them.
 final class PostgresLogCapture: Sendable {
     private let lines = NIOLockedValueBox<[String]>([])
