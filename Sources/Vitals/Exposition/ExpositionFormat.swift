@@ -59,17 +59,27 @@ public struct ExpositionAnswer: Sendable {
     public let contentEncoding: String?
     public let body: [UInt8]
 
-    /// `format`: ``ExpositionFormat/negotiate(accept:)`` of the request's `Accept` header.
-    public init(_ families: [FamilySnapshot], format: ExpositionFormat, acceptEncoding: String?) {
-        var body = format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
+    /// `format`: ``ExpositionFormat/negotiate(accept:)`` of the request's `Accept` header. With a
+    /// `cache` (the daemon's own `/metrics`), a compressed body copies the families unchanged since
+    /// the cache's last compressed scrape.
+    public init(_ families: [FamilySnapshot], format: ExpositionFormat, acceptEncoding: String?, cache: CompressedExpositionCache? = nil) {
+        var body: [UInt8]?
         var encoding: String?
-        if HeaderValue.acceptsGzip(acceptEncoding), let compressed = try? Gzip.compress(body) {
-            body = compressed
-            encoding = "gzip"
+        if HeaderValue.acceptsGzip(acceptEncoding) {
+            if let cache {
+                body = try? cache.gzip(families, format: format).body
+            } else {
+                body = try? Gzip.compress(Self.write(families, format: format))
+            }
+            if body != nil { encoding = "gzip" }
         }
         self.format = format
         self.contentEncoding = encoding
-        self.body = body
+        self.body = body ?? Self.write(families, format: format)
+    }
+
+    private static func write(_ families: [FamilySnapshot], format: ExpositionFormat) -> [UInt8] {
+        format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
     }
 }
 

@@ -12,7 +12,15 @@ public struct ExpositionWriter: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(families.reduce(4096) { $0 + 128 + Self.lines(of: $1) * 96 })
         for family in families { write(family, into: &out) }
-        if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
+        out.append(contentsOf: format.trailer)
+        return out
+    }
+
+    /// One family's lines, in a buffer of their own (``ExpositionCache`` keeps them).
+    func bytes(of family: FamilySnapshot) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + Self.lines(of: family) * 96)
+        write(family, into: &out)
         return out
     }
 

@@ -14,11 +14,21 @@ public struct ProtobufExpositionWriter: Sendable {
 
     public func write(_ families: [FamilySnapshot]) -> [UInt8] {
         var encoder = ProtobufEncoder(capacity: families.reduce(4096) { $0 + 64 + $1.series.count * 64 })
-        for family in families where !family.series.isEmpty {
-            // A family without samples says nothing a scraper stores; Prometheus skips it anyway.
-            encoder.delimited { Self.encode(family, into: &$0) }
-        }
+        for family in families { Self.append(family, to: &encoder) }
         return encoder.bytes
+    }
+
+    /// One family's delimited message, in a buffer of its own (``ExpositionCache`` keeps them).
+    static func message(_ family: FamilySnapshot) -> [UInt8] {
+        var encoder = ProtobufEncoder(capacity: 64 + family.series.count * 64)
+        append(family, to: &encoder)
+        return encoder.bytes
+    }
+
+    private static func append(_ family: FamilySnapshot, to encoder: inout ProtobufEncoder) {
+        // A family without samples says nothing a scraper stores; Prometheus skips it anyway.
+        guard !family.series.isEmpty else { return }
+        encoder.delimited { encode(family, into: &$0) }
     }
 
     /// MetricFamily: name 1, help 2, type 3, metric 4.

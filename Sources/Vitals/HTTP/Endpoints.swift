@@ -18,6 +18,7 @@ struct Endpoints: Sendable {
     let telemetryPath: String
     let scrapes: CounterFamily
     let scrapeDuration: HistogramFamily
+    let exposition = CompressedExpositionCache()
 
     init(registry: MetricRegistry, health: SourceHealthBoard, sourceEndpoints: [SourceEndpoints.Endpoint] = [], telemetryPath: String) throws {
         self.registry = registry
@@ -59,7 +60,7 @@ struct Endpoints: Sendable {
         let start = ContinuousClock.now
         let format = ExpositionFormat.negotiate(accept: accept)
         scrapes.increment([format.label])  // before the gather, so a scrape counts itself
-        let answer = ExpositionAnswer(registry.gather(), format: format, acceptEncoding: acceptEncoding)
+        let answer = ExpositionAnswer(registry.gather(), format: format, acceptEncoding: acceptEncoding, cache: exposition)
         var headers: HTTPFields = [.contentType: answer.format.contentType]
         if let encoding = answer.contentEncoding { headers[.contentEncoding] = encoding }
         scrapeDuration.observe([], (ContinuousClock.now - start).seconds)

@@ -1,6 +1,6 @@
 /// The state of one series at the moment of a scrape.
-public struct SeriesSnapshot: Sendable, Equatable {
-    public enum Value: Sendable, Equatable {
+public struct SeriesSnapshot: Sendable, Hashable {
+    public enum Value: Sendable, Hashable {
         case scalar(Double)
         /// `bucketCounts[i]` counts observations `<= buckets[i]`, non-cumulative; the `+Inf` bucket is `count`.
         /// `native` carries the exponential buckets when the family keeps them; only the protobuf
@@ -25,7 +25,7 @@ public struct SeriesSnapshot: Sendable, Equatable {
 }
 
 /// One quantile of a summary: `value` is the `quantile`-th percentile of what was observed.
-public struct SummaryQuantile: Sendable, Equatable {
+public struct SummaryQuantile: Sendable, Hashable {
     public var quantile: Double
     public var value: Double
 

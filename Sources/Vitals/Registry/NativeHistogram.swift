@@ -34,7 +34,7 @@ public struct NativeHistogramOptions: Sendable, Hashable {
 
 /// The native buckets of one histogram series: a zero bucket and dense runs of counters for
 /// positive and negative observations, indexed as Prometheus indexes them.
-public struct NativeHistogramBuckets: Sendable, Equatable {
+public struct NativeHistogramBuckets: Sendable, Hashable {
     public private(set) var schema: Int
     public let maxBuckets: Int
     public private(set) var zeroCount: UInt64 = 0
@@ -130,7 +130,7 @@ public struct NativeHistogramBuckets: Sendable, Equatable {
 }
 
 /// Counters for a contiguous run of bucket indexes; grows at either end as observations arrive.
-public struct ExponentialBucketCounts: Sendable, Equatable {
+public struct ExponentialBucketCounts: Sendable, Hashable {
     public private(set) var firstIndex: Int32 = 0
     public private(set) var counts: [UInt64] = []
 

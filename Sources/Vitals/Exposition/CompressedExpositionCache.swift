@@ -1,0 +1,96 @@
+import NIOConcurrencyHelpers
+
+/// The daemon's last gzip-compressed `/metrics` body in each format, with where each family's
+/// piece lies in it, so that the next compressed scrape copies the piece of every family that has
+/// not changed instead of writing and compressing it again.
+///
+/// At rest most of the exposition does not change between two scrapes: the timing log's
+/// histograms while no request comes, Postgres's settings and quiet tables, Redis's configuration
+/// (four fifths of the text 15 s apart; BENCHMARKS.md, "Unchanged families, compressed once").
+/// Prometheus always asks for gzip, and compressing was the largest part of a scrape. A body
+/// built so is a valid gzip member of the same text; its pieces, compressed one family at a time,
+/// make it larger than the text compressed whole (about 2.4× at rest), and still a third of the text.
+///
+/// A family is known by a digest of everything it writes (64-bit SipHash with the process's seed:
+/// two different families share one with a chance of about 2^-64). The cache keeps digests and the
+/// last compressed body only, not the families, so no snapshot outlives its scrape.
+///
+/// Bounded: per format, the last compressed scrape's body and one entry per family in it. Two
+/// scrapes at once do not wait for each other: the first takes the format's body, and the other
+/// compresses everything, as without a cache.
+public final class CompressedExpositionCache: Sendable {
+    struct Entry: Sendable {
+        let name: String
+        let digest: Int
+        let piece: Gzip.Piece
+    }
+
+    struct Scrape: Sendable {
+        let body: [UInt8]
+        /// In the order of the scrape's families (the registry's: by name).
+        let entries: [Entry]
+    }
+
+    private let scrapes = NIOLockedValueBox<[ExpositionFormat: Scrape]>([:])
+
+    public init() {}
+
+    /// `families` in `format`, as one gzip member; `reused` counts the families copied.
+    func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int) {
+        let previous = scrapes.withLockedValue { $0.removeValue(forKey: format) }
+        let member = try Gzip.Member(capacity: previous?.body.count ?? 65536)
+        var entries: [Entry] = []
+        entries.reserveCapacity(families.count)
+        var reused = 0
+        var next = 0
+        for family in families {
+            let name = family.descriptor.name
+            let digest = family.digest
+            // Both lists are sorted by name: one walk, no dictionary. A list out of order only finds less.
+            if let previous {
+                while next < previous.entries.count, previous.entries[next].name < name { next += 1 }
+                if next < previous.entries.count, previous.entries[next].name == name, previous.entries[next].digest == digest {
+                    entries.append(Entry(name: name, digest: digest, piece: member.append(previous.entries[next].piece, of: previous.body)))
+                    reused += 1
+                    next += 1
+                    continue
+                }
+            }
+            entries.append(Entry(name: name, digest: digest, piece: try member.append(compressing: format.bytes(of: family))))
+        }
+        if !format.trailer.isEmpty { try member.append(compressing: format.trailer) }
+        let body = member.finish()
+        scrapes.withLockedValue { $0[format] = Scrape(body: body, entries: entries) }
+        return (body, reused)
+    }
+
+    /// How many families the cache knows in `format`.
+    func count(of format: ExpositionFormat) -> Int {
+        scrapes.withLockedValue { $0[format]?.entries.count ?? 0 }
+    }
+}
+
+extension FamilySnapshot {
+    /// Equal families have equal digests.
+    var digest: Int {
+        var hasher = Hasher()
+        hasher.combine(descriptor)
+        hasher.combine(series)
+        return hasher.finalize()
+    }
+}
+
+extension ExpositionFormat {
+    /// One family's part of a body in this format.
+    func bytes(of family: FamilySnapshot) -> [UInt8] {
+        switch self {
+        case .prometheusText, .openMetrics: ExpositionWriter(format: self).bytes(of: family)
+        case .protobufDelimited: ProtobufExpositionWriter.message(family)
+        }
+    }
+
+    /// What ends a body in this format: OpenMetrics's `# EOF`.
+    var trailer: [UInt8] {
+        self == .openMetrics ? Array("# EOF\n".utf8) : []
+    }
+}

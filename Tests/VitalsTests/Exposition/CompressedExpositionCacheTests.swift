@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+@testable import Vitals
+
+@Suite struct CompressedExpositionCacheTests {
+    static func text(_ families: [FamilySnapshot], _ format: ExpositionFormat) -> [UInt8] {
+        ExpositionAnswer(families, format: format, acceptEncoding: nil).body
+    }
+
+    static func gauge(_ name: String, help: String = "H.", _ value: Double) throws -> FamilySnapshot {
+        FamilySnapshot(try MetricDescriptor(name: name, help: help, type: .gauge), series: [.scalar(value)])
+    }
+
+    @Test(arguments: ExpositionFormat.allCases)
+    func everyBodyIsTheWritersBytesCompressed(format: ExpositionFormat) throws {
+        let registry = try ExpositionWriterTests.sampleRegistry()
+        let cache = CompressedExpositionCache()
+        var families = registry.gather()
+        let first = try cache.gzip(families, format: format)
+        #expect(try Gzip.decompressForTesting(first.body) == Self.text(families, format))
+        #expect(first.reused == 0)
+
+        let unchanged = try cache.gzip(registry.gather(), format: format)
+        #expect(unchanged.body == first.body)
+        #expect(unchanged.reused == families.count)
+
+        // One series of one family moves: that family alone is written and compressed again.
+        try registry.counter("http_requests_total", help: "Requests.", labels: ["method", "route"]).increment(["GET", "/a"])
+        families = registry.gather()
+        let moved = try cache.gzip(families, format: format)
+        #expect(try Gzip.decompressForTesting(moved.body) == Self.text(families, format))
+        #expect(moved.body != first.body)
+        #expect(moved.reused == families.count - 1)
+
+        // A new family between others (by name), and one without samples.
+        try registry.gauge("e_in_between", help: "New.").set(to: 7)
+        _ = try registry.gauge("f_without_samples", help: "Declared.", labels: ["kind"])
+        families = registry.gather()
+        let grown = try cache.gzip(families, format: format)
+        #expect(try Gzip.decompressForTesting(grown.body) == Self.text(families, format))
+        #expect(grown.reused == families.count - 2)
+    }
+
+    @Test func gzipItselfReadsABodyOfCopiedPieces() throws {
+        let cache = CompressedExpositionCache()
+        let families = try (0..<50).map { try Self.gauge("family_\(1000 + $0)", Double($0)) }
+        _ = try cache.gzip(families, format: .openMetrics)
+        var changed = families
+        changed[25] = try Self.gauge("family_1025", 0.5)
+        let body = try cache.gzip(changed, format: .openMetrics)
+        #expect(body.reused == 49)
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vitals-pieces-\(UUID().uuidString).gz")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(body.body).write(to: file)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-dc", file.path]
+        let output = Pipe()
+        gzip.standardOutput = output
+        try gzip.run()
+        let decompressed = output.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)  // gzip checks the CRC-32 and the length
+        #expect(Array(decompressed) == Self.text(changed, .openMetrics))
+    }
+
+    @Test func aFamilyUnderTheSameNameWithAnotherDescriptorIsWrittenAgain() throws {
+        let cache = CompressedExpositionCache()
+        _ = try cache.gzip([Self.gauge("x", help: "Before.", 1)], format: .prometheusText)
+        let written = try cache.gzip([Self.gauge("x", help: "After.", 1)], format: .prometheusText)
+        #expect(written.reused == 0)
+        #expect(String(decoding: try Gzip.decompressForTesting(written.body), as: UTF8.self) == "# HELP x After.\n# TYPE x gauge\nx 1\n")
+    }
+
+    @Test func itKeepsOnlyTheLastScrapesFamiliesPerFormat() throws {
+        let cache = CompressedExpositionCache()
+        let families = try ["a", "b", "c"].map { try Self.gauge($0, 1) }
+        _ = try cache.gzip(families, format: .prometheusText)
+        _ = try cache.gzip(families, format: .protobufDelimited)
+        #expect(cache.count(of: .prometheusText) == 3)
+
+        let fewer = try cache.gzip([families[0], families[2]], format: .prometheusText)
+        #expect(fewer.reused == 2)
+        #expect(cache.count(of: .prometheusText) == 2)
+        #expect(cache.count(of: .protobufDelimited) == 3)
+        #expect(cache.count(of: .openMetrics) == 0)
+    }
+
+    @Test func familiesOutOfOrderAreWrittenInTheirOrder() throws {
+        let cache = CompressedExpositionCache()
+        let families = try ["a", "b", "c"].map { try Self.gauge($0, 2) }
+        _ = try cache.gzip(families, format: .prometheusText)
+        let reversed = Array(families.reversed())
+        let written = try cache.gzip(reversed, format: .prometheusText)
+        #expect(try Gzip.decompressForTesting(written.body) == Self.text(reversed, .prometheusText))
+        // "c" matched first; "b" and "a" come before it by name, so the walk finds them no more.
+        #expect(written.reused == 1)
+    }
+
+    @Test func scrapesAtOnceEachGetTheWholeBody() async throws {
+        let registry = try ExpositionWriterTests.sampleRegistry()
+        let cache = CompressedExpositionCache()
+        let expected = Self.text(registry.gather(), .openMetrics)
+        let bodies = await withTaskGroup(of: [UInt8]?.self) { group in
+            for _ in 0..<16 { group.addTask { try? cache.gzip(registry.gather(), format: .openMetrics).body } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(bodies.count == 16)
+        for body in bodies { #expect(try Gzip.decompressForTesting(try #require(body)) == expected) }
+    }
+
+    @Test func theAnswerIsCompressedThroughTheCacheOnlyWhenGzipIsAccepted() throws {
+        let families = try ExpositionWriterTests.sampleRegistry().gather()
+        let cache = CompressedExpositionCache()
+        let compressed = ExpositionAnswer(families, format: .openMetrics, acceptEncoding: "gzip", cache: cache)
+        #expect(compressed.contentEncoding == "gzip")
+        #expect(try Gzip.decompressForTesting(compressed.body) == Self.text(families, .openMetrics))
+        #expect(cache.count(of: .openMetrics) == families.count)
+
+        let plain = ExpositionAnswer(families, format: .prometheusText, acceptEncoding: "identity", cache: cache)
+        #expect(plain.contentEncoding == nil)
+        #expect(plain.body == Self.text(families, .prometheusText))
+        #expect(cache.count(of: .prometheusText) == 0)
+    }
+
+    @Test func aPieceDependsOnItsInputAlone() throws {
+        let input = Array(String(repeating: "pg_stat_database_xact_commit{datname=\"app\"} 42\n", count: 200).utf8)
+        let one = try Gzip.Member(capacity: 0)
+        try one.append(compressing: Array("something before it\n".utf8))
+        let inOne = try one.append(compressing: input)
+        let oneBytes = one.finish()
+        let other = try Gzip.Member(capacity: 0)
+        let inOther = try other.append(compressing: input)
+        let otherBytes = other.finish()
+        #expect(Array(oneBytes[inOne.range]) == Array(otherBytes[inOther.range]))
+        #expect(inOne.crc == inOther.crc && inOne.length == input.count)
+
+        // Pieces of both, in a third member: the text of both, in that order.
+        let third = try Gzip.Member(capacity: 0)
+        _ = third.append(inOther, of: otherBytes)
+        try third.append(compressing: [])
+        _ = third.append(inOne, of: oneBytes)
+        #expect(try Gzip.decompressForTesting(third.finish()) == input + input)
+    }
+
+    @Test func incompressibleInputFitsItsRoom() throws {
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let compressed = try Gzip.compress(noise)
+        #expect(try Gzip.decompressForTesting(compressed) == noise)
+    }
+}
