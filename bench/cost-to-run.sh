@@ -131,7 +131,7 @@ for run in $(seq 1 "$RUNS"); do
   (  # Prometheus at 15 s: every target once per interval
     while :; do
       for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
-        curl -s -o /dev/null -H "X-Prometheus-Scrape-Timeout-Seconds: 10" "http://127.0.0.1:${port[$name]}/metrics"
+        scrape_like_prometheus "http://127.0.0.1:${port[$name]}/metrics"
       done
       sleep "$SCRAPE_INTERVAL"
     done

@@ -41,6 +41,15 @@ wait_for() { # URL PATTERN: until the body matches, at most 60 s
   log "timed out waiting for $2 at $1"; return 1
 }
 
+# A scrape as Prometheus 2.42 sends it (captured from the Debian package): OpenMetrics preferred,
+# gzip accepted. PLAIN_SCRAPES=1 asks for the text format without compression, as the runs recorded
+# before 2026-12-06 did.
+scrape_like_prometheus() { # URL
+  if [[ -n ${PLAIN_SCRAPES:-} ]]; then curl -s -o /dev/null "$1"; return; fi
+  curl -s -o /dev/null -H 'Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' \
+    -H 'Accept-Encoding: gzip' -H 'X-Prometheus-Scrape-Timeout-Seconds: 10' "$1"
+}
+
 # utime + stime in clock ticks (/proc/PID/stat; 10 ms each): for runs long enough that ticks suffice.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -8,9 +8,10 @@
 # (a sampling profiler misses the start-up and once-a-minute code, and those pages stay resident
 # too). The daemon runs with every source on, as in bench/cost-to-run.sh: a timing log being
 # written, Postgres, Redis, the server's log for the slow-query source, findings, the page, scrapes
-# in text and protobuf, and a SIGHUP. Writes deploy/link-order.txt: the binary's functions that ran,
-# the most instructions first, by their symbol names. A name the code no longer has is skipped by
-# the linker (--no-warn-symbol-ordering), so a stale list costs touched pages, never a failed build.
+# in text, as Prometheus asks (OpenMetrics, gzip) and in protobuf, and a SIGHUP. Writes
+# deploy/link-order.txt: the binary's functions that ran, the most instructions first, by their
+# symbol names. A name the code no longer has is skipped by the linker
+# (--no-warn-symbol-ordering), so a stale list costs touched pages, never a failed build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -49,6 +50,7 @@ end=$((SECONDS + SECONDS_TO_RECORD))
 round=0
 while ((SECONDS < end)); do
   curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics"
+  scrape_like_prometheus "http://127.0.0.1:$PORT/metrics"
   curl -s -o /dev/null -H 'Accept-Encoding: gzip' -H 'Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited' \
     "http://127.0.0.1:$PORT/metrics"
   curl -s -o /dev/null "http://127.0.0.1:$PORT/"

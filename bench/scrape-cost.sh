@@ -10,7 +10,7 @@
 # each has its own idle timing log; their passes run at the default intervals. After 20 s of
 # start-up, every SCRAPE_EVERY seconds each daemon is scraped once, in turn, for SECS seconds.
 # Prints, per daemon, its CPU ticks (1/100 s, /proc/PID/stat) over the run, the scrapes, the
-# exposition's lines and RSS at the end. Compare ticks within one run only.
+# exposition's lines and RSS (and its anonymous part) at the end. Compare ticks within one run only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (($# > 0)) || { echo "usage: bash bench/scrape-cost.sh NAME=BINARY [NAME=BINARY ...]" >&2; exit 2; }
@@ -48,14 +48,14 @@ declare -A start=()
 for name in "${names[@]}"; do start[$name]=$(cpu_ticks "${pid[$name]}"); done
 end=$((SECONDS + ${SECS:-120})); scrapes=0
 while ((SECONDS < end)); do
-  for name in "${names[@]}"; do curl -s -o /dev/null "http://127.0.0.1:${port[$name]}/metrics"; done
+  for name in "${names[@]}"; do scrape_like_prometheus "http://127.0.0.1:${port[$name]}/metrics"; done
   scrapes=$((scrapes + 1))
   sleep "${SCRAPE_EVERY:-0.1}"
 done
-echo "| daemon | CPU ticks | scrapes | lines | RSS KiB |"
-echo "|---|---|---|---|---|"
+echo "| daemon | CPU ticks | scrapes | lines | RSS KiB | of which anonymous KiB |"
+echo "|---|---|---|---|---|---|"
 for name in "${names[@]}"; do
   ticks=$(($(cpu_ticks "${pid[$name]}") - ${start[$name]}))
   lines=$(curl -s "http://127.0.0.1:${port[$name]}/metrics" | wc -l)
-  echo "| $name | $ticks | $scrapes | $lines | $(rss_kib "${pid[$name]}") |"
+  echo "| $name | $ticks | $scrapes | $lines | $(rss_kib "${pid[$name]}") | $(anon_kib "${pid[$name]}") |"
 done
