@@ -18,7 +18,8 @@ public struct ProtobufExpositionWriter: Sendable {
         return encoder.bytes
     }
 
-    /// One family's delimited message, in a buffer of its own (``ExpositionCache`` keeps them).
+    /// One family's delimited message, in a buffer of its own: ``CompressedExpositionCache`` compresses
+    /// each family on its own.
     static func message(_ family: FamilySnapshot) -> [UInt8] {
         var encoder = ProtobufEncoder(capacity: 64 + family.series.count * 64)
         append(family, to: &encoder)
