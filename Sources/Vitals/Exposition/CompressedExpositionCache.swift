@@ -8,8 +8,8 @@ import NIOConcurrencyHelpers
 /// histograms while no request comes, Postgres's settings and quiet tables, Redis's configuration
 /// (four fifths of the text 15 s apart; BENCHMARKS.md, "Unchanged families, compressed once").
 /// Prometheus always asks for gzip, and compressing was the largest part of a scrape. A body
-/// built so is a valid gzip member of the same text; its pieces, compressed one family at a time,
-/// make it larger than the text compressed whole (about 2.4× at rest), and still a third of the text.
+/// built so is a valid gzip member of the same text; its pieces, compressed apart, make it larger
+/// than the text compressed whole (BENCHMARKS.md gives the figures).
 ///
 /// A family is known by a digest of everything it writes (64-bit SipHash with the process's seed:
 /// two different families share one with a chance of about 2^-64). The cache keeps digests and the
@@ -22,7 +22,9 @@ public final class CompressedExpositionCache: Sendable {
     struct Entry: Sendable {
         let name: String
         let digest: Int
-        let piece: Gzip.Piece
+        /// The family's own piece, when it had not changed since the scrape before. A family new
+        /// or changed is compressed with its new or changed neighbours, in one piece, and has none.
+        let piece: Gzip.Piece?
     }
 
     struct Scrape: Sendable {
@@ -36,6 +38,12 @@ public final class CompressedExpositionCache: Sendable {
     public init() {}
 
     /// `families` in `format`, as one gzip member; `reused` counts the families copied.
+    ///
+    /// A family unchanged since the scrape before gets a piece of its own, copied while it stays
+    /// unchanged. Families new or changed go into one piece per run of neighbours: a piece costs
+    /// zlib a block and its Huffman tables (about 13 µs for a small family, several times what its bytes
+    /// cost), so a family that changes at every scrape is not given one, and a scrape in which
+    /// everything changed (the first) costs what compressing the whole text does.
     func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int) {
         let previous = scrapes.withLockedValue { $0.removeValue(forKey: format) }
         let member = try Gzip.Member(capacity: previous?.body.count ?? 65536)
@@ -43,22 +51,37 @@ public final class CompressedExpositionCache: Sendable {
         entries.reserveCapacity(families.count)
         var reused = 0
         var next = 0
+        var changed: [UInt8] = []
         for family in families {
             let name = family.descriptor.name
             let digest = family.digest
             // Both lists are sorted by name: one walk, no dictionary. A list out of order only finds less.
+            var known: Entry?
             if let previous {
                 while next < previous.entries.count, previous.entries[next].name < name { next += 1 }
-                if next < previous.entries.count, previous.entries[next].name == name, previous.entries[next].digest == digest {
-                    entries.append(Entry(name: name, digest: digest, piece: member.append(previous.entries[next].piece, of: previous.body)))
-                    reused += 1
+                if next < previous.entries.count, previous.entries[next].name == name {
+                    known = previous.entries[next]
                     next += 1
-                    continue
                 }
             }
-            entries.append(Entry(name: name, digest: digest, piece: try member.append(compressing: format.bytes(of: family))))
+            guard let known, known.digest == digest, let previous else {
+                changed.append(contentsOf: format.bytes(of: family))
+                entries.append(Entry(name: name, digest: digest, piece: nil))
+                continue
+            }
+            if !changed.isEmpty {
+                try member.append(compressing: changed)
+                changed.removeAll(keepingCapacity: true)
+            }
+            if let piece = known.piece {
+                entries.append(Entry(name: name, digest: digest, piece: member.append(piece, of: previous.body)))
+                reused += 1
+            } else {
+                entries.append(Entry(name: name, digest: digest, piece: try member.append(compressing: format.bytes(of: family))))
+            }
         }
-        if !format.trailer.isEmpty { try member.append(compressing: format.trailer) }
+        changed.append(contentsOf: format.trailer)
+        if !changed.isEmpty { try member.append(compressing: changed) }
         let body = member.finish()
         scrapes.withLockedValue { $0[format] = Scrape(body: body, entries: entries) }
         return (body, reused)
