@@ -102,18 +102,3 @@ extension FamilySnapshot {
         return hasher.finalize()
     }
 }
-
-extension ExpositionFormat {
-    /// One family's part of a body in this format.
-    func bytes(of family: FamilySnapshot) -> [UInt8] {
-        switch self {
-        case .prometheusText, .openMetrics: ExpositionWriter(format: self).bytes(of: family)
-        case .protobufDelimited: ProtobufExpositionWriter.message(family)
-        }
-    }
-
-    /// What ends a body in this format: OpenMetrics's `# EOF`.
-    var trailer: [UInt8] {
-        self == .openMetrics ? Array("# EOF\n".utf8) : []
-    }
-}

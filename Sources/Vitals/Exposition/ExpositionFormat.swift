@@ -51,6 +51,29 @@ public enum ExpositionFormat: Sendable, Equatable, CaseIterable {
     }
 }
 
+extension ExpositionFormat {
+    /// A whole body in this format.
+    func body(of families: [FamilySnapshot]) -> [UInt8] {
+        switch self {
+        case .prometheusText, .openMetrics: ExpositionWriter(format: self).write(families)
+        case .protobufDelimited: ProtobufExpositionWriter().write(families)
+        }
+    }
+
+    /// One family's part of a body in this format.
+    func bytes(of family: FamilySnapshot) -> [UInt8] {
+        switch self {
+        case .prometheusText, .openMetrics: ExpositionWriter(format: self).bytes(of: family)
+        case .protobufDelimited: ProtobufExpositionWriter.message(family)
+        }
+    }
+
+    /// What ends a body in this format: OpenMetrics's `# EOF`.
+    var trailer: [UInt8] {
+        self == .openMetrics ? Array("# EOF\n".utf8) : []
+    }
+}
+
 /// One scrape's answer: `families` in the format the `Accept` header asks for, gzipped when
 /// `Accept-Encoding` allows it. `/metrics`, `/probe` and `/scrape` all answer through this.
 public struct ExpositionAnswer: Sendable {
@@ -69,17 +92,13 @@ public struct ExpositionAnswer: Sendable {
             if let cache {
                 body = try? cache.gzip(families, format: format).body
             } else {
-                body = try? Gzip.compress(Self.write(families, format: format))
+                body = try? Gzip.compress(format.body(of: families))
             }
             if body != nil { encoding = "gzip" }
         }
         self.format = format
         self.contentEncoding = encoding
-        self.body = body ?? Self.write(families, format: format)
-    }
-
-    private static func write(_ families: [FamilySnapshot], format: ExpositionFormat) -> [UInt8] {
-        format == .protobufDelimited ? ProtobufExpositionWriter().write(families) : ExpositionWriter(format: format).write(families)
+        self.body = body ?? format.body(of: families)
     }
 }
 

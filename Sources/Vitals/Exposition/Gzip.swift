@@ -11,7 +11,7 @@ enum Gzip {
     }
 
     /// Where a piece lies in a member's bytes, and what the member's trailer needs of it.
-    struct Piece: Sendable, Equatable {
+    struct Piece: Sendable {
         var range: Range<Int>
         /// CRC-32 and length of the piece's uncompressed bytes.
         var crc: UInt32
