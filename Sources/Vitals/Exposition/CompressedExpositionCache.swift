@@ -15,9 +15,10 @@ import NIOConcurrencyHelpers
 /// two different families share one with a chance of about 2^-64). The cache keeps digests and the
 /// last compressed body only, not the families, so no snapshot outlives its scrape.
 ///
-/// Bounded: per format, the last compressed scrape's body and one entry per family in it. Two
-/// scrapes at once do not wait for each other: the first takes the format's body, and the other
-/// compresses everything, as without a cache.
+/// Bounded: per format, the last compressed scrape's body and one entry per family in it, and one
+/// spare ``Gzip/Deflater`` for all formats. Two scrapes at once do not wait for each other: the
+/// first takes the format's body and the deflater, and the other compresses everything with a
+/// deflater of its own, as without a cache.
 public final class CompressedExpositionCache: Sendable {
     struct Entry: Sendable {
         let name: String
@@ -33,7 +34,12 @@ public final class CompressedExpositionCache: Sendable {
         let entries: [Entry]
     }
 
-    private let scrapes = NIOLockedValueBox<[ExpositionFormat: Scrape]>([:])
+    private struct State {
+        var scrapes: [ExpositionFormat: Scrape] = [:]
+        var spare: Gzip.Deflater?
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
@@ -45,8 +51,14 @@ public final class CompressedExpositionCache: Sendable {
     /// cost), so a family that changes at every scrape is not given one, and a scrape in which
     /// everything changed (the first) costs what compressing the whole text does.
     func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int) {
-        let previous = scrapes.withLockedValue { $0.removeValue(forKey: format) }
-        let member = try Gzip.Member(capacity: previous?.body.count ?? 65536)
+        let (previous, spare) = state.withLockedValue { state in
+            let spare = state.spare
+            state.spare = nil
+            return (state.scrapes.removeValue(forKey: format), spare)
+        }
+        let deflater: Gzip.Deflater
+        if let spare { deflater = spare } else { deflater = try Gzip.Deflater() }
+        var member = Gzip.Member(capacity: previous?.body.count ?? 65536, deflater: deflater)
         var entries: [Entry] = []
         entries.reserveCapacity(families.count)
         var reused = 0
@@ -83,13 +95,16 @@ public final class CompressedExpositionCache: Sendable {
         changed.append(contentsOf: format.trailer)
         if !changed.isEmpty { try member.append(compressing: changed) }
         let body = member.finish()
-        scrapes.withLockedValue { $0[format] = Scrape(body: body, entries: entries) }
+        state.withLockedValue { state in
+            state.scrapes[format] = Scrape(body: body, entries: entries)
+            state.spare = deflater
+        }
         return (body, reused)
     }
 
     /// How many families the cache knows in `format`.
     func count(of format: ExpositionFormat) -> Int {
-        scrapes.withLockedValue { $0[format]?.entries.count ?? 0 }
+        state.withLockedValue { $0.scrapes[format]?.entries.count ?? 0 }
     }
 }
 

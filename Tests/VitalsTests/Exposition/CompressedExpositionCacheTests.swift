@@ -147,18 +147,24 @@ import Testing
 
     @Test func aPieceDependsOnItsInputAlone() throws {
         let input = Array(String(repeating: "pg_stat_database_xact_commit{datname=\"app\"} 42\n", count: 200).utf8)
-        let one = try Gzip.Member(capacity: 0)
+        let kept = try Gzip.Deflater()
+        var one = Gzip.Member(capacity: 0, deflater: kept)
         try one.append(compressing: Array("something before it\n".utf8))
         let inOne = try one.append(compressing: input)
         let oneBytes = one.finish()
-        let other = try Gzip.Member(capacity: 0)
+        var other = Gzip.Member(capacity: 0, deflater: try Gzip.Deflater())
         let inOther = try other.append(compressing: input)
         let otherBytes = other.finish()
         #expect(Array(oneBytes[inOne.range]) == Array(otherBytes[inOther.range]))
         #expect(inOne.crc == inOther.crc && inOne.length == input.count)
+        // A deflater used again, as the cache keeps one, after other text: the same piece.
+        var again = Gzip.Member(capacity: 0, deflater: kept)
+        try again.append(compressing: Array(String(repeating: "redis_commands_total{cmd=\"get\"} 7\n", count: 3000).utf8))
+        let inAgain = try again.append(compressing: input)
+        #expect(Array(again.finish()[inAgain.range]) == Array(otherBytes[inOther.range]))
 
         // Pieces of both, in a third member: the text of both, in that order.
-        let third = try Gzip.Member(capacity: 0)
+        var third = Gzip.Member(capacity: 0, deflater: try Gzip.Deflater())
         _ = third.append(inOther, of: otherBytes)
         try third.append(compressing: [])
         _ = third.append(inOne, of: oneBytes)
