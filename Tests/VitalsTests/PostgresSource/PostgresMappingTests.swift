@@ -165,6 +165,29 @@ import Testing
         #expect(entries[1].query.count == 20)
     }
 
+    @Test func statementSamplesGoInLabelOrderWhileEntriesKeepTheServersOrder() {
+        // By total time, as the server sends them; "-1" < "10" < "9" as label values.
+        let rows = PostgresRows([
+            ["queryid": "9", "datname": "app", "user": "web", "calls": "9", "seconds": "3", "rows": "90", "query": "SELECT * FROM a WHERE id = $1"],
+            ["queryid": "10", "datname": "app", "user": "web", "calls": "10", "seconds": "2", "rows": "100", "query": "UPDATE a SET x = $1"],
+            ["queryid": "-1", "datname": "app", "user": "web", "calls": "1", "seconds": "1", "rows": "10", "query": "SELECT count(*) FROM a"],
+        ])
+        var sink = PostgresMetricSink(target: nil)
+        let entries = StatStatementsCollector.map(rows, context: Self.pg15, into: &sink)
+        #expect(entries.map(\.queryid) == ["9", "10", "-1"])
+        let families = sink.build()
+        let calls = families.first { $0.descriptor.name == "pg_stat_statements_calls_total" }
+        #expect(calls?.series.map(\.labelValues[0]) == ["-1", "10", "9"])
+        for name in ["pg_stat_statements_calls_total", "pg_stat_statements_rows_total"] {
+            for series in families.first(where: { $0.descriptor.name == name })?.series ?? [] {
+                let calls = Double(series.labelValues[0]).map { abs($0) } ?? -1
+                #expect(series.value == .scalar(name.hasPrefix("pg_stat_statements_rows") ? calls * 10 : calls))
+            }
+        }
+        let lookups = families.first { $0.descriptor.name == "pg_stat_statements_single_row_lookup" }
+        #expect(lookups?.series.map(\.labelValues[0]) == ["9"])
+    }
+
     // MARK: settings
 
     @Test func settingsAreConvertedLikePostgresExporter() {
