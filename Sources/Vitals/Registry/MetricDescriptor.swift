@@ -22,6 +22,9 @@ public struct MetricDescriptor: Sendable, Hashable {
         let labelNames: [String]
         let buckets: [Double]
         let nativeHistogram: NativeHistogramOptions?
+        /// Everything above hashed once: a compressed scrape hashes every family it writes
+        /// (``CompressedExpositionCache``), and the help texts were most of those bytes.
+        let hashValue: Int
 
         init(name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double], nativeHistogram: NativeHistogramOptions?) {
             self.name = name
@@ -30,6 +33,14 @@ public struct MetricDescriptor: Sendable, Hashable {
             self.labelNames = labelNames
             self.buckets = buckets
             self.nativeHistogram = nativeHistogram
+            var hasher = Hasher()
+            hasher.combine(name)
+            hasher.combine(help)
+            hasher.combine(type)
+            hasher.combine(labelNames)
+            hasher.combine(buckets)
+            hasher.combine(nativeHistogram)
+            hashValue = hasher.finalize()
         }
     }
 
@@ -84,12 +95,7 @@ public struct MetricDescriptor: Sendable, Hashable {
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(name)
-        hasher.combine(help)
-        hasher.combine(type)
-        hasher.combine(labelNames)
-        hasher.combine(buckets)
-        hasher.combine(nativeHistogram)
+        hasher.combine(storage.hashValue)
     }
 }
 
