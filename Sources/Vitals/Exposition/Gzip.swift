@@ -16,6 +16,10 @@ enum Gzip {
         /// CRC-32 and length of the piece's uncompressed bytes.
         var crc: UInt32
         var length: Int
+        /// What appends this piece's CRC-32 to the CRC-32 of what comes before it
+        /// (`crc32_combine_gen` of its length): made once, with the piece, for every member that
+        /// copies it. Making it is most of `crc32_combine`'s cost.
+        var combine: UInt32
     }
 
     /// zlib's raw-deflate state, reset for each piece. Setting one up allocates about 256 KiB and
@@ -94,18 +98,18 @@ enum Gzip {
             let start = bytes.count
             try deflater.compress(input, appendingTo: &bytes)
             let pieceCRC = input.withUnsafeBytes { UInt32(crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count))) }
-            return add(Piece(range: start..<bytes.count, crc: pieceCRC, length: input.count))
+            return add(Piece(range: start..<bytes.count, crc: pieceCRC, length: input.count, combine: UInt32(crc32_combine_gen(off_t(input.count)))))
         }
 
         /// Copies `piece` of another member's bytes.
         mutating func append(_ piece: Piece, of member: [UInt8]) -> Piece {
             let start = bytes.count
             bytes.append(contentsOf: member[piece.range])
-            return add(Piece(range: start..<bytes.count, crc: piece.crc, length: piece.length))
+            return add(Piece(range: start..<bytes.count, crc: piece.crc, length: piece.length, combine: piece.combine))
         }
 
         private mutating func add(_ piece: Piece) -> Piece {
-            crc = crc32_combine(crc, UInt(piece.crc), off_t(piece.length))
+            crc = crc32_combine_op(crc, UInt(piece.crc), UInt(piece.combine))
             length += piece.length
             return piece
         }
