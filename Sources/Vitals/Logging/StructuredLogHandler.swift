@@ -163,6 +163,8 @@ public struct LogDropsCollector: MetricCollector {
 
     public init() {}
 
+    public var familyNames: Set<String>? { [Self.descriptor.name] }
+
     public func collect() -> [FamilySnapshot] {
         var builder = SnapshotBuilder()
         builder.add(Self.descriptor, value: Double(LogDrops.count))

@@ -18,6 +18,9 @@ public struct ProcessCollector: MetricCollector {
     private static let startTime = try! MetricDescriptor(
         name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge)
 
+    public var familyNames: Set<String>? { Self.names }
+    private static let names = Set([cpu, rss, virtual, openFDs, maxFDs, startTime].map(\.name))
+
     private let procRoot: String
     private let clockTicks: Double
     private let pageSize: Double
@@ -92,6 +95,8 @@ public struct BuildInfoCollector: MetricCollector {
         labelNames: ["version", "swift_version"])
 
     public init() {}
+
+    public var familyNames: Set<String>? { [Self.descriptor.name] }
 
     public func collect() -> [FamilySnapshot] {
         [FamilySnapshot(Self.descriptor, series: [.scalar(1, [VitalsVersion.version, VitalsVersion.swiftVersion])])]

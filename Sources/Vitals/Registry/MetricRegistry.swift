@@ -7,10 +7,15 @@ public protocol MetricCollector: Sendable {
     /// True when every family `collect()` returns has its series sorted by label values and
     /// unique already, so a gather that has the family from this collector alone need not sort it.
     var collectsSeriesInOrder: Bool { get }
+    /// The name of every family `collect()` can return, when they are fixed (client_golang's
+    /// Describe): a gather that wants some families only (a findings frame) does not ask a
+    /// collector that has none of them. nil when not known: the collector is always asked.
+    var familyNames: Set<String>? { get }
 }
 
 extension MetricCollector {
     public var collectsSeriesInOrder: Bool { false }
+    public var familyNames: Set<String>? { nil }
 }
 
 /// The one registry every source feeds, and the only thing exposition reads.
@@ -97,7 +102,11 @@ public final class MetricRegistry: Sendable {
             var family: FamilySnapshot
             var inOrder: Bool
         }
-        let collected = collectors.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
+        let asked = collectors.filter { collector in
+            guard let names, let known = collector.familyNames else { return true }
+            return !known.isDisjoint(with: names)
+        }
+        let collected = asked.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
         var all: [Gathered] = []
         all.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
         for family in live { all.append(Gathered(family: family.snapshot(), inOrder: false)) }

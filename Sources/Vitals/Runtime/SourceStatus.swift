@@ -121,6 +121,9 @@ public final class SourceHealthBoard: MetricCollector {
     /// Ready when every source has collected successfully at least once and is not down now.
     public var isReady: Bool { all.allSatisfy { $0.state == .up } }
 
+    public var familyNames: Set<String>? { Self.names }
+    private static let names: Set<String> = [upDescriptor.name, durationDescriptor.name, errorsDescriptor.name]
+
     public func collect() -> [FamilySnapshot] {
         var up = FamilySnapshot(Self.upDescriptor)
         var duration = FamilySnapshot(Self.durationDescriptor)

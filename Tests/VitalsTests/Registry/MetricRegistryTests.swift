@@ -61,6 +61,45 @@ import Testing
         #expect(frame.scalars("pg_index_unused").count == 2)
     }
 
+    @Test func aGatherOfSomeFamiliesAsksOnlyTheCollectorsThatMayHaveThem() throws {
+        final class Counting: MetricCollector, @unchecked Sendable {
+            let family: FamilySnapshot
+            let familyNames: Set<String>?
+            var asked = 0
+            init(_ name: String, declared: Bool) throws {
+                family = FamilySnapshot(try MetricDescriptor(name: name, help: "Test.", type: .gauge), series: [.scalar(1)])
+                familyNames = declared ? [name] : nil
+            }
+            func collect() -> [FamilySnapshot] {
+                asked += 1
+                return [family]
+            }
+        }
+        let registry = MetricRegistry()
+        let process = try Counting("process_open_fds", declared: true)
+        let undeclared = try Counting("anything_at_all", declared: false)
+        registry.register(collector: process)
+        registry.register(collector: undeclared)
+        #expect(registry.gather(only: ["redis_up"]).isEmpty)
+        #expect(process.asked == 0 && undeclared.asked == 1)
+        #expect(registry.gather(only: ["process_open_fds"]).map(\.descriptor.name) == ["process_open_fds"])
+        #expect(process.asked == 1 && undeclared.asked == 2)
+        #expect(registry.gather().count == 2)
+        #expect(process.asked == 2)
+    }
+
+    /// A collector that declares its names must declare every family it returns, or a frame would miss one.
+    @Test func collectorsDeclareEveryFamilyTheyReturn() {
+        let board = SourceHealthBoard()
+        _ = board.makeStatus(source: "postgres")
+        let collectors: [any MetricCollector] = [ProcessCollector(), BuildInfoCollector(), LogDropsCollector(), board]
+        for collector in collectors {
+            let names = Set(collector.collect().map(\.descriptor.name))
+            #expect(!names.isEmpty)
+            #expect(collector.familyNames.map { names.isSubset(of: $0) } == true, "\(type(of: collector)): \(names)")
+        }
+    }
+
     /// A publication is put in order when published, and a gather takes it as it is; merged with
     /// a live family of the same name it is sorted again, and the live family's series win.
     @Test func aPublicationIsExposedSortedAndUniqueAloneOrMerged() throws {
