@@ -160,7 +160,7 @@ public struct RedisInfo: Sendable, Equatable {
     }
 
     /// The last value of `name` among a line's pairs (as a dictionary of them would keep), found by
-    /// comparing bytes: a line has a handful of pairs, and a dictionary per line was a fifth of parsing.
+    /// comparing bytes: a line has a handful of pairs, and a dictionary per line was a sixth of parsing.
     private static func text(_ name: String, in pairs: [(Substring, Substring)]) -> String? {
         pairs.last { $0.0.utf8.elementsEqual(name.utf8) }.map { String($0.1) }
     }

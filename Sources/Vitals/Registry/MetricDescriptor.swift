@@ -22,9 +22,9 @@ public struct MetricDescriptor: Sendable, Hashable {
         let labelNames: [String]
         let buckets: [Double]
         let nativeHistogram: NativeHistogramOptions?
-        /// Everything above hashed once: a compressed scrape hashes every family it writes
-        /// (``CompressedExpositionCache``), and the help texts were most of those bytes.
-        let hashValue: Int
+        /// Everything above, hashed once: a compressed scrape hashes every family it writes
+        /// (``CompressedExpositionCache``), and a descriptor's help text is most of its bytes.
+        let fieldsHash: Int
 
         init(name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double], nativeHistogram: NativeHistogramOptions?) {
             self.name = name
@@ -40,7 +40,7 @@ public struct MetricDescriptor: Sendable, Hashable {
             hasher.combine(labelNames)
             hasher.combine(buckets)
             hasher.combine(nativeHistogram)
-            hashValue = hasher.finalize()
+            fieldsHash = hasher.finalize()
         }
     }
 
@@ -95,7 +95,7 @@ public struct MetricDescriptor: Sendable, Hashable {
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(storage.hashValue)
+        hasher.combine(storage.fieldsHash)
     }
 }
 
