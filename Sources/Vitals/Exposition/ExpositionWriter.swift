@@ -16,8 +16,8 @@ public struct ExpositionWriter: Sendable {
         return out
     }
 
-    /// One family's lines, in a buffer of their own: ``CompressedExpositionCache`` compresses
-    /// each family on its own.
+    /// One family's lines, in a buffer of their own: ``CompressedExpositionCache`` writes the
+    /// families one at a time, to compress an unchanged one as a piece of its own.
     func bytes(of family: FamilySnapshot) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + Self.lines(of: family) * 96)

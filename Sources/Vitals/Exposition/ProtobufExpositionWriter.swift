@@ -18,8 +18,8 @@ public struct ProtobufExpositionWriter: Sendable {
         return encoder.bytes
     }
 
-    /// One family's delimited message, in a buffer of its own: ``CompressedExpositionCache`` compresses
-    /// each family on its own.
+    /// One family's delimited message, in a buffer of its own: ``CompressedExpositionCache`` writes
+    /// the families one at a time, to compress an unchanged one as a piece of its own.
     static func message(_ family: FamilySnapshot) -> [UInt8] {
         var encoder = ProtobufEncoder(capacity: 64 + family.series.count * 64)
         append(family, to: &encoder)
