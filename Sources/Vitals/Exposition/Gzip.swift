@@ -22,9 +22,14 @@ enum Gzip {
         var combine: UInt32
     }
 
-    /// zlib's raw-deflate state, reset for each piece. Setting one up allocates about 256 KiB and
-    /// tearing it down frees them, and glibc answers frees that large by consolidating its small
-    /// free chunks: ``CompressedExpositionCache`` keeps one between scrapes instead.
+    /// zlib's raw-deflate state, reset for each piece. Setting one up allocates about 100 KiB and
+    /// tearing it down frees them, and glibc answers large frees by consolidating its small free
+    /// chunks: ``CompressedExpositionCache`` keeps one between scrapes instead.
+    ///
+    /// An 8 KiB window and memory level 7, not zlib's 32 KiB and 8: a piece is one family or a run
+    /// of them, compressed on its own, so a longer window finds almost nothing more (the same bytes
+    /// for a scrape of cached pieces, 1 % more for one compressed whole), and the smaller state is
+    /// about 120 KiB less resident for the same CPU (`bench/results/scrape-cost.md`).
     ///
     /// Used by one owner at a time (a member, or the cache that hands it over under its lock).
     final class Deflater: @unchecked Sendable {
@@ -34,8 +39,8 @@ enum Gzip {
         init(level: Int32 = 1) throws(Failure) {
             stream = .allocate(capacity: 1)
             stream.initialize(to: z_stream())
-            // windowBits -15: raw deflate, the header and trailer being written by the member.
-            guard deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            // Negative windowBits: raw deflate, the header and trailer being written by the member.
+            guard deflateInit2_(stream, level, Z_DEFLATED, -13, 7, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
                 stream.deinitialize(count: 1)
                 stream.deallocate()
                 throw Failure()
