@@ -28,8 +28,8 @@ enum Gzip {
     ///
     /// An 8 KiB window and memory level 7, not zlib's 32 KiB and 8: a piece is one family or a run
     /// of them, compressed on its own, so a longer window finds almost nothing more (the same bytes
-    /// for a scrape of cached pieces, 1 % more for one compressed whole), and the smaller state is
-    /// about 120 KiB less resident for the same CPU (`bench/results/scrape-cost.md`).
+    /// for a scrape of cached pieces, 1 % more for one compressed whole), and the smaller state
+    /// showed as 124–172 KiB less anonymous memory for the same CPU (`bench/results/scrape-cost.md`).
     ///
     /// Used by one owner at a time (a member, or the cache that hands it over under its lock).
     final class Deflater: @unchecked Sendable {
