@@ -161,12 +161,16 @@ public struct RedisInfo: Sendable, Equatable {
 
     /// The last value of `name` among a line's pairs (as a dictionary of them would keep), found by
     /// comparing bytes: a line has a handful of pairs, and a dictionary per line was a sixth of parsing.
+    private static func value(_ name: String, in pairs: [(Substring, Substring)]) -> Substring? {
+        pairs.last { $0.0.utf8.elementsEqual(name.utf8) }?.1
+    }
+
     private static func text(_ name: String, in pairs: [(Substring, Substring)]) -> String? {
-        pairs.last { $0.0.utf8.elementsEqual(name.utf8) }.map { String($0.1) }
+        value(name, in: pairs).map(String.init)
     }
 
     private static func number(_ name: String, in pairs: [(Substring, Substring)]) -> Double? {
-        pairs.last { $0.0.utf8.elementsEqual(name.utf8) }.flatMap { Double($0.1) }
+        value(name, in: pairs).flatMap { Double($0) }
     }
 
     // MARK: Typed access
