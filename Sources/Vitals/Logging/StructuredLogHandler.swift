@@ -163,7 +163,8 @@ public struct LogDropsCollector: MetricCollector {
 
     public init() {}
 
-    public var familyNames: Set<String>? { [Self.descriptor.name] }
+    public var familyNames: Set<String>? { Self.names }
+    private static let names: Set<String> = [descriptor.name]
 
     public func collect() -> [FamilySnapshot] {
         var builder = SnapshotBuilder()

@@ -96,7 +96,8 @@ public struct BuildInfoCollector: MetricCollector {
 
     public init() {}
 
-    public var familyNames: Set<String>? { [Self.descriptor.name] }
+    public var familyNames: Set<String>? { Self.names }
+    private static let names: Set<String> = [descriptor.name]
 
     public func collect() -> [FamilySnapshot] {
         [FamilySnapshot(Self.descriptor, series: [.scalar(1, [VitalsVersion.version, VitalsVersion.swiftVersion])])]
