@@ -43,14 +43,25 @@ public final class CompressedExpositionCache: Sendable {
 
     public init() {}
 
-    /// `families` in `format`, as one gzip member; `reused` counts the families copied.
+    /// At most this many bytes of a body go uncompressed. At rest about 35 KB of the 190 KB text
+    /// change between two scrapes 15 s apart; a body is at most this much larger than its text
+    /// compressed throughout would make it.
+    static let storedBytesPerScrape = 64 * 1024
+
+    /// `families` in `format`, as one gzip member; `reused` counts the families copied, `stored`
+    /// the bytes sent uncompressed.
     ///
     /// A family unchanged since the scrape before gets a piece of its own, copied while it stays
-    /// unchanged. Families new or changed go into one piece per run of neighbours: a piece costs
+    /// unchanged. Families new or changed go into one run per run of neighbours: a piece costs
     /// zlib a block and its Huffman tables (about 13 µs for a small family, several times what its bytes
-    /// cost), so a family that changes at every scrape is not given one, and a scrape in which
-    /// everything changed (the first) costs what compressing the whole text does.
-    func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int) {
+    /// cost), so a family that changes at every scrape is not given one.
+    ///
+    /// A run is stored, not compressed, while the scrape's stored bytes stay within
+    /// ``storedBytesPerScrape``: what changed is mostly what changes at every scrape (counters of
+    /// live traffic), and compressing it for one scrape was most of what a scrape at rest cost zlib
+    /// (BENCHMARKS.md, "Changed families sent stored"). The budget bounds what that adds to a body.
+    /// The first scrape, with nothing to copy, is compressed whole, as without a cache.
+    func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int, stored: Int) {
         let (previous, spare) = state.withLockedValue { state in
             let spare = state.spare
             state.spare = nil
@@ -64,6 +75,17 @@ public final class CompressedExpositionCache: Sendable {
         var reused = 0
         var next = 0
         var changed: [UInt8] = []
+        var stored = 0
+        func appendChanged() throws(Gzip.Failure) {
+            guard !changed.isEmpty else { return }
+            if previous != nil, stored + changed.count <= Self.storedBytesPerScrape {
+                member.append(storing: changed)
+                stored += changed.count
+            } else {
+                try member.append(compressing: changed)
+            }
+            changed.removeAll(keepingCapacity: true)
+        }
         for family in families {
             let name = family.descriptor.name
             let digest = family.digest
@@ -81,10 +103,7 @@ public final class CompressedExpositionCache: Sendable {
                 entries.append(Entry(name: name, digest: digest, piece: nil))
                 continue
             }
-            if !changed.isEmpty {
-                try member.append(compressing: changed)
-                changed.removeAll(keepingCapacity: true)
-            }
+            try appendChanged()
             if let piece = known.piece {
                 entries.append(Entry(name: name, digest: digest, piece: member.append(piece, of: previous.body)))
                 reused += 1
@@ -93,13 +112,13 @@ public final class CompressedExpositionCache: Sendable {
             }
         }
         changed.append(contentsOf: format.trailer)
-        if !changed.isEmpty { try member.append(compressing: changed) }
+        try appendChanged()
         let body = member.finish()
         state.withLockedValue { state in
             state.scrapes[format] = Scrape(body: body, entries: entries)
             state.spare = deflater
         }
-        return (body, reused)
+        return (body, reused, stored)
     }
 
     /// How many families the cache knows in `format`.

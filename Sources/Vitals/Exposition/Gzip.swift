@@ -106,6 +106,25 @@ enum Gzip {
             return add(Piece(range: start..<bytes.count, crc: pieceCRC, length: input.count, combine: UInt32(crc32_combine_gen(off_t(input.count)))))
         }
 
+        /// Appends `input` as it is, in stored blocks (RFC 1951 3.2.4): copied, not compressed.
+        /// Not a piece: the cache gives a family its own piece once it stops changing.
+        mutating func append(storing input: [UInt8]) {
+            guard !input.isEmpty else { return }
+            var start = 0
+            repeat {
+                let count = min(input.count - start, Int(UInt16.max))
+                // Pieces end on a byte boundary, so the block's 3 header bits (not final, stored)
+                // and their padding are one zero byte, then LEN and its complement, little-endian.
+                let length = UInt16(count)
+                bytes.append(contentsOf: [0, UInt8(length & 0xff), UInt8(length >> 8), UInt8(~length & 0xff), UInt8(~length >> 8)])
+                bytes.append(contentsOf: input[start..<start + count])
+                start += count
+            } while start < input.count
+            // The member's CRC-32 runs over its uncompressed bytes in order, so it simply goes on.
+            crc = input.withUnsafeBytes { crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
+            length += input.count
+        }
+
         /// Copies `piece` of another member's bytes.
         mutating func append(_ piece: Piece, of member: [UInt8]) -> Piece {
             let start = bytes.count

@@ -26,6 +26,7 @@ import Testing
         let second = try cache.gzip(registry.gather(), format: format)
         #expect(try Gzip.decompressForTesting(second.body) == Self.text(families, format))
         #expect(second.reused == 0)
+        #expect(second.stored == format.trailer.count)
         let unchanged = try cache.gzip(registry.gather(), format: format)
         #expect(unchanged.body == second.body)
         #expect(unchanged.reused == families.count)
@@ -37,6 +38,9 @@ import Testing
         #expect(try Gzip.decompressForTesting(moved.body) == Self.text(families, format))
         #expect(moved.body != second.body)
         #expect(moved.reused == families.count - 1)
+        // The family that moved is sent as it is, not compressed.
+        let movedFamily = try #require(families.first { $0.descriptor.name == "http_requests_total" })
+        #expect(moved.stored == format.bytes(of: movedFamily).count + format.trailer.count)
 
         // A new family between others (by name), and one without samples.
         try registry.gauge("e_in_between", help: "New.").set(to: 7)
@@ -74,16 +78,64 @@ import Testing
         #expect(Array(decompressed) == Self.text(changed, .openMetrics))
     }
 
-    @Test func familiesThatChangeEveryScrapeShareOnePiece() throws {
+    @Test func familiesThatChangeEveryScrapeAreSentStoredInOneRun() throws {
         let cache = CompressedExpositionCache()
         var families = try (0..<20).map { try Self.gauge("family_\(1000 + $0)", 0) }
-        for round in 1...3 {
+        // The first scrape has nothing to copy: compressed whole.
+        let first = try cache.gzip(families, format: .prometheusText)
+        #expect(first.body == (try Gzip.compress(Self.text(families, .prometheusText))))
+        #expect(first.stored == 0)
+        for round in 1...2 {
             families = try families.map { try Self.gauge($0.descriptor.name, Double(round)) }
             let written = try cache.gzip(families, format: .prometheusText)
-            // Nothing unchanged: compressed as the whole text is, in one piece, not twenty.
-            #expect(written.body == (try Gzip.compress(Self.text(families, .prometheusText))))
+            let text = Self.text(families, .prometheusText)
+            // Nothing unchanged: one stored block of the whole text, not twenty. Header, block, final block, trailer.
+            #expect(written.stored == text.count)
+            #expect(written.body.count == 10 + 5 + text.count + 2 + 8)
+            #expect(try Gzip.decompressForTesting(written.body) == text)
             #expect(written.reused == 0)
         }
+    }
+
+    @Test func pastTheBudgetChangedFamiliesAreCompressed() throws {
+        let cache = CompressedExpositionCache()
+        // Each family about 12 KB of text: a run of them passes the budget within a scrape.
+        func families(_ value: Double) throws -> [FamilySnapshot] {
+            try (0..<20).map { index in
+                FamilySnapshot(
+                    try MetricDescriptor(name: "family_\(1000 + index)", help: "H.", type: .gauge, labelNames: ["key"]),
+                    series: (0..<400).map { .scalar(value, ["key-\($0)"]) })
+            }
+        }
+        _ = try cache.gzip(try families(0), format: .prometheusText)
+        let changed = try families(1)
+        let text = Self.text(changed, .prometheusText)
+        #expect(text.count > 2 * CompressedExpositionCache.storedBytesPerScrape)
+        let written = try cache.gzip(changed, format: .prometheusText)
+        #expect(written.stored == 0)  // one run of all twenty, larger than the budget
+        #expect(written.body == (try Gzip.compress(text)))
+
+        // One family stable and the rest changing, every other one: runs of one family each, the
+        // first ones stored until the budget is spent, the rest compressed.
+        var alternating = try families(2)
+        for index in stride(from: 0, to: 20, by: 2) { alternating[index] = changed[index] }
+        _ = try cache.gzip(alternating, format: .prometheusText)
+        for index in stride(from: 1, to: 20, by: 2) { alternating[index] = try families(3)[index] }
+        let mixed = try cache.gzip(alternating, format: .prometheusText)
+        #expect(mixed.stored > 0 && mixed.stored <= CompressedExpositionCache.storedBytesPerScrape)
+        #expect(mixed.stored < Self.text(Array(alternating.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)), .prometheusText).count)
+        #expect(try Gzip.decompressForTesting(mixed.body) == Self.text(alternating, .prometheusText))
+    }
+
+    @Test func storedBlocksHoldAtMost65535BytesEach() throws {
+        let input = (0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var member = Gzip.Member(capacity: 0, deflater: try Gzip.Deflater())
+        try member.append(compressing: Array("before\n".utf8))
+        member.append(storing: input)
+        member.append(storing: [])
+        try member.append(compressing: Array("after\n".utf8))
+        let body = member.finish()
+        #expect(try Gzip.decompressForTesting(body) == Array("before\n".utf8) + input + Array("after\n".utf8))
     }
 
     @Test func aFamilyUnderTheSameNameWithAnotherDescriptorIsWrittenAgain() throws {
