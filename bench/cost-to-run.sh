@@ -24,8 +24,11 @@
 #   - vitals "idle": the same with a timing log nobody writes;
 #   - postgres_exporter and redis_exporter (Debian, defaults) on the same servers;
 #   - mtail (Debian, defaults) on the busy log with bench/timing.mtail and vitals' bucket layout.
-# A scraper fetches each /metrics every 15 s, and a client runs a 60 ms statement every 5 s so the
-# slow-query log has entries. Per process over the run's SECONDS (after 20 s of start-up):
+# A real Prometheus (Debian's) scrapes each /metrics every 15 s, as a user's does: one kept-alive
+# connection per target, OpenMetrics asked for, gzip accepted. SCRAPER=curl scrapes with a new curl
+# connection per target and interval instead, as every run before 2026-12-06 (3ec4eb3) did; a new
+# connection costs vitals more than a Go exporter (BENCHMARKS.md, "Scraped by Prometheus"). A client
+# runs a 60 ms statement every 5 s so the slow-query log has entries. Per process over the run's SECONDS (after 20 s of start-up):
 #   - CPU: nanoseconds of the whole process (a cpuacct cgroup each, threads that exited included;
 #     bench/lib.sh), as CPU-seconds per hour;
 #   - RSS (VmRSS) and its anonymous part at the end;
@@ -39,13 +42,15 @@ RUNS=${1:-5}
 SECONDS_PER_RUN=${2:-300}
 LINES_PER_SECOND=${LINES_PER_SECOND:-100}
 SCRAPE_INTERVAL=15
+SCRAPER=${SCRAPER:-prometheus}
+[[ $SCRAPER == prometheus || $SCRAPER == curl ]] || { echo "SCRAPER must be prometheus or curl" >&2; exit 2; }
 OUT="$ROOT/bench/out/cost-to-run"
 VITALS=${VITALS_BIN:-$ROOT/.build-static/vitals}
 mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-for package in prometheus-postgres-exporter prometheus-redis-exporter mtail; do
+for package in prometheus-postgres-exporter prometheus-redis-exporter mtail prometheus; do
   command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
 done
 [[ -n ${VITALS_BIN:-} ]] || { log "make shipped"; make shipped >/dev/null; }
@@ -128,15 +133,30 @@ for run in $(seq 1 "$RUNS"); do
     while :; do psql -XqAt "$VITALS_TEST_PG_DSN" -c "SELECT pg_sleep(0.06), count(*) FROM bench_cost" >/dev/null 2>&1; sleep 5; done
   ) &
   RUN_PIDS+=($!); PIDS+=($!)
-  (  # Prometheus at 15 s: every target once per interval
-    while :; do
+  if [[ $SCRAPER == prometheus ]]; then
+    prometheus_port=$(free_port)
+    rm -rf "$OUT/prometheus"; mkdir -p "$OUT/prometheus"
+    {
+      echo "global: {scrape_interval: ${SCRAPE_INTERVAL}s, scrape_timeout: 10s}"
+      echo "scrape_configs:"
       for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
-        scrape_like_prometheus "http://127.0.0.1:${port[$name]}/metrics"
+        echo "  - {job_name: $name, static_configs: [{targets: ['127.0.0.1:${port[$name]}']}]}"
       done
-      sleep "$SCRAPE_INTERVAL"
-    done
-  ) &
-  RUN_PIDS+=($!); PIDS+=($!)
+    } >"$OUT/prometheus/prometheus.yml"
+    prometheus --config.file "$OUT/prometheus/prometheus.yml" --storage.tsdb.path "$OUT/prometheus/data" \
+      --web.listen-address "127.0.0.1:$prometheus_port" --log.level warn >"$OUT/prometheus/prometheus.log" 2>&1 &
+    RUN_PIDS+=($!); PIDS+=($!)
+  else
+    (  # every target once per interval, a new connection each
+      while :; do
+        for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
+          scrape_like_prometheus "http://127.0.0.1:${port[$name]}/metrics"
+        done
+        sleep "$SCRAPE_INTERVAL"
+      done
+    ) &
+    RUN_PIDS+=($!); PIDS+=($!)
+  fi
 
   declare -A cpu0=() slices0=()
   for name in "${!pid[@]}"; do cpu0[$name]=$(cpu_ns "${pid[$name]}"); slices0[$name]=$(timeslices "${pid[$name]}"); done
@@ -149,6 +169,12 @@ for run in $(seq 1 "$RUNS"); do
       -v w0="$t0" -v w1="$t1" -v rss="$(rss_kib "$p")" -v anon="$(anon_kib "$p")" \
       'BEGIN {w = w1 - w0; printf "%s %s %.2f %.1f %.1f %.1f\n", r, n, (c1 - c0) / 1e9 / w * 3600, rss / 1024, anon / 1024, (s1 - s0) / w}' >>"$RESULTS"
   done
+  if [[ $SCRAPER == prometheus ]]; then
+    # Every target up at the end: Prometheus read every body, vitals' gzip included.
+    down=$(curl -sf "http://127.0.0.1:$prometheus_port/api/v1/query?query=up" |
+      python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(" ".join(x["metric"]["job"] for x in r if x["value"][1] != "1") if len(r) else "all (no answer)")')
+    [[ -z $down ]] || { log "run $run: targets down in Prometheus: $down"; exit 1; }
+  fi
   lines=$(wc -l <"$busy_log")
   for p in "${RUN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait "${RUN_PIDS[@]}" 2>/dev/null || true
@@ -157,7 +183,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 echo "$(nproc) cores; PostgreSQL $(psql -XAtc 'SHOW server_version' "$VITALS_TEST_PG_SUPERUSER_DSN"), $(redis-server --version | awk '{print $3}'); $(basename "$VITALS") $(stat -c %s "$VITALS") bytes."
-echo "$RUNS runs of ${SECONDS_PER_RUN}s, everything running at once, scraped every ${SCRAPE_INTERVAL}s; busy log at $LINES_PER_SECOND lines/s."
+echo "$RUNS runs of ${SECONDS_PER_RUN}s, everything running at once, scraped every ${SCRAPE_INTERVAL}s by $([[ $SCRAPER == prometheus ]] && echo "$(prometheus --version 2>&1 | head -1 | awk '{print $1, $3}') (kept-alive connections)" || echo "curl (a new connection each)"); busy log at $LINES_PER_SECOND lines/s."
 echo
 python3 - "$RESULTS" <<'PY'
 import statistics, sys
