@@ -43,9 +43,9 @@ public final class CompressedExpositionCache: Sendable {
 
     public init() {}
 
-    /// At most this many bytes of a body go uncompressed. At rest about 35 KB of the 190 KB text
-    /// change between two scrapes 15 s apart; a body is at most this much larger than its text
-    /// compressed throughout would make it.
+    /// At most this many bytes of a body go uncompressed. At rest about 33 KB of the 200 KB text
+    /// change between two scrapes 15 s apart; a body is at most about this much larger than it
+    /// would be with everything compressed.
     static let storedBytesPerScrape = 64 * 1024
 
     /// `families` in `format`, as one gzip member; `reused` counts the families copied, `stored`
