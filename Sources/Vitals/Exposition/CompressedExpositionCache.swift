@@ -52,7 +52,7 @@ public final class CompressedExpositionCache: Sendable {
     /// the bytes sent uncompressed.
     ///
     /// A family unchanged since the scrape before gets a piece of its own, copied while it stays
-    /// unchanged. Families new or changed go into one run per run of neighbours: a piece costs
+    /// unchanged. Neighbouring families new or changed go in together, as one run: a piece costs
     /// zlib a block and its Huffman tables (about 13 µs for a small family, several times what its bytes
     /// cost), so a family that changes at every scrape is not given one.
     ///
