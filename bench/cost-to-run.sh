@@ -28,7 +28,8 @@
 # connection per target, OpenMetrics asked for, gzip accepted. SCRAPER=curl scrapes with a new curl
 # connection per target and interval instead, as every run before 2026-12-06 (3ec4eb3) did; a new
 # connection costs vitals more than a Go exporter (BENCHMARKS.md, "Scraped by Prometheus"). A client
-# runs a 60 ms statement every 5 s so the slow-query log has entries. Per process over the run's SECONDS (after 20 s of start-up):
+# runs a 60 ms statement every 5 s so the slow-query log has entries. Per process over the run's
+# SECONDS (after 20 s of start-up):
 #   - CPU: nanoseconds of the whole process (a cpuacct cgroup each, threads that exited included;
 #     bench/lib.sh), as CPU-seconds per hour;
 #   - RSS (VmRSS) and its anonymous part at the end;
@@ -170,7 +171,7 @@ for run in $(seq 1 "$RUNS"); do
       'BEGIN {w = w1 - w0; printf "%s %s %.2f %.1f %.1f %.1f\n", r, n, (c1 - c0) / 1e9 / w * 3600, rss / 1024, anon / 1024, (s1 - s0) / w}' >>"$RESULTS"
   done
   if [[ $SCRAPER == prometheus ]]; then
-    # Every target up at the end: Prometheus read every body, vitals' gzip included.
+    # Every target up at the run's end: Prometheus read its last body, vitals' gzip included.
     down=$(curl -sf "http://127.0.0.1:$prometheus_port/api/v1/query?query=up" |
       python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(" ".join(x["metric"]["job"] for x in r if x["value"][1] != "1") if len(r) else "all (no answer)")')
     [[ -z $down ]] || { log "run $run: targets down in Prometheus: $down"; exit 1; }
