@@ -98,8 +98,21 @@ enum TestEnvironment {
 final class ChildProcess: @unchecked Sendable {
     let process = Process()
     private let outputPipe = Pipe()
-    private let outputLock = NSLock()
-    private var captured = Data()
+    private let capture = Capture()
+
+    /// The output read so far, in order: one thread reads the pipe to its end. (Reading in a
+    /// `readabilityHandler` and then `readToEnd()` at exit could append a chunk the handler held
+    /// after the rest, and a psql's JSON came out garbled once under the parallel suite.)
+    private final class Capture: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        private var ended = false
+
+        func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+        func end() { lock.withLock { ended = true } }
+        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+        var hasEnded: Bool { lock.withLock { ended } }
+    }
 
     /// - Parameter output: where stdout and stderr go instead of being captured (e.g. /dev/full).
     /// - Parameter input: a pipe the test keeps writing to (and closes for EOF), instead of `stdin`.
@@ -112,14 +125,17 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = output ?? outputPipe
         let inputPipe = Pipe()
         process.standardInput = input ?? (stdin == nil ? FileHandle.nullDevice : inputPipe)
+        try process.run()
         if output == nil {
-            outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self else { return }
-                self.outputLock.withLock { self.captured.append(data) }
+            // The thread holds the capture and the handle, not self, so that deinit still kills a
+            // child the test let go of; the pipe then ends and so does the thread.
+            let reading = outputPipe.fileHandleForReading
+            let capture = capture
+            Thread.detachNewThread {
+                while case let chunk = reading.availableData, !chunk.isEmpty { capture.append(chunk) }
+                capture.end()
             }
         }
-        try process.run()
         if let input { try? input.fileHandleForReading.close() }  // the child's end, now it has it
         if output != nil { try? outputPipe.fileHandleForWriting.close() }  // nothing to capture: wait() reads EOF at once
         if let stdin {
@@ -130,7 +146,7 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    var output: String { outputLock.withLock { String(decoding: captured, as: UTF8.self) } }
+    var output: String { capture.text }
 
     /// Waits for exit; returns the status, or nil after the timeout (the process is then killed).
     func wait(timeout: Duration = .seconds(120)) async -> Int32? {
@@ -142,8 +158,11 @@ final class ChildProcess: @unchecked Sendable {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        outputPipe.fileHandleForReading.readabilityHandler = nil
-        if let rest = try? outputPipe.fileHandleForReading.readToEnd() { outputLock.withLock { captured.append(rest) } }
+        // The rest of the output: the pipe ends when the child (and anything that inherited its
+        // end) has closed it.
+        while !capture.hasEnded, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         return process.terminationStatus
     }
 
@@ -155,7 +174,6 @@ final class ChildProcess: @unchecked Sendable {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
         }
-        outputPipe.fileHandleForReading.readabilityHandler = nil
     }
 
     /// Runs to completion and returns (status, output).
