@@ -102,7 +102,7 @@ final class ChildProcess: @unchecked Sendable {
 
     /// The output read so far, in order: one thread reads the pipe to its end. (Reading in a
     /// `readabilityHandler` and then `readToEnd()` at exit could append a chunk the handler held
-    /// after the rest, and a psql's JSON came out garbled once under the parallel suite.)
+    /// after the rest: the likely cause of a psql's JSON that once parsed as nothing in CI.)
     private final class Capture: @unchecked Sendable {
         private let lock = NSLock()
         private var data = Data()
@@ -126,7 +126,9 @@ final class ChildProcess: @unchecked Sendable {
         let inputPipe = Pipe()
         process.standardInput = input ?? (stdin == nil ? FileHandle.nullDevice : inputPipe)
         try process.run()
-        if output == nil {
+        if output != nil {
+            capture.end()  // nothing to read
+        } else {
             // The thread holds the capture and the handle, not self, so that deinit still kills a
             // child the test let go of; the pipe then ends and so does the thread.
             let reading = outputPipe.fileHandleForReading
