@@ -37,6 +37,8 @@ public struct PostgresCollectionContext: Sendable {
     public var statementsLimit: Int
     public var queryLength: Int
     public var tablesLimit: Int
+    /// The statements collector's texts from the pass before (the worker carries them on).
+    public var statementTexts = PostgresStatementTexts()
 
     public init(serverVersion: Int, databases: PostgresDatabaseFilter = .init(), statementsLimit: Int = 100, queryLength: Int = 1000, tablesLimit: Int = 200) {
         self.serverVersion = serverVersion
@@ -92,6 +94,8 @@ public struct PostgresCollectorOutput: Sendable {
     public var metrics = PostgresMetricSink()
     /// Set by the statements collector only.
     public var statements: [PostgresStatementEntry]?
+    /// Set by the statements collector only: the texts the next pass starts from.
+    public var statementTexts: PostgresStatementTexts?
 
     public init() {}
 }

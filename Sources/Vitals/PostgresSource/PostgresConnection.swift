@@ -15,10 +15,14 @@ public protocol PostgresQuerying {
     /// The server's time on the answers served since the last call that the caller's clock did not
     /// see, because they came in a pipeline sent before (``PostgresReplaySession``).
     func takePrefetchedSeconds() -> Double
+    /// Runs a statement whose text changes with what it asks for, so that no later pass asks it
+    /// again as it is: on the connection, and never replayed (``PostgresReplaySession``).
+    func queryOnce(_ sql: String) throws(PostgresError) -> PostgresRows
 }
 
 extension PostgresQuerying {
     public func takePrefetchedSeconds() -> Double { 0 }
+    public func queryOnce(_ sql: String) throws(PostgresError) -> PostgresRows { try query(sql) }
 }
 
 /// A session that can also run one statement with bound parameters (the extended protocol).

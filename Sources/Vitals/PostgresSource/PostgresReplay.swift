@@ -98,6 +98,9 @@ final class PostgresReplaySession: PostgresQuerying {
         }
     }
 
+    /// Asked live and not recorded: in the next pipeline it would be sent again for nothing.
+    func queryOnce(_ sql: String) throws(PostgresError) -> PostgresRows { try live.queryOnce(sql) }
+
     func takePrefetchedSeconds() -> Double { replay.takeServedSeconds() }
 
     var nextPlan: [String] { replay.nextPlan }

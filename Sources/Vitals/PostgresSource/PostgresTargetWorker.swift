@@ -5,16 +5,18 @@ public struct PostgresCollectorOutcome: Sendable {
     public var metrics: PostgresMetricSink
     public var error: PostgresError?
     public var statements: [PostgresStatementEntry]?
+    public var statementTexts: PostgresStatementTexts?
 
     public init(
         success: Bool, duration: Double, metrics: PostgresMetricSink = PostgresMetricSink(), error: PostgresError? = nil,
-        statements: [PostgresStatementEntry]? = nil
+        statements: [PostgresStatementEntry]? = nil, statementTexts: PostgresStatementTexts? = nil
     ) {
         self.success = success
         self.duration = duration
         self.metrics = metrics
         self.error = error
         self.statements = statements
+        self.statementTexts = statementTexts
     }
 }
 
@@ -61,6 +63,8 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private var visits = DatabaseVisitSchedule()
     /// Per cadence, the statements its collectors asked last pass and that worked: the next pipeline.
     private var plans: [PostgresCadence: [String]] = [:]
+    /// The statements collector's texts, carried from pass to pass; a failed pass keeps them.
+    private var statementTexts = PostgresStatementTexts()
 
     init(settings: Settings, cancellation: PostgresCancellation) {
         self.settings = settings
@@ -84,6 +88,8 @@ final class PostgresTargetWorker: @unchecked Sendable {
     /// New credentials (a rotated `DATA_SOURCE_NAME_FILE`): the next pass connects with them.
     func replace(_ info: PostgresConnectionInfo) {
         settings.info = info
+        // Perhaps another server, whose queryids name other statements.
+        statementTexts = PostgresStatementTexts()
         close()
     }
 
@@ -139,6 +145,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private func run(_ collectors: [any PostgresCollector], cadence: PostgresCadence, on main: PostgresConnection, into result: inout PostgresPassResult) {
         var context = settings.context
         context.serverVersion = main.serverVersion
+        context.statementTexts = statementTexts
         let plan = settings.pipeline ? plans[cadence] ?? [] : []
         do {
             let answers = plan.isEmpty ? [] : try main.pipeline(plan)
@@ -151,6 +158,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             Self.run(collectors, on: main, context: context, into: &result)
         }
         if result.connectionError != nil { close() }
+        if let texts = result.outcomes[.statStatements]?.statementTexts { statementTexts = texts }
     }
 
     /// Runs collectors in order; a failing one is recorded (success 0, no series) and the others
@@ -171,7 +179,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
                 try collector.collect(session, context: context, into: &output)
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
                     success: true, duration: (ContinuousClock.now - started).seconds + session.takePrefetchedSeconds(), metrics: output.metrics,
-                    statements: output.statements)
+                    statements: output.statements, statementTexts: output.statementTexts)
             } catch {
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
                     success: false, duration: (ContinuousClock.now - started).seconds + session.takePrefetchedSeconds(), error: error)

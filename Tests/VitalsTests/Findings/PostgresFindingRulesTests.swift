@@ -46,12 +46,11 @@ import Testing
     }
 
     @Test func theStatementsCollectorFlagsLookupsWithoutTheirText() {
-        let rows = PostgresRows([
+        var sink = PostgresMetricSink(target: nil)
+        PostgresMappingTests.mapStatements([
             ["queryid": "1", "datname": "app", "user": "web", "calls": "4", "seconds": "1", "rows": "4", "query": "SELECT * FROM users WHERE id = $1"],
             ["queryid": "2", "datname": "app", "user": "web", "calls": "4", "seconds": "1", "rows": "4", "query": "SELECT * FROM users WHERE id > $1"],
-        ])
-        var sink = PostgresMetricSink(target: nil)
-        StatStatementsCollector.map(rows, context: PostgresMappingTests.pg15, into: &sink)
+        ], into: &sink)
         let samples = PostgresMappingTests.samples(sink)
         #expect(samples["pg_stat_statements_single_row_lookup{queryid=\"1\",datname=\"app\",user=\"web\"}"] == 1)
         #expect(samples["pg_stat_statements_single_row_lookup{queryid=\"2\",datname=\"app\",user=\"web\"}"] == nil)

@@ -264,8 +264,8 @@ import Testing
     }
 
     /// The fast collectors on the real server: a first pass asks each statement, the second sends
-    /// them all at once and asks the connection nothing, with the same collectors succeeding and
-    /// the same families published.
+    /// them all at once and asks the connection nothing (the top statements' texts included), with
+    /// the same collectors succeeding and the same families published.
     @Test func theSecondPassIsOnePipelineWithTheSameResults() async throws {
         guard let server = PostgresTestServer.require() else { return }
         let session = try PostgresTestSession(dsn: server.dsn)
@@ -280,11 +280,26 @@ import Testing
         let plan = firstSession.nextPlan
         #expect(plan.count >= collectors.count - 1, "about one statement per collector: \(plan.count)")
 
+        #expect(live.asked.contains { $0.contains("pg_stat_statements(true)") }, "the first pass asks the top statements' texts")
+        #expect(!plan.contains { $0.contains("pg_stat_statements(true)") }, "and does not plan to ask them again")
+
         let asked = live.asked.count
         var second = PostgresPassResult()
+        // As the worker does: the texts are carried on, so the second pass asks for none.
+        var carried = context
+        carried.statementTexts = try #require(first.outcomes[.statStatements]?.statementTexts)
+        #expect(carried.statementTexts.count > 0)
         let secondSession = PostgresReplaySession(live: live, plan: plan, answers: try session.connection.pipeline(plan))
-        PostgresTargetWorker.run(collectors, on: secondSession, context: context, into: &second)
-        #expect(live.asked.count == asked, "asked live in the second pass: \(live.asked.dropFirst(asked))")
+        PostgresTargetWorker.run(collectors, on: secondSession, context: carried, into: &second)
+        // Other tests share the server: a statement of theirs new in the top has its text asked,
+        // and only such a one.
+        let again = live.asked.dropFirst(asked)
+        #expect(again.allSatisfy { $0.contains("pg_stat_statements(true)") }, "asked live in the second pass: \(again)")
+        let known = Set(carried.statementTexts.keys.map(\.queryid))
+        for sql in again {
+            let queryids = sql.components(separatedBy: "'{").last?.components(separatedBy: "}'::bigint[]").first?.split(separator: ",") ?? []
+            #expect(!queryids.isEmpty && queryids.allSatisfy { !known.contains(String($0)) }, "a text asked again: \(sql)")
+        }
         #expect(second.connectionError == nil)
         func succeeded(_ result: PostgresPassResult) -> [PostgresCollectorName] { result.outcomes.filter(\.value.success).keys.sorted() }
         #expect(succeeded(second) == succeeded(first))

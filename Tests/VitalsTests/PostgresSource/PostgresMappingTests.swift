@@ -131,27 +131,100 @@ import Testing
 
     // MARK: pg_stat_statements
 
-    @Test func statementsSQLFollowsTheColumnRenames() {
-        let pg12 = StatStatementsCollector.sql(majorVersion: 12, limit: 100, queryLength: 1000)
-        let pg13 = StatStatementsCollector.sql(majorVersion: 13, limit: 100, queryLength: 1000)
-        let pg17 = StatStatementsCollector.sql(majorVersion: 17, limit: 5, queryLength: 80)
+    @Test func statementsSQLFollowsTheColumnRenames() throws {
+        let pg12 = StatStatementsCollector.sql(majorVersion: 12, limit: 100)
+        let pg13 = StatStatementsCollector.sql(majorVersion: 13, limit: 100)
+        let pg17 = StatStatementsCollector.sql(majorVersion: 17, limit: 5)
         #expect(pg12.contains("sum(total_time)"))
         #expect(pg13.contains("sum(total_exec_time)") && pg13.contains("sum(blk_read_time)"))
         #expect(pg17.contains("shared_blk_read_time + local_blk_read_time") && !pg17.contains("sum(blk_read_time)"))
-        #expect(pg17.contains("LIMIT 5") && pg17.contains("left(s.query, 80)"))
+        #expect(pg17.contains("LIMIT 5"))
+        #expect(!pg17.contains("left(") && !pg17.contains("pg_stat_statements(true)"), "the ranking asks no text")
+        let key = try #require(Self.statementKey([["userid": "10", "dbid": "16384", "queryid": "-42"]]))
+        let texts = StatStatementsCollector.textsSQL([key], queryLength: 80)
+        #expect(texts.contains("left(s.query, 80)") && texts.contains("unnest('{10}'::oid[], '{16384}'::oid[], '{-42}'::bigint[])"))
+    }
+
+    @Test func aKeyIsMadeOfNumbersOnly() {
+        #expect(Self.statementKey([["userid": "10", "dbid": "5", "queryid": "-9223372036854775808"]]) != nil)
+        #expect(Self.statementKey([["userid": "10", "dbid": "5", "queryid": "1); DROP TABLE t; --"]]) == nil)
+        #expect(Self.statementKey([["userid": "-1", "dbid": "5", "queryid": "1"]]) == nil, "an oid is unsigned")
+        #expect(Self.statementKey([["userid": "10", "queryid": "1"]]) == nil)
+    }
+
+    static func statementKey(_ row: [[String: String?]]) -> PostgresStatementTexts.Key? {
+        PostgresRows(row).first.flatMap(PostgresStatementTexts.Key.init)
+    }
+
+    /// Maps statement rows that carry their text, as the two statements bring them apart.
+    @discardableResult
+    static func mapStatements(_ rows: [[String: String?]], context: PostgresCollectionContext = pg15, into sink: inout PostgresMetricSink) -> [PostgresStatementEntry] {
+        let keyed = PostgresRows(rows.map { row in row.merging(["userid": "10", "dbid": "16384"]) { own, _ in own } })
+        var texts = PostgresStatementTexts()
+        texts.learn(keyed, queryLength: context.queryLength)
+        return StatStatementsCollector.map(keyed, texts: texts, context: context, into: &sink)
+    }
+
+    /// At rest the top statements stay the same: their texts are asked, sent and lexed once.
+    @Test func aTextIsAskedOnceWhileItsStatementStaysOnTop() throws {
+        func ranking(_ queryids: [String]) -> PostgresRows {
+            PostgresRows(queryids.map { ["queryid": $0, "userid": "10", "dbid": "16384", "datname": "app", "user": "web", "calls": "2", "seconds": "1", "rows": "2"] })
+        }
+        let texts = PostgresRows([
+            ["userid": "10", "dbid": "16384", "queryid": "1", "query": "SELECT * FROM users WHERE id = $1"],
+            ["userid": "10", "dbid": "16384", "queryid": "2", "query": "UPDATE users SET seen = now()"],
+            ["userid": "10", "dbid": "16384", "queryid": "3", "query": "SELECT count(*) FROM orders"],
+        ])
+        func pass(_ top: [String], after previous: PostgresStatementTexts) throws -> (asked: [String], output: PostgresCollectorOutput) {
+            let session = CountingSession(PostgresFixtureSession(rows: [
+                "pg_extension": PostgresRows([["installed": "1"]]), "pg_stat_statements(false)": ranking(top), "pg_stat_statements(true)": texts,
+            ]))
+            var context = Self.pg15
+            context.statementTexts = previous
+            var output = PostgresCollectorOutput()
+            try StatStatementsCollector().collect(session, context: context, into: &output)
+            return (session.asked.filter { $0.contains("pg_stat_statements(true)") }, output)
+        }
+
+        let first = try pass(["1", "2"], after: PostgresStatementTexts())
+        #expect(first.asked.count == 1)
+        #expect(first.asked.first?.contains("unnest('{10,10}'::oid[], '{16384,16384}'::oid[], '{1,2}'::bigint[])") == true)
+        #expect(first.output.statements?.map(\.query) == ["SELECT * FROM users WHERE id = $1", "UPDATE users SET seen = now()"])
+        #expect(Self.samples(first.output.metrics)["pg_stat_statements_single_row_lookup{queryid=\"1\",datname=\"app\",user=\"web\"}"] == 1)
+
+        let atRest = try pass(["1", "2"], after: try #require(first.output.statementTexts))
+        #expect(atRest.asked.isEmpty, "no text asked again")
+        #expect(atRest.output.statements == first.output.statements)
+        #expect(Self.samples(atRest.output.metrics) == Self.samples(first.output.metrics))
+
+        let newcomer = try pass(["3", "1"], after: try #require(atRest.output.statementTexts))
+        #expect(newcomer.asked.count == 1)
+        #expect(newcomer.asked.first?.contains("'{3}'::bigint[]") == true, "only the new one")
+        #expect(newcomer.output.statements?.map(\.query) == ["SELECT count(*) FROM orders", "SELECT * FROM users WHERE id = $1"])
+        #expect(newcomer.output.statementTexts?.count == 2, "the text of a statement no longer on top is let go")
+    }
+
+    /// A texts statement names what it asks for: a pipeline that sent it again would ask for nothing new.
+    @Test func aStatementAskedOnceIsNeverReplayed() throws {
+        let live = CountingSession(PostgresFixtureSession())
+        let session = PostgresReplaySession(live: live, plan: [], answers: [])
+        _ = try session.query("SELECT 1")
+        _ = try session.queryOnce("SELECT texts")
+        #expect(live.asked == ["SELECT 1", "SELECT texts"])
+        #expect(session.nextPlan == ["SELECT 1"])
     }
 
     @Test func statementsBecomeCountersAndEntriesWithoutQueryText() {
-        let rows = PostgresRows([
+        let rows: [[String: String?]] = [
             ["queryid": "-123", "datname": "app", "user": "web", "calls": "4", "seconds": "2.0", "rows": "40",
              "block_read_seconds": "0.5", "block_write_seconds": nil, "query": "SELECT * FROM big WHERE note = $1"],
             ["queryid": "77", "datname": "other", "user": "web", "calls": "1", "seconds": "0.1", "rows": "1",
              "block_read_seconds": "0", "block_write_seconds": "0", "query": String(repeating: "x", count: 50)],
-        ])
+        ]
         var context = Self.pg15
         context.queryLength = 20
         var sink = PostgresMetricSink(target: nil)
-        let entries = StatStatementsCollector.map(rows, context: context, into: &sink)
+        let entries = Self.mapStatements(rows, context: context, into: &sink)
         let samples = Self.samples(sink)
         let labels = "{queryid=\"-123\",datname=\"app\",user=\"web\"}"
         #expect(samples["pg_stat_statements_calls_total" + labels] == 4)
@@ -167,13 +240,13 @@ import Testing
 
     @Test func statementSamplesGoInLabelOrderWhileEntriesKeepTheServersOrder() {
         // By total time, as the server sends them; "-1" < "10" < "9" as label values.
-        let rows = PostgresRows([
+        let rows: [[String: String?]] = [
             ["queryid": "9", "datname": "app", "user": "web", "calls": "9", "seconds": "3", "rows": "90", "query": "SELECT * FROM a WHERE id = $1"],
             ["queryid": "10", "datname": "app", "user": "web", "calls": "10", "seconds": "2", "rows": "100", "query": "UPDATE a SET x = $1"],
             ["queryid": "-1", "datname": "app", "user": "web", "calls": "1", "seconds": "1", "rows": "10", "query": "SELECT count(*) FROM a"],
-        ])
+        ]
         var sink = PostgresMetricSink(target: nil)
-        let entries = StatStatementsCollector.map(rows, context: Self.pg15, into: &sink)
+        let entries = Self.mapStatements(rows, into: &sink)
         #expect(entries.map(\.queryid) == ["9", "10", "-1"])
         let families = sink.build()
         let calls = families.first { $0.descriptor.name == "pg_stat_statements_calls_total" }

@@ -39,9 +39,10 @@ public struct StatStatementsCollector: PostgresCollector {
     }
 
     /// Aggregates by (user, database, queryid) — PostgreSQL 14+ keeps top-level and nested
-    /// executions apart — ranks on `pg_stat_statements(false)` (no text), and reads texts only
-    /// for the top N, so the text file is loaded once and nothing large is sorted.
-    static func sql(majorVersion: Int, limit: Int, queryLength: Int) -> String {
+    /// executions apart — and ranks on `pg_stat_statements(false)`: no text, so the server does not
+    /// load its query-text file, and nothing large is sorted or sent. The texts are asked apart, for
+    /// statements not seen before (``textsSQL(_:queryLength:)``).
+    static func sql(majorVersion: Int, limit: Int) -> String {
         let column = columns(majorVersion: majorVersion)
         return """
             WITH top AS (
@@ -49,16 +50,28 @@ public struct StatStatementsCollector: PostgresCollector {
                        sum(\(column.readTime)) AS read_ms, sum(\(column.writeTime)) AS write_ms
                 FROM pg_stat_statements(false) WHERE queryid IS NOT NULL
                 GROUP BY userid, dbid, queryid ORDER BY total_ms DESC LIMIT \(limit)
-            ), texts AS (
-                SELECT DISTINCT ON (s.userid, s.dbid, s.queryid) s.userid, s.dbid, s.queryid, left(s.query, \(queryLength)) AS query
-                FROM pg_stat_statements(true) s JOIN top USING (userid, dbid, queryid)
             )
-            SELECT t.queryid::text AS queryid, coalesce(d.datname, t.dbid::text) AS datname, coalesce(r.rolname, t.userid::text) AS "user",
+            SELECT t.queryid::text AS queryid, t.userid::text AS userid, t.dbid::text AS dbid,
+                   coalesce(d.datname, t.dbid::text) AS datname, coalesce(r.rolname, t.userid::text) AS "user",
                    t.calls, t.total_ms / 1000 AS seconds, t.rows, t.read_ms / 1000 AS block_read_seconds,
-                   t.write_ms / 1000 AS block_write_seconds, x.query
-            FROM top t LEFT JOIN texts x USING (userid, dbid, queryid)
-            LEFT JOIN pg_database d ON d.oid = t.dbid LEFT JOIN pg_roles r ON r.oid = t.userid
+                   t.write_ms / 1000 AS block_write_seconds
+            FROM top t LEFT JOIN pg_database d ON d.oid = t.dbid LEFT JOIN pg_roles r ON r.oid = t.userid
             ORDER BY t.total_ms DESC
+            """
+    }
+
+    /// The texts of `keys`, cut to `queryLength` by the server. The keys are numbers the server
+    /// sent (``PostgresStatementTexts/Key``), written into the statement as three array literals:
+    /// pg_stat_statements counts every such statement as one, however many keys it names, where
+    /// a list of tuples would add an entry per length.
+    static func textsSQL(_ keys: [PostgresStatementTexts.Key], queryLength: Int) -> String {
+        func array(_ values: [String]) -> String { "'{\(values.joined(separator: ","))}'" }
+        return """
+            SELECT DISTINCT ON (userid, dbid, queryid) userid::text AS userid, dbid::text AS dbid, queryid::text AS queryid,
+                   left(s.query, \(queryLength)) AS query
+            FROM pg_stat_statements(true) s
+            JOIN unnest(\(array(keys.map(\.userid)))::oid[], \(array(keys.map(\.dbid)))::oid[], \(array(keys.map(\.queryid)))::bigint[])
+                AS wanted (userid, dbid, queryid) USING (userid, dbid, queryid)
             """
     }
 
@@ -68,50 +81,123 @@ public struct StatStatementsCollector: PostgresCollector {
             // log and /statements must say how to enable it.
             throw PostgresError(.statementsNotInstalled)
         }
-        let sql = Self.sql(majorVersion: context.majorVersion, limit: context.statementsLimit, queryLength: context.queryLength)
         let rows: PostgresRows
         do {
-            rows = try session.query(sql)
+            rows = try session.query(Self.sql(majorVersion: context.majorVersion, limit: context.statementsLimit))
         } catch where error.sqlState == "55000" {
             // object_not_in_prerequisite_state: "must be loaded via shared_preload_libraries".
             throw PostgresError(.statementsNotPreloaded, detail: error.detail)
         }
-        output.statements = Self.map(rows, context: context, into: &output.metrics)
+        var texts = context.statementTexts
+        let missing = texts.missing(from: rows.rows.prefix(context.statementsLimit))
+        if !missing.isEmpty {
+            // Its text names what it asks for, so it is asked now and never replayed.
+            texts.learn(try session.queryOnce(Self.textsSQL(missing, queryLength: context.queryLength)), queryLength: context.queryLength)
+        }
+        output.statements = Self.map(rows, texts: texts, context: context, into: &output.metrics)
+        output.statementTexts = texts.keeping(rows.rows.prefix(context.statementsLimit))
     }
 
     /// - Returns: the statements with their texts, for `/statements`.
     @discardableResult
-    public static func map(_ result: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) -> [PostgresStatementEntry] {
+    public static func map(
+        _ result: PostgresRows, texts: PostgresStatementTexts, context: PostgresCollectionContext, into sink: inout PostgresMetricSink
+    ) -> [PostgresStatementEntry] {
         for metric in [calls, seconds, rows, blockRead, blockWrite, singleRowLookup] { sink.declare(metric) }
         var entries: [PostgresStatementEntry] = []
-        var labelled: [(labels: [String], row: PostgresRow, entry: Int)] = []
+        var labelled: [(labels: [String], row: PostgresRow, entry: Int, isSingleRowLookup: Bool)] = []
         for row in result.rows.prefix(context.statementsLimit) {
             guard let queryid = row["queryid"], let datname = row["datname"], let user = row["user"] else { continue }
             guard context.databases.allows(datname) else { continue }
-            labelled.append((labels: [queryid, datname, user], row: row, entry: entries.count))
-            let text = row["query"] ?? ""
+            // Redacted where it leaves the source, in PostgresPasses.collect.
+            let text = PostgresStatementTexts.Key(row).flatMap { texts[$0] }
+            labelled.append((labels: [queryid, datname, user], row: row, entry: entries.count, isSingleRowLookup: text?.isSingleRowLookup ?? false))
             entries.append(
                 PostgresStatementEntry(
                     queryid: queryid, datname: datname, user: user, calls: row.double("calls") ?? 0, totalSeconds: row.double("seconds") ?? 0,
-                    rows: row.double("rows") ?? 0,
-                    // Redacted where it leaves the source, in PostgresPasses.collect.
-                    // The server cut it already (`left`); counting characters walks every one,
-                    // and a text no longer in bytes than the limit cannot be longer in characters.
-                    query: text.utf8.count <= context.queryLength ? text : String(text.prefix(context.queryLength))))
+                    rows: row.double("rows") ?? 0, query: text?.query ?? ""))
         }
         // The rows come by total time (the entries keep that order); the samples go in label
         // order, sorted once here, so that the build finds six families in order and sorts none.
         labelled.sort { $0.labels.lexicographicallyPrecedes($1.labels) }
-        for (labels, row, index) in labelled {
+        for (labels, row, index, isSingleRowLookup) in labelled {
             let entry = entries[index]
             sink.add(calls, entry.calls, labels)
             sink.add(seconds, entry.totalSeconds, labels)
             sink.add(rows, row.double("rows"), labels)
             sink.add(blockRead, row.double("block_read_seconds") ?? 0, labels)
             sink.add(blockWrite, row.double("block_write_seconds") ?? 0, labels)
-            if SingleRowLookup.matches(row["query"] ?? "") { sink.add(singleRowLookup, 1, labels) }
+            if isSingleRowLookup { sink.add(singleRowLookup, 1, labels) }
         }
         return entries
+    }
+}
+
+/// The texts of the top statements, kept by a target's worker from one pass to the next, so that
+/// a text is asked, sent and lexed once while its statement stays in the top list, not every pass.
+///
+/// A pure value. Bounded: ``keeping(_:)`` leaves the texts of one pass's top statements only
+/// (`--postgres.statements-limit`).
+public struct PostgresStatementTexts: Sendable, Equatable {
+    /// A statement as pg_stat_statements tells them apart (the collector sums top-level and nested
+    /// executions under it). Digits only, with a leading minus in `queryid`: numbers the server sent.
+    public struct Key: Hashable, Sendable {
+        let userid: String
+        let dbid: String
+        let queryid: String
+
+        /// The row's key; nil unless all three are integers.
+        init?(_ row: PostgresRow) {
+            guard let userid = row["userid"], let dbid = row["dbid"], let queryid = row["queryid"],
+                UInt32(userid) != nil, UInt32(dbid) != nil, Int64(queryid) != nil
+            else { return nil }
+            self.userid = userid
+            self.dbid = dbid
+            self.queryid = queryid
+        }
+    }
+
+    public struct Text: Sendable, Equatable {
+        /// Cut to the query length, as the server sent it (not yet redacted).
+        let query: String
+        /// A lookup by key (``SingleRowLookup``): what the `calls_per_request` finding reads.
+        let isSingleRowLookup: Bool
+    }
+
+    private var texts: [Key: Text] = [:]
+
+    public init() {}
+
+    subscript(key: Key) -> Text? { texts[key] }
+
+    var count: Int { texts.count }
+    var keys: Dictionary<Key, Text>.Keys { texts.keys }
+
+    /// The keys of `rows` without a text, in order.
+    func missing(from rows: some Sequence<PostgresRow>) -> [Key] {
+        rows.compactMap { row in Key(row).flatMap { texts[$0] == nil ? $0 : nil } }
+    }
+
+    /// Takes the texts of a ``StatStatementsCollector/textsSQL(_:queryLength:)`` answer. A statement
+    /// gone from the server meanwhile has no row, and is asked again if it is still on top next pass.
+    mutating func learn(_ answer: PostgresRows, queryLength: Int) {
+        for row in answer.rows {
+            guard let key = Key(row) else { continue }
+            let query = row["query"] ?? ""
+            // The server cut it already (`left`); counting characters walks every one, and a text
+            // no longer in bytes than the limit cannot be longer in characters.
+            let cut = query.utf8.count <= queryLength ? query : String(query.prefix(queryLength))
+            texts[key] = Text(query: cut, isSingleRowLookup: SingleRowLookup.matches(cut))
+        }
+    }
+
+    /// The texts of `rows` only.
+    func keeping(_ rows: some Sequence<PostgresRow>) -> PostgresStatementTexts {
+        var kept = PostgresStatementTexts()
+        for row in rows {
+            if let key = Key(row), let text = texts[key] { kept.texts[key] = text }
+        }
+        return kept
     }
 }
 
