@@ -295,7 +295,7 @@ import Testing
         // and only such a one.
         let again = live.asked.dropFirst(asked)
         #expect(again.allSatisfy { $0.contains("pg_stat_statements(true)") }, "asked live in the second pass: \(again)")
-        let known = Set(carried.statementTexts.keys.map(\.queryid))
+        let known = Set(carried.statementTexts.keys.map { String($0.queryid) })
         for sql in again {
             let queryids = sql.components(separatedBy: "'{").last?.components(separatedBy: "}'::bigint[]").first?.split(separator: ",") ?? []
             #expect(!queryids.isEmpty && queryids.allSatisfy { !known.contains(String($0)) }, "a text asked again: \(sql)")

@@ -153,7 +153,7 @@ import Testing
     }
 
     static func statementKey(_ row: [[String: String?]]) -> PostgresStatementTexts.Key? {
-        PostgresRows(row).first.flatMap(PostgresStatementTexts.Key.init)
+        PostgresStatementTexts.Key.keys(of: PostgresRows(row), limit: 1).first ?? nil
     }
 
     /// Maps statement rows that carry their text, as the two statements bring them apart.

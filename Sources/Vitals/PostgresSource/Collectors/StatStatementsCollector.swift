@@ -66,12 +66,13 @@ public struct StatStatementsCollector: PostgresCollector {
     /// a list of tuples would add an entry per length.
     static func textsSQL(_ keys: [PostgresStatementTexts.Key], queryLength: Int) -> String {
         func array(_ values: [String]) -> String { "'{\(values.joined(separator: ","))}'" }
+        let userids = array(keys.map { String($0.userid) }), dbids = array(keys.map { String($0.dbid) })
+        let queryids = array(keys.map { String($0.queryid) })
         return """
             SELECT DISTINCT ON (userid, dbid, queryid) userid::text AS userid, dbid::text AS dbid, queryid::text AS queryid,
                    left(s.query, \(queryLength)) AS query
             FROM pg_stat_statements(true) s
-            JOIN unnest(\(array(keys.map(\.userid)))::oid[], \(array(keys.map(\.dbid)))::oid[], \(array(keys.map(\.queryid)))::bigint[])
-                AS wanted (userid, dbid, queryid) USING (userid, dbid, queryid)
+            JOIN unnest(\(userids)::oid[], \(dbids)::oid[], \(queryids)::bigint[]) AS wanted (userid, dbid, queryid) USING (userid, dbid, queryid)
             """
     }
 
@@ -88,14 +89,16 @@ public struct StatStatementsCollector: PostgresCollector {
             // object_not_in_prerequisite_state: "must be loaded via shared_preload_libraries".
             throw PostgresError(.statementsNotPreloaded, detail: error.detail)
         }
+        let top = PostgresStatementTexts.Key.keys(of: rows, limit: context.statementsLimit).compactMap { $0 }
         var texts = context.statementTexts
-        let missing = texts.missing(from: rows.rows.prefix(context.statementsLimit))
+        let missing = top.filter { texts[$0] == nil }
         if !missing.isEmpty {
             // Its text names what it asks for, so it is asked now and never replayed.
             texts.learn(try session.queryOnce(Self.textsSQL(missing, queryLength: context.queryLength)), queryLength: context.queryLength)
         }
+        texts = texts.keeping(top)
         output.statements = Self.map(rows, texts: texts, context: context, into: &output.metrics)
-        output.statementTexts = texts.keeping(rows.rows.prefix(context.statementsLimit))
+        output.statementTexts = texts
     }
 
     /// - Returns: the statements with their texts, for `/statements`.
@@ -106,11 +109,12 @@ public struct StatStatementsCollector: PostgresCollector {
         for metric in [calls, seconds, rows, blockRead, blockWrite, singleRowLookup] { sink.declare(metric) }
         var entries: [PostgresStatementEntry] = []
         var labelled: [(labels: [String], row: PostgresRow, entry: Int, isSingleRowLookup: Bool)] = []
-        for row in result.rows.prefix(context.statementsLimit) {
+        let keys = PostgresStatementTexts.Key.keys(of: result, limit: context.statementsLimit)
+        for (row, key) in zip(result.rows.prefix(context.statementsLimit), keys) {
             guard let queryid = row["queryid"], let datname = row["datname"], let user = row["user"] else { continue }
             guard context.databases.allows(datname) else { continue }
             // Redacted where it leaves the source, in PostgresPasses.collect.
-            let text = PostgresStatementTexts.Key(row).flatMap { texts[$0] }
+            let text = key.flatMap { texts[$0] }
             labelled.append((labels: [queryid, datname, user], row: row, entry: entries.count, isSingleRowLookup: text?.isSingleRowLookup ?? false))
             entries.append(
                 PostgresStatementEntry(
@@ -140,20 +144,30 @@ public struct StatStatementsCollector: PostgresCollector {
 /// (`--postgres.statements-limit`).
 public struct PostgresStatementTexts: Sendable, Equatable {
     /// A statement as pg_stat_statements tells them apart (the collector sums top-level and nested
-    /// executions under it). Digits only, with a leading minus in `queryid`: numbers the server sent.
+    /// executions under it). Numbers, as the server sent them: a texts statement can only carry numbers.
     public struct Key: Hashable, Sendable {
-        let userid: String
-        let dbid: String
-        let queryid: String
+        let userid: UInt32
+        let dbid: UInt32
+        let queryid: Int64
 
-        /// The row's key; nil unless all three are integers.
-        init?(_ row: PostgresRow) {
-            guard let userid = row["userid"], let dbid = row["dbid"], let queryid = row["queryid"],
-                UInt32(userid) != nil, UInt32(dbid) != nil, Int64(queryid) != nil
-            else { return nil }
+        init(userid: UInt32, dbid: UInt32, queryid: Int64) {
             self.userid = userid
             self.dbid = dbid
             self.queryid = queryid
+        }
+
+        /// The key of each of the first `limit` rows, nil where one of the three is not an integer
+        /// (two oids and a bigint). The columns are found once, not by name in every row.
+        static func keys(of rows: PostgresRows, limit: Int) -> [Key?] {
+            guard let userid = rows.columns.firstIndex(of: "userid"), let dbid = rows.columns.firstIndex(of: "dbid"),
+                let queryid = rows.columns.firstIndex(of: "queryid")
+            else { return Array(repeating: nil, count: min(limit, rows.count)) }
+            return rows.values.prefix(limit).map { values in
+                guard let user = values[userid].flatMap({ UInt32($0) }), let database = values[dbid].flatMap({ UInt32($0) }),
+                    let statement = values[queryid].flatMap({ Int64($0) })
+                else { return nil }
+                return Key(userid: user, dbid: database, queryid: statement)
+            }
         }
     }
 
@@ -173,16 +187,11 @@ public struct PostgresStatementTexts: Sendable, Equatable {
     var count: Int { texts.count }
     var keys: Dictionary<Key, Text>.Keys { texts.keys }
 
-    /// The keys of `rows` without a text, in order.
-    func missing(from rows: some Sequence<PostgresRow>) -> [Key] {
-        rows.compactMap { row in Key(row).flatMap { texts[$0] == nil ? $0 : nil } }
-    }
-
     /// Takes the texts of a ``StatStatementsCollector/textsSQL(_:queryLength:)`` answer. A statement
     /// gone from the server meanwhile has no row, and is asked again if it is still on top next pass.
     mutating func learn(_ answer: PostgresRows, queryLength: Int) {
-        for row in answer.rows {
-            guard let key = Key(row) else { continue }
+        for (row, key) in zip(answer.rows, Key.keys(of: answer, limit: answer.count)) {
+            guard let key else { continue }
             let query = row["query"] ?? ""
             // The server cut it already (`left`); counting characters walks every one, and a text
             // no longer in bytes than the limit cannot be longer in characters.
@@ -191,11 +200,14 @@ public struct PostgresStatementTexts: Sendable, Equatable {
         }
     }
 
-    /// The texts of `rows` only.
-    func keeping(_ rows: some Sequence<PostgresRow>) -> PostgresStatementTexts {
+    /// The texts of `keys` only.
+    func keeping(_ keys: [Key]) -> PostgresStatementTexts {
+        // At rest: the same statements as the pass before, all known.
+        if texts.count == keys.count, keys.allSatisfy({ texts[$0] != nil }) { return self }
         var kept = PostgresStatementTexts()
-        for row in rows {
-            if let key = Key(row), let text = texts[key] { kept.texts[key] = text }
+        kept.texts.reserveCapacity(keys.count)
+        for key in keys {
+            if let text = texts[key] { kept.texts[key] = text }
         }
         return kept
     }
