@@ -55,6 +55,7 @@ for package in prometheus-postgres-exporter prometheus-redis-exporter mtail prom
   command -v "$package" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >/dev/null
 done
 [[ -n ${VITALS_BIN:-} ]] || { log "make shipped"; make shipped >/dev/null; }
+VITALS=$(fresh_copy "$VITALS" "$OUT/bin")
 
 start_bench_servers "$OUT/servers"
 
@@ -69,7 +70,11 @@ awk -v b="$BUCKETS" '/^histogram http_request_duration_seconds / { sub(/ buckets
   bench/timing.mtail >"$MTAIL_PROG"
 
 declare -A compare_env=()
-for spec in ${COMPARE:-}; do compare_env[${spec%%:*}]=${spec#*:}; done
+for spec in ${COMPARE:-}; do
+  items=${spec#*:}
+  if [[ $items =~ (^|,)binary=([^,]*) ]]; then items=${items/binary=${BASH_REMATCH[2]}/binary=$(fresh_copy "${BASH_REMATCH[2]}" "$OUT/bin")}; fi
+  compare_env[${spec%%:*}]=$items
+done
 
 start_vitals() { # LOG PORT [VAR=VALUE|--flag=value|binary=PATH,...]
   local extra=() variables=() flags=() item binary=$VITALS

@@ -29,6 +29,16 @@ cpu_ns() {
 # wake-up is at least one, so its rate at rest is the rate of wake-ups.
 timeslices() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $3} END {printf "%d\n", s}'; }
 
+# A copy of BINARY in DIR, written now; prints its path. How much of a binary is resident depends on
+# how its file came to be in the page cache, not only on what the process touches (BENCHMARKS.md, "A
+# note on RSS and the page cache"), so builds compared side by side run from copies made together.
+fresh_copy() { # BINARY DIR
+  mkdir -p "$2"
+  local copy; copy="$2/$(basename "$1")-$(sha256sum "$1" | cut -c1-12)"
+  cp "$1" "$copy.tmp" && mv "$copy.tmp" "$copy"
+  echo "$copy"
+}
+
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
 

@@ -10,6 +10,10 @@
 #   - passes: the same plus the Postgres and Redis sources collecting every second.
 # Per build: CPU time (all threads, from schedstat) per second of wall time, which for "passes" is the cost of one
 # Postgres pass and one Redis pass, and RSS at the end. Prints median (min – max) as markdown.
+#
+# STATEMENTS=N first runs N distinct statements (20 to N+19 columns each), so that pg_stat_statements
+# holds what an application's server has besides vitals' own statements; CONFIGS="passes" runs one
+# configuration only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,8 +25,17 @@ OUT="$ROOT/bench/out/runtime-cost"
 mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+BEFORE=$(fresh_copy "$BEFORE" "$OUT/bin"); AFTER=$(fresh_copy "$AFTER" "$OUT/bin")
 
 start_bench_servers "$OUT/servers"
+if (( ${STATEMENTS:-0} > 0 )); then
+  python3 - "$STATEMENTS" <<'PY' | psql -XqAt "$VITALS_TEST_PG_SUPERUSER_DSN" >/dev/null
+import sys
+for i in range(int(sys.argv[1])):
+    print("SELECT " + ", ".join(f"{j} AS c{j}" for j in range(20 + i)) + f" WHERE 1 = {i};")
+PY
+fi
+statements=$(psql -XAtc "SELECT count(*) || ' statements, ' || sum(length(query)) || ' bytes of text' FROM pg_stat_statements" "$VITALS_TEST_PG_SUPERUSER_DSN")
 
 
 start_vitals() { # BINARY CONFIG LOG -> prints "pid port"
@@ -37,7 +50,7 @@ start_vitals() { # BINARY CONFIG LOG -> prints "pid port"
 
 RESULTS="$OUT/runs.txt"
 : >"$RESULTS"
-for config in idle passes; do
+for config in ${CONFIGS:-idle passes}; do
   for run in $(seq 1 "$RUNS"); do
     log "$config: run $run of $RUNS (${SECONDS_PER_RUN}s)"
     : >"$OUT/before.log"; : >"$OUT/after.log"
@@ -64,7 +77,7 @@ for config in idle passes; do
 done
 
 echo "$(nproc) cores; PostgreSQL $(psql -XAtc 'SHOW server_version' "$VITALS_TEST_PG_SUPERUSER_DSN"), $(redis-server --version | awk '{print $3}');"
-echo "$RUNS runs of ${SECONDS_PER_RUN}s per configuration, both builds running at once, nobody scraping."
+echo "$RUNS runs of ${SECONDS_PER_RUN}s per configuration, both builds running at once, nobody scraping; pg_stat_statements at the start: $statements."
 echo
 python3 - "$RESULTS" <<'PY'
 import statistics, sys
@@ -76,5 +89,6 @@ print('|---|---|---|---|')
 for config in ('idle', 'passes'):
     for build in ('before', 'after'):
         v = [(float(c), float(r)) for cf, b, c, r in rows if cf == config and b == build]
+        if not v: continue
         print(f"| {config} | {build} | {cell([x[0] for x in v])} | {cell([x[1] for x in v], '{:.1f}')} |")
 PY
