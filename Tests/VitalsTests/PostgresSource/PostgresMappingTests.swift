@@ -162,7 +162,8 @@ import Testing
         let keyed = PostgresRows(rows.map { row in row.merging(["userid": "10", "dbid": "16384"]) { own, _ in own } })
         var texts = PostgresStatementTexts()
         texts.learn(keyed, queryLength: context.queryLength)
-        return StatStatementsCollector.map(keyed, texts: texts, context: context, into: &sink)
+        let keys = PostgresStatementTexts.Key.keys(of: keyed, limit: context.statementsLimit)
+        return StatStatementsCollector.map(keyed, keys: keys, texts: texts, context: context, into: &sink)
     }
 
     /// At rest the top statements stay the same: their texts are asked, sent and lexed once.

@@ -89,7 +89,8 @@ public struct StatStatementsCollector: PostgresCollector {
             // object_not_in_prerequisite_state: "must be loaded via shared_preload_libraries".
             throw PostgresError(.statementsNotPreloaded, detail: error.detail)
         }
-        let top = PostgresStatementTexts.Key.keys(of: rows, limit: context.statementsLimit).compactMap { $0 }
+        let keys = PostgresStatementTexts.Key.keys(of: rows, limit: context.statementsLimit)
+        let top = keys.compactMap { $0 }
         var texts = context.statementTexts
         let missing = top.filter { texts[$0] == nil }
         if !missing.isEmpty {
@@ -97,19 +98,20 @@ public struct StatStatementsCollector: PostgresCollector {
             texts.learn(try session.queryOnce(Self.textsSQL(missing, queryLength: context.queryLength)), queryLength: context.queryLength)
         }
         texts = texts.keeping(top)
-        output.statements = Self.map(rows, texts: texts, context: context, into: &output.metrics)
+        output.statements = Self.map(rows, keys: keys, texts: texts, context: context, into: &output.metrics)
         output.statementTexts = texts
     }
 
+    /// - Parameter keys: ``PostgresStatementTexts/Key/keys(of:limit:)`` of `result`.
     /// - Returns: the statements with their texts, for `/statements`.
     @discardableResult
-    public static func map(
-        _ result: PostgresRows, texts: PostgresStatementTexts, context: PostgresCollectionContext, into sink: inout PostgresMetricSink
+    static func map(
+        _ result: PostgresRows, keys: [PostgresStatementTexts.Key?], texts: PostgresStatementTexts, context: PostgresCollectionContext,
+        into sink: inout PostgresMetricSink
     ) -> [PostgresStatementEntry] {
         for metric in [calls, seconds, rows, blockRead, blockWrite, singleRowLookup] { sink.declare(metric) }
         var entries: [PostgresStatementEntry] = []
         var labelled: [(labels: [String], row: PostgresRow, entry: Int, isSingleRowLookup: Bool)] = []
-        let keys = PostgresStatementTexts.Key.keys(of: result, limit: context.statementsLimit)
         for (row, key) in zip(result.rows.prefix(context.statementsLimit), keys) {
             guard let queryid = row["queryid"], let datname = row["datname"], let user = row["user"] else { continue }
             guard context.databases.allows(datname) else { continue }
