@@ -13,7 +13,9 @@
 #   (the static runtime's default exports every symbol: 2 MiB of names mapped for nothing).
 # - libstdc++ linked statically too (below), so only what the runtime calls is mapped.
 # - libpq linked statically too, with its GSSAPI and LDAP libraries opened on first use
-#   (deploy/libpq-optional.c, below): they are 3 MiB resident that a daemon rarely uses.
+#   (deploy/libpq-optional.c, below): they are 3 MiB resident that a daemon rarely uses. Its
+#   password hashes and nonces are OpenSSL's low-level digests and the kernel's random bytes
+#   (deploy/libpq-crypto.c), not OpenSSL's EVP layer, whose set-up is 2 MiB resident.
 # - Symbols stripped into OUT; the unstripped binary stays in SCRATCH/release for profiles and
 #   for symbolising a crash's addresses.
 set -euo pipefail
@@ -41,10 +43,14 @@ ln -sf "$LIBSTDCXX_ARCHIVE" "$STATIC_CXX/libstdc++.a"
 bash scripts/static-libpq.sh "$SCRATCH/static-libpq"
 STATIC_PQ=$(cd "$SCRATCH/static-libpq" && pwd)
 clang -O2 -fPIC -ffunction-sections -Wall -Werror -c "$ROOT/deploy/libpq-optional.c" -o "$STATIC_PQ/libpq-optional.o"
+# Defined here, the common code's hashes, HMACs and random bytes are not taken from its archives
+# (whose versions go through OpenSSL's EVP layer): see deploy/libpq-crypto.c; checked after the link.
+clang -O2 -fPIC -ffunction-sections -Wall -Werror -c "$ROOT/deploy/libpq-crypto.c" -o "$STATIC_PQ/libpq-crypto.o"
 swift build -c release --product vitals --scratch-path "$SCRATCH" --static-swift-stdlib \
   -Xlinker -L"$STATIC_CXX" \
   -Xlinker --whole-archive -Xlinker "$STATIC_PQ/libpq.a" -Xlinker --no-whole-archive \
   -Xlinker "$STATIC_PQ/encnames_shlib.o" -Xlinker "$STATIC_PQ/wchar_shlib.o" -Xlinker "$STATIC_PQ/libpq-optional.o" \
+  -Xlinker "$STATIC_PQ/libpq-crypto.o" \
   -Xlinker "$STATIC_PQ/libpgcommon_shlib.a" -Xlinker "$STATIC_PQ/libpgport_shlib.a" \
   -Xlinker -lssl -Xlinker -lcrypto \
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections \
@@ -56,6 +62,8 @@ swift build -c release --product vitals --scratch-path "$SCRATCH" --static-swift
 # the entry is removed, and the daemon is started with every symbol bound to prove nothing is missing.
 left_to_libpq_so=$(nm -D --undefined-only "$SCRATCH/release/vitals" | grep -E ' (PQ|lo_|pg_)' || true)
 [[ -z $left_to_libpq_so ]] || { echo "build-shipped: libpq symbols left to libpq.so:" >&2; echo "$left_to_libpq_so" >&2; exit 1; }
+evp_hashing=$(nm -D --undefined-only "$SCRATCH/release/vitals" | grep -E ' (EVP_DigestInit_ex|HMAC_Init_ex|RAND_bytes)$' || true)
+[[ -z $evp_hashing ]] || { echo "build-shipped: libpq's hashing linked from the archives, not deploy/libpq-crypto.c:" >&2; echo "$evp_hashing" >&2; exit 1; }
 command -v patchelf >/dev/null || { echo "build-shipped: no patchelf (install patchelf)" >&2; exit 1; }
 patchelf --remove-needed libpq.so.5 "$SCRATCH/release/vitals"
 mkdir -p "$(dirname "$OUT")"

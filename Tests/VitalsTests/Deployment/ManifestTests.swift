@@ -283,11 +283,12 @@ import Testing
         #expect(!user.contains("root") && !user.hasPrefix("USER 0"))
         #expect(lines.contains("EXPOSE 10188"))
         #expect(text.contains(#"ENTRYPOINT ["/usr/bin/vitals"]"#))
-        // What the build copies exists.
-        for copied in [
-            "Package.swift", "Sources", "scripts/build-shipped.sh", "scripts/static-libpq.sh", "deploy/link-order.txt", "deploy/link-order.ld",
-            "deploy/libpq-optional.c",
-        ] {
+        // What the build copies exists, and every file of deploy/ that build-shipped.sh reads is copied.
+        let readByTheScript = script.split(separator: "$ROOT/deploy/").dropFirst().map { rest in
+            "deploy/" + rest.prefix { $0.isLetter || $0.isNumber || "._-".contains($0) }
+        }
+        #expect(Set(readByTheScript).isSuperset(of: ["deploy/link-order.txt", "deploy/libpq-optional.c", "deploy/libpq-crypto.c"]))
+        for copied in ["Package.swift", "Sources", "scripts/build-shipped.sh", "scripts/static-libpq.sh"] + readByTheScript {
             #expect(DeploymentFiles.exists(copied))
             #expect(text.contains(copied.split(separator: "/").last.map(String.init) ?? copied), "the image build copies \(copied)")
         }
