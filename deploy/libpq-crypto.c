@@ -165,20 +165,22 @@ int pg_hmac_init(pg_hmac_ctx *ctx, const uint8_t *key, size_t len) {
     pg_cryptohash_type type = ctx->inner.type;
     size_t block = block_length(type);
     uint8_t padded[maximumBlockLength] = {0};
+    uint8_t pad[maximumBlockLength];
+    int result = 0;
     if (len > block) {
         pg_cryptohash_ctx digest = {.type = type};
         if (pg_cryptohash_init(&digest) < 0 || pg_cryptohash_update(&digest, key, len) < 0 ||
             pg_cryptohash_final(&digest, padded, sizeof padded) < 0)
-            return hmac_fail(ctx, pg_cryptohash_error(&digest));
+            result = -1;
         explicit_bzero(&digest, sizeof digest);
     } else if (len > 0) {
         memcpy(padded, key, len);
     }
-    uint8_t pad[maximumBlockLength];
-    for (size_t i = 0; i < block; i++) pad[i] = padded[i] ^ 0x36;
-    int result = pg_cryptohash_init(&ctx->inner) < 0 || pg_cryptohash_update(&ctx->inner, pad, block) < 0 ? -1 : 0;
+    for (size_t i = 0; result == 0 && i < block; i++) pad[i] = padded[i] ^ 0x36;
+    if (result == 0 && (pg_cryptohash_init(&ctx->inner) < 0 || pg_cryptohash_update(&ctx->inner, pad, block) < 0)) result = -1;
     for (size_t i = 0; result == 0 && i < block; i++) pad[i] = padded[i] ^ 0x5c;
     if (result == 0 && (pg_cryptohash_init(&ctx->outer) < 0 || pg_cryptohash_update(&ctx->outer, pad, block) < 0)) result = -1;
+    /* Both hold the password, or what SCRAM derived from it. */
     explicit_bzero(padded, sizeof padded);
     explicit_bzero(pad, sizeof pad);
     return result < 0 ? hmac_fail(ctx, "could not initialize the HMAC") : 0;
