@@ -7,14 +7,19 @@
 #   - a statement bomb of 10,000 distinct statements, in the slow-statement log and in
 #     pg_stat_statements: fingerprint and queryid series stay under their caps, RSS bounded;
 #   - a soak (SOAK_SECONDS, default 1800) under steady load with every source: RSS and fds stay flat.
-# Uses the release build and private Postgres and Redis servers (scripts/test-servers.sh, in
-# .chaos-servers/, stopped on exit); results are printed for BENCHMARKS.md, with the load average.
+# Uses the release build, or the binary VITALS_BIN names (such as `make shipped`'s), and private
+# Postgres and Redis servers (scripts/test-servers.sh, in .chaos-servers/, stopped on exit); results
+# are printed for BENCHMARKS.md, with the load average.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/install-deps.sh --bench </dev/null
-[[ -x .build/release/vitals ]] || swift build -c release
-BIN=$ROOT/.build/release/vitals
+if [[ -n ${VITALS_BIN:-} ]]; then
+  BIN=$(realpath "$VITALS_BIN")
+else
+  [[ -x .build/release/vitals ]] || swift build -c release
+  BIN=$ROOT/.build/release/vitals
+fi
 SERVERS_DIR=$ROOT/.chaos-servers
 status=0
 

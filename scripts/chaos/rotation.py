@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Rotation chaos: a writer appends timing lines at a fixed rate while the log is rotated many
-times (rename-and-create and copytruncate, mixed); vitals must count every line exactly once.
+times (rename-and-create and copytruncate, mixed, each as logrotate does it); vitals must count
+every line exactly once.
 
-usage: rotation.py VITALS_BIN [--rate 50000] [--rotations 100] [--seconds 60]
+Renames come three times as often as vitals reads a busy log (every 0.6 s against 2 s): each new
+file must be opened by the read a rotation triggers. Every fifth rotation is a copytruncate, 3 s
+apart: more than one read interval, as copytruncate needs (a copy that a second copytruncate
+replaced before any read cannot be recovered, LogTailer's "What can be lost").
+
+usage: rotation.py VITALS_BIN [--rate 50000] [--rotations 100] [--seconds 60] [--copytruncate-every 5]
 Exits 0 when vitals' http_requests_total equals the lines written, 1 otherwise.
 """
 import argparse
@@ -27,6 +33,7 @@ def main():
     ap.add_argument("--rate", type=int, default=50000)
     ap.add_argument("--rotations", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--copytruncate-every", type=int, default=5)
     a = ap.parse_args()
 
     work, log, port, vitals = start_vitals(a.vitals, "vitals-chaos-", "--timing-log.from-beginning", "--event-loop.interval", "0")
@@ -47,15 +54,23 @@ def main():
             now = time.monotonic()
             if now >= next_rotation and sum(rotations.values()) < a.rotations:
                 n = sum(rotations.values())
-                if n % 2 == 0:  # rename and create, as logrotate's default
+                # What logrotate (`rotate 1`) does, traced with strace: the previous rotated file is
+                # renamed to .2 and unlinked at the end, so a rotated file is never rewritten in place.
+                previous = os.path.exists(f"{log}.1")
+                if previous:
+                    os.rename(f"{log}.1", f"{log}.2")
+                if n % a.copytruncate_every != a.copytruncate_every - 1:  # `create`, logrotate's default: rename, then the app reopens
                     os.rename(log, f"{log}.1")
                     out.close()
                     out = open(log, "a")
                     rotations["rename"] += 1
-                else:  # logrotate's copytruncate
-                    shutil.copyfile(log, f"{log}.1")
+                else:  # `copytruncate`: a new copy (O_EXCL), then the log truncated in place
+                    with open(log, "rb") as source, open(f"{log}.1", "xb") as copy:
+                        shutil.copyfileobj(source, copy)
                     os.truncate(log, 0)
                     rotations["copytruncate"] += 1
+                if previous:
+                    os.unlink(f"{log}.2")
                 next_rotation += interval
             target = start + written / a.rate
             delay = target - time.monotonic()

@@ -43,11 +43,13 @@ final class WorkerThread: Sendable {
     /// With a `watch`, the waits between calls follow ``LogPollSchedule``: a log being written is
     /// polled once per interval, one that went quiet only when the watch reports a change (then
     /// `interval` more, to batch a burst of writes) or once per idle timeout, which grows along
-    /// `idleTimeouts` while those reads find nothing. `body` keeps the watch's followed files
-    /// current and returns whether it read anything.
+    /// `idleTimeouts` while those reads find nothing. Whatever the wait, a name changed in a log's
+    /// directory is polled at once (a ``LogTailer/PollKind/rotation`` poll, which leaves the
+    /// schedule and its interval as they are). `body` keeps the watch's followed files current and
+    /// returns whether it read anything.
     func repeatEvery(
         _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts,
-        _ body: @escaping @Sendable () -> Bool
+        _ body: @escaping @Sendable (LogTailer.PollKind) -> Bool
     ) async {
         let stop = self.stop
         await withTaskCancellationHandler {
@@ -55,22 +57,38 @@ final class WorkerThread: Sendable {
                 thread.submit { state in
                     guard state == .active else { return finished.resume() }
                     var schedule = LogPollSchedule(idleTimeouts: idleTimeouts)
+                    /// Sleeps `interval`, polling at once on each rotation meanwhile; true when stopped.
+                    func sleepInterval() -> Bool {
+                        guard let watch, watch.isComplete, stop.canWaitForDescriptors else { return stop.wait(for: interval) }
+                        let end = ContinuousClock.now + interval
+                        while true {
+                            let remaining = end - .now
+                            guard remaining > .zero else { return false }
+                            switch stop.wait(for: remaining, orUntilReadable: [watch.rotationDescriptor]) {
+                            case .stopped: return true
+                            case .timedOut: return false
+                            case .readable:
+                                // Events that concern no log (a neighbour's name) are drained and slept through.
+                                if watch.drainRotations() { _ = body(.rotation) }
+                            }
+                        }
+                    }
                     loop: while !stop.isStopped {
-                        let found = body()
+                        let found = body(.scheduled)
                         guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
-                            if stop.wait(for: interval) { break loop }
+                            if sleepInterval() { break loop }
                             continue
                         }
-                        var wait = schedule.afterRead(pendingChanges: watch.drain(), found: found)
+                        var wait = schedule.afterRead(pendingChanges: watch.drainWrites(), found: found)
                         // Sleep until the schedule says read; only `body` changes what the watch follows.
                         waiting: while true {
                             let next: LogPollSchedule.Next
                             switch wait {
                             case .interval:
-                                if stop.wait(for: interval) { break loop }
-                                next = schedule.afterInterval(written: watch.drain())
+                                if sleepInterval() { break loop }
+                                next = schedule.afterInterval(written: watch.drainWrites())
                             case .change:
-                                switch stop.wait(for: schedule.idleTimeout, orUntilReadable: watch.descriptor) {
+                                switch stop.wait(for: schedule.idleTimeout, orUntilReadable: [watch.writeDescriptor, watch.rotationDescriptor]) {
                                 case .stopped: break loop
                                 case .timedOut: next = schedule.afterChange(seen: false)
                                 case .readable: next = schedule.afterChange(seen: true)
@@ -97,7 +115,7 @@ final class WorkerThread: Sendable {
     /// A polling loop on a thread of its own, shut down when the loop ends: the log sources' whole run.
     static func repeatEvery(
         _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts,
-        _ body: @escaping @Sendable () -> Bool
+        _ body: @escaping @Sendable (LogTailer.PollKind) -> Bool
     ) async {
         let worker = WorkerThread()
         await worker.repeatEvery(interval, watch: watch, idleTimeouts: idleTimeouts, body)
@@ -190,8 +208,8 @@ final class StopSignal: @unchecked Sendable {
         return stopped
     }
 
-    /// Sleeps until `descriptor` is readable, `stop()` or `duration` passes, whichever is first.
-    func wait(for duration: Duration, orUntilReadable descriptor: CInt) -> Wake {
+    /// Sleeps until one of `descriptors` is readable, `stop()` or `duration` passes, whichever is first.
+    func wait(for duration: Duration, orUntilReadable descriptors: [CInt]) -> Wake {
         guard let pipe else { return wait(for: duration) ? .stopped : .timedOut }
         let start = Self.monotonicNow()
         let total = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
@@ -201,15 +219,16 @@ final class StopSignal: @unchecked Sendable {
             let elapsed = Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9
             let remaining = total - elapsed
             guard remaining > 0 else { return .timedOut }
-            var descriptors = [pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0), pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&descriptors, 2, CInt(min(remaining * 1000, 3_600_000).rounded(.up)))
+            var polled = [pollfd(fd: pipe.read, events: Int16(POLLIN), revents: 0)]
+            for descriptor in descriptors { polled.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
+            let ready = poll(&polled, nfds_t(polled.count), CInt(min(remaining * 1000, 3_600_000).rounded(.up)))
             if ready < 0 {
                 if errno == EINTR { continue }
                 // A failed poll must not turn into a busy loop: sleep the rest as a timed wait.
                 return wait(for: .milliseconds(Int(remaining * 1000))) ? .stopped : .timedOut
             }
-            if descriptors[0].revents != 0 || isStopped { return .stopped }
-            if descriptors[1].revents != 0 { return .readable }
+            if polled[0].revents != 0 || isStopped { return .stopped }
+            if polled.dropFirst().contains(where: { $0.revents != 0 }) { return .readable }
         }
     }
 

@@ -178,8 +178,8 @@ public final class SlowQuerySource: VitalsSource {
             metadata: ["paths": "\(configuration.paths.joined(separator: ","))", "format": "\(configuration.format.rawValue)"])
         await cancelWhenGracefulShutdown {
             let watch = LogChangeWatch(patterns: self.configuration.paths)
-            await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
-                let health = self.pollOnce()
+            await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) { kind in
+                let health = self.pollOnce(kind)
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
                 return health.bytesRead > 0
             }
@@ -207,9 +207,9 @@ public final class SlowQuerySource: VitalsSource {
     }
 
     @discardableResult
-    func pollOnce() -> LogTailHealth {
+    func pollOnce(_ kind: LogTailer.PollKind = .scheduled) -> LogTailHealth {
         let start = ContinuousClock.now
-        let outcome = pipeline.poll()
+        let outcome = pipeline.poll(kind)
         if let report = outcome.report {
             board.publish(report)
             evidence.publish(slowestStatements: Array(report.byTotal.prefix(Self.statementsForThePage)), from: configuration.paths.joined(separator: ","))
@@ -302,8 +302,8 @@ public final class SlowQuerySource: VitalsSource {
                 reading: metrics.log, describe: Self.message(for:))
         }
 
-        func poll() -> Outcome {
-            let health = tail.poll()
+        func poll(_ kind: LogTailer.PollKind = .scheduled) -> Outcome {
+            let health = tail.poll(kind)
             writePendingLines()
             let candidates = tail.consumer.indexCandidates
             return Outcome(

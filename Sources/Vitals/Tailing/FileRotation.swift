@@ -5,7 +5,12 @@
 /// Each poll gives a file two inputs, in this order:
 /// 1. after the patterns are expanded, ``named()`` (some matched path still leads to it) or
 ///    ``unnamed(nameTaken:)`` (none does; `nameTaken` when a new file now has its last name);
-/// 2. after it was read, ``read(bytes:linkCount:)``, which says whether to close it.
+/// 2. after it was read, ``read(bytes:linkCount:counts:)``, which says whether to close it.
+///
+/// Only the polls of the source's schedule count towards closing. A poll made at once because a
+/// name changed in a log's directory (``LogTailer/PollKind/rotation``) opens the new file and
+/// reads what is there, but counts nothing, so a burst of rotation events cannot shorten the
+/// grace a writer has to move over: it stays as many intervals as without those polls.
 ///
 /// A file no name leads to is kept open while its writer may still append to it:
 /// - no new file has its name yet: the writer was renamed away from and has not reopened, so the
@@ -61,13 +66,20 @@ struct FileRotation: Equatable {
         }
     }
 
-    /// The file was read to its end; `bytes` is how much this poll read.
-    mutating func read(bytes: Int, linkCount: UInt64) -> Action {
+    /// The file was read to its end; `bytes` is how much this poll read. `counts`: false for a
+    /// rotation poll, which only resets the counts when the file grew.
+    mutating func read(bytes: Int, linkCount: UInt64, counts: Bool = true) -> Action {
         switch state {
         case .named:
             return .keepOpen
         case _ where linkCount == 0:
             return .close
+        case .awaitingReplacement where !counts:
+            if bytes > 0 { state = .awaitingReplacement(idlePolls: 0) }
+            return .keepOpen
+        case .replaced(_, let noticedThisPoll) where !counts:
+            if bytes > 0 { state = .replaced(quietPolls: 0, noticedThisPoll: noticedThisPoll) }
+            return .keepOpen
         case .awaitingReplacement(let idlePolls):
             let idle = bytes > 0 ? 0 : idlePolls + 1
             guard idle < Self.idlePollLimit else { return .close }

@@ -34,9 +34,9 @@ final class LogTail<Consumer: LogLineConsumer>: @unchecked Sendable {
     }
 
     /// One poll: whatever the followed files gained since the last one.
-    func poll() -> LogTailHealth {
+    func poll(_ kind: LogTailer.PollKind = .scheduled) -> LogTailHealth {
         consumer.startPoll()
-        let result = tailer.poll { line in consumer.ingest(line) }
+        let result = tailer.poll(kind) { line in consumer.ingest(line) }
         consumer.endPoll(result)
         reading.recordPoll(result, tailer: tailer)
         return LogTailHealth(tailer: tailer, poll: result, describe: describe)

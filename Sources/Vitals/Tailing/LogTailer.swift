@@ -28,8 +28,10 @@ import Glibc
 ///
 /// ## What can be lost
 /// Rename rotation is lossless as long as (1) some poll sees each file before it is renamed out
-/// of the patterns (two rotations within one poll interval skip the middle file, unless the
-/// rotated names match the patterns too), (2) the writer stops writing to the old file within
+/// of the patterns (with a ``LogChangeWatch`` a name created or renamed in the directory is
+/// polled at once, a ``PollKind/rotation`` poll, so only a file renamed away within that wake-up's
+/// latency is skipped; without one, two rotations within one poll interval skip the middle file,
+/// unless the rotated names match the patterns too), (2) the writer stops writing to the old file within
 /// the grace period above, and (3) the old file is not deleted or compressed while the writer
 /// still writes to it (logrotate's `delaycompress` exists for this).
 ///
@@ -38,8 +40,11 @@ import Glibc
 /// like the followed one plus a suffix (`app.log.1`, `app.log-20261124`), picks the one whose
 /// bytes before our offset match what we last read, and reads it from our offset to its end
 /// before starting the truncated file from 0. It cannot recover a copy that was compressed or
-/// removed before the next poll, or that two copytruncates within one poll overwrote, and an
-/// unfinished line at the moment of truncation is dropped rather than delivered as a fragment.
+/// removed before the next poll, or that two copytruncates within one poll overwrote, nor a
+/// truncation that found our offset at 0 (nothing read since the previous one: it looks like an
+/// append), and an unfinished line at the moment of truncation is dropped rather than delivered as
+/// a fragment. A rotation poll at the copy's creation usually reads the file before it is
+/// truncated, but races the copy; a scheduled poll between two copytruncates is what guarantees it.
 /// Keep the copies out of the patterns: a matched copy is a new file read from 0, duplicating it.
 /// Lines are never delivered twice and, barring 64 bytes of new content coinciding
 /// byte-for-byte with the old, never corrupted.
@@ -87,6 +92,15 @@ public final class LogTailer: @unchecked Sendable {
             self.readChunkSize = readChunkSize
             self.maxFiles = maxFiles
         }
+    }
+
+    /// Why a poll is made.
+    public enum PollKind: Sendable, Equatable {
+        /// On the source's schedule: these polls count towards closing a rotated file.
+        case scheduled
+        /// At once, because a name changed in a log's directory: it opens new files before they
+        /// can be rotated away unseen, and counts nothing (``FileRotation``).
+        case rotation
     }
 
     public struct PollResult: Sendable, Equatable {
@@ -227,7 +241,7 @@ public final class LogTailer: @unchecked Sendable {
     /// The buffer passed to `onLine` is only valid during that call and usually points into the
     /// tailer's read buffer; copy what you need to keep. `onLine` must not call back into the
     /// tailer.
-    public func poll(onLine: (UnsafeRawBufferPointer) -> Void) -> PollResult {
+    public func poll(_ kind: PollKind = .scheduled, onLine: (UnsafeRawBufferPointer) -> Void) -> PollResult {
         var result = PollResult()
         guard !isClosed else { return result }
         let isFirstPoll = !hasPolled
@@ -287,7 +301,7 @@ public final class LogTailer: @unchecked Sendable {
             if let error {
                 problems.append(TailError(code: .readFailed, path: file.path, detail: "read: \(error)"))
             }
-            if file.rotation.read(bytes: bytes, linkCount: file.linkCount) == .close { closing.append(file) }
+            if file.rotation.read(bytes: bytes, linkCount: file.linkCount, counts: kind == .scheduled) == .close { closing.append(file) }
         }
 
         readStandardInput(result: &result, problems: &problems, onLine: onLine)

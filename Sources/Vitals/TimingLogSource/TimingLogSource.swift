@@ -33,8 +33,8 @@ public final class TimingLogSource: VitalsSource {
             let readsStandardInput = self.configuration.paths.contains(LogTailer.standardInputPattern)
             let watch = readsStandardInput ? nil : LogChangeWatch(patterns: self.configuration.paths)
             let ended = OnceFlag()
-            await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) {
-                let health = self.pollOnce()
+            await WorkerThread.repeatEvery(self.configuration.pollInterval, watch: watch) { kind in
+                let health = self.pollOnce(kind)
                 watch?.follow(self.pipeline.followedFiles, hasRotatedFiles: self.pipeline.hasRotatedFiles)
                 if readsStandardInput, self.pipeline.standardInputEnded, ended.setOnce() {
                     self.logger.info("standard input ended; its series keep their values until vitals stops")
@@ -46,9 +46,9 @@ public final class TimingLogSource: VitalsSource {
     }
 
     @discardableResult
-    func pollOnce() -> LogTailHealth {
+    func pollOnce(_ kind: LogTailer.PollKind = .scheduled) -> LogTailHealth {
         let start = ContinuousClock.now
-        let outcome = pipeline.poll()
+        let outcome = pipeline.poll(kind)
         status.record(outcome, duration: (ContinuousClock.now - start).seconds, subject: "timing log", logger: logger)
         return outcome
     }

@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 @Suite struct WorkerThreadTests {
     @Test func pollsUntilCancelledThenReturnsAfterTheLastPoll() async throws {
         let polls = NIOLockedValueBox(0)
-        let task = Task { await WorkerThread.repeatEvery(.milliseconds(10)) { polls.withLockedValue { $0 += 1 }; return false } }
+        let task = Task { await WorkerThread.repeatEvery(.milliseconds(10)) { _ in polls.withLockedValue { $0 += 1 }; return false } }
         for _ in 0..<1000 where polls.withLockedValue({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(polls.withLockedValue { $0 } >= 3)
 
@@ -20,7 +20,7 @@ import NIOConcurrencyHelpers
     @Test func cancellationEndsALongWaitEarly() async throws {
         // With an hour between polls, returning at all proves the wait was cut short.
         let polls = NIOLockedValueBox(0)
-        let task = Task { await WorkerThread.repeatEvery(.seconds(3600)) { polls.withLockedValue { $0 += 1 }; return false } }
+        let task = Task { await WorkerThread.repeatEvery(.seconds(3600)) { _ in polls.withLockedValue { $0 += 1 }; return false } }
         for _ in 0..<1000 where polls.withLockedValue({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
         await task.value

@@ -11,11 +11,14 @@ import Testing
         case named(bytes: Int)
         /// No matched path leads to it; `taken`: a new file has its name.
         case unnamed(taken: Bool, bytes: Int, links: UInt64 = 1)
+        /// A rotation poll (a name changed in the directory), which counts nothing.
+        case rotationPoll(taken: Bool, bytes: Int, links: UInt64 = 1)
 
         var description: String {
             switch self {
             case .named(let bytes): "named(\(bytes))"
             case .unnamed(let taken, let bytes, let links): "unnamed(taken: \(taken), \(bytes), links: \(links))"
+            case .rotationPoll(let taken, let bytes, let links): "rotationPoll(taken: \(taken), \(bytes), links: \(links))"
             }
         }
     }
@@ -67,6 +70,28 @@ import Testing
             name: "renamed back into the patterns: named again, and a second rotation counts",
             polls: [.unnamed(taken: false, bytes: 0), .named(bytes: 0), .named(bytes: 0), .unnamed(taken: true, bytes: 0), .unnamed(taken: true, bytes: 0), .unnamed(taken: true, bytes: 0)],
             closedAfter: 5, rotations: 2),
+        Row(
+            name: "rotation polls between scheduled ones do not shorten the writer's grace",
+            polls: [
+                .named(bytes: 10), .rotationPoll(taken: true, bytes: 0), .rotationPoll(taken: true, bytes: 0), .rotationPoll(taken: true, bytes: 0),
+                .unnamed(taken: true, bytes: 0), .rotationPoll(taken: true, bytes: 0), .unnamed(taken: true, bytes: 0), .unnamed(taken: true, bytes: 0),
+            ],
+            closedAfter: 7, rotations: 1),
+        Row(
+            name: "a rotation poll that finds the old file grown starts its quiet count again",
+            polls: [
+                .unnamed(taken: true, bytes: 0), .unnamed(taken: true, bytes: 0), .rotationPoll(taken: true, bytes: 4), .unnamed(taken: true, bytes: 0),
+                .unnamed(taken: true, bytes: 0),
+            ],
+            closedAfter: 4, rotations: 1),
+        Row(
+            name: "rotation polls do not count towards the idle limit of a file nothing replaced",
+            polls: Array(repeating: .rotationPoll(taken: false, bytes: 0), count: FileRotation.idlePollLimit + 5),
+            closedAfter: nil, rotations: 1),
+        Row(
+            name: "a file deleted is closed by a rotation poll too: nobody can reach it by name",
+            polls: [.named(bytes: 1), .rotationPoll(taken: false, bytes: 3, links: 0)],
+            closedAfter: 1, rotations: 1),
     ]
 
     @Test(arguments: rows)
@@ -83,6 +108,9 @@ import Testing
             case .unnamed(let taken, let bytes, let links):
                 if rotation.unnamed(nameTaken: taken) { rotations += 1 }
                 action = rotation.read(bytes: bytes, linkCount: links)
+            case .rotationPoll(let taken, let bytes, let links):
+                if rotation.unnamed(nameTaken: taken) { rotations += 1 }
+                action = rotation.read(bytes: bytes, linkCount: links, counts: false)
             }
             if action == .close {
                 closedAfter = index

@@ -36,7 +36,7 @@ import NIOConcurrencyHelpers
             let finds = finds
             let size = NIOLockedValueBox<Int>(reads.map(Self.size(of:)) ?? 0)
             task = Task {
-                await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeouts: idleTimeouts) {
+                await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeouts: idleTimeouts) { _ in
                     polls.withLockedValue { $0 += 1 }
                     watch.follow(following, hasRotatedFiles: rotated)
                     guard let reads else { return false }
@@ -232,6 +232,102 @@ import NIOConcurrencyHelpers
         let polling = try WatchedPolling(patterns: [log], following: [log], rotated: true)
         #expect(try await polling.waitUntilCount(exceeds: 20))
         await polling.stop()
+    }
+
+    /// A log written all the time, read once an interval (here an hour, so only rotation polls
+    /// can happen in the test), with what the tailer read counted.
+    final class BusyLog: Sendable {
+        let lines = NIOLockedValueBox(0)
+        let rotationPolls = NIOLockedValueBox(0)
+        private let task: Task<Void, Never>
+
+        init(log: String, interval: Duration = .seconds(3600)) throws {
+            let watch = try #require(LogChangeWatch(patterns: [log]))
+            let tailer = LogTailer(configuration: .init(patterns: [log], fromBeginning: true))
+            let lines = lines
+            let rotationPolls = rotationPolls
+            task = Task {
+                await WorkerThread.repeatEvery(interval, watch: watch) { kind in
+                    if kind == .rotation { rotationPolls.withLockedValue { $0 += 1 } }
+                    var read = 0
+                    let result = tailer.poll(kind) { _ in read += 1 }
+                    lines.withLockedValue { $0 += read }
+                    watch.follow(tailer.followedFiles, hasRotatedFiles: tailer.hasRotatedFiles)
+                    // As a busy log: the schedule keeps reading once an interval.
+                    return result.bytesRead > 0 || kind == .scheduled
+                }
+                tailer.close()
+            }
+        }
+
+        var count: Int { lines.withLockedValue { $0 } }
+        var rotations: Int { rotationPolls.withLockedValue { $0 } }
+
+        /// Waits until `condition` holds; false if it does not within 20 s.
+        func wait(until condition: () -> Bool) async throws -> Bool {
+            for _ in 0..<2000 {
+                if condition() { return true }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            return condition()
+        }
+
+        func stop() async {
+            task.cancel()
+            await task.value
+        }
+    }
+
+    /// `make chaos` rotated a log every 0.6 s while vitals read it every 2 s, and more than half the
+    /// lines were lost: files created and renamed away between two reads were never opened. A
+    /// rotation now polls at once, so every file is opened while it has its name. Here nothing but
+    /// rotation polls can read (the interval is an hour): each of six files gets 100 lines, is
+    /// renamed over the previous one's rotated name, and the last rename drains the last file.
+    @Test func filesRotatedBetweenTwoReadsAreReadByRotationPolls() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let busy = try BusyLog(log: log)
+        #expect(try await busy.wait { busy.count == 0 && busy.rotations == 0 })
+        try await Task.sleep(for: .milliseconds(100))
+        for file in 0..<6 {
+            if file > 0 {
+                try append(log, "")  // the new file: its creation is a rotation poll, which opens it
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            try append(log, String(repeating: "GET /x 200 1ms\n", count: 100))
+            #expect(rename(log, log + ".1") == 0)
+        }
+        #expect(try await busy.wait { busy.count == 600 }, "\(busy.count) of 600 lines read after six rotations")
+        #expect(busy.rotations >= 6)
+        await busy.stop()
+    }
+
+    /// Names no pattern could match (a neighbour's file, a temporary file) make no rotation poll.
+    @Test func namesNoPatternCouldMatchMakeNoRotationPoll() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let busy = try BusyLog(log: log)
+        try await Task.sleep(for: .milliseconds(200))
+        for name in ["error.log", "tmp123", "other-app.log"] {
+            try append(directory.file(name), "x\n")
+            #expect(rename(directory.file(name), directory.file(name + ".old")) == 0)
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(busy.rotations == 0, "\(busy.rotations) rotation polls for names of other files")
+        // A rotated name of the log does make one.
+        try append(directory.file("app.log.1"), "")
+        #expect(try await busy.wait { busy.rotations >= 1 }, "creating app.log.1 made no rotation poll")
+        await busy.stop()
+    }
+
+    @Test(arguments: [
+        ("/var/log/app.log", "app.log"), ("/var/log/app-*.log", "app-"), ("/var/log/*.log", ""), ("app.log", "app.log"),
+        ("/var/log/app[0-9].log", "app"), ("/var/log/a?b.log", "a"),
+    ])
+    func aRotationConcernsNamesStartingWithThePatternsLiteralPart(pattern: String, prefix: String) {
+        #expect(LogChangeWatch.literalNamePrefix(of: pattern) == prefix)
     }
 
     @Test func onlyPatternsWithAPlainDirectoryAreWatched() {
