@@ -57,6 +57,7 @@ final class WorkerThread: Sendable {
                 thread.submit { state in
                     guard state == .active else { return finished.resume() }
                     var schedule = LogPollSchedule(idleTimeouts: idleTimeouts)
+                    var lastRotationPoll: ContinuousClock.Instant?
                     /// Sleeps `interval`, polling at once on each rotation meanwhile; true when stopped.
                     func sleepInterval() -> Bool {
                         guard let watch, watch.isComplete, stop.canWaitForDescriptors else { return stop.wait(for: interval) }
@@ -68,8 +69,20 @@ final class WorkerThread: Sendable {
                             case .stopped: return true
                             case .timedOut: return false
                             case .readable:
+                                // Names that churn (a lock file made and removed per write) make at most one
+                                // rotation poll per gap: the events wait in the queue until it has passed.
+                                if let last = lastRotationPoll {
+                                    let gap = last + LogPollSchedule.rotationPollGap - .now
+                                    if gap > .zero {
+                                        if stop.wait(for: min(gap, remaining)) { return true }
+                                        continue
+                                    }
+                                }
                                 // Events that concern no log (a neighbour's name) are drained and slept through.
-                                if watch.drainRotations() { _ = body(.rotation) }
+                                if watch.drainRotations() {
+                                    _ = body(.rotation)
+                                    lastRotationPoll = .now
+                                }
                             }
                         }
                     }

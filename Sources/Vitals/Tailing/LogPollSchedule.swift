@@ -20,6 +20,11 @@ struct LogPollSchedule: Equatable {
     /// 5 s, doubling after each quiet read, at most a minute.
     static let defaultIdleTimeouts = Backoff(base: .seconds(5), cap: .seconds(60))
 
+    /// The least time between two rotation polls (``LogTailer/PollKind/rotation``). Rotations come
+    /// seconds apart at the most; names that churn faster (a lock file per write) would otherwise
+    /// make a poll per event. A file created and renamed away within it can still be skipped.
+    static let rotationPollGap: Duration = .milliseconds(100)
+
     enum Wait: Equatable {
         /// Sleep one interval, then look whether the log was written meanwhile.
         case interval

@@ -322,6 +322,29 @@ import NIOConcurrencyHelpers
         await busy.stop()
     }
 
+    /// A name that churns (here a lock file created and removed as fast as the test can for a
+    /// second) makes at most one rotation poll per gap, not one per event.
+    @Test func churningNamesMakeAtMostOneRotationPollPerGap() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let busy = try BusyLog(log: log)
+        try await Task.sleep(for: .milliseconds(200))
+        let lock = directory.file("app.log.lock")
+        let start = ContinuousClock.now
+        var churned = 0
+        while ContinuousClock.now - start < .seconds(1) {
+            try append(lock, "")
+            #expect(unlink(lock) == 0)
+            churned += 1
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let limit = Int((ContinuousClock.now - start) / LogPollSchedule.rotationPollGap) + 2
+        #expect(busy.rotations >= 1)
+        #expect(busy.rotations <= limit, "\(busy.rotations) rotation polls for \(churned) lock files in about 1.3 s")
+        await busy.stop()
+    }
+
     @Test(arguments: [
         ("/var/log/app.log", "app.log"), ("/var/log/app-*.log", "app-"), ("/var/log/*.log", ""), ("app.log", "app.log"),
         ("/var/log/app[0-9].log", "app"), ("/var/log/a?b.log", "a"),
