@@ -3,12 +3,15 @@
 times (rename-and-create and copytruncate, mixed, each as logrotate does it); vitals must count
 every line exactly once.
 
-Renames come three times as often as vitals reads a busy log (every 0.6 s against 2 s): each new
-file must be opened by the read a rotation triggers. Every fifth rotation is a copytruncate, 3 s
-apart: more than one read interval, as copytruncate needs (a copy that a second copytruncate
-replaced before any read cannot be recovered, LogTailer's "What can be lost").
+Renames come every 0.6 s, three times as often as vitals reads a busy log (every 2 s): each new
+file must be opened by the read a rotation triggers. Every fifth rotation is a copytruncate, which
+waits 2.5 s after the rotation before it: copytruncate needs a read between a file's creation (or
+its last truncation) and its truncation, since a truncation that finds vitals' offset at 0 looks
+like an append and the copy's lines are then lost (LogTailer's "What can be lost").
 
-usage: rotation.py VITALS_BIN [--rate 50000] [--rotations 100] [--seconds 60] [--copytruncate-every 5]
+usage: rotation.py VITALS_BIN [--rate 50000] [--rotations 100] [--rename-interval 0.6]
+                   [--copytruncate-every 5] [--copytruncate-gap 2.5]
+Writes until the last rotation, plus one second.
 Exits 0 when vitals' http_requests_total equals the lines written, 1 otherwise.
 """
 import argparse
@@ -32,8 +35,9 @@ def main():
     ap.add_argument("vitals")
     ap.add_argument("--rate", type=int, default=50000)
     ap.add_argument("--rotations", type=int, default=100)
-    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--rename-interval", type=float, default=0.6)
     ap.add_argument("--copytruncate-every", type=int, default=5)
+    ap.add_argument("--copytruncate-gap", type=float, default=2.5)
     a = ap.parse_args()
 
     work, log, port, vitals = start_vitals(a.vitals, "vitals-chaos-", "--timing-log.from-beginning", "--event-loop.interval", "0")
@@ -43,11 +47,14 @@ def main():
         rotations = {"rename": 0, "copytruncate": 0}
         out = open(log, "a")
         start = time.monotonic()
-        interval = a.seconds / (a.rotations + 1)
-        next_rotation = start + interval
+        def is_copytruncate(n):
+            return n % a.copytruncate_every == a.copytruncate_every - 1
+
+        next_rotation = start + (a.copytruncate_gap if is_copytruncate(0) else a.rename_interval)
+        end = None
         batch = max(1, a.rate // 100)
         line = "2026-11-24 12:00:00,000 INFO app.middleware.timing GET /markets/{} completed in 12.5ms\n"
-        while time.monotonic() - start < a.seconds:
+        while end is None or time.monotonic() < end:
             out.write("".join(line.format(written + i) for i in range(batch)))
             out.flush()
             written += batch
@@ -59,7 +66,7 @@ def main():
                 previous = os.path.exists(f"{log}.1")
                 if previous:
                     os.rename(f"{log}.1", f"{log}.2")
-                if n % a.copytruncate_every != a.copytruncate_every - 1:  # `create`, logrotate's default: rename, then the app reopens
+                if not is_copytruncate(n):  # `create`, logrotate's default: rename, then the app reopens
                     os.rename(log, f"{log}.1")
                     out.close()
                     out = open(log, "a")
@@ -71,7 +78,10 @@ def main():
                     rotations["copytruncate"] += 1
                 if previous:
                     os.unlink(f"{log}.2")
-                next_rotation += interval
+                n += 1
+                next_rotation = now + (a.copytruncate_gap if is_copytruncate(n) else a.rename_interval)
+                if n == a.rotations:
+                    end = now + 1
             target = start + written / a.rate
             delay = target - time.monotonic()
             if delay > 0:
