@@ -41,10 +41,11 @@ import Glibc
 /// bytes before our offset match what we last read, and reads it from our offset to its end
 /// before starting the truncated file from 0. It cannot recover a copy that was compressed or
 /// removed before the next poll, or that two copytruncates within one poll overwrote, nor a
-/// truncation that found our offset at 0 (nothing read since the previous one: it looks like an
-/// append), and an unfinished line at the moment of truncation is dropped rather than delivered as
-/// a fragment. A rotation poll at the copy's creation usually reads the file before it is
-/// truncated, but races the copy; a scheduled poll between two copytruncates is what guarantees it.
+/// truncation that found our offset at 0 (nothing read of the file since it was created or last
+/// truncated: it looks like an append), and an unfinished line at the moment of truncation is
+/// dropped rather than delivered as a fragment. A rotation poll at the copy's creation usually
+/// reads the file before it is truncated, but races the copy; what guarantees it is a scheduled
+/// poll between the file's creation (or last truncation) and the truncation.
 /// Keep the copies out of the patterns: a matched copy is a new file read from 0, duplicating it.
 /// Lines are never delivered twice and, barring 64 bytes of new content coinciding
 /// byte-for-byte with the old, never corrupted.
