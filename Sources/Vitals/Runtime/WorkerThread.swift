@@ -56,61 +56,8 @@ final class WorkerThread: Sendable {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 thread.submit { state in
                     guard state == .active else { return finished.resume() }
-                    var schedule = LogPollSchedule(idleTimeouts: idleTimeouts)
-                    var lastRotationPoll: ContinuousClock.Instant?
-                    /// Sleeps `interval`, polling at once on each rotation meanwhile; true when stopped.
-                    func sleepInterval() -> Bool {
-                        guard let watch, watch.isComplete, stop.canWaitForDescriptors else { return stop.wait(for: interval) }
-                        let end = ContinuousClock.now + interval
-                        while true {
-                            let remaining = end - .now
-                            guard remaining > .zero else { return false }
-                            switch stop.wait(for: remaining, orUntilReadable: [watch.rotationDescriptor]) {
-                            case .stopped: return true
-                            case .timedOut: return false
-                            case .readable:
-                                // Names that churn (a lock file made and removed per write) make at most one
-                                // rotation poll per gap: the events wait in the queue until it has passed.
-                                if let last = lastRotationPoll {
-                                    let gap = last + LogPollSchedule.rotationPollGap - .now
-                                    if gap > .zero {
-                                        if stop.wait(for: min(gap, remaining)) { return true }
-                                        continue
-                                    }
-                                }
-                                // Events that concern no log (a neighbour's name) are drained and slept through.
-                                if watch.drainRotations() {
-                                    _ = body(.rotation)
-                                    lastRotationPoll = .now
-                                }
-                            }
-                        }
-                    }
-                    loop: while !stop.isStopped {
-                        let found = body(.scheduled)
-                        guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
-                            if sleepInterval() { break loop }
-                            continue
-                        }
-                        var wait = schedule.afterRead(pendingChanges: watch.drainWrites(), found: found)
-                        // Sleep until the schedule says read; only `body` changes what the watch follows.
-                        waiting: while true {
-                            let next: LogPollSchedule.Next
-                            switch wait {
-                            case .interval:
-                                if sleepInterval() { break loop }
-                                next = schedule.afterInterval(written: watch.drainWrites())
-                            case .change:
-                                switch stop.wait(for: schedule.idleTimeout, orUntilReadable: [watch.writeDescriptor, watch.rotationDescriptor]) {
-                                case .stopped: break loop
-                                case .timedOut: next = schedule.afterChange(seen: false)
-                                case .readable: next = schedule.afterChange(seen: true)
-                                }
-                            }
-                            guard case .wait(let more) = next else { break waiting }
-                            wait = more
-                        }
-                    }
+                    var loop = PollingLoop(interval: interval, watch: watch, schedule: LogPollSchedule(idleTimeouts: idleTimeouts), stop: stop, body: body)
+                    loop.run()
                     finished.resume()
                 }
             }
@@ -133,6 +80,82 @@ final class WorkerThread: Sendable {
         let worker = WorkerThread()
         await worker.repeatEvery(interval, watch: watch, idleTimeouts: idleTimeouts, body)
         await worker.shutdown()
+    }
+}
+
+/// The loop ``WorkerThread/repeatEvery(_:watch:idleTimeouts:_:)`` runs on its thread: `body`, then
+/// the waits ``LogPollSchedule`` asks for, until `stop`.
+private struct PollingLoop {
+    let interval: Duration
+    let watch: LogChangeWatch?
+    var schedule: LogPollSchedule
+    let stop: StopSignal
+    let body: @Sendable (LogTailer.PollKind) -> Bool
+    private var lastRotationPoll: ContinuousClock.Instant?
+
+    init(interval: Duration, watch: LogChangeWatch?, schedule: LogPollSchedule, stop: StopSignal, body: @escaping @Sendable (LogTailer.PollKind) -> Bool) {
+        self.interval = interval
+        self.watch = watch
+        self.schedule = schedule
+        self.stop = stop
+        self.body = body
+    }
+
+    mutating func run() {
+        while !stop.isStopped {
+            let found = body(.scheduled)
+            guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {
+                if sleepInterval() { return }
+                continue
+            }
+            var wait = schedule.afterRead(pendingChanges: watch.drainWrites(), found: found)
+            // Sleep until the schedule says read; only `body` changes what the watch follows.
+            while true {
+                let next: LogPollSchedule.Next
+                switch wait {
+                case .interval:
+                    if sleepInterval() { return }
+                    next = schedule.afterInterval(written: watch.drainWrites())
+                case .change:
+                    switch stop.wait(for: schedule.idleTimeout, orUntilReadable: [watch.writeDescriptor, watch.rotationDescriptor]) {
+                    case .stopped: return
+                    case .timedOut: next = schedule.afterChange(seen: false)
+                    case .readable: next = schedule.afterChange(seen: true)
+                    }
+                }
+                guard case .wait(let more) = next else { break }
+                wait = more
+            }
+        }
+    }
+
+    /// Sleeps `interval`, polling at once on each rotation meanwhile; true when stopped.
+    private mutating func sleepInterval() -> Bool {
+        guard let watch, watch.isComplete, stop.canWaitForDescriptors else { return stop.wait(for: interval) }
+        let end = ContinuousClock.now + interval
+        while true {
+            let remaining = end - .now
+            guard remaining > .zero else { return false }
+            switch stop.wait(for: remaining, orUntilReadable: [watch.rotationDescriptor]) {
+            case .stopped: return true
+            case .timedOut: return false
+            case .readable:
+                // Names that churn (a lock file made and removed per write) make at most one
+                // rotation poll per gap: the events wait in the queue until it has passed.
+                if let last = lastRotationPoll {
+                    let gap = last + LogPollSchedule.rotationPollGap - .now
+                    if gap > .zero {
+                        if stop.wait(for: min(gap, remaining)) { return true }
+                        continue
+                    }
+                }
+                // Events that concern no log (a neighbour's name) are drained and slept through.
+                if watch.drainRotations() {
+                    _ = body(.rotation)
+                    lastRotationPoll = .now
+                }
+            }
+        }
     }
 }
 

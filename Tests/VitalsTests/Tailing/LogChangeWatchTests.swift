@@ -61,11 +61,7 @@ import NIOConcurrencyHelpers
 
         /// Waits until the count passes `value`; false if it does not within 20 s.
         func waitUntilCount(exceeds value: Int) async throws -> Bool {
-            for _ in 0..<2000 {
-                if count > value { return true }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            return false
+            try await LogChangeWatchTests.eventually { count > value }
         }
 
         /// The count once it has stopped moving for 300 ms (at most 20 s).
@@ -83,6 +79,15 @@ import NIOConcurrencyHelpers
             task.cancel()
             await task.value
         }
+    }
+
+    /// Waits until `condition` holds; false if it does not within 20 s.
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<2000 {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
     }
 
     private func append(_ path: String, _ text: String) throws {
@@ -238,17 +243,19 @@ import NIOConcurrencyHelpers
     /// can happen in the test), with what the tailer read counted.
     final class BusyLog: Sendable {
         let lines = NIOLockedValueBox(0)
+        let scheduledPolls = NIOLockedValueBox(0)
         let rotationPolls = NIOLockedValueBox(0)
         private let task: Task<Void, Never>
 
-        init(log: String, interval: Duration = .seconds(3600)) throws {
+        init(log: String) throws {
             let watch = try #require(LogChangeWatch(patterns: [log]))
             let tailer = LogTailer(configuration: .init(patterns: [log], fromBeginning: true))
             let lines = lines
+            let scheduledPolls = scheduledPolls
             let rotationPolls = rotationPolls
             task = Task {
-                await WorkerThread.repeatEvery(interval, watch: watch) { kind in
-                    if kind == .rotation { rotationPolls.withLockedValue { $0 += 1 } }
+                await WorkerThread.repeatEvery(.seconds(3600), watch: watch) { kind in
+                    (kind == .rotation ? rotationPolls : scheduledPolls).withLockedValue { $0 += 1 }
                     var read = 0
                     let result = tailer.poll(kind) { _ in read += 1 }
                     lines.withLockedValue { $0 += read }
@@ -263,13 +270,9 @@ import NIOConcurrencyHelpers
         var count: Int { lines.withLockedValue { $0 } }
         var rotations: Int { rotationPolls.withLockedValue { $0 } }
 
-        /// Waits until `condition` holds; false if it does not within 20 s.
-        func wait(until condition: () -> Bool) async throws -> Bool {
-            for _ in 0..<2000 {
-                if condition() { return true }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            return condition()
+        /// Waits until the first, scheduled, poll has followed the log.
+        func started() async throws -> Bool {
+            try await LogChangeWatchTests.eventually { scheduledPolls.withLockedValue { $0 } >= 1 }
         }
 
         func stop() async {
@@ -288,8 +291,8 @@ import NIOConcurrencyHelpers
         let log = directory.file("app.log")
         try append(log, "")
         let busy = try BusyLog(log: log)
-        #expect(try await busy.wait { busy.count == 0 && busy.rotations == 0 })
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await busy.started())
+        #expect(busy.count == 0 && busy.rotations == 0)
         for file in 0..<6 {
             if file > 0 {
                 try append(log, "")  // the new file: its creation is a rotation poll, which opens it
@@ -298,7 +301,7 @@ import NIOConcurrencyHelpers
             try append(log, String(repeating: "GET /x 200 1ms\n", count: 100))
             #expect(rename(log, log + ".1") == 0)
         }
-        #expect(try await busy.wait { busy.count == 600 }, "\(busy.count) of 600 lines read after six rotations")
+        #expect(try await Self.eventually { busy.count == 600 }, "\(busy.count) of 600 lines read after six rotations")
         #expect(busy.rotations >= 6)
         await busy.stop()
     }
@@ -309,7 +312,7 @@ import NIOConcurrencyHelpers
         let log = directory.file("app.log")
         try append(log, "")
         let busy = try BusyLog(log: log)
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await busy.started())
         for name in ["error.log", "tmp123", "other-app.log"] {
             try append(directory.file(name), "x\n")
             #expect(rename(directory.file(name), directory.file(name + ".old")) == 0)
@@ -318,7 +321,7 @@ import NIOConcurrencyHelpers
         #expect(busy.rotations == 0, "\(busy.rotations) rotation polls for names of other files")
         // A rotated name of the log does make one.
         try append(directory.file("app.log.1"), "")
-        #expect(try await busy.wait { busy.rotations >= 1 }, "creating app.log.1 made no rotation poll")
+        #expect(try await Self.eventually { busy.rotations >= 1 }, "creating app.log.1 made no rotation poll")
         await busy.stop()
     }
 
@@ -329,7 +332,7 @@ import NIOConcurrencyHelpers
         let log = directory.file("app.log")
         try append(log, "")
         let busy = try BusyLog(log: log)
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await busy.started())
         let lock = directory.file("app.log.lock")
         let start = ContinuousClock.now
         var churned = 0
