@@ -42,7 +42,8 @@ final class WorkerThread: Sendable {
     ///
     /// With a `watch`, the waits between calls follow ``LogPollSchedule``: a log being written is
     /// polled once per interval, one that went quiet only when the watch reports a change (then
-    /// `interval` more, to batch a burst of writes) or once per idle timeout, which grows along
+    /// `interval` more, to batch a burst of writes; after a lone write's poll it waits for the
+    /// next change at once) or once per idle timeout, which grows along
     /// `idleTimeouts` while those reads find nothing. Whatever the wait, a name changed in a log's
     /// directory is polled at once (a ``LogTailer/PollKind/rotation`` poll, which leaves the
     /// schedule and its interval as they are). `body` keeps the watch's followed files current and
@@ -56,7 +57,7 @@ final class WorkerThread: Sendable {
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 thread.submit { state in
                     guard state == .active else { return finished.resume() }
-                    var loop = PollingLoop(interval: interval, watch: watch, schedule: LogPollSchedule(idleTimeouts: idleTimeouts), stop: stop, body: body)
+                    var loop = PollingLoop(interval: interval, watch: watch, schedule: LogPollSchedule(interval: interval, idleTimeouts: idleTimeouts), stop: stop, body: body)
                     loop.run()
                     finished.resume()
                 }
@@ -108,6 +109,7 @@ private struct PollingLoop {
                 if sleepInterval() { return }
                 continue
             }
+            let readEnded = ContinuousClock.now
             var wait = schedule.afterRead(pendingChanges: watch.drainWrites(), found: found)
             // Sleep until the schedule says read; only `body` changes what the watch follows.
             while true {
@@ -119,8 +121,8 @@ private struct PollingLoop {
                 case .change:
                     switch stop.wait(for: schedule.idleTimeout, orUntilReadable: [watch.writeDescriptor, watch.rotationDescriptor]) {
                     case .stopped: return
-                    case .timedOut: next = schedule.afterChange(seen: false)
-                    case .readable: next = schedule.afterChange(seen: true)
+                    case .timedOut: next = schedule.afterChange(seen: false, sinceRead: .now - readEnded)
+                    case .readable: next = schedule.afterChange(seen: true, sinceRead: .now - readEnded)
                     }
                 }
                 guard case .wait(let more) = next else { break }

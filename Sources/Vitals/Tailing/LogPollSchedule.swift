@@ -6,16 +6,21 @@
 ///   without waiting for the write's inotify event first (that was a second wake-up a second).
 /// - A log that went quiet for an interval is not read; the thread sleeps until it changes.
 /// - A change wakes the thread, which waits one more interval to batch the burst, then reads.
+///   A change that comes more than an interval after the last read is a lone write (a slow
+///   statement every few seconds): after its read the thread waits for the next change at once,
+///   instead of sleeping one more interval to find the log quiet. A change within an interval of
+///   the last read means the log is being written: it is read once per interval from then on.
 /// - An idle log is read once per idle timeout, for changes inotify does not report (a network
 ///   file system's writes from another host). Each such read that finds nothing doubles the next
 ///   timeout, from 5 s up to a minute, so a log quiet for hours costs a wake-up a minute, not
 ///   twelve. A read after a timeout that does find new lines shows the watch missed a write: the
 ///   timeout then stays at its base for good, as it was before it grew.
 ///
-/// What it costs: a log written once every few seconds wakes the thread three times per write
-/// (the change, the batching interval, the interval that finds it quiet) instead of two. On a
-/// file system whose writes inotify never reports, the first write after a quiet spell is read up
-/// to a minute late (never lost), and only then does the timeout stay short.
+/// What it costs: a log written once every few seconds wakes the thread twice per write (the
+/// change, and the read an interval later). A log that starts being written steadily costs one
+/// wake-up more at the start of each spell, for the change right after the first read. On a file
+/// system whose writes inotify never reports, the first write after a quiet spell is read up to a
+/// minute late (never lost), and only then does the timeout stay short.
 struct LogPollSchedule: Equatable {
     /// 5 s, doubling after each quiet read, at most a minute.
     static let defaultIdleTimeouts = Backoff(base: .seconds(5), cap: .seconds(60))
@@ -37,7 +42,10 @@ struct LogPollSchedule: Equatable {
         case wait(Wait)
     }
 
-    /// The last read followed writes: after the next interval, read again only if written.
+    /// How long the thread sleeps between reads of a log being written, and so how soon after a
+    /// read a change shows that the log is being written rather than written once.
+    private let interval: Duration
+    /// The log is being written: after each read, sleep one interval and read again if written.
     private var active = false
     /// Writes were seen that no read has taken yet: read after the interval whatever it brings.
     private var unread = false
@@ -49,7 +57,8 @@ struct LogPollSchedule: Equatable {
     /// A read after a timeout found lines no event announced: the watch misses writes here.
     private var watchMissesWrites = false
 
-    init(idleTimeouts: Backoff = Self.defaultIdleTimeouts) {
+    init(interval: Duration, idleTimeouts: Backoff = Self.defaultIdleTimeouts) {
+        self.interval = interval
         quietTimeouts = idleTimeouts
     }
 
@@ -72,14 +81,21 @@ struct LogPollSchedule: Equatable {
                 quietTimeouts.succeeded()
             }
         }
+        // Written while it was read: within an interval of the read, so being written.
+        if pendingChanges { active = true }
         unread = pendingChanges
-        return pendingChanges || active ? .interval : .change
+        return active ? .interval : .change
     }
 
     /// After sleeping one interval; `written`: the watch held changes at its end.
     mutating func afterInterval(written: Bool) -> Next {
-        if unread || written {
+        if unread {
+            // After a change, `written` also holds that change's own event and says nothing of
+            // more writes: `active` was decided when the change (or the read's writes) came.
             unread = false
+            return .read
+        }
+        if written {
             active = true
             return .read
         }
@@ -87,10 +103,12 @@ struct LogPollSchedule: Equatable {
         return .wait(.change)
     }
 
-    /// After waiting for a change: `seen` when the log changed, false when the idle timeout passed.
-    mutating func afterChange(seen: Bool) -> Next {
+    /// After waiting for a change: `seen` when the log changed, false when the idle timeout
+    /// passed; `sinceRead`: the time since the last read ended.
+    mutating func afterChange(seen: Bool, sinceRead: Duration) -> Next {
         if seen {
             unread = true
+            active = sinceRead < interval
             return .wait(.interval)
         }
         active = false

@@ -23,6 +23,8 @@ import NIOConcurrencyHelpers
         let polls = NIOLockedValueBox(0)
         /// Polls that found `reads` grown.
         let finds = NIOLockedValueBox(0)
+        /// The polling thread's `/proc` directory, from its first poll.
+        private let threadDirectory = NIOLockedValueBox<String?>(nil)
         private let task: Task<Void, Never>
 
         /// - Parameter reads: a file each poll looks at, reporting whether it grew: one outside the
@@ -35,8 +37,10 @@ import NIOConcurrencyHelpers
             let polls = polls
             let finds = finds
             let size = NIOLockedValueBox<Int>(reads.map(Self.size(of:)) ?? 0)
+            let threadDirectory = threadDirectory
             task = Task {
                 await WorkerThread.repeatEvery(.milliseconds(10), watch: watch, idleTimeouts: idleTimeouts) { _ in
+                    threadDirectory.withLockedValue { $0 = $0 ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) }
                     polls.withLockedValue { $0 += 1 }
                     watch.follow(following, hasRotatedFiles: rotated)
                     guard let reads else { return false }
@@ -58,6 +62,15 @@ import NIOConcurrencyHelpers
 
         var count: Int { polls.withLockedValue { $0 } }
         var found: Int { finds.withLockedValue { $0 } }
+
+        /// How many times the polling thread has blocked so far (its voluntary context switches):
+        /// each wait it wakes from is one.
+        func waits() throws -> Int {
+            let directory = try #require(threadDirectory.withLockedValue { $0 })
+            let status = try String(contentsOfFile: "/proc/\(directory)/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("voluntary_ctxt_switches:") })
+            return try #require(Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)))
+        }
 
         /// Waits until the count passes `value`; false if it does not within 20 s.
         func waitUntilCount(exceeds value: Int) async throws -> Bool {
@@ -110,6 +123,31 @@ import NIOConcurrencyHelpers
 
         try append(log, "GET /x 200 1ms\n")
         #expect(try await polling.waitUntilCount(exceeds: idle), "a write did not wake the poll")
+        await polling.stop()
+    }
+
+    /// A write more than an interval after the last read is read an interval later, and then the
+    /// thread waits for the next change at once: two wake-ups a write (the change, the interval
+    /// before the read), not a third to find the log quiet.
+    @Test func aLoneWriteWakesThePollingThreadTwice() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let polling = try WatchedPolling(patterns: [log], following: [log], reads: log)
+        #expect(try await polling.waitUntilCount(exceeds: 0))
+        var polled = try await polling.settledCount()
+        let before = try polling.waits()
+        let writes = 5
+        for number in 1...writes {
+            try append(log, "GET /x 200 \(number)ms\n")
+            #expect(try await polling.waitUntilCount(exceeds: polled), "write \(number) was not read")
+            // 30 intervals: the old schedule's third wake-up came one interval after the read.
+            polled = try await polling.settledCount()
+        }
+        let waits = try polling.waits() - before
+        #expect(polling.found == writes)
+        // Three a write would be 15; the margin is for a lock the test's reads of the count contend.
+        #expect(waits <= writes * 2 + 2, "the polling thread waited \(waits) times for \(writes) lone writes")
         await polling.stop()
     }
 

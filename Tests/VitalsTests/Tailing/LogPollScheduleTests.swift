@@ -14,12 +14,14 @@ import Testing
         case idleTimeout(Duration)
         /// An interval passed; whether the log was written during it.
         case interval(written: Bool, then: LogPollSchedule.Next)
-        /// A change (true) or the idle timeout (false).
-        case change(seen: Bool, then: LogPollSchedule.Next)
+        /// A change (true) or the idle timeout (false), `after` the last read ended.
+        case change(seen: Bool, after: Duration = .zero, then: LogPollSchedule.Next)
     }
 
+    static let interval: Duration = .seconds(2)
+
     static func run(_ steps: [Step], idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts) {
-        var schedule = LogPollSchedule(idleTimeouts: idleTimeouts)
+        var schedule = LogPollSchedule(interval: interval, idleTimeouts: idleTimeouts)
         for (number, step) in steps.enumerated() {
             switch step {
             case .read(let pending, let expected):
@@ -30,8 +32,8 @@ import Testing
                 #expect(schedule.idleTimeout == expected, "step \(number)")
             case .interval(let written, let expected):
                 #expect(schedule.afterInterval(written: written) == expected, "step \(number)")
-            case .change(let seen, let expected):
-                #expect(schedule.afterChange(seen: seen) == expected, "step \(number)")
+            case .change(let seen, let after, let expected):
+                #expect(schedule.afterChange(seen: seen, sinceRead: after) == expected, "step \(number)")
             }
         }
     }
@@ -69,6 +71,52 @@ import Testing
             .interval(written: false, then: .wait(.change)),
             .change(seen: true, then: .wait(.interval)),
             .interval(written: false, then: .read),
+        ])
+    }
+
+    @Test func aLogWrittenOnceEveryFewSecondsWakesTwicePerWrite() {
+        Self.run([
+            .readFinding(false, then: .change),
+            .change(seen: true, after: .seconds(5), then: .wait(.interval)),
+            // The watch still holds the change that started the interval.
+            .interval(written: true, then: .read),
+            // No sleep to find the log quiet: the next wake-up is the next write.
+            .readFinding(true, then: .change),
+            .change(seen: true, after: .seconds(3), then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .change),
+        ])
+    }
+
+    @Test func aLogThatStartsBeingWrittenIsReadOncePerIntervalAfterOneWakeUpMore() {
+        Self.run([
+            .readFinding(false, then: .change),
+            .change(seen: true, after: .seconds(30), then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .change),
+            // Written again right after that read: the log is being written.
+            .change(seen: true, after: .milliseconds(10), then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .interval),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .interval),
+            .interval(written: false, then: .wait(.change)),
+            // Quiet for an interval, then one write: a lone write again.
+            .change(seen: true, after: .seconds(4), then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .change),
+        ])
+    }
+
+    @Test func aChangeAnIntervalAfterTheReadIsALoneWrite() {
+        Self.run([
+            .readFinding(true, then: .change),
+            .change(seen: true, after: Self.interval, then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .change),
+            .change(seen: true, after: Self.interval - .milliseconds(1), then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .interval),
         ])
     }
 
