@@ -99,7 +99,8 @@ final class BasicAuthVerifier: Sendable {
     }()
 
     let users: [String: String]
-    private let dummyHash: String
+    /// What an unknown user's password is checked against, at the users' highest cost.
+    let dummyHash: String
     private let maxInFlight: Int
     private let failureTTL: TimeAmount
     private let inFlight = NIOLockedValueBox(0)
