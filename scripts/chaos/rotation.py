@@ -51,7 +51,7 @@ def main():
             return n % a.copytruncate_every == a.copytruncate_every - 1
 
         next_rotation = start + (a.copytruncate_gap if is_copytruncate(0) else a.rename_interval)
-        end = None
+        end = None if a.rotations > 0 else start + 1
         batch = max(1, a.rate // 100)
         line = "2026-11-24 12:00:00,000 INFO app.middleware.timing GET /markets/{} completed in 12.5ms\n"
         while end is None or time.monotonic() < end:

@@ -121,8 +121,8 @@ private struct PollingLoop {
                 case .change:
                     switch stop.wait(for: schedule.idleTimeout, orUntilReadable: [watch.writeDescriptor, watch.rotationDescriptor]) {
                     case .stopped: return
-                    case .timedOut: next = schedule.afterChange(seen: false, sinceRead: .now - readEnded)
-                    case .readable: next = schedule.afterChange(seen: true, sinceRead: .now - readEnded)
+                    case .timedOut: next = schedule.afterIdleTimeout()
+                    case .readable: next = schedule.afterChange(sinceRead: .now - readEnded)
                     }
                 }
                 guard case .wait(let more) = next else { break }

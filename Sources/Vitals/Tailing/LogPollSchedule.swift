@@ -103,14 +103,16 @@ struct LogPollSchedule: Equatable {
         return .wait(.change)
     }
 
-    /// After waiting for a change: `seen` when the log changed, false when the idle timeout
-    /// passed; `sinceRead`: the time since the last read ended.
-    mutating func afterChange(seen: Bool, sinceRead: Duration) -> Next {
-        if seen {
-            unread = true
-            active = sinceRead < interval
-            return .wait(.interval)
-        }
+    /// After a wait for a change that a change ended; `sinceRead`: the time since the
+    /// last read ended.
+    mutating func afterChange(sinceRead: Duration) -> Next {
+        unread = true
+        active = sinceRead < interval
+        return .wait(.interval)
+    }
+
+    /// After a wait for a change that the idle timeout ended.
+    mutating func afterIdleTimeout() -> Next {
         active = false
         readingAfterTimeout = true
         return .read

@@ -33,7 +33,7 @@ import Testing
             case .interval(let written, let expected):
                 #expect(schedule.afterInterval(written: written) == expected, "step \(number)")
             case .change(let seen, let after, let expected):
-                #expect(schedule.afterChange(seen: seen, sinceRead: after) == expected, "step \(number)")
+                #expect((seen ? schedule.afterChange(sinceRead: after) : schedule.afterIdleTimeout()) == expected, "step \(number)")
             }
         }
     }
