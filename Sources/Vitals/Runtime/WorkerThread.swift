@@ -46,7 +46,8 @@ final class WorkerThread: Sendable {
     /// next change at once) or once per idle timeout, which grows along
     /// `idleTimeouts` while those reads find nothing. Whatever the wait, a name changed in a log's
     /// directory is polled at once (a ``LogTailer/PollKind/rotation`` poll, which leaves the
-    /// schedule and its interval as they are). `body` keeps the watch's followed files current and
+    /// schedule and its interval as they are). When cancelled with writes that no call has read
+    /// yet, it calls `body` once more first. `body` keeps the watch's followed files current and
     /// returns whether it read anything.
     func repeatEvery(
         _ interval: Duration, watch: LogChangeWatch? = nil, idleTimeouts: Backoff = LogPollSchedule.defaultIdleTimeouts,
@@ -85,7 +86,7 @@ final class WorkerThread: Sendable {
 }
 
 /// The loop ``WorkerThread/repeatEvery(_:watch:idleTimeouts:_:)`` runs on its thread: `body`, then
-/// the waits ``LogPollSchedule`` asks for, until `stop`.
+/// the waits ``LogPollSchedule`` asks for, until `stop`; then `body` once more if writes wait.
 private struct PollingLoop {
     let interval: Duration
     let watch: LogChangeWatch?
@@ -103,6 +104,15 @@ private struct PollingLoop {
     }
 
     mutating func run() {
+        readUntilStopped()
+        // Lines written since the last read exist only in the log until read: a restart starts
+        // at the log's end, so without this read a stop would drop up to an interval of them.
+        if let watch, watch.canWaitForChanges, schedule.readsAtStop(written: watch.drainWrites()) {
+            _ = body(.scheduled)
+        }
+    }
+
+    private mutating func readUntilStopped() {
         while !stop.isStopped {
             let found = body(.scheduled)
             guard let watch, watch.canWaitForChanges, stop.canWaitForDescriptors else {

@@ -117,4 +117,11 @@ struct LogPollSchedule: Equatable {
         readingAfterTimeout = true
         return .read
     }
+
+    /// When the thread is stopped in a wait; `written`: the watch held changes at the stop.
+    /// True when there are writes no read has taken: a graceful stop reads them first, so a
+    /// stop between a write and its read (an interval later) drops none of its lines.
+    func readsAtStop(written: Bool) -> Bool {
+        unread || written
+    }
 }

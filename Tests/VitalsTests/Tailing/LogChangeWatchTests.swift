@@ -319,6 +319,28 @@ import NIOConcurrencyHelpers
         }
     }
 
+    /// A stop between a write and its read (an hour away here) reads the write first: a restart
+    /// starts at the log's end, so its lines would otherwise never be read. A stop with nothing
+    /// written reads nothing more.
+    @Test func aStopReadsWhatWasWrittenSinceTheLastRead() async throws {
+        let directory = try Directory()
+        let log = directory.file("app.log")
+        try append(log, "")
+        let idle = try BusyLog(log: log)
+        #expect(try await idle.started())
+        await idle.stop()
+        #expect(idle.scheduledPolls.withLockedValue { $0 } == 1)
+
+        let written = try BusyLog(log: log)
+        #expect(try await written.started())
+        try append(log, String(repeating: "GET /x 200 1ms\n", count: 100))
+        // Time for the change to wake the thread, which then sleeps the hour before reading.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(written.count == 0)
+        await written.stop()
+        #expect(written.count == 100)
+    }
+
     /// `make chaos` rotated a log every 0.6 s while vitals read it every 2 s, and more than half the
     /// lines were lost: files created and renamed away between two reads were never opened. A
     /// rotation now polls at once, so every file is opened while it has its name. Here nothing but

@@ -16,6 +16,8 @@ import Testing
         case interval(written: Bool, then: LogPollSchedule.Next)
         /// A change (true) or the idle timeout (false), `after` the last read ended.
         case change(seen: Bool, after: Duration = .zero, then: LogPollSchedule.Next)
+        /// A stop in the wait; whether the watch held changes; whether the thread reads once more.
+        case stop(written: Bool, reads: Bool)
     }
 
     static let interval: Duration = .seconds(2)
@@ -34,6 +36,8 @@ import Testing
                 #expect(schedule.afterInterval(written: written) == expected, "step \(number)")
             case .change(let seen, let after, let expected):
                 #expect((seen ? schedule.afterChange(sinceRead: after) : schedule.afterIdleTimeout()) == expected, "step \(number)")
+            case .stop(let written, let expected):
+                #expect(schedule.readsAtStop(written: written) == expected, "step \(number)")
             }
         }
     }
@@ -117,6 +121,28 @@ import Testing
             .change(seen: true, after: Self.interval - .milliseconds(1), then: .wait(.interval)),
             .interval(written: true, then: .read),
             .readFinding(true, then: .interval),
+        ])
+    }
+
+    /// A restart starts at the log's end, so a stop drops what no read took unless it reads first.
+    @Test func aStopBetweenAWriteAndItsReadReadsItFirst() {
+        Self.run([
+            .readFinding(false, then: .change),
+            .stop(written: false, reads: false),
+            // A write whose event the thread has not taken yet.
+            .stop(written: true, reads: true),
+            // The lone write's change was drained with its wake-up; its read is an interval away.
+            .change(seen: true, after: .seconds(5), then: .wait(.interval)),
+            .stop(written: false, reads: true),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .change),
+            .stop(written: false, reads: false),
+            // A log being written: what came during the interval's sleep.
+            .change(seen: true, after: .milliseconds(10), then: .wait(.interval)),
+            .interval(written: true, then: .read),
+            .readFinding(true, then: .interval),
+            .stop(written: true, reads: true),
+            .stop(written: false, reads: false),
         ])
     }
 
