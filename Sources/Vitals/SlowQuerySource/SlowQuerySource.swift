@@ -18,6 +18,11 @@ public struct SlowQueryConfiguration: Sendable {
         case file(String)
     }
 
+    /// What this log feeds is read every 15 s: Prometheus's usual scrape interval, and the findings
+    /// and the page's frames. Reading it more often only wakes the thread more: a slow statement
+    /// every few seconds cost two wake-ups each at 1 s (BENCHMARKS.md, "Cost to run").
+    public static let defaultPollInterval: Duration = .seconds(15)
+
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
             "slow-query.log-path", .strings,
@@ -49,7 +54,8 @@ public struct SlowQueryConfiguration: Sendable {
         ConfigurationKey(
             "slow-query.from-beginning", .bool, default: .bool(false), help: "Read log files present at start from their beginning instead of their end."),
         ConfigurationKey(
-            "slow-query.poll-interval", .duration, default: .duration(.seconds(1)), help: "How often a log that is being written is read; an idle one is read when inotify reports a change, or after 5s, growing to 1m while it stays quiet."),
+            "slow-query.poll-interval", .duration, default: .duration(defaultPollInterval),
+            help: "How often a log that is being written is read, and how long after a lone write it is read (1s for a near-live --slow-query.output); an idle one is read when inotify reports a change, or after 5s, growing to 1m while it stays quiet."),
     ]
 
     public var paths: [String]
@@ -125,7 +131,7 @@ public struct SlowQueryConfiguration: Sendable {
         nPlusOne = findings.enabled ? findings.nPlusOne : nil
         keepStatementSamples = findings.enabled && findings.hypopg
         maxRoutes = try TimingLogConfiguration(values: values).maxRoutes
-        pollInterval = values.duration("slow-query.poll-interval") ?? .seconds(1)  // as the timing log's
+        pollInterval = values.duration("slow-query.poll-interval") ?? Self.defaultPollInterval
         guard pollInterval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "slow-query.poll-interval", "must be at least 10ms")
         }

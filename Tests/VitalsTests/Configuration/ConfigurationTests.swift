@@ -205,6 +205,14 @@ import Testing
         }
     }
 
+    /// The slow-query log is read as often as what it feeds is (a scrape, the findings, the page:
+    /// every 15 s), not every second; a near-live output asks for a shorter interval.
+    @Test func theSlowQueryLogIsReadEveryFifteenSecondsUnlessSet() throws {
+        #expect(try SlowQueryConfiguration(values: try ConfigurationValues.make(keys: keys)).pollInterval == .seconds(15))
+        let set = try SlowQueryConfiguration(values: try ConfigurationValues.make(keys: keys, ["slow-query.poll-interval": "1s"]))
+        #expect(set.pollInterval == .seconds(1))
+    }
+
     /// vitals' stderr is for vitals: the per-statement slow-query lines are opt-in.
     @Test func slowQueryLinesAreOptIn() throws {
         #expect(try SlowQueryConfiguration(values: try ConfigurationValues.make(keys: keys)).output == nil)

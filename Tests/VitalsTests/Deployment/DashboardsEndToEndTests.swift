@@ -143,6 +143,8 @@ import Testing
             sources.insert(.slowQuery)
             // The test server's log_line_prefix (scripts/test-servers.sh).
             sourceArguments += ["--slow-query.log-path", log, "--slow-query.log-line-prefix", "%m [%p] %q%u@%d "]
+            // The statements below are read within the test's seconds (the default waits 15 s).
+            optional("--slow-query.poll-interval", "1s")
         } else {
             notes.append("slow-query panels skipped: vitals has no --slow-query.log-path")
         }
