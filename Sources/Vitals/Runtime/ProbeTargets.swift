@@ -111,18 +111,46 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
         var lastUsed: ContinuousClock.Instant
     }
 
+    /// The entries and the reaper waiting for the first of them, under one lock, so a target
+    /// added while the reaper starts to wait cannot be missed.
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var waiting: CheckedContinuation<Void, Never>?
+    }
+
     let capacity: Int
     let idleTimeout: Duration
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let state = NIOLockedValueBox(State())
 
     init(capacity: Int, idleTimeout: Duration) {
         self.capacity = capacity
         self.idleTimeout = idleTimeout
     }
 
-    var count: Int { entries.withLockedValue { $0.count } }
+    var count: Int { state.withLockedValue { $0.entries.count } }
 
-    func contains(_ key: String) -> Bool { entries.withLockedValue { $0[key] != nil } }
+    func contains(_ key: String) -> Bool { state.withLockedValue { $0.entries[key] != nil } }
+
+    /// Returns once the cache holds a target (at once if it does), or once the task is cancelled:
+    /// the reaper's timer then runs only while there is something to reap. One waiter at a time.
+    func waitForTargets() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLockedValue { state -> Bool in
+                    // Checked under the lock: a cancellation after it finds the continuation stored.
+                    guard state.entries.isEmpty, !Task.isCancelled else { return true }
+                    state.waiting = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLockedValue { state in
+                defer { state.waiting = nil }
+                return state.waiting
+            }?.resume()
+        }
+    }
 
     /// What ``target(for:now:make:)`` pushed out, for the caller to close.
     struct Evicted {
@@ -141,33 +169,36 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
         for key: String, now: ContinuousClock.Instant = .now, until: ContinuousClock.Instant? = nil, make: () -> Target
     ) -> (Target, evicted: Evicted) {
         let used = max(now, until ?? now)
-        return entries.withLockedValue { entries in
-            var evicted = Evicted(idle: Self.removeIdle(&entries, now: now, idleTimeout: idleTimeout, keeping: key))
-            if var entry = entries[key] {
+        let (target, evicted, reaper) = state.withLockedValue { state in
+            var evicted = Evicted(idle: Self.removeIdle(&state.entries, now: now, idleTimeout: idleTimeout, keeping: key))
+            if var entry = state.entries[key] {
                 entry.lastUsed = max(entry.lastUsed, used)
-                entries[key] = entry
-                return (entry.target, evicted)
+                state.entries[key] = entry
+                return (entry.target, evicted, CheckedContinuation<Void, Never>?.none)
             }
-            while entries.count >= capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
-                entries[oldest.key] = nil
+            while state.entries.count >= capacity, let oldest = state.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                state.entries[oldest.key] = nil
                 evicted.displaced.append(oldest.value.target)
             }
             let target = make()
-            entries[key] = Entry(target: target, lastUsed: used)
-            return (target, evicted)
+            state.entries[key] = Entry(target: target, lastUsed: used)
+            defer { state.waiting = nil }
+            return (target, evicted, state.waiting)
         }
+        reaper?.resume()
+        return (target, evicted)
     }
 
     /// Removes the targets idle for `idleTimeout`; returns them for the caller to close.
     func reap(now: ContinuousClock.Instant = .now) -> [Target] {
-        entries.withLockedValue { Self.removeIdle(&$0, now: now, idleTimeout: idleTimeout, keeping: nil) }
+        state.withLockedValue { Self.removeIdle(&$0.entries, now: now, idleTimeout: idleTimeout, keeping: nil) }
     }
 
     /// Removes every target (shutdown, or new credentials); returns them for the caller to close.
     func removeAll() -> [Target] {
-        entries.withLockedValue { entries in
-            defer { entries = [:] }
-            return entries.values.map(\.target)
+        state.withLockedValue { state in
+            defer { state.entries = [:] }
+            return state.entries.values.map(\.target)
         }
     }
 
@@ -400,8 +431,8 @@ extension ProbeEndpoint {
     }
 }
 
-/// Keeps a probe endpoint's cache tidy while the daemon runs: closes idle targets, and every target
-/// at shutdown. A service of its own so that it ends with the daemon; its status is not on `/ready`
+/// Keeps a probe endpoint's cache tidy while the daemon runs: closes idle targets (its timer runs
+/// only while some are open), and every target at shutdown. A service of its own so that it ends with the daemon; its status is not on `/ready`
 /// (probed targets are Prometheus' to judge, through `pg_up` and `redis_up`).
 final class ProbeReaperService<Endpoint: ProbeEndpoint>: VitalsSource {
     let name: String
@@ -418,6 +449,8 @@ final class ProbeReaperService<Endpoint: ProbeEndpoint>: VitalsSource {
         let period = min(Duration.seconds(30), endpoint.probe.idleTimeout / 4)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                // No timer while no target is open: most daemons never serve a probe.
+                await self.endpoint.cache.waitForTargets()
                 guard (try? await LoopTimer.sleep(for: period)) != nil else { break }
                 self.endpoint.reap()
             }

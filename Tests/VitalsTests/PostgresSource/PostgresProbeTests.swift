@@ -134,6 +134,35 @@ import Testing
         #expect(reaped.idle.map(\.name) == ["d"] && reaped.displaced.isEmpty)
     }
 
+    /// The reaper's timer runs only while a target is open: its wait returns when the first one is
+    /// made (at once if one is open), or when its task is cancelled (shutdown), never otherwise.
+    @Test func theReaperWaitsForTheFirstTarget() async throws {
+        let cache = ProbeTargetCache<FakeTarget>(capacity: 2, idleTimeout: .seconds(60))
+        let returned = NIOLockedValueBox(false)
+        let waiter = Task {
+            await cache.waitForTargets()
+            returned.withLockedValue { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!returned.withLockedValue { $0 }, "returned with no target open")
+        _ = cache.target(for: "a") { FakeTarget("a") }
+        await waiter.value
+        #expect(returned.withLockedValue { $0 })
+        await cache.waitForTargets()  // one is open: at once
+
+        #expect(cache.reap(now: .now + .seconds(61)).map(\.name) == ["a"])
+        let cancelled = Task { await cache.waitForTargets() }
+        try await Task.sleep(for: .milliseconds(50))
+        cancelled.cancel()
+        await cancelled.value
+        let cancelledFirst = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await cache.waitForTargets()
+        }
+        await cancelledFirst.value
+        #expect(cache.count == 0)
+    }
+
     /// Idle counts from the latest a target's probe can end (its deadline): one in the middle of a
     /// pass longer than the idle timeout is not closed by another target's probe.
     @Test func aTargetIsIdleFromItsProbesDeadline() {
