@@ -48,7 +48,7 @@ public final class EventLoopLagProbe: VitalsSource {
     public func run() async throws {
         state.withLockedValue { $0.stopped = false }
         let start = NIODeadline.now()
-        for index in loops.indices { arm(index, deadline: start + TimeAmount(interval) * Int64(index + 1)) }
+        for index in loops.indices { arm(index, deadline: LoopTimer.coalesced(start, after: interval * (index + 1))) }
         status.recordSuccess(duration: 0)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled { try? await LoopTimer.sleep(for: .seconds(3600)) }
@@ -81,7 +81,8 @@ public final class EventLoopLagProbe: VitalsSource {
         }
         maxGauge.set(to: windowMaximum)
         status.recordSuccess(duration: Double((NIODeadline.now() - now).nanoseconds) / 1e9)
-        arm(index, deadline: NIODeadline.now() + TimeAmount(interval) * Int64(loops.count))
+        // On the periodic waits' grid, so every third probe shares the 15 s passes' wake-up.
+        arm(index, deadline: LoopTimer.coalesced(.now(), after: interval * loops.count))
     }
 }
 

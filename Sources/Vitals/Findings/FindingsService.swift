@@ -58,7 +58,7 @@ public final class FindingsService: VitalsSource {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 self.evaluate(now: Date().timeIntervalSince1970)
-                try? await LoopTimer.sleep(for: self.configuration.interval)
+                try? await LoopTimer.sleep(for: self.configuration.interval, periodic: true)
             }
         }
     }

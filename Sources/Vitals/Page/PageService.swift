@@ -71,7 +71,7 @@ public final class PageService: VitalsSource {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 self.collect(now: Date().timeIntervalSince1970)
-                try? await LoopTimer.sleep(for: self.findings.interval)
+                try? await LoopTimer.sleep(for: self.findings.interval, periodic: true)
             }
         }
     }

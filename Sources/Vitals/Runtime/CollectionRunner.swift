@@ -161,7 +161,7 @@ struct CollectionRunner: Sendable {
 
     private func wait(until instant: ContinuousClock.Instant, machine: inout CollectionStateMachine) async -> CollectionStateMachine.Action {
         do {
-            try await LoopTimer.sleep(until: instant)
+            try await LoopTimer.sleep(until: instant, periodic: true)
             return machine.waitEnded(now: .now)
         } catch {
             return machine.shutdown()

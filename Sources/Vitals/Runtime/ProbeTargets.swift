@@ -451,7 +451,7 @@ final class ProbeReaperService<Endpoint: ProbeEndpoint>: VitalsSource {
             while !Task.isCancelled {
                 // No timer while no target is open: most daemons never serve a probe.
                 await self.endpoint.cache.waitForTargets()
-                guard (try? await LoopTimer.sleep(for: period)) != nil else { break }
+                guard (try? await LoopTimer.sleep(for: period, periodic: true)) != nil else { break }
                 self.endpoint.reap()
             }
         }
