@@ -115,7 +115,7 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
     /// added while the reaper starts to wait cannot be missed.
     private struct State {
         var entries: [String: Entry] = [:]
-        var waiting: CheckedContinuation<Void, Never>?
+        var waiting: [CheckedContinuation<Void, Never>] = []
     }
 
     let capacity: Int
@@ -132,23 +132,21 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
     func contains(_ key: String) -> Bool { state.withLockedValue { $0.entries[key] != nil } }
 
     /// Returns once the cache holds a target (at once if it does), or once the task is cancelled:
-    /// the reaper's timer then runs only while there is something to reap. One waiter at a time.
+    /// the reaper's timer then runs only while there is something to reap. A cancellation also
+    /// ends any other task's wait, which then finds nothing to reap.
     func waitForTargets() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLockedValue { state -> Bool in
                     // Checked under the lock: a cancellation after it finds the continuation stored.
                     guard state.entries.isEmpty, !Task.isCancelled else { return true }
-                    state.waiting = continuation
+                    state.waiting.append(continuation)
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            state.withLockedValue { state in
-                defer { state.waiting = nil }
-                return state.waiting
-            }?.resume()
+            for waiting in state.withLockedValue({ state in defer { state.waiting = [] }; return state.waiting }) { waiting.resume() }
         }
     }
 
@@ -169,12 +167,12 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
         for key: String, now: ContinuousClock.Instant = .now, until: ContinuousClock.Instant? = nil, make: () -> Target
     ) -> (Target, evicted: Evicted) {
         let used = max(now, until ?? now)
-        let (target, evicted, reaper) = state.withLockedValue { state in
+        let (target, evicted, waiting) = state.withLockedValue { state in
             var evicted = Evicted(idle: Self.removeIdle(&state.entries, now: now, idleTimeout: idleTimeout, keeping: key))
             if var entry = state.entries[key] {
                 entry.lastUsed = max(entry.lastUsed, used)
                 state.entries[key] = entry
-                return (entry.target, evicted, CheckedContinuation<Void, Never>?.none)
+                return (entry.target, evicted, [CheckedContinuation<Void, Never>]())
             }
             while state.entries.count >= capacity, let oldest = state.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 state.entries[oldest.key] = nil
@@ -182,10 +180,10 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
             }
             let target = make()
             state.entries[key] = Entry(target: target, lastUsed: used)
-            defer { state.waiting = nil }
+            defer { state.waiting = [] }
             return (target, evicted, state.waiting)
         }
-        reaper?.resume()
+        for reaper in waiting { reaper.resume() }
         return (target, evicted)
     }
 
@@ -432,8 +430,9 @@ extension ProbeEndpoint {
 }
 
 /// Keeps a probe endpoint's cache tidy while the daemon runs: closes idle targets (its timer runs
-/// only while some are open), and every target at shutdown. A service of its own so that it ends with the daemon; its status is not on `/ready`
-/// (probed targets are Prometheus' to judge, through `pg_up` and `redis_up`).
+/// only while some are open), and every target at shutdown. A service of its own so that it ends
+/// with the daemon; its status is not on `/ready` (probed targets are Prometheus' to judge, through
+/// `pg_up` and `redis_up`).
 final class ProbeReaperService<Endpoint: ProbeEndpoint>: VitalsSource {
     let name: String
     let status: SourceStatus
