@@ -3,8 +3,54 @@ import Testing
 
 @testable import Vitals
 
-/// Periodic waits end on a shared grid, so waits that fall due together cost one wake-up.
 @Suite struct LoopTimerTests {
+    @Test func aSleepLastsAtLeastItsDuration() async throws {
+        let start = ContinuousClock.now
+        try await LoopTimer.sleep(for: .milliseconds(50))
+        #expect(ContinuousClock.now - start >= .milliseconds(50))
+        let deadline = ContinuousClock.now + .milliseconds(30)
+        try await LoopTimer.sleep(until: deadline)
+        #expect(ContinuousClock.now >= deadline)
+        // A periodic sleep lasts until its point on the grid, which may come a little early.
+        let before = NIODeadline.now()
+        try await LoopTimer.sleep(for: .milliseconds(300), periodic: true)
+        #expect(NIODeadline.now() >= LoopTimer.coalesced(before, after: .milliseconds(300)))
+    }
+
+    /// Cancelling ends an hour's wait with CancellationError (a generous bound: not a speed test).
+    @Test(arguments: [false, true]) func cancellingEndsTheWait(periodic: Bool) async throws {
+        let waiting = Task { () -> Bool in
+            do {
+                try await LoopTimer.sleep(for: .seconds(3600), periodic: periodic)
+                return false
+            } catch is CancellationError {
+                return true
+            } catch {
+                return false
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        waiting.cancel()
+        #expect(await waiting.value, "ended with CancellationError")
+        #expect(ContinuousClock.now - start < .seconds(30))
+    }
+
+    @Test func anAlreadyCancelledTaskDoesNotWait() async {
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            do {
+                try await LoopTimer.sleep(for: .seconds(3600))
+                return false
+            } catch {
+                return error is CancellationError
+            }
+        }
+        #expect(await task.value)
+    }
+
+    // Periodic waits end on a shared grid, so waits that fall due together cost one wake-up.
+
     static func at(_ milliseconds: Int64) -> NIODeadline { .uptimeNanoseconds(UInt64(milliseconds) * 1_000_000) }
 
     @Test func waitsDueWithinHalfAStepEndTogether() {
