@@ -116,6 +116,12 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
     private struct State {
         var entries: [String: Entry] = [:]
         var waiting: [CheckedContinuation<Void, Never>] = []
+
+        /// The waiting reapers, for the caller to resume outside the lock.
+        mutating func takeWaiting() -> [CheckedContinuation<Void, Never>] {
+            defer { waiting = [] }
+            return waiting
+        }
     }
 
     let capacity: Int
@@ -146,7 +152,7 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
                 if now { continuation.resume() }
             }
         } onCancel: {
-            for waiting in state.withLockedValue({ state in defer { state.waiting = [] }; return state.waiting }) { waiting.resume() }
+            for reaper in state.withLockedValue({ $0.takeWaiting() }) { reaper.resume() }
         }
     }
 
@@ -180,8 +186,7 @@ final class ProbeTargetCache<Target: ProbeTarget>: Sendable {
             }
             let target = make()
             state.entries[key] = Entry(target: target, lastUsed: used)
-            defer { state.waiting = [] }
-            return (target, evicted, state.waiting)
+            return (target, evicted, state.takeWaiting())
         }
         for reaper in waiting { reaper.resume() }
         return (target, evicted)
