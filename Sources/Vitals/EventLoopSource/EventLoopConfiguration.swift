@@ -2,10 +2,10 @@
 public struct EventLoopConfiguration: Sendable {
     public static let keys: [ConfigurationKey] = [
         ConfigurationKey(
-            "event-loop.interval", .duration, default: .duration(.seconds(5)),
+            "event-loop.interval", .duration, default: .duration(.seconds(15)),
             help: "How often a timer fires on one of vitals' event loops, taking them in turn, to measure their lag; 0 turns the probe off."),
         ConfigurationKey(
-            "event-loop.window", .duration, default: .duration(.seconds(30)), help: "The window of vitals_event_loop_lag_max_seconds."),
+            "event-loop.window", .duration, default: .duration(.seconds(60)), help: "The window of vitals_event_loop_lag_max_seconds."),
         ConfigurationKey(
             "app-probe.url", .string,
             help: "An http:// URL of a cheap application endpoint (such as /health) to time every interval; off when empty."),
@@ -25,16 +25,17 @@ public struct EventLoopConfiguration: Sendable {
     public static let defaultProbeInterval: Duration = .milliseconds(100)
 
     public init(values: ConfigurationValues) throws(ConfigurationError) {
-        // 5 s: each probe wakes a loop, and one wake costs about 120 µs of CPU on a 2-core VM, most
-        // of it NIO's and the kernel's, not the probe's: at 1 s the probe was a sixth of an idle
-        // daemon's CPU (BENCHMARKS.md "Cost to run"). vitals' loops never run blocking work, so this
+        // 15 s: a probe that fires on its own wakes the loop, and one wake costs about 120 µs of
+        // CPU on a 2-core VM, most of it NIO's and the kernel's, not the probe's (BENCHMARKS.md "Cost
+        // to run"). At 15 s its timer ends on the grid point the 15 s passes and findings already wake
+        // for, so the probe adds no wake-up of its own. vitals' loops never run blocking work, so this
         // is a check that stays true, not a hunt for rare blocks: a block as long as the loops'
         // rotation is always seen, a shorter one in proportion.
-        interval = values.duration("event-loop.interval") ?? .seconds(5)
+        interval = values.duration("event-loop.interval") ?? .seconds(15)
         guard interval == .zero || interval >= .milliseconds(10) else {
             throw ConfigurationError(.invalidValue, key: "event-loop.interval", "must be 0 (off) or at least 10ms")
         }
-        window = values.duration("event-loop.window") ?? .seconds(30)  // six probes
+        window = values.duration("event-loop.window") ?? .seconds(60)  // four probes
         guard window >= interval, window <= .seconds(3600) else {
             throw ConfigurationError(.invalidValue, key: "event-loop.window", "must be between the interval and 1h")
         }

@@ -205,6 +205,19 @@ import Testing
         }
     }
 
+    /// vitals' own loop is probed every 15 s, on the grid point the 15 s passes and findings wake
+    /// for, unless set; the lag's maximum spans four probes.
+    @Test func theEventLoopIsProbedEveryFifteenSecondsUnlessSet() throws {
+        let defaults = try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys))
+        #expect(defaults.interval == .seconds(15))
+        #expect(defaults.window == .seconds(60))
+        let set = try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["event-loop.interval": "5s", "event-loop.window": "30s"]))
+        #expect(set.interval == .seconds(5) && set.window == .seconds(30))
+        #expect(throws: ConfigurationError.self) {
+            try EventLoopConfiguration(values: try ConfigurationValues.make(keys: keys, ["event-loop.interval": "90s"]))
+        }
+    }
+
     /// The slow-query log is read as often as what it feeds is (a scrape, the findings, the page:
     /// every 15 s), not every second; a near-live output asks for a shorter interval.
     @Test func theSlowQueryLogIsReadEveryFifteenSecondsUnlessSet() throws {

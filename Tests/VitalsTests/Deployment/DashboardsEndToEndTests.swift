@@ -183,7 +183,7 @@ import Testing
         let nginxPort = TestEnvironment.freePort()
         // The application probe needs an HTTP app to probe: the second vitals stands in for it.
         if flags.contains("--app-probe.url") { sourceArguments += ["--app-probe.url", "http://127.0.0.1:\(nginxPort)/ready"] }
-        // Samples for the lag panels within the test's minutes (the default probes every 5 s).
+        // Samples for the lag panels within the test's minutes (the default probes every 15 s).
         optional("--event-loop.interval", "1s")
         let starletteVitals = try ChildProcess(
             DeploymentTools.vitalsBinary,
