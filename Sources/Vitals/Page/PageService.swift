@@ -10,9 +10,10 @@ import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// vitals' own page: every findings interval it takes a frame of the registry (what a scrape
-/// sees), appends the interval to the hour of history, and keeps the summary that `GET /` and
-/// `GET /api/summary` serve. Requests only read the last summary; nothing is computed per request
-/// but the rendering.
+/// sees) and appends the interval to the hour of history. The summary that `GET /` and
+/// `GET /api/summary` serve is built by the first request after a frame and kept until the next
+/// one: a page nobody opens costs the history only, not the routes' quantiles and the charted
+/// series every interval.
 ///
 /// With findings on, the frame is the one each findings evaluation just took (``FindingEvidence``
 /// hands it over), so one gather serves both and the page always shows that evaluation's
@@ -34,6 +35,7 @@ public final class PageService: VitalsSource {
     struct State {
         var window: FrameWindow
         var history: PageHistory
+        /// Of the latest frame; nil until a request asks for it.
         var summary: PageSummary?
     }
 
@@ -81,28 +83,34 @@ public final class PageService: VitalsSource {
         collect(MetricFrame.gathered(from: registry, time: now), now: now)
     }
 
-    /// One interval: a history point for the interval since the previous frame, and the summary.
+    /// One interval: a history point for the interval since the previous frame.
     func collect(_ frame: MetricFrame, now: Double) {
         let started = ContinuousClock.now
-        let (list, evaluatedAt) = evidence.currentFindings
-        let statements = evidence.slowestStatements(limit: SlowQuerySource.statementsForThePage)
-        let sources = health.all
         state.withLockedValue { state in
             if let previous = state.window.latest { state.history.append(time: now, PageSummary.observations(from: previous, to: frame)) }
             state.window.append(frame)
-            var summary = PageSummary(
-                earliest: state.window.earliest ?? frame, latest: frame, settings: findings.rules, findings: list, findingsEvaluatedAt: evaluatedAt,
-                statements: statements, sources: sources, history: state.history, chartedRoutes: configuration.chartedRoutes)
-            summary.findingsWindowSeconds = findings.window.seconds
-            state.summary = summary
+            state.summary = nil
         }
         status.recordSuccess(duration: (ContinuousClock.now - started).seconds)
     }
 
+    /// The latest frame's summary, built now if no request has asked for it since that frame.
     func summary() -> PageSummary {
         if let summary = state.withLockedValue({ $0.summary }) { return summary }
-        collect(now: Date().timeIntervalSince1970)
-        return state.withLockedValue { $0.summary! }
+        if state.withLockedValue({ $0.window.latest == nil }) { collect(now: Date().timeIntervalSince1970) }
+        let (list, evaluatedAt) = evidence.currentFindings
+        let statements = evidence.slowestStatements(limit: SlowQuerySource.statementsForThePage)
+        let sources = health.all
+        return state.withLockedValue { state in
+            if let summary = state.summary { return summary }
+            let latest = state.window.latest ?? MetricFrame(families: [], time: Date().timeIntervalSince1970)
+            var summary = PageSummary(
+                earliest: state.window.earliest ?? latest, latest: latest, settings: findings.rules, findings: list, findingsEvaluatedAt: evaluatedAt,
+                statements: statements, sources: sources, history: state.history, chartedRoutes: configuration.chartedRoutes)
+            summary.findingsWindowSeconds = findings.window.seconds
+            state.summary = summary
+            return summary
+        }
     }
 
     func renderHTML() -> String {

@@ -217,4 +217,32 @@ import Testing
         #expect(summary.historyTimes == [1015, 1030])
         #expect(summary.findingsEvaluatedAt == 1030)
     }
+
+    /// A frame only extends the history; the summary is built by the first request after it, so a
+    /// page nobody opens costs no summary each interval, and it is kept until the next frame.
+    @Test func theSummaryIsBuiltWhenAskedAndKeptUntilTheNextFrame() throws {
+        let values = try ConfigurationLoader(keys: VitalsConfiguration.allKeys).load(flags: [], environment: [:], file: nil)
+        let registry = MetricRegistry()
+        let context = SourceContext(
+            registry: registry, health: SourceHealthBoard(), logger: Logger(label: "test"), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let requests = try registry.counter("http_requests_total", help: "test", labels: ["method", "route"])
+        let page = PageService(
+            configuration: try PageConfiguration(values: values), findings: try FindingsConfiguration(values: values), context: context,
+            telemetryPath: "/metrics")
+        requests.increment(["GET", "/a"])
+        page.collect(MetricFrame.gathered(from: registry, time: 1000), now: 1000)
+        // Made after the frame: a summary built with the frame would not know it.
+        _ = context.health.makeStatus(source: "late")
+        let first = page.summary()
+        #expect(first.generatedAt == 1000)
+        #expect(first.sources.contains { $0.source == "late" })
+        _ = context.health.makeStatus(source: "later")
+        #expect(!page.summary().sources.contains { $0.source == "later" }, "kept until the next frame")
+        requests.increment(["GET", "/a"])
+        page.collect(MetricFrame.gathered(from: registry, time: 1015), now: 1015)
+        let next = page.summary()
+        #expect(next.generatedAt == 1015)
+        #expect(next.historyTimes == [1015])
+        #expect(next.sources.contains { $0.source == "later" })
+    }
 }
