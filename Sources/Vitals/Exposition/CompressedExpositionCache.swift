@@ -11,9 +11,12 @@ import NIOConcurrencyHelpers
 /// built so is a valid gzip member of the same text; its pieces, compressed apart, make it larger
 /// than the text compressed whole (BENCHMARKS.md gives the figures).
 ///
-/// A family is known by a digest of everything it writes (64-bit SipHash with the process's seed:
-/// two different families share one with a chance of about 2^-64). The cache keeps digests and the
-/// last compressed body only, not the families, so no snapshot outlives its scrape.
+/// A family is unchanged when it equals the one the scrape before wrote. The cache keeps those
+/// families for that: a family a publisher still holds is the same storage, so the comparison is
+/// one identity check (`Array`'s `==` looks at the buffers first) where hashing everything it
+/// writes cost every family on every scrape (BENCHMARKS.md, "Unchanged families found by
+/// comparing"); a changed family differs at its first changed series. What the cache keeps beyond
+/// what the publishers hold is the previous version of the families that changed since.
 ///
 /// Bounded: per format, the last compressed scrape's body and one entry per family in it, and one
 /// spare ``Gzip/Deflater`` for all formats. Two scrapes at once do not wait for each other: the
@@ -21,8 +24,8 @@ import NIOConcurrencyHelpers
 /// deflater of its own, as without a cache.
 public final class CompressedExpositionCache: Sendable {
     struct Entry: Sendable {
-        let name: String
-        let digest: Int
+        /// As the scrape wrote it.
+        let family: FamilySnapshot
         /// The family's own piece, when it had not changed since the scrape before. A family new
         /// or changed is compressed with its new or changed neighbours, in one piece, and has none.
         let piece: Gzip.Piece?
@@ -88,27 +91,26 @@ public final class CompressedExpositionCache: Sendable {
         }
         for family in families {
             let name = family.descriptor.name
-            let digest = family.digest
             // Both lists are sorted by name: one walk, no dictionary. A list out of order only finds less.
             var known: Entry?
             if let previous {
-                while next < previous.entries.count, previous.entries[next].name < name { next += 1 }
-                if next < previous.entries.count, previous.entries[next].name == name {
+                while next < previous.entries.count, previous.entries[next].family.descriptor.name < name { next += 1 }
+                if next < previous.entries.count, previous.entries[next].family.descriptor.name == name {
                     known = previous.entries[next]
                     next += 1
                 }
             }
-            guard let known, known.digest == digest, let previous else {
+            guard let known, known.family == family, let previous else {
                 changed.append(contentsOf: format.bytes(of: family))
-                entries.append(Entry(name: name, digest: digest, piece: nil))
+                entries.append(Entry(family: family, piece: nil))
                 continue
             }
             try appendChanged()
             if let piece = known.piece {
-                entries.append(Entry(name: name, digest: digest, piece: member.append(piece, of: previous.body)))
+                entries.append(Entry(family: family, piece: member.append(piece, of: previous.body)))
                 reused += 1
             } else {
-                entries.append(Entry(name: name, digest: digest, piece: try member.append(compressing: format.bytes(of: family))))
+                entries.append(Entry(family: family, piece: try member.append(compressing: format.bytes(of: family))))
             }
         }
         changed.append(contentsOf: format.trailer)
@@ -124,15 +126,5 @@ public final class CompressedExpositionCache: Sendable {
     /// How many families the cache knows in `format`.
     func count(of format: ExpositionFormat) -> Int {
         state.withLockedValue { $0.scrapes[format]?.entries.count ?? 0 }
-    }
-}
-
-extension FamilySnapshot {
-    /// Equal families have equal digests.
-    var digest: Int {
-        var hasher = Hasher()
-        hasher.combine(descriptor)
-        hasher.combine(series)
-        return hasher.finalize()
     }
 }

@@ -53,6 +53,33 @@ import Testing
         #expect(grown.reused == families.count - 3)
     }
 
+    /// A family is unchanged when it equals what the scrape before wrote: a change in the last
+    /// series of a long family is seen, and a family holding NaN (never equal to itself) is written
+    /// again whenever it comes in new storage, never copied; in the same storage it is the same.
+    @Test func aChangeAnywhereInAFamilyIsSeen() throws {
+        let descriptor = try MetricDescriptor(name: "long_family", help: "H.", type: .gauge, labelNames: ["n"])
+        let series = (0..<500).map { SeriesSnapshot.scalar(Double($0), [String(1000 + $0)]) }
+        let nanDescriptor = try MetricDescriptor(name: "not_a_number", help: "H.", type: .gauge)
+        func families(_ series: [SeriesSnapshot]) -> [FamilySnapshot] {
+            [FamilySnapshot(descriptor, series: series), FamilySnapshot(nanDescriptor, series: [.scalar(.nan)])]
+        }
+        let cache = CompressedExpositionCache()
+        _ = try cache.gzip(families(series), format: .prometheusText)
+        _ = try cache.gzip(families(series), format: .prometheusText)
+        let third = try cache.gzip(families(series), format: .prometheusText)
+        #expect(third.reused == 1, "the long family copied, the NaN one written again")
+        #expect(try Gzip.decompressForTesting(third.body) == Self.text(families(series), .prometheusText))
+        let same = families(series)
+        _ = try cache.gzip(same, format: .prometheusText)
+        _ = try cache.gzip(same, format: .prometheusText)
+        #expect(try cache.gzip(same, format: .prometheusText).reused == 2, "the same storage is the same family")
+        var last = series
+        last[499] = .scalar(-1, ["1499"])
+        let written = try cache.gzip(families(last), format: .prometheusText)
+        #expect(written.reused == 0)
+        #expect(try Gzip.decompressForTesting(written.body) == Self.text(families(last), .prometheusText))
+    }
+
     @Test func gzipItselfReadsABodyOfCopiedPieces() throws {
         let cache = CompressedExpositionCache()
         let families = try (0..<50).map { try Self.gauge("family_\(1000 + $0)", Double($0)) }
