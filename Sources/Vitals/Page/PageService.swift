@@ -37,6 +37,8 @@ public final class PageService: VitalsSource {
         var history: PageHistory
         /// Of the latest frame; nil until a request asks for it.
         var summary: PageSummary?
+        /// Frames taken so far: a summary whose findings were read before a newer frame is not kept.
+        var frames = 0
     }
 
     public init(configuration: PageConfiguration, findings: FindingsConfiguration, context: SourceContext, telemetryPath: String) {
@@ -90,6 +92,7 @@ public final class PageService: VitalsSource {
             if let previous = state.window.latest { state.history.append(time: now, PageSummary.observations(from: previous, to: frame)) }
             state.window.append(frame)
             state.summary = nil
+            state.frames += 1
         }
         status.recordSuccess(duration: (ContinuousClock.now - started).seconds)
     }
@@ -98,6 +101,7 @@ public final class PageService: VitalsSource {
     func summary() -> PageSummary {
         if let summary = state.withLockedValue({ $0.summary }) { return summary }
         if state.withLockedValue({ $0.window.latest == nil }) { collect(now: Date().timeIntervalSince1970) }
+        let frames = state.withLockedValue { $0.frames }
         let (list, evaluatedAt) = evidence.currentFindings
         let statements = evidence.slowestStatements(limit: SlowQuerySource.statementsForThePage)
         let sources = health.all
@@ -108,7 +112,9 @@ public final class PageService: VitalsSource {
                 earliest: state.window.earliest ?? latest, latest: latest, settings: findings.rules, findings: list, findingsEvaluatedAt: evaluatedAt,
                 statements: statements, sources: sources, history: state.history, chartedRoutes: configuration.chartedRoutes)
             summary.findingsWindowSeconds = findings.window.seconds
-            state.summary = summary
+            // A frame that came after the findings were read is newer than they are: this request
+            // gets the pair, the next one builds again.
+            if state.frames == frames { state.summary = summary }
             return summary
         }
     }
