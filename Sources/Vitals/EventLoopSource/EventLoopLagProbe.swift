@@ -81,7 +81,8 @@ public final class EventLoopLagProbe: VitalsSource {
         }
         maxGauge.set(to: windowMaximum)
         status.recordSuccess(duration: Double((NIODeadline.now() - now).nanoseconds) / 1e9)
-        // On the periodic waits' grid, so every third probe shares the 15 s passes' wake-up.
+        // On the periodic waits' grid, so a probe shares the 15 s passes' wake-up (every one at
+        // the default 15 s, every third at 5 s).
         arm(index, deadline: LoopTimer.coalesced(.now(), after: interval * loops.count))
     }
 }

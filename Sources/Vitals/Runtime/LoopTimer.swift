@@ -41,9 +41,9 @@ enum LoopTimer {
     /// periodic wait shares (100 ms apart, or a tenth of `duration` when that is shorter).
     ///
     /// The daemon's periodic loops start together and their periods are multiples of each other
-    /// (15 s passes and findings rounds, a 5 s probe), yet each wait ended at its own instant,
-    /// a millisecond or two from the others: four wake-ups of the event loop every 15 s where one
-    /// does (timer slack, as the kernel's). The nearest point, not the next: a loop that waits a
+    /// (15 s passes, findings rounds and lag probe by default; `--event-loop.interval 5s` probes
+    /// three times as often), yet each wait ended at its own instant, a millisecond or two from the
+    /// others: four wake-ups of the event loop every 15 s where one does (timer slack, as the kernel's). The nearest point, not the next: a loop that waits a
     /// period after its work lands on the same point each time as long as the work and the wake-up
     /// take under half a step, instead of drifting a step later every period.
     static func coalesced(_ now: NIODeadline, after duration: Duration) -> NIODeadline {
