@@ -197,16 +197,26 @@ import Testing
 /// With findings on, the page takes each findings evaluation's frame: one gather serves both, and
 /// the page shows the findings of the very evaluation its numbers come from.
 @Suite struct PageFedByFindingsTests {
-    @Test func eachFindingsEvaluationGivesThePageItsFrame() throws {
-        let values = try ConfigurationLoader(keys: VitalsConfiguration.allKeys).load(flags: [], environment: [:], file: nil)
+    static func defaults() throws -> ConfigurationValues {
+        try ConfigurationLoader(keys: VitalsConfiguration.allKeys).load(flags: [], environment: [:], file: nil)
+    }
+
+    /// A page with the default settings (findings on), and the request counter its frames read.
+    static func page() throws -> (PageService, SourceContext, CounterFamily) {
+        let values = try defaults()
         let registry = MetricRegistry()
         let context = SourceContext(
             registry: registry, health: SourceHealthBoard(), logger: Logger(label: "test"), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
         let requests = try registry.counter("http_requests_total", help: "test", labels: ["method", "route"])
-        let findings = FindingsService(configuration: try FindingsConfiguration(values: values), context: context)
         let page = PageService(
             configuration: try PageConfiguration(values: values), findings: try FindingsConfiguration(values: values), context: context,
             telemetryPath: "/metrics")
+        return (page, context, requests)
+    }
+
+    @Test func eachFindingsEvaluationGivesThePageItsFrame() throws {
+        let (page, context, requests) = try Self.page()
+        let findings = FindingsService(configuration: try FindingsConfiguration(values: try Self.defaults()), context: context)
         for (index, time) in [1000.0, 1015, 1030].enumerated() {
             requests.increment(["GET", "/a"], by: Double(index + 1))
             findings.evaluate(now: time)
@@ -221,14 +231,8 @@ import Testing
     /// A frame only extends the history; the summary is built by the first request after it, so a
     /// page nobody opens costs no summary each interval, and it is kept until the next frame.
     @Test func theSummaryIsBuiltWhenAskedAndKeptUntilTheNextFrame() throws {
-        let values = try ConfigurationLoader(keys: VitalsConfiguration.allKeys).load(flags: [], environment: [:], file: nil)
-        let registry = MetricRegistry()
-        let context = SourceContext(
-            registry: registry, health: SourceHealthBoard(), logger: Logger(label: "test"), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-        let requests = try registry.counter("http_requests_total", help: "test", labels: ["method", "route"])
-        let page = PageService(
-            configuration: try PageConfiguration(values: values), findings: try FindingsConfiguration(values: values), context: context,
-            telemetryPath: "/metrics")
+        let (page, context, requests) = try Self.page()
+        let registry = context.registry
         requests.increment(["GET", "/a"])
         page.collect(MetricFrame.gathered(from: registry, time: 1000), now: 1000)
         // Made after the frame: a summary built with the frame would not know it.
