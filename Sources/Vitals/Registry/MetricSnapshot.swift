@@ -61,9 +61,11 @@ public struct SnapshotBuilder: Sendable {
     /// In declaration order; `positions` finds a family by name.
     private var families: [Family] = []
     private var positions: [String: Int] = [:]
-    /// The family of the last sample: samples come family by family, and this one is checked
-    /// before the name is hashed.
-    private var lastPosition: Int?
+    /// The families of the last samples, latest first. Samples come family by family, or a row at
+    /// a time through a few families in turn (a statement's calls, time, rows…): these are
+    /// checked before the name is hashed. A name from the same literal compares in one step.
+    private var recent: [Int] = []
+    private static let recentCount = 8
     public private(set) var errors: [RegistryError] = []
 
     public init() {}
@@ -76,22 +78,33 @@ public struct SnapshotBuilder: Sendable {
     /// The family's position, declaring it if it is new; nil when the name is taken by a different descriptor.
     private mutating func position(of descriptor: MetricDescriptor) -> Int? {
         let found: Int
-        if let last = lastPosition, families[last].descriptor.name == descriptor.name {
-            found = last
+        if let slot = recent.firstIndex(where: { families[$0].descriptor.name == descriptor.name }) {
+            found = recent[slot]
+            if slot > 0 { remember(found, replacing: slot) }
         } else if let known = positions[descriptor.name] {
             found = known
+            remember(found, replacing: nil)
         } else {
             positions[descriptor.name] = families.count
             families.append(Family(descriptor: descriptor, series: []))
-            lastPosition = families.count - 1
-            return lastPosition
+            remember(families.count - 1, replacing: nil)
+            return families.count - 1
         }
         guard families[found].descriptor == descriptor else {
             errors.append(RegistryError(code: .conflictingDescriptor, metric: descriptor.name, detail: "declared twice with different help, type or labels"))
             return nil
         }
-        lastPosition = found
         return found
+    }
+
+    /// Moves `position` to the front of ``recent``, from `slot` when it is there already.
+    private mutating func remember(_ position: Int, replacing slot: Int?) {
+        if let slot {
+            recent.remove(at: slot)
+        } else if recent.count == Self.recentCount {
+            recent.removeLast()
+        }
+        recent.insert(position, at: 0)
     }
 
     public mutating func add(_ descriptor: MetricDescriptor, _ series: SeriesSnapshot) {
