@@ -29,6 +29,10 @@ public struct PostgresRows: Sendable, Equatable {
 
     public func hasColumn(_ name: String) -> Bool { index[name] != nil }
 
+    /// The position of a column, for a collector that reads it in every row: found once, where
+    /// reading by name hashes the name in each row.
+    public func position(of column: String) -> Int? { index[column] }
+
     public var rows: [PostgresRow] { values.indices.map { PostgresRow(rows: self, position: $0) } }
 
     public var first: PostgresRow? { values.isEmpty ? nil : PostgresRow(rows: self, position: 0) }
@@ -47,9 +51,17 @@ public struct PostgresRow: Sendable {
 
     public func hasColumn(_ column: String) -> Bool { rows.hasColumn(column) }
 
+    /// The column at ``PostgresRows/position(of:)``; nil for a column the result lacks.
+    public subscript(at position: Int?) -> String? { position.flatMap { rows.values[self.position][$0] } }
+
     /// A numeric column as a Double; Postgres booleans (`t`/`f`) read as 1 and 0.
-    public func double(_ column: String) -> Double? {
-        guard let text = self[column] else { return nil }
+    public func double(_ column: String) -> Double? { Self.number(self[column]) }
+
+    /// ``double(_:)`` of the column at ``PostgresRows/position(of:)``.
+    public func double(at position: Int?) -> Double? { Self.number(self[at: position]) }
+
+    private static func number(_ text: String?) -> Double? {
+        guard let text else { return nil }
         switch text {
         case "t", "true", "on": return 1
         case "f", "false", "off": return 0

@@ -110,18 +110,23 @@ public struct StatStatementsCollector: PostgresCollector {
         into sink: inout PostgresMetricSink
     ) -> [PostgresStatementEntry] {
         for metric in [calls, seconds, rows, blockRead, blockWrite, singleRowLookup] { sink.declare(metric) }
+        // Found once: a pass reads up to `statementsLimit` rows of them.
+        let column = (
+            queryid: result.position(of: "queryid"), datname: result.position(of: "datname"), user: result.position(of: "user"),
+            calls: result.position(of: "calls"), seconds: result.position(of: "seconds"), rows: result.position(of: "rows"),
+            blockRead: result.position(of: "block_read_seconds"), blockWrite: result.position(of: "block_write_seconds"))
         var entries: [PostgresStatementEntry] = []
         var labelled: [(labels: [String], row: PostgresRow, entry: Int, isSingleRowLookup: Bool)] = []
         for (row, key) in zip(result.rows.prefix(context.statementsLimit), keys) {
-            guard let queryid = row["queryid"], let datname = row["datname"], let user = row["user"] else { continue }
+            guard let queryid = row[at: column.queryid], let datname = row[at: column.datname], let user = row[at: column.user] else { continue }
             guard context.databases.allows(datname) else { continue }
             // Redacted where it leaves the source, in PostgresPasses.collect.
             let text = key.flatMap { texts[$0] }
             labelled.append((labels: [queryid, datname, user], row: row, entry: entries.count, isSingleRowLookup: text?.isSingleRowLookup ?? false))
             entries.append(
                 PostgresStatementEntry(
-                    queryid: queryid, datname: datname, user: user, calls: row.double("calls") ?? 0, totalSeconds: row.double("seconds") ?? 0,
-                    rows: row.double("rows") ?? 0, query: text?.query ?? ""))
+                    queryid: queryid, datname: datname, user: user, calls: row.double(at: column.calls) ?? 0,
+                    totalSeconds: row.double(at: column.seconds) ?? 0, rows: row.double(at: column.rows) ?? 0, query: text?.query ?? ""))
         }
         // The rows come by total time (the entries keep that order); the samples go in label
         // order, sorted once here, so that the build finds six families in order and sorts none.
@@ -130,9 +135,9 @@ public struct StatStatementsCollector: PostgresCollector {
             let entry = entries[index]
             sink.add(calls, entry.calls, labels)
             sink.add(seconds, entry.totalSeconds, labels)
-            sink.add(rows, row.double("rows"), labels)
-            sink.add(blockRead, row.double("block_read_seconds") ?? 0, labels)
-            sink.add(blockWrite, row.double("block_write_seconds") ?? 0, labels)
+            sink.add(rows, row.double(at: column.rows), labels)
+            sink.add(blockRead, row.double(at: column.blockRead) ?? 0, labels)
+            sink.add(blockWrite, row.double(at: column.blockWrite) ?? 0, labels)
             if isSingleRowLookup { sink.add(singleRowLookup, 1, labels) }
         }
         return entries
