@@ -187,16 +187,29 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
 
     /// The normalised statement texts of the last pass. Texts rarely change between passes, and
     /// normalising one lexes it, so each text is normalised once while it stays in the top list.
+    ///
+    /// Found by the statement's labels, not by its text: a text is up to `--postgres.query-length`
+    /// characters, hashed twice per statement and pass. The text it was normalised from is kept
+    /// and compared (the same storage from pass to pass, ``PostgresStatementTexts``, so one step),
+    /// and a statement whose text changed is normalised again.
     struct RedactedTexts {
-        private var previous: [String: String] = [:]
+        struct Key: Hashable {
+            let queryid: String
+            let datname: String
+            let user: String
+        }
+
+        private var previous: [Key: (source: String, redacted: String)] = [:]
 
         mutating func redact(_ entries: [PostgresStatementEntry], with redactor: PostgresRedactor) -> [PostgresStatementEntry] {
-            var current: [String: String] = [:]
+            var current: [Key: (source: String, redacted: String)] = [:]
             current.reserveCapacity(entries.count)
             let result = entries.map { entry in
                 var entry = entry
-                let text = current[entry.query] ?? previous[entry.query] ?? redactor.redactStatement(entry.query)
-                current[entry.query] = text
+                let key = Key(queryid: entry.queryid, datname: entry.datname, user: entry.user)
+                let known = previous[key].flatMap { $0.source == entry.query ? $0.redacted : nil }
+                let text = known ?? redactor.redactStatement(entry.query)
+                current[key] = (entry.query, text)
                 entry.query = text
                 return entry
             }
