@@ -115,6 +115,9 @@ public struct MetricFrame: Sendable {
 
     public init(families: [FamilySnapshot], time: Double) {
         self.time = time
+        // Read after the others, when their flags are known: most of their series are skipped.
+        var flaggedFamilies: [FamilySnapshot] = []
+        var flagFamilies: [String: FamilySnapshot] = [:]
         for family in families {
             let name = family.descriptor.name
             if name == Self.requestDuration {
@@ -136,16 +139,36 @@ public struct MetricFrame: Sendable {
                 guard let series = family.series.first, case .histogram(let buckets, let sum, let count, _) = series.value else { continue }
                 let counts = HistogramCounts(bounds: family.descriptor.buckets, counts: buckets, sum: sum, count: count)
                 if name == Self.probeDuration { probe = counts } else { blocked = counts }
-            } else if Self.scalarNames.contains(name) || Self.flaggedNames[name] != nil {
-                scalars[name] = family.series.compactMap { series in
-                    guard case .scalar(let value) = series.value else { return nil }
-                    return Scalar(labels: Dictionary(zip(family.descriptor.labelNames, series.labelValues), uniquingKeysWith: { a, _ in a }), value: value)
-                }
+            } else if Self.flaggedNames[name] != nil {
+                flaggedFamilies.append(family)
+            } else if Self.scalarNames.contains(name) {
+                scalars[name] = Self.scalars(of: family.series, family)
+                if Self.flagNames.contains(name) { flagFamilies[name] = family }
             }
         }
-        for (name, flag) in Self.flaggedNames where scalars[name] != nil {
-            let flagged = Set(scalars(flag).filter { $0.value > 0 }.map(\.labels))
-            scalars[name] = scalars[name]?.filter { flagged.contains($0.labels) }
+        for family in flaggedFamilies {
+            guard let flagName = Self.flaggedNames[family.descriptor.name] else { continue }
+            let flag = flagFamilies[flagName]
+            let raised = flag?.series.filter { if case .scalar(let value) = $0.value { value > 0 } else { false } } ?? []
+            if let flag, flag.descriptor.labelNames == family.descriptor.labelNames {
+                // The same labels in the same order: compared as they are, no dictionary built
+                // for a series that is not flagged (most statements, most indexes).
+                let flagged = Set(raised.map(\.labelValues))
+                scalars[family.descriptor.name] = Self.scalars(of: family.series.filter { flagged.contains($0.labelValues) }, family)
+            } else {
+                let flagged = Set(Self.scalars(of: raised, flag ?? family).map(\.labels))
+                scalars[family.descriptor.name] = Self.scalars(of: family.series, family).filter { flagged.contains($0.labels) }
+            }
+        }
+    }
+
+    /// The families that flag series of another.
+    private static let flagNames = Set(flaggedNames.values)
+
+    private static func scalars(of series: [SeriesSnapshot], _ family: FamilySnapshot) -> [Scalar] {
+        series.compactMap { series in
+            guard case .scalar(let value) = series.value else { return nil }
+            return Scalar(labels: Dictionary(zip(family.descriptor.labelNames, series.labelValues), uniquingKeysWith: { a, _ in a }), value: value)
         }
     }
 

@@ -144,11 +144,15 @@ import Testing
         let families =
             family(StatUserTablesCollector.indexUnused, [(["app", "public", "t", "a"], 1)])
             + family(StatUserTablesCollector.indexSize, [(["app", "public", "t", "a"], 10), (["app", "public", "t", "b"], 20)])
-            + family(StatStatementsCollector.singleRowLookup, [(["1", "app", "web"], 1)])
-            + family(StatStatementsCollector.calls, [(["1", "app", "web"], 5), (["2", "app", "web"], 6)])
+            + family(StatStatementsCollector.singleRowLookup, [(["1", "app", "web"], 1), (["3", "app", "web"], 0)])
+            + family(StatStatementsCollector.calls, [(["1", "app", "web"], 5), (["2", "app", "web"], 6), (["3", "app", "web"], 7)])
         let frame = MetricFrame(families: families, time: 0)
         #expect(frame.scalars("pg_stat_user_indexes_size_bytes").map(\.value) == [10])
         #expect(frame.scalars("pg_stat_statements_calls_total").map(\.value) == [5])
+        #expect(frame.scalars("pg_stat_statements_calls_total").first?.labels == ["queryid": "1", "datname": "app", "user": "web"])
+        // No flag family at all: nothing of the flagged one is kept.
+        let unflagged = MetricFrame(families: family(StatStatementsCollector.calls, [(["1", "app", "web"], 5)]), time: 0)
+        #expect(unflagged.scalars("pg_stat_statements_calls_total").isEmpty)
     }
 
     // MARK: lock waits
