@@ -38,6 +38,11 @@ public final class MetricRegistry: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let conflicts = Atomic<Int>(0)
+    /// The names of the last gather's families as gathered and their order by name: one for the
+    /// scrape's whole gather, one for a gather of some names (the findings' frame). From one
+    /// gather to the next the same families come in the same order, and comparing their names
+    /// (each the same storage as before, so one step each) costs less than sorting them.
+    private let lastOrder = NIOLockedValueBox<[Bool: (names: [String], order: [Int])]>([:])
 
     public init() {}
 
@@ -97,55 +102,67 @@ public final class MetricRegistry: Sendable {
             (names.map { names in names.compactMap { state.live[$0] } } ?? Array(state.live.values), state.collectors)
         }
         // A family from one collector that keeps its series in order (a ``SnapshotPublisher``) is
-        // taken as it is; anything merged, live or from another collector is sorted here.
-        struct Gathered {
-            var family: FamilySnapshot
-            var inOrder: Bool
-        }
+        // taken as it is; anything merged, live or from another collector is sorted here. Two
+        // arrays, not one of pairs: each family is copied once into `all` and once into the result.
         let asked = collectors.filter { collector in
             guard let names, let known = collector.familyNames else { return true }
             return !known.isDisjoint(with: names)
         }
         let collected = asked.map { collector in (inOrder: collector.collectsSeriesInOrder, families: collector.collect()) }
-        var all: [Gathered] = []
-        all.reserveCapacity(live.count + collected.reduce(0) { $0 + $1.families.count })
-        for family in live { all.append(Gathered(family: family.snapshot(), inOrder: false)) }
+        var all: [FamilySnapshot] = []
+        var allInOrder: [Bool] = []
+        let capacity = live.count + collected.reduce(0) { $0 + $1.families.count }
+        all.reserveCapacity(capacity)
+        allInOrder.reserveCapacity(capacity)
+        for family in live {
+            all.append(family.snapshot())
+            allInOrder.append(false)
+        }
         for (inOrder, families) in collected {
-            for family in families where names?.contains(family.descriptor.name) ?? true {
-                all.append(Gathered(family: family, inOrder: inOrder))
+            for index in families.indices where names?.contains(families[index].descriptor.name) ?? true {
+                all.append(families[index])
+                allInOrder.append(inOrder)
             }
         }
         // Sorted by name, families of one name in the order gathered: the first decides the
         // descriptor and wins a duplicate series. Sorting once replaced a dictionary by name, whose
         // hashing of every name on every scrape cost more than the sort.
-        let order = all.indices.sorted { a, b in
-            let nameA = all[a].family.descriptor.name, nameB = all[b].family.descriptor.name
-            return nameA < nameB || (nameA == nameB && a < b)
+        let gatheredNames = all.map(\.descriptor.name)
+        let isWhole = names == nil
+        let order: [Int]
+        if let known = lastOrder.withLockedValue({ $0[isWhole].flatMap { $0.names == gatheredNames ? $0.order : nil } }) {
+            order = known
+        } else {
+            order = all.indices.sorted { a, b in
+                gatheredNames[a] < gatheredNames[b] || (gatheredNames[a] == gatheredNames[b] && a < b)
+            }
+            lastOrder.withLockedValue { $0[isWhole] = (gatheredNames, order) }
         }
-        var merged: [Gathered] = []
+        var merged: [FamilySnapshot] = []
+        var toSort: [Bool] = []
         merged.reserveCapacity(all.count)
+        toSort.reserveCapacity(all.count)
+        var lastIndex: Int?
         var conflicting = 0
         for index in order {
-            let next = all[index]
-            guard let last = merged.last, last.family.descriptor.name == next.family.descriptor.name else {
-                merged.append(next)
+            guard let last = lastIndex, gatheredNames[last] == gatheredNames[index] else {
+                merged.append(all[index])
+                toSort.append(!allInOrder[index])
+                lastIndex = index
                 continue
             }
-            guard last.family.descriptor == next.family.descriptor else {
+            guard merged[merged.count - 1].descriptor == all[index].descriptor else {
                 conflicting += 1
                 continue
             }
-            merged[merged.count - 1].family.series.append(contentsOf: next.family.series)
-            merged[merged.count - 1].inOrder = false
+            merged[merged.count - 1].series.append(contentsOf: all[index].series)
+            toSort[merged.count - 1] = true
         }
         if conflicting > 0 { conflicts.add(conflicting, ordering: .relaxed) }
-
-        return merged.map { gathered in
-            guard !gathered.inOrder else { return gathered.family }
-            var family = gathered.family
-            family.series = Self.sortedUnique(family.series)
-            return family
+        for position in merged.indices where toSort[position] {
+            merged[position].series = Self.sortedUnique(merged[position].series)
         }
+        return merged
     }
 
     /// Which of several series with the same labels stays.

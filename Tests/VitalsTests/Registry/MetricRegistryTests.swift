@@ -171,18 +171,40 @@ import Testing
         #expect(registry.gather(only: ["redis_db_keys", "pg_up"]).map(\.descriptor.name) == ["pg_up", "redis_db_keys"])
     }
 
-    /// Rows that feed many families in turn (a statement's counters, twelve here): every sample
-    /// reaches its family, repeats merge, and a conflicting descriptor is refused whether its
-    /// family was the last sample's or an earlier one.
-    @Test func snapshotBuilderFindsEveryFamilyWhenRowsInterleaveMany() throws {
-        let descriptors = try (0..<12).map { try MetricDescriptor(name: "family_\($0)", help: "Family \($0).", type: .gauge, labelNames: ["row"]) }
+    /// The order by name is kept from one gather to the next while the same families come: a
+    /// family added, gone or renamed in between is sorted into place again.
+    @Test func aGatherAfterTheFamiliesChangedIsSortedAgain() throws {
+        let registry = MetricRegistry()
+        let publisher = registry.makePublisher()
+        func family(_ name: String) throws -> FamilySnapshot {
+            FamilySnapshot(try MetricDescriptor(name: name, help: "Help.", type: .gauge), series: [.scalar(1)])
+        }
+        try publisher.publish([family("c_total"), family("a_total")])
+        #expect(registry.gather().map(\.descriptor.name) == ["a_total", "c_total"])
+        #expect(registry.gather().map(\.descriptor.name) == ["a_total", "c_total"])
+        try publisher.publish([family("c_total"), family("b_total"), family("a_total")])
+        #expect(registry.gather().map(\.descriptor.name) == ["a_total", "b_total", "c_total"])
+        try publisher.publish([family("c_total"), family("_0_total")])
+        #expect(registry.gather().map(\.descriptor.name) == ["_0_total", "c_total"])
+        #expect(registry.gather(only: ["c_total", "_0_total"]).map(\.descriptor.name) == ["_0_total", "c_total"])
+        try publisher.publish([family("b_total"), family("c_total")])
+        #expect(registry.gather(only: ["c_total", "b_total"]).map(\.descriptor.name) == ["b_total", "c_total"])
+        #expect(registry.gather().map(\.descriptor.name) == ["b_total", "c_total"])
+    }
+
+    /// Rows that feed many families in turn (a statement's counters; four, fewer than the builder
+    /// keeps at hand, and twelve, more): every sample reaches its family, repeats merge, and a
+    /// conflicting descriptor is refused whether its family was the last sample's or an earlier one.
+    @Test(arguments: [4, 12])
+    func snapshotBuilderFindsEveryFamilyWhenRowsInterleaveMany(count: Int) throws {
+        let descriptors = try (0..<count).map { try MetricDescriptor(name: "family_\($0)", help: "Family \($0).", type: .gauge, labelNames: ["row"]) }
         var builder = SnapshotBuilder()
         for row in ["r2", "r0", "r1", "r0"] {
             for (index, descriptor) in descriptors.enumerated() {
                 builder.add(descriptor, value: Double(index) + (row == "r0" ? 0.5 : 0), labels: [row])
             }
         }
-        let lastConflict = try MetricDescriptor(name: "family_11", help: "Other.", type: .gauge, labelNames: ["row"])
+        let lastConflict = try MetricDescriptor(name: "family_\(count - 1)", help: "Other.", type: .gauge, labelNames: ["row"])
         let earlierConflict = try MetricDescriptor(name: "family_0", help: "Other.", type: .gauge, labelNames: ["row"])
         builder.add(lastConflict, value: 1, labels: ["r9"])
         builder.add(earlierConflict, value: 1, labels: ["r9"])
