@@ -108,15 +108,17 @@ public struct PostgresCollectorOutput: Sendable {
 /// never collide; with one target there is none, as in postgres_exporter. Built on
 /// ``SnapshotBuilder``, so a duplicate series cannot be produced.
 public struct PostgresMetricSink: Sendable {
+    /// The metric's descriptor, not the metric: one reference to retain each time a pass's samples
+    /// are copied (into its outcome, then into the publication), where the metric's fields are four.
     struct Sample: Sendable {
-        let metric: PostgresMetric
+        let descriptor: MetricDescriptor
         let value: Double
         let labels: [String]
     }
 
     /// Appended to every series at ``build()``; nil for a single target.
     public let target: String?
-    private var declared: [PostgresMetric] = []
+    private var declared: [MetricDescriptor] = []
     private var samples: [Sample] = []
 
     public init(target: String? = nil) {
@@ -125,12 +127,12 @@ public struct PostgresMetricSink: Sendable {
 
     /// Exposes the family (with HELP and TYPE) even when it gets no sample.
     public mutating func declare(_ metric: PostgresMetric) {
-        declared.append(metric)
+        declared.append(metric.descriptor)
     }
 
     public mutating func add(_ metric: PostgresMetric, _ value: Double, _ labels: [String] = []) {
         guard !value.isNaN else { return }
-        samples.append(Sample(metric: metric, value: value, labels: labels))
+        samples.append(Sample(descriptor: metric.descriptor, value: value, labels: labels))
     }
 
     /// Adds a column's value when the row has it; absent columns (older servers) add nothing.
@@ -147,17 +149,17 @@ public struct PostgresMetricSink: Sendable {
     public func build() -> [FamilySnapshot] {
         var builder = SnapshotBuilder()
         var withTarget: [String: MetricDescriptor] = [:]
-        func descriptor(_ metric: PostgresMetric) -> MetricDescriptor {
-            guard target != nil else { return metric.descriptor }
-            if let known = withTarget[metric.name] { return known }
+        func descriptor(_ own: MetricDescriptor) -> MetricDescriptor {
+            guard target != nil else { return own }
+            if let known = withTarget[own.name] { return known }
             // The metric's own descriptor is valid, and `target` is a valid label it never has.
-            let made = try! MetricDescriptor(name: metric.name, help: metric.help, type: metric.type, labelNames: metric.labels + ["target"])
-            withTarget[metric.name] = made
+            let made = try! MetricDescriptor(name: own.name, help: own.help, type: own.type, labelNames: own.labelNames + ["target"])
+            withTarget[own.name] = made
             return made
         }
-        for metric in declared { builder.declare(descriptor(metric)) }
+        for declaration in declared { builder.declare(descriptor(declaration)) }
         for sample in samples {
-            builder.add(descriptor(sample.metric), value: sample.value, labels: target.map { sample.labels + [$0] } ?? sample.labels)
+            builder.add(descriptor(sample.descriptor), value: sample.value, labels: target.map { sample.labels + [$0] } ?? sample.labels)
         }
         return builder.build()
     }
