@@ -148,17 +148,12 @@ public struct MetricFrame: Sendable {
         }
         for family in flaggedFamilies {
             guard let flagName = Self.flaggedNames[family.descriptor.name] else { continue }
-            let flag = flagFamilies[flagName]
-            let raised = flag?.series.filter { if case .scalar(let value) = $0.value { value > 0 } else { false } } ?? []
-            if let flag, flag.descriptor.labelNames == family.descriptor.labelNames {
-                // The same labels in the same order: compared as they are, no dictionary built
-                // for a series that is not flagged (most statements, most indexes).
-                let flagged = Set(raised.map(\.labelValues))
-                scalars[family.descriptor.name] = Self.scalars(of: family.series.filter { flagged.contains($0.labelValues) }, family)
-            } else {
-                let flagged = Set(Self.scalars(of: raised, flag ?? family).map(\.labels))
-                scalars[family.descriptor.name] = Self.scalars(of: family.series, family).filter { flagged.contains($0.labels) }
-            }
+            // A flag and its family have the same labels in the same order (a test holds them to
+            // it), so label values are compared as they are: no dictionary is built for a series
+            // that is not flagged (most statements, most indexes).
+            let flagged = Set(
+                (flagFamilies[flagName]?.series ?? []).filter { if case .scalar(let value) = $0.value { value > 0 } else { false } }.map(\.labelValues))
+            scalars[family.descriptor.name] = Self.scalars(of: family.series.filter { flagged.contains($0.labelValues) }, family)
         }
     }
 

@@ -153,6 +153,13 @@ import Testing
         // No flag family at all: nothing of the flagged one is kept.
         let unflagged = MetricFrame(families: family(StatStatementsCollector.calls, [(["1", "app", "web"], 5)]), time: 0)
         #expect(unflagged.scalars("pg_stat_statements_calls_total").isEmpty)
+        // The frame compares a flag's label values with its family's as they are.
+        let metrics = [StatUserTablesCollector.indexUnused, StatUserTablesCollector.indexSize, StatStatementsCollector.singleRowLookup,
+                       StatStatementsCollector.calls, StatStatementsCollector.seconds]
+        for (name, flag) in MetricFrame.flaggedNames {
+            let labels = metrics.first { $0.name == name }?.labels, flagLabels = metrics.first { $0.name == flag }?.labels
+            #expect(labels != nil && labels == flagLabels, "\(name) and its flag \(flag)")
+        }
     }
 
     // MARK: lock waits
