@@ -8,8 +8,8 @@
 #   SECS=120 bash bench/cost-per-round.sh before:binary=/tmp/vitals-old after:binary=/tmp/vitals-new
 #   bash bench/cost-per-round.sh whole: nostatements:--postgres.statements.enabled=false
 #
-# An ITEM is a flag --key=value, binary=PATH for another build (default: `make shipped`'s), or
-# no-slow-query. A NAME starting with "unscraped" is left out of Prometheus's targets, so a pair
+# An ITEM is a flag --key=value, binary=PATH for another build (default: `make shipped`'s),
+# no-slow-query, or an environment variable VAR=VALUE (bench/lib.sh, parse_vitals_items). A NAME starting with "unscraped" is left out of Prometheus's targets, so a pair
 # (whole:, unscraped-whole:) separates the scrape from the rest. PERF=NAME records a call-graph
 # profile of that daemon (perf record -g, to bench/out/cost-per-round/perf.data): give it an
 # unstripped build (.build-static/release/vitals) to read its symbols.
@@ -44,24 +44,18 @@ declare -A port=() pid=()
 names=()
 for spec in "$@"; do
   name=${spec%%:*}; items=""; [[ $spec == *:* ]] && items=${spec#*:}
-  flags=(); binary=$VITALS
+  parse_vitals_items "$items" "$VITALS"
   slow_query=(--slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX")
-  extra=(); [[ -n $items ]] && IFS=, read -r -a extra <<<"$items"
-  for item in "${extra[@]}"; do
-    if [[ $item == --* ]]; then flags+=("$item")
-    elif [[ $item == binary=* ]]; then binary=${item#binary=}
-    elif [[ $item == no-slow-query ]]; then slow_query=()
-    else echo "unknown item $item" >&2; exit 2; fi
-  done
+  ((VITALS_ITEM_SLOW_QUERY)) || slow_query=()
   names+=("$name")
   mkdir -p "$OUT/$name"; cp "$OUT/app.log" "$OUT/$name/app.log"
   port[$name]=$(free_port)
-  REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$binary" --web.listen-address "127.0.0.1:${port[$name]}" --log.level warn \
+  env "${VITALS_ITEM_VARIABLES[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$VITALS_ITEM_BINARY" --web.listen-address "127.0.0.1:${port[$name]}" --log.level warn \
     --timing-log.path "$OUT/$name/app.log" --timing-log.from-beginning \
     --postgres.dsn "$VITALS_TEST_PG_DSN" --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" \
     --postgres.interval "${INTERVAL}s" --postgres.slow-interval "$((INTERVAL * 4))s" --redis.interval "${INTERVAL}s" \
     --findings.interval "${INTERVAL}s" --event-loop.interval "${INTERVAL}s" --event-loop.window "$((INTERVAL * 4))s" \
-    "${slow_query[@]}" "${flags[@]}" >"$OUT/$name/vitals.log" 2>&1 &
+    "${slow_query[@]}" "${VITALS_ITEM_FLAGS[@]}" >"$OUT/$name/vitals.log" 2>&1 &
   pid[$name]=$!; PIDS+=($!)
 done
 exporter_port=$(free_port)

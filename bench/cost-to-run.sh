@@ -77,16 +77,11 @@ for spec in ${COMPARE:-}; do
 done
 
 start_vitals() { # LOG PORT [VAR=VALUE|--flag=value|binary=PATH,...]
-  local extra=() variables=() flags=() item binary=$VITALS
+  parse_vitals_items "${3:-}" "$VITALS"
   local slow_query=(--slow-query.log-path "$VITALS_TEST_PG_LOG" --slow-query.log-line-prefix "$VITALS_TEST_PG_LOG_LINE_PREFIX")
-  [[ -n ${3:-} ]] && IFS=, read -r -a extra <<<"$3"
-  for item in "${extra[@]}"; do
-    if [[ $item == --* ]]; then flags+=("$item")
-    elif [[ $item == binary=* ]]; then binary=${item#binary=}
-    elif [[ $item == no-slow-query ]]; then slow_query=()
-    else variables+=("$item"); fi
-  done
-  env "${variables[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$binary" "${flags[@]}" --web.listen-address "127.0.0.1:$2" --log.level warn \
+  ((VITALS_ITEM_SLOW_QUERY)) || slow_query=()
+  env "${VITALS_ITEM_VARIABLES[@]}" REDIS_PASSWORD="$VITALS_TEST_REDIS_PASSWORD" "$VITALS_ITEM_BINARY" "${VITALS_ITEM_FLAGS[@]}" \
+    --web.listen-address "127.0.0.1:$2" --log.level warn \
     --timing-log.path "$1" --timing-log.from-beginning \
     --postgres.dsn "$VITALS_TEST_PG_DSN" --redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" \
     "${slow_query[@]}" >>"$OUT/vitals.log" 2>&1 &

@@ -87,3 +87,19 @@ seed_bench_table() {
     INSERT INTO bench_cost SELECT g, 'x' FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;
     GRANT SELECT ON bench_cost TO vitals; ANALYZE" >/dev/null
 }
+
+# A compared daemon's ITEMs (bench/cost-to-run.sh's COMPARE, bench/cost-per-round.sh's arguments),
+# comma-separated: a flag --key=value, binary=PATH, no-slow-query, or an environment variable
+# VAR=VALUE. Sets VITALS_ITEM_FLAGS, VITALS_ITEM_VARIABLES, VITALS_ITEM_BINARY (default $2) and
+# VITALS_ITEM_SLOW_QUERY (1, or 0 for no-slow-query).
+parse_vitals_items() { # ITEMS DEFAULT_BINARY
+  local item extra=()
+  VITALS_ITEM_FLAGS=(); VITALS_ITEM_VARIABLES=(); VITALS_ITEM_BINARY=$2; VITALS_ITEM_SLOW_QUERY=1
+  [[ -n $1 ]] && IFS=, read -r -a extra <<<"$1"
+  for item in "${extra[@]}"; do
+    if [[ $item == --* ]]; then VITALS_ITEM_FLAGS+=("$item")
+    elif [[ $item == binary=* ]]; then VITALS_ITEM_BINARY=${item#binary=}
+    elif [[ $item == no-slow-query ]]; then VITALS_ITEM_SLOW_QUERY=0
+    else VITALS_ITEM_VARIABLES+=("$item"); fi
+  done
+}
