@@ -86,6 +86,23 @@ import Testing
         #expect(info["db"] == "1")
     }
 
+    /// The parser reads the text's bytes by position: the edges of lines, headers, values and pairs.
+    @Test func edgesOfLinesHeadersAndPairs() {
+        let info = RedisInfo(
+            parsing: "#   Keyspace  \r\n\r\ndb3:keys=5,broken,keys=6,expires=1\nempty:\nname:café ☕\n# LatencyStats\n"
+                + "latency_percentiles_usec_get:p50=1.0,p101=3,x=2,p99.9=4.5,\n:orphan\ncmdstat_get:calls=2\n#\nlast:1")
+        #expect(info.sections == ["keyspace", "latencystats", ""])
+        // A piece without "=" is skipped; of a name given twice the last counts.
+        #expect(info.keyspace == [.init(database: "db3", keys: 6, expires: 1, averageTTLMilliseconds: 0)])
+        #expect(info["empty"] == "")
+        #expect(info["name"] == "café ☕")
+        #expect(info.latencyPercentiles == [.init(command: "get", percentiles: [(quantile: 0.5, microseconds: 1.0), (quantile: 0.999, microseconds: 4.5)])])
+        #expect(info[""] == "orphan")
+        // A command line without its time is not a command.
+        #expect(info.commandStats.isEmpty && info["cmdstat_get"] == nil)
+        #expect(info.number("last") == 1)
+    }
+
     @Test func percentToQuantileHasNoBinaryNoise() {
         #expect(RedisInfo.quantile(fromPercent: 99.9) == 0.999)
         #expect(SampleValue.format(RedisInfo.quantile(fromPercent: 99.9)) == "0.999")
