@@ -88,6 +88,10 @@ public struct MetricDescriptor: Sendable, Hashable {
             nativeHistogram: type == .histogram ? nativeHistogram : nil)
     }
 
+    /// Whether both are copies of one descriptor (made once, e.g. a metric's constant): one
+    /// pointer comparison, where equal descriptors made apart compare their fields.
+    func isCopy(of other: MetricDescriptor) -> Bool { storage === other.storage }
+
     public static func == (lhs: MetricDescriptor, rhs: MetricDescriptor) -> Bool {
         lhs.storage === rhs.storage
             || (lhs.name == rhs.name && lhs.help == rhs.help && lhs.type == rhs.type && lhs.labelNames == rhs.labelNames

@@ -63,7 +63,9 @@ public struct SnapshotBuilder: Sendable {
     private var positions: [String: Int] = [:]
     /// The families of the last samples, latest first. Samples come family by family, or a row at
     /// a time through a few families in turn (a statement's calls, time, rows…): these are
-    /// checked before the name is hashed. A name from the same literal compares in one step.
+    /// checked before the name is hashed, by descriptor identity (a metric's constant is one
+    /// descriptor, copied), a pointer each where comparing names compared the bytes of every name
+    /// that differed. A descriptor made apart is found by its name.
     private var recent: [Int] = []
     private static let recentCount = 8
     public private(set) var errors: [RegistryError] = []
@@ -78,7 +80,7 @@ public struct SnapshotBuilder: Sendable {
     /// The family's position, declaring it if it is new; nil when the name is taken by a different descriptor.
     private mutating func position(of descriptor: MetricDescriptor) -> Int? {
         let found: Int
-        if let slot = recent.firstIndex(where: { families[$0].descriptor.name == descriptor.name }) {
+        if let slot = recent.firstIndex(where: { families[$0].descriptor.isCopy(of: descriptor) }) {
             found = recent[slot]
             if slot > 0 { remember(found, replacing: slot) }
         } else if let known = positions[descriptor.name] {

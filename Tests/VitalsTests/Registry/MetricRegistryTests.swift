@@ -208,10 +208,15 @@ import Testing
         let earlierConflict = try MetricDescriptor(name: "family_0", help: "Other.", type: .gauge, labelNames: ["row"])
         builder.add(lastConflict, value: 1, labels: ["r9"])
         builder.add(earlierConflict, value: 1, labels: ["r9"])
+        // Equal to a family's descriptor but made apart (not a copy of it): the same family.
+        let madeApart = try MetricDescriptor(name: "family_0", help: "Family 0.", type: .gauge, labelNames: ["row"])
+        builder.add(madeApart, value: 7, labels: ["r3"])
+        builder.add(descriptors[0], value: 8, labels: ["r4"])
         let families = builder.build()
         #expect(families.map(\.descriptor.name) == descriptors.map(\.name))
         for (index, family) in families.enumerated() {
-            #expect(family.series == [.scalar(Double(index) + 0.5, ["r0"]), .scalar(Double(index), ["r1"]), .scalar(Double(index), ["r2"])])
+            let added: [SeriesSnapshot] = index == 0 ? [.scalar(7, ["r3"]), .scalar(8, ["r4"])] : []
+            #expect(family.series == [.scalar(Double(index) + 0.5, ["r0"]), .scalar(Double(index), ["r1"]), .scalar(Double(index), ["r2"])] + added)
         }
         #expect(builder.errors.map(\.code) == [.conflictingDescriptor, .conflictingDescriptor])
     }
