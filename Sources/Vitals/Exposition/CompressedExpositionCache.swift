@@ -101,7 +101,7 @@ public final class CompressedExpositionCache: Sendable {
                 }
             }
             guard let known, known.family == family, let previous else {
-                changed.append(contentsOf: format.bytes(of: family))
+                format.write(family, into: &changed)
                 entries.append(Entry(family: family, piece: nil))
                 continue
             }

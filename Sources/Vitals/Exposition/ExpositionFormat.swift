@@ -68,6 +68,14 @@ extension ExpositionFormat {
         }
     }
 
+    /// ``bytes(of:)`` appended to `out`: the text formats write there directly.
+    func write(_ family: FamilySnapshot, into out: inout [UInt8]) {
+        switch self {
+        case .prometheusText, .openMetrics: ExpositionWriter(format: self).write(family, into: &out)
+        case .protobufDelimited: out.append(contentsOf: ProtobufExpositionWriter.message(family))
+        }
+    }
+
     /// What ends a body in this format: OpenMetrics's `# EOF`.
     var trailer: [UInt8] {
         self == .openMetrics ? Array("# EOF\n".utf8) : []
