@@ -33,7 +33,7 @@ bench:
 	bash bench/redis.sh
 	$(MAKE) bench-micro
 
-# Micro-benchmarks of the hot paths (exposition of 100k series, histogram observe) with allocations.
+# Micro-benchmarks of the hot paths (exposition of 100k series, histogram observe, Redis INFO parse) with allocations.
 bench-micro:
 	cd Benchmarks && swift package --disable-sandbox benchmark --format markdown
 
