@@ -23,3 +23,22 @@ import Testing
         #expect(ProcFile.read(directory.path + "/absent") == nil)
     }
 }
+
+@Suite struct ProcessStatTests {
+    /// `/proc/PID/stat`: the command name is in parentheses and may hold spaces and `)`, so the
+    /// fields count from the last `)`; utime 14, stime 15, starttime 22, vsize 23, rss 24.
+    @Test func fieldsCountFromTheLastParenthesis() {
+        let tail = "S 1 2 3 0 -1 4194560 10 0 0 0 1250 375 0 0 20 0 7 0 98765 123456789 4321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+        let expected = ProcessCollector.Stat(utime: 1250, stime: 375, startTicks: 98765, vsize: 123_456_789, rssPages: 4321)
+        #expect(ProcessCollector.parseStat("4242 (vitals) " + tail) == expected)
+        #expect(ProcessCollector.parseStat("4242 (a ) b (c) " + tail) == expected)
+        // Two spaces read as one separator, as before.
+        #expect(ProcessCollector.parseStat("4242 (vitals)  " + tail.replacingOccurrences(of: " 1250 ", with: "  1250 ")) == expected)
+        #expect(ProcessCollector.parseStat("4242 (vitals) S 1 2 3") == nil, "too few fields")
+        #expect(ProcessCollector.parseStat("4242 vitals S 1") == nil, "no command name")
+        #expect(ProcessCollector.parseStat("4242 (vitals) " + tail.replacingOccurrences(of: " 1250 ", with: " x ")) == nil, "not a number")
+        // The test process's own line, read as a scrape reads it.
+        let own = ProcessCollector.parseStat(ProcFile.read("/proc/self/stat") ?? "")
+        #expect(own.map { $0.rssPages > 0 && $0.vsize > 0 } == true)
+    }
+}
