@@ -85,7 +85,9 @@ public struct SnapshotBuilder: Sendable {
             if slot > 0 { remember(found, replacing: slot) }
         } else if let known = positions[descriptor.name] {
             found = known
-            remember(found, replacing: nil)
+            // It may be among the recent ones under another copy of its descriptor (one made apart,
+            // or a conflicting one): moved to the front, not listed twice.
+            remember(found, replacing: recent.firstIndex(of: found))
         } else {
             positions[descriptor.name] = families.count
             families.append(Family(descriptor: descriptor, series: []))
