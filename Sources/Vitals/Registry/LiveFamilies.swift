@@ -3,13 +3,51 @@ import NIOConcurrencyHelpers
 /// A family whose series are kept up to date in place, by the code that observes events.
 protocol LiveFamily: Sendable {
     var descriptor: MetricDescriptor { get }
+    /// The series sorted by label values (they are unique: one per label combination).
     func snapshot() -> FamilySnapshot
+}
+
+/// A live family's series by label values, and the sorted series last taken from them, kept until
+/// one changes. At rest nothing changes: a gather then neither rebuilds nor sorts the family, and
+/// a scrape finds it unchanged by one identity check (the same storage as the series it wrote).
+struct LiveSeries<Value: Sendable>: Sendable {
+    private(set) var values: [[String]: Value] = [:]
+    private var taken: [SeriesSnapshot]?
+
+    subscript(labelValues: [String]) -> Value? { values[labelValues] }
+
+    mutating func set(_ labelValues: [String], _ value: Value) {
+        values[labelValues] = value
+        taken = nil
+    }
+
+    /// Sets a new series to `value`, or combines `value` into the one there.
+    mutating func merge(_ labelValues: [String], _ value: Value, _ combine: (inout Value, Value) -> Void) {
+        if let index = values.index(forKey: labelValues) {
+            combine(&values.values[index], value)
+        } else {
+            values[labelValues] = value
+        }
+        taken = nil
+    }
+
+    mutating func remove(_ labelValues: [String]) {
+        if values.removeValue(forKey: labelValues) != nil { taken = nil }
+    }
+
+    mutating func series(_ value: (Value) -> SeriesSnapshot.Value) -> [SeriesSnapshot] {
+        if let taken { return taken }
+        let series = values.map { SeriesSnapshot(labelValues: $0.key, value: value($0.value)) }
+            .sorted { $0.labelValues.lexicographicallyPrecedes($1.labelValues) }
+        taken = series
+        return series
+    }
 }
 
 /// A counter family: monotonically increasing values, one per label combination.
 public final class CounterFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = NIOLockedValueBox<[[String]: Double]>([:])
+    private let values = NIOLockedValueBox(LiveSeries<Double>())
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -17,13 +55,13 @@ public final class CounterFamily: LiveFamily {
 
     public func increment(_ labelValues: [String] = [], by amount: Double = 1) {
         guard amount >= 0, labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { $0[labelValues, default: 0] += amount }
+        values.withLockedValue { $0.merge(labelValues, amount, +=) }
     }
 
     /// Makes a series visible at zero, so `rate()` sees its first increase.
     public func initialize(_ labelValues: [String]) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { if $0[labelValues] == nil { $0[labelValues] = 0 } }
+        values.withLockedValue { if $0[labelValues] == nil { $0.set(labelValues, 0) } }
     }
 
     public func value(_ labelValues: [String] = []) -> Double {
@@ -31,19 +69,18 @@ public final class CounterFamily: LiveFamily {
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
+        values.withLockedValue { $0.remove(labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = values.withLockedValue { $0 }
-        return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
+        FamilySnapshot(descriptor, series: values.withLockedValue { $0.series { .scalar($0) } })
     }
 }
 
 /// A gauge family: values that go up and down.
 public final class GaugeFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let values = NIOLockedValueBox<[[String]: Double]>([:])
+    private let values = NIOLockedValueBox(LiveSeries<Double>())
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -51,12 +88,12 @@ public final class GaugeFamily: LiveFamily {
 
     public func set(_ labelValues: [String] = [], to value: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { $0[labelValues] = value }
+        values.withLockedValue { $0.set(labelValues, value) }
     }
 
     public func add(_ labelValues: [String] = [], _ delta: Double) {
         guard labelValues.count == descriptor.labelNames.count else { return }
-        values.withLockedValue { $0[labelValues, default: 0] += delta }
+        values.withLockedValue { $0.merge(labelValues, delta, +=) }
     }
 
     public func value(_ labelValues: [String] = []) -> Double? {
@@ -64,12 +101,11 @@ public final class GaugeFamily: LiveFamily {
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = values.withLockedValue { $0.removeValue(forKey: labelValues) }
+        values.withLockedValue { $0.remove(labelValues) }
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = values.withLockedValue { $0 }
-        return FamilySnapshot(descriptor, series: current.map { .scalar($0.value, $0.key) })
+        FamilySnapshot(descriptor, series: values.withLockedValue { $0.series { .scalar($0) } })
     }
 }
 
@@ -122,7 +158,7 @@ public struct HistogramAccumulator: Sendable {
 /// A histogram family with fixed bucket bounds, one histogram per label combination.
 public final class HistogramFamily: LiveFamily {
     public let descriptor: MetricDescriptor
-    private let histograms = NIOLockedValueBox<[[String]: HistogramAccumulator]>([:])
+    private let histograms = NIOLockedValueBox(LiveSeries<HistogramAccumulator>())
 
     init(_ descriptor: MetricDescriptor) {
         self.descriptor = descriptor
@@ -142,13 +178,7 @@ public final class HistogramFamily: LiveFamily {
 
     public func merge(_ labelValues: [String], _ accumulator: HistogramAccumulator) {
         guard labelValues.count == descriptor.labelNames.count, accumulator.buckets == descriptor.buckets else { return }
-        histograms.withLockedValue { all in
-            if all[labelValues] == nil {
-                all[labelValues] = accumulator
-            } else {
-                all[labelValues]!.merge(accumulator)
-            }
-        }
+        histograms.withLockedValue { $0.merge(labelValues, accumulator) { $0.merge($1) } }
     }
 
     /// Merges many series in one lock acquisition.
@@ -156,17 +186,13 @@ public final class HistogramFamily: LiveFamily {
         histograms.withLockedValue { all in
             for (labelValues, accumulator) in batch
             where labelValues.count == descriptor.labelNames.count && accumulator.buckets == descriptor.buckets {
-                if all[labelValues] == nil {
-                    all[labelValues] = accumulator
-                } else {
-                    all[labelValues]!.merge(accumulator)
-                }
+                all.merge(labelValues, accumulator) { $0.merge($1) }
             }
         }
     }
 
     public func remove(_ labelValues: [String]) {
-        _ = histograms.withLockedValue { $0.removeValue(forKey: labelValues) }
+        histograms.withLockedValue { $0.remove(labelValues) }
     }
 
     public func accumulator(_ labelValues: [String] = []) -> HistogramAccumulator? {
@@ -174,12 +200,6 @@ public final class HistogramFamily: LiveFamily {
     }
 
     func snapshot() -> FamilySnapshot {
-        let current = histograms.withLockedValue { $0 }
-        return FamilySnapshot(
-            descriptor,
-            series: current.map {
-                SeriesSnapshot(labelValues: $0.key, value: $0.value.snapshotValue)
-            }
-        )
+        FamilySnapshot(descriptor, series: histograms.withLockedValue { $0.series(\.snapshotValue) })
     }
 }

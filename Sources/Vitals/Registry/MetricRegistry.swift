@@ -101,9 +101,10 @@ public final class MetricRegistry: Sendable {
         let (live, collectors) = state.withLockedValue { state in
             (names.map { names in names.compactMap { state.live[$0] } } ?? Array(state.live.values), state.collectors)
         }
-        // A family from one collector that keeps its series in order (a ``SnapshotPublisher``) is
-        // taken as it is; anything merged, live or from another collector is sorted here. Two
-        // arrays, not one of pairs: each family is copied once into `all` and once into the result.
+        // A live family, or one from a collector that keeps its series in order (a
+        // ``SnapshotPublisher``), is taken as it is; anything merged, or from another collector,
+        // is sorted here. Two arrays, not one of pairs: each family is copied once into `all` and
+        // once into the result.
         let asked = collectors.filter { collector in
             guard let names, let known = collector.familyNames else { return true }
             return !known.isDisjoint(with: names)
@@ -116,7 +117,7 @@ public final class MetricRegistry: Sendable {
         allInOrder.reserveCapacity(capacity)
         for family in live {
             all.append(family.snapshot())
-            allInOrder.append(false)
+            allInOrder.append(true)
         }
         for (inOrder, families) in collected {
             for index in families.indices where names?.contains(families[index].descriptor.name) ?? true {

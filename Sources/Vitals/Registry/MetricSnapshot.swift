@@ -22,6 +22,12 @@ public struct SeriesSnapshot: Sendable, Hashable {
     public static func scalar(_ value: Double, _ labelValues: [String] = []) -> SeriesSnapshot {
         SeriesSnapshot(labelValues: labelValues, value: .scalar(value))
     }
+
+    /// The value first: a scrape compares each family with the one it wrote before, and a series
+    /// that changed is told apart by one number instead of its label values' bytes.
+    public static func == (lhs: SeriesSnapshot, rhs: SeriesSnapshot) -> Bool {
+        lhs.value == rhs.value && lhs.labelValues == rhs.labelValues
+    }
 }
 
 /// One quantile of a summary: `value` is the `quantile`-th percentile of what was observed.
