@@ -24,4 +24,20 @@ enum ProcFile {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// How many entries a directory holds, `.` and `..` left out (`/proc/self/fd`: the open
+    /// descriptors); nil when it cannot be opened. Counted as readdir(3) hands them out: a listing
+    /// of names would make a string of each, at every scrape.
+    static func entryCount(of directory: String) -> Int? {
+        guard let handle = opendir(directory) else { return nil }
+        defer { closedir(handle) }
+        var count = 0
+        while let entry = readdir(handle) {
+            let isDotOrDotDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
+                name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
+            }
+            if !isDotOrDotDot { count += 1 }
+        }
+        return count
+    }
 }

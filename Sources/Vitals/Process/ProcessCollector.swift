@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,8 +38,10 @@ public struct ProcessCollector: MetricCollector {
                 builder.add(Self.startTime, value: bootTime + stat.startTicks / clockTicks)
             }
         }
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: procRoot + "/self/fd") {
-            builder.add(Self.openFDs, value: Double(entries.count))
+        if let count = ProcFile.entryCount(of: procRoot + "/self/fd") {
+            // The count includes the descriptor opendir(3) holds while it reads, as the Go
+            // client's (which lists the directory through an open descriptor too) does.
+            builder.add(Self.openFDs, value: Double(count))
         }
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {

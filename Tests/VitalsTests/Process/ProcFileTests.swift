@@ -42,3 +42,27 @@ import Testing
         #expect(own.map { $0.rssPages > 0 && $0.vsize > 0 } == true)
     }
 }
+
+@Suite struct ProcDirectoryTests {
+    @Test func aDirectorysEntriesAreCountedWithoutDotAndDotDot() throws {
+        let directory = try TemporaryDirectory()
+        #expect(ProcFile.entryCount(of: directory.path) == 0)
+        for name in ["a", ".hidden", "..b", "c.d"] {
+            try "x".write(toFile: directory.path + "/" + name, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(atPath: directory.path + "/sub", withIntermediateDirectories: false)
+        #expect(ProcFile.entryCount(of: directory.path) == 5)
+        #expect(ProcFile.entryCount(of: directory.path + "/absent") == nil)
+    }
+
+    /// The collector's `process_open_fds` counts the test process's own descriptors: at least
+    /// standard input, output and error, and the directory's own while it is read.
+    @Test func theCollectorCountsTheProcesssOpenDescriptors() throws {
+        let open = try #require(ProcessCollector().collect().first { $0.descriptor.name == "process_open_fds" })
+        guard case .scalar(let count) = try #require(open.series.first).value else {
+            Issue.record("not a scalar")
+            return
+        }
+        #expect(count >= 4)
+    }
+}
