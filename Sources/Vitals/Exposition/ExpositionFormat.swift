@@ -62,10 +62,9 @@ extension ExpositionFormat {
 
     /// One family's part of a body in this format.
     func bytes(of family: FamilySnapshot) -> [UInt8] {
-        switch self {
-        case .prometheusText, .openMetrics: ExpositionWriter(format: self).bytes(of: family)
-        case .protobufDelimited: ProtobufExpositionWriter.message(family)
-        }
+        var out: [UInt8] = []
+        write(family, into: &out)
+        return out
     }
 
     /// ``bytes(of:)`` appended to `out`: the text formats write there directly.

@@ -16,15 +16,8 @@ public struct ExpositionWriter: Sendable {
         return out
     }
 
-    /// One family's lines, in a buffer of their own: ``CompressedExpositionCache`` writes the
-    /// families one at a time, to compress an unchanged one as a piece of its own.
-    func bytes(of family: FamilySnapshot) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + Self.lines(of: family) * 96)
-        write(family, into: &out)
-        return out
-    }
-
+    /// One family's lines, appended to `out`: ``CompressedExpositionCache`` writes the families
+    /// one at a time, to compress an unchanged one as a piece of its own.
     func write(_ family: FamilySnapshot, into out: inout [UInt8]) {
         let descriptor = family.descriptor
         // OpenMetrics names a counter family without `_total` and requires the suffix on its sample;
