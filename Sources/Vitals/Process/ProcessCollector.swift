@@ -69,20 +69,25 @@ public struct ProcessCollector: MetricCollector {
         var text = text
         return text.withUTF8 { bytes -> Stat? in
             guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-            var values: [Int: Double] = [:]
+            var utime, stime, startTicks, vsize, rss: Double?
             var number = 3
             var start = close + 1
             for end in close + 1...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: " ") {
                 defer { start = end + 1 }
                 guard end > start else { continue }
+                let field = { Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)) }
                 switch number {
-                case 14, 15, 22, 23, 24: values[number] = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+                case 14: utime = field()
+                case 15: stime = field()
+                case 22: startTicks = field()
+                case 23: vsize = field()
+                case 24: rss = field()
                 default: break
                 }
                 number += 1
                 if number > 24 { break }
             }
-            guard let utime = values[14], let stime = values[15], let startTicks = values[22], let vsize = values[23], let rss = values[24] else { return nil }
+            guard let utime, let stime, let startTicks, let vsize, let rss else { return nil }
             return Stat(utime: utime, stime: stime, startTicks: startTicks, vsize: vsize, rssPages: rss)
         }
     }
