@@ -39,6 +39,8 @@ public struct PostgresCollectionContext: Sendable {
     public var tablesLimit: Int
     /// The statements collector's texts from the pass before (the worker carries them on).
     public var statementTexts = PostgresStatementTexts()
+    /// What each collector mapped in its last pass that worked (the worker carries them on).
+    public var mappedRows: [PostgresCollectorName: PostgresMappedRows] = [:]
 
     public init(serverVersion: Int, databases: PostgresDatabaseFilter = .init(), statementsLimit: Int = 100, queryLength: Int = 1000, tablesLimit: Int = 200) {
         self.serverVersion = serverVersion
@@ -96,8 +98,39 @@ public struct PostgresCollectorOutput: Sendable {
     public var statements: [PostgresStatementEntry]?
     /// Set by the statements collector only: the texts the next pass starts from.
     public var statementTexts: PostgresStatementTexts?
+    /// Set by ``map(_:of:context:_:)``: what the next pass compares its rows with.
+    public var mappedRows: PostgresMappedRows?
 
     public init() {}
+
+    /// Maps `rows` into ``metrics`` with `body`, unless they are the rows `collector` mapped in
+    /// its last pass (``PostgresCollectionContext/mappedRows``): then those samples are taken as
+    /// they are, the same storage, which the publication finds unchanged at once. For a collector whose samples are a function of its rows
+    /// alone (and of the server's version): at rest most statistics do not change between passes,
+    /// and the settings are 262 families built anew every slow pass (BENCHMARKS.md, "Unchanged
+    /// rows, mapped once").
+    public mutating func map(
+        _ rows: [PostgresRows], of collector: PostgresCollectorName, context: PostgresCollectionContext,
+        _ body: ([PostgresRows], inout PostgresMetricSink) -> Void
+    ) {
+        if let previous = context.mappedRows[collector], previous.serverVersion == context.serverVersion, previous.rows == rows {
+            metrics = previous.metrics
+        } else {
+            body(rows, &metrics)
+        }
+        mappedRows = PostgresMappedRows(rows: rows, serverVersion: context.serverVersion, metrics: metrics)
+    }
+}
+
+/// The rows a collector read in a pass and the samples it made of them, kept by the target's
+/// worker for the next pass (``PostgresCollectorOutput/map(_:of:context:_:)``).
+///
+/// Bounded by what the collector reads: its statements' rows, which their own limits bound (the
+/// settings, about 260 rows, are the most), and the samples, which the publication holds anyway.
+public struct PostgresMappedRows: Sendable {
+    let rows: [PostgresRows]
+    let serverVersion: Int
+    let metrics: PostgresMetricSink
 }
 
 /// The samples of one collector run, or of a whole publication. It records; it builds families
@@ -107,10 +140,10 @@ public struct PostgresCollectorOutput: Sendable {
 /// With several targets every series gets a `target` label (host:port/dbname), last, so targets
 /// never collide; with one target there is none, as in postgres_exporter. Built on
 /// ``SnapshotBuilder``, so a duplicate series cannot be produced.
-public struct PostgresMetricSink: Sendable {
+public struct PostgresMetricSink: Sendable, Equatable {
     /// The metric's descriptor, not the metric: one reference to retain each time a pass's samples
     /// are copied (into its outcome, then into the publication), where the metric's fields are four.
-    struct Sample: Sendable {
+    struct Sample: Sendable, Equatable {
         let descriptor: MetricDescriptor
         let value: Double
         let labels: [String]

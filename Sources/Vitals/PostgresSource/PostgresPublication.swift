@@ -1,12 +1,12 @@
 /// The latest state of one target, turned into the snapshot its publisher exposes.
 ///
-/// A pure value: passes are merged into it and ``snapshot()`` builds the publication's families
-/// from the collectors' samples, so what a scrape sees is always one consistent pass (the fast
-/// collectors' latest results plus the slow collectors' latest results) and never a duplicate
-/// series. The slow collectors' families (settings, sizes, per-table statistics: most of the
-/// families) are built once, when their pass arrives, and reused by the snapshots of the fast passes
-/// until the next one (three of four at the default intervals). Fast and slow collectors never
-/// share a family name, so the two lists are joined, not merged.
+/// A pure value: passes are merged into it and ``snapshot()`` joins the collectors' families, so
+/// what a scrape sees is always one consistent pass (the fast collectors' latest results plus the
+/// slow collectors' latest results) and never a duplicate series. Each collector's families are
+/// built when its samples change and kept while they do not: a slow collector's until its next
+/// pass, and any collector's while its rows stay the same (``PostgresMappedRows``). Kept families
+/// are the same storage from publication to publication, so a scrape finds them unchanged by an
+/// identity check. No two collectors share a family name, so their families are joined, not merged.
 public struct PostgresPublication: Sendable {
     static let up = PostgresMetric.gauge("pg_up", "Whether the last connection to the server and its queries succeeded (1) or not (0).")
     static let staticInfo = PostgresMetric.gauge(
@@ -37,9 +37,13 @@ public struct PostgresPublication: Sendable {
     public private(set) var serverVersion = 0
     public private(set) var lastPassDuration: Double = 0
     private var outcomes: [PostgresCollectorName: PostgresCollectorOutcome] = [:]
-    /// The collectors whose outcomes last came in a slow pass, and their outcomes' families.
-    private var slowCollectors: Set<PostgresCollectorName> = []
-    private var slowFamilies: [FamilySnapshot] = []
+    /// Each collector's families and the samples they were built from.
+    private var built: [PostgresCollectorName: BuiltFamilies] = [:]
+
+    private struct BuiltFamilies: Sendable {
+        let metrics: PostgresMetricSink
+        let families: [FamilySnapshot]
+    }
 
     public init(target: String?, enabled: [PostgresCollectorName]) {
         self.target = target
@@ -61,19 +65,14 @@ public struct PostgresPublication: Sendable {
         if isFast { lastPassDuration = pass.duration }
         // A failed collector's outcome replaces its previous one: its old values are not kept,
         // they could be arbitrarily stale. (Per-table statistics keep what the reachable databases gave.)
-        for (name, outcome) in pass.outcomes { outcomes[name] = outcome }
-        if !isFast {
-            slowCollectors.formUnion(pass.outcomes.keys)
-        } else if !slowCollectors.isDisjoint(with: pass.outcomes.keys) {
-            slowCollectors.subtract(pass.outcomes.keys)
-        } else {
-            return
+        for (name, outcome) in pass.outcomes {
+            outcomes[name] = outcome
+            // Samples handed back unchanged are the same array, which `==` finds at once.
+            if let known = built[name], known.metrics == outcome.metrics { continue }
+            var sink = PostgresMetricSink(target: target)
+            sink.append(outcome.metrics)
+            built[name] = BuiltFamilies(metrics: outcome.metrics, families: sink.build())
         }
-        var sink = PostgresMetricSink(target: target)
-        for name in enabled where slowCollectors.contains(name) {
-            if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
-        }
-        slowFamilies = sink.build()
     }
 
     /// The target is down (connection failure, or the runner saw a pass overrun its deadline).
@@ -81,7 +80,7 @@ public struct PostgresPublication: Sendable {
         hasRun = true
         isUp = false
         outcomes = [:]
-        slowFamilies = []
+        built = [:]
     }
 
     /// Whether any collector's last run failed.
@@ -120,11 +119,12 @@ public struct PostgresPublication: Sendable {
             sink.add(Self.collectorSuccess, (outcome?.success ?? isUp) ? 1 : 0, [name.rawValue])
             sink.add(Self.collectorDuration, outcome?.duration ?? 0, [name.rawValue])
         }
-        guard isUp else { return sink.build() }
-        for name in enabled where !slowCollectors.contains(name) {
-            if let metrics = outcomes[name]?.metrics { sink.append(metrics) }
+        var families = sink.build()
+        guard isUp else { return families }
+        for name in enabled {
+            if let collected = built[name]?.families { families += collected }
         }
-        return sink.build() + slowFamilies
+        return families
     }
 
     /// `150020` → `15.20.0`, `90624` → `9.6.24`: the semver postgres_exporter puts in `short_version`.

@@ -27,6 +27,11 @@ public struct PostgresRows: Sendable, Equatable {
     public var count: Int { values.count }
     public var isEmpty: Bool { values.isEmpty }
 
+    /// The same columns and values; the index follows from the columns, so hashing it again is not needed.
+    public static func == (lhs: PostgresRows, rhs: PostgresRows) -> Bool {
+        lhs.columns == rhs.columns && lhs.values == rhs.values
+    }
+
     public func hasColumn(_ name: String) -> Bool { index[name] != nil }
 
     /// The position of a column, for a collector that reads it in every row: found once, where

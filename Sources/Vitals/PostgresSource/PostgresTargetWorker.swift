@@ -6,10 +6,11 @@ public struct PostgresCollectorOutcome: Sendable {
     public var error: PostgresError?
     public var statements: [PostgresStatementEntry]?
     public var statementTexts: PostgresStatementTexts?
+    public var mappedRows: PostgresMappedRows?
 
     public init(
         success: Bool, duration: Double, metrics: PostgresMetricSink = PostgresMetricSink(), error: PostgresError? = nil,
-        statements: [PostgresStatementEntry]? = nil, statementTexts: PostgresStatementTexts? = nil
+        statements: [PostgresStatementEntry]? = nil, statementTexts: PostgresStatementTexts? = nil, mappedRows: PostgresMappedRows? = nil
     ) {
         self.success = success
         self.duration = duration
@@ -17,6 +18,7 @@ public struct PostgresCollectorOutcome: Sendable {
         self.error = error
         self.statements = statements
         self.statementTexts = statementTexts
+        self.mappedRows = mappedRows
     }
 }
 
@@ -65,6 +67,8 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private var plans: [PostgresCadence: [String]] = [:]
     /// The statements collector's texts, carried from pass to pass; a failed pass keeps them.
     private var statementTexts = PostgresStatementTexts()
+    /// What each collector last mapped, carried from pass to pass; a collector that fails loses it.
+    private var mappedRows: [PostgresCollectorName: PostgresMappedRows] = [:]
 
     init(settings: Settings, cancellation: PostgresCancellation) {
         self.settings = settings
@@ -90,6 +94,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         settings.info = info
         // Perhaps another server, whose queryids name other statements.
         statementTexts = PostgresStatementTexts()
+        mappedRows = [:]
         close()
     }
 
@@ -146,6 +151,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         var context = settings.context
         context.serverVersion = main.serverVersion
         context.statementTexts = statementTexts
+        context.mappedRows = mappedRows
         let plan = settings.pipeline ? plans[cadence] ?? [] : []
         do {
             let answers = plan.isEmpty ? [] : try main.pipeline(plan)
@@ -159,6 +165,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
         }
         if result.connectionError != nil { close() }
         if let texts = result.outcomes[.statStatements]?.statementTexts { statementTexts = texts }
+        for collector in collectors { mappedRows[collector.name] = result.outcomes[collector.name]?.mappedRows }
     }
 
     /// Runs collectors in order; a failing one is recorded (success 0, no series) and the others
@@ -179,7 +186,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
                 try collector.collect(session, context: context, into: &output)
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
                     success: true, duration: (ContinuousClock.now - started).seconds + session.takePrefetchedSeconds(), metrics: output.metrics,
-                    statements: output.statements, statementTexts: output.statementTexts)
+                    statements: output.statements, statementTexts: output.statementTexts, mappedRows: output.mappedRows)
             } catch {
                 result.outcomes[collector.name] = PostgresCollectorOutcome(
                     success: false, duration: (ContinuousClock.now - started).seconds + session.takePrefetchedSeconds(), error: error)

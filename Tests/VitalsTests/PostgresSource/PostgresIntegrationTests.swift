@@ -316,6 +316,34 @@ import Testing
         #expect(secondSession.nextPlan == plan)
     }
 
+    /// At rest the settings, and the other statistics nobody moves, come back as the same rows
+    /// pass after pass, so the second pass hands back the first pass's samples
+    /// (``PostgresMappedRows``), and what is published is what mapping them again gives.
+    @Test func unchangedRowsOnARealServerAreNotMappedAgain() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let session = try PostgresTestSession(dsn: server.dsn)
+        session.connection.deadline = .now + .seconds(10)
+        var context = PostgresCollectionContext(serverVersion: session.connection.serverVersion)
+        let collectors = PostgresSource.collectors(.slow, disabled: []) + [PostmasterCollector()]
+        var first = PostgresPassResult()
+        PostgresTargetWorker.run(collectors, on: session.connection, context: context, into: &first)
+        for collector in collectors { context.mappedRows[collector.name] = first.outcomes[collector.name]?.mappedRows }
+        var second = PostgresPassResult()
+        PostgresTargetWorker.run(collectors, on: session.connection, context: context, into: &second)
+
+        for name in [PostgresCollectorName.settings, .postmaster] {
+            let before = try #require(first.outcomes[name]?.mappedRows, "\(name)")
+            let after = try #require(second.outcomes[name]?.mappedRows, "\(name)")
+            #expect(after.rows == before.rows, "\(name)'s rows changed between two passes at rest")
+            #expect(second.outcomes[name]?.metrics == first.outcomes[name]?.metrics)
+        }
+        let settings = try #require(second.outcomes[.settings]?.mappedRows?.rows.first)
+        #expect(settings.count > 100)
+        var fresh = PostgresMetricSink()
+        SettingsCollector.map(settings, into: &fresh)
+        #expect(second.outcomes[.settings]?.metrics == fresh)
+    }
+
     @Test func aHostNameConnectsThroughTheBoundedResolver() async throws {
         guard let server = PostgresTestServer.require() else { return }
         #expect(server.dsn.contains("@127.0.0.1:"))

@@ -566,15 +566,6 @@ import Testing
         #expect(up.values("pg_locks_count").isEmpty)
     }
 
-    @Test func fastAndSlowCollectorsNeverShareAFamilyName() {
-        // The publication joins the slow collectors' families to the fast ones' without merging them.
-        let fast = Set((PostgresPublication.metrics + PostgresSource.collectors(.fast, disabled: []).flatMap(\.metrics)).map(\.name))
-        let slow = Set((PostgresSource.collectors(.slow, disabled: []).flatMap(\.metrics) + StatUserTablesCollector.metrics).map(\.name))
-        #expect(!fast.isEmpty && !slow.isEmpty)
-        #expect(fast.isDisjoint(with: slow))
-        #expect(!fast.contains { $0.hasPrefix("pg_settings_") }, "settings families are named by the server and belong to the slow pass")
-    }
-
     @Test(arguments: [nil, "h:5432/app"])
     func slowFamiliesStayUntilTheNextSlowPassAndGoWhenTheTargetIsDown(target: String?) throws {
         var publication = PostgresPublication(target: target, enabled: [.locks, .settings])

@@ -26,7 +26,7 @@ public struct DatabaseWraparoundCollector: PostgresCollector {
         """
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), context: context, into: &output.metrics)
+        output.map([try session.query(Self.sql)], of: name, context: context) { Self.map($0[0], context: context, into: &$1) }
     }
 
     public static func map(_ rows: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {

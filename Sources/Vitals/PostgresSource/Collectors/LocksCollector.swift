@@ -52,7 +52,8 @@ public struct LocksCollector: PostgresCollector {
         """
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), relations: try session.query(Self.relationsSQL), context: context, into: &output.metrics)
+        let rows = [try session.query(Self.sql), try session.query(Self.relationsSQL)]
+        output.map(rows, of: name, context: context) { Self.map($0[0], relations: $0[1], context: context, into: &$1) }
     }
 
     public static func map(

@@ -67,10 +67,10 @@ public struct StatActivityCollector: PostgresCollector {
         """
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        let activity = try session.query(Self.activitySQL)
-        let connections = try session.query(Self.connectionsSQL)
-        let applications = try session.query(Self.applicationsSQL)
-        Self.map(activity: activity, connections: connections, applications: applications, context: context, into: &output.metrics)
+        let rows = [try session.query(Self.activitySQL), try session.query(Self.connectionsSQL), try session.query(Self.applicationsSQL)]
+        output.map(rows, of: name, context: context) { rows, sink in
+            Self.map(activity: rows[0], connections: rows[1], applications: rows[2], context: context, into: &sink)
+        }
     }
 
     public static func map(

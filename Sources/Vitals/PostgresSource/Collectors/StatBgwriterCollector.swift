@@ -73,14 +73,13 @@ public struct StatBgwriterCollector: PostgresCollector {
         """
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        let bgwriter = try session.query(Self.bgwriterSQL)
-        var checkpointer: PostgresRows?
-        var io: PostgresRows?
+        var rows = [try session.query(Self.bgwriterSQL)]
         if context.majorVersion >= 17 {
-            checkpointer = try session.query(Self.checkpointerSQL)
-            io = try session.query(Self.ioSQL)
+            rows += [try session.query(Self.checkpointerSQL), try session.query(Self.ioSQL)]
         }
-        Self.map(bgwriter: bgwriter, checkpointer: checkpointer, io: io, into: &output.metrics)
+        output.map(rows, of: name, context: context) { rows, sink in
+            Self.map(bgwriter: rows[0], checkpointer: rows.count > 1 ? rows[1] : nil, io: rows.count > 2 ? rows[2] : nil, into: &sink)
+        }
     }
 
     /// Merges the version's views into one row of pre-17 column names, then maps that row.

@@ -67,7 +67,7 @@ public struct StatDatabaseCollector: PostgresCollector {
         """
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), context: context, into: &output.metrics)
+        output.map([try session.query(Self.sql)], of: name, context: context) { Self.map($0[0], context: context, into: &$1) }
     }
 
     /// The row shape is `SELECT *` of the server's version: PostgreSQL 14 added `active_time` and

@@ -43,7 +43,7 @@ public struct StatIOCollector: PostgresCollector {
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
         guard context.majorVersion >= Self.firstVersion else { return }
-        Self.map(try session.query(Self.sql), into: &output.metrics)
+        output.map([try session.query(Self.sql)], of: name, context: context) { Self.map($0[0], into: &$1) }
     }
 
     /// NULL marks an operation that cannot happen for the row's combination: no series for it.

@@ -18,7 +18,7 @@ public struct WALCollector: PostgresCollector {
         """
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        Self.map(try session.query(Self.sql), into: &output.metrics)
+        output.map([try session.query(Self.sql)], of: name, context: context) { Self.map($0[0], into: &$1) }
     }
 
     public static func map(_ rows: PostgresRows, into sink: inout PostgresMetricSink) {
