@@ -12,7 +12,7 @@
 # no-slow-query, or an environment variable VAR=VALUE (bench/lib.sh, parse_vitals_items). A NAME starting with "unscraped" is left out of Prometheus's targets, so a pair
 # (whole:, unscraped-whole:) separates the scrape from the rest. PERF=NAME records a call-graph
 # profile of that daemon (perf record -g, to bench/out/cost-per-round/perf.data): give it an
-# unstripped build (.build-static/release/vitals) to read its symbols.
+# unstripped build (.build-static/release/vitals) to read its symbols; PERF_FREQ sets its rate (default 2999 Hz).
 #
 # Everything shares one private PostgreSQL 15 (pg_stat_statements, auto_explain) and redis-server,
 # seeded as in bench/cost-to-run.sh, with postgres_exporter running beside (its statements are in
@@ -86,7 +86,7 @@ declare -A cpu0=()
 for name in "${names[@]}"; do cpu0[$name]=$(cpu_ns "${pid[$name]}"); done
 if [[ -n ${PERF:-} ]]; then
   command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y linux-perf >/dev/null
-  perf record -F 2999 -g -p "${pid[$PERF]}" -o "$OUT/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
+  perf record -F "${PERF_FREQ:-2999}" -g -p "${pid[$PERF]}" -o "$OUT/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   PIDS+=($!)
 fi
 sleep "$SECS"
