@@ -206,7 +206,9 @@ final class PostgresTargetWorker: @unchecked Sendable {
             result.serverVersion = main.serverVersion
             run(settings.slowCollectors, cadence: .slow, on: main, into: &result)
             if settings.tablesEnabled, result.connectionError == nil {
-                result.outcomes[StatUserTablesCollector.name] = collectTables(main: main, pass: pass)
+                let tables = collectTables(main: main, pass: pass)
+                result.outcomes[StatUserTablesCollector.name] = tables
+                mappedRows[StatUserTablesCollector.name] = tables.mappedRows
             }
         } catch {
             close()
@@ -276,8 +278,13 @@ final class PostgresTargetWorker: @unchecked Sendable {
             failure = error
             if error.breaksConnection { close() }
         }
-        var sink = PostgresMetricSink()
-        StatUserTablesCollector.map(visited, limit: limit, into: &sink)
-        return PostgresCollectorOutcome(success: failure == nil, duration: (ContinuousClock.now - started).seconds, metrics: sink, error: failure)
+        context.mappedRows = mappedRows
+        var output = PostgresCollectorOutput()
+        output.map(visited.flatMap { [$0.tables, $0.indexes] }, of: StatUserTablesCollector.name, context: context) { _, sink in
+            StatUserTablesCollector.map(visited, limit: limit, into: &sink)
+        }
+        return PostgresCollectorOutcome(
+            success: failure == nil, duration: (ContinuousClock.now - started).seconds, metrics: output.metrics, error: failure,
+            mappedRows: failure == nil ? output.mappedRows : nil)
     }
 }
