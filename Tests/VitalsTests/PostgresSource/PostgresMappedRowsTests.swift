@@ -13,8 +13,8 @@ import Testing
 
     static func settings(maxConnections: String) -> PostgresRows {
         PostgresRows([
-            ["name": "max_connections", "setting": maxConnections, "unit": "", "vartype": "integer", "short_desc": "Sets the maximum number."],
-            ["name": "shared_buffers", "setting": "8192", "unit": "8kB", "vartype": "integer", "short_desc": "Sets the number of buffers."],
+            ["name": "max_connections", "setting": maxConnections, "unit": "", "vartype": "integer"],
+            ["name": "shared_buffers", "setting": "8192", "unit": "8kB", "vartype": "integer"],
         ])
     }
 

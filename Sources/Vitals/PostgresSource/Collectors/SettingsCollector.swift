@@ -11,7 +11,7 @@ public struct SettingsCollector: PostgresCollector {
     /// server would give any other session (`reset_val`), not vitals' override.
     static let sql = """
         SELECT name, CASE WHEN source = 'session' THEN reset_val ELSE setting END AS setting,
-               coalesce(unit, '') AS unit, vartype, short_desc
+               coalesce(unit, '') AS unit, vartype
         FROM pg_settings WHERE vartype IN ('bool', 'integer', 'real')
         """
 
