@@ -105,10 +105,11 @@ public struct PostgresCollectorOutput: Sendable {
 
     /// Maps `rows` into ``metrics`` with `body`, unless they are the rows `collector` mapped in
     /// its last pass (``PostgresCollectionContext/mappedRows``): then those samples are taken as
-    /// they are, the same storage, which the publication finds unchanged at once. For a collector whose samples are a function of its rows
-    /// alone (and of the server's version): at rest most statistics do not change between passes,
-    /// and the settings are 262 families built anew every slow pass (BENCHMARKS.md, "Unchanged
-    /// rows, mapped once").
+    /// they are, the same storage, which the publication finds unchanged at once.
+    ///
+    /// For a collector whose samples are a function of its rows alone (and of the server's
+    /// version): at rest most statistics do not change between passes, and the settings were 262
+    /// families built anew every slow pass (BENCHMARKS.md, "Unchanged rows, mapped once").
     public mutating func map(
         _ rows: [PostgresRows], of collector: PostgresCollectorName, context: PostgresCollectionContext,
         _ body: ([PostgresRows], inout PostgresMetricSink) -> Void

@@ -45,7 +45,8 @@ public struct StatProgressVacuumCollector: PostgresCollector {
     }
 
     public func collect(_ session: any PostgresQuerying, context: PostgresCollectionContext, into output: inout PostgresCollectorOutput) throws(PostgresError) {
-        output.map([try session.query(Self.sql(majorVersion: context.majorVersion))], of: name, context: context) { Self.map($0[0], context: context, into: &$1) }
+        let rows = try session.query(Self.sql(majorVersion: context.majorVersion))
+        output.map([rows], of: name, context: context) { Self.map($0[0], context: context, into: &$1) }
     }
 
     public static func map(_ rows: PostgresRows, context: PostgresCollectionContext, into sink: inout PostgresMetricSink) {
