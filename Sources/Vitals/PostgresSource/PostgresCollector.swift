@@ -174,6 +174,12 @@ public struct PostgresMetricSink: Sendable, Equatable {
         if let value { add(metric, value, labels) }
     }
 
+    /// Whether the two hold the very same samples, not equal ones made apart: what a collector
+    /// whose rows did not change hands back (``PostgresCollectorOutput/map(_:of:context:_:)``).
+    func sharesSamples(with other: PostgresMetricSink) -> Bool {
+        samples.withUnsafeBufferPointer { own in other.samples.withUnsafeBufferPointer { own.baseAddress == $0.baseAddress } }
+    }
+
     /// Takes another run's samples (a collector's, into the publication).
     public mutating func append(_ other: PostgresMetricSink) {
         declared += other.declared

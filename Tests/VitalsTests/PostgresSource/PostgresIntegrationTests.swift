@@ -344,6 +344,39 @@ import Testing
         #expect(second.outcomes[.settings]?.metrics == fresh)
     }
 
+    /// The worker carries what each collector mapped from pass to pass: at rest the second slow
+    /// and fast passes hand back the first ones' samples, and new credentials start over.
+    @Test func theWorkerHandsBackUnchangedSamplesUntilTheCredentialsChange() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        let info = try PostgresConnectionInfo(server.dsn)
+        let worker = PostgresTargetWorker(
+            settings: .init(
+                info: info, timeout: .seconds(10), statementTimeout: .seconds(5), lockTimeout: .seconds(1),
+                context: PostgresCollectionContext(serverVersion: 0), fastCollectors: PostgresSource.collectors(.fast, disabled: []),
+                slowCollectors: PostgresSource.collectors(.slow, disabled: []), tablesEnabled: true),
+            cancellation: PostgresCancellation())
+        defer { worker.close() }
+        func pass() -> CollectionPass { CollectionPass(deadline: .now + .seconds(20)) }
+        func samples(_ result: PostgresPassResult, _ name: PostgresCollectorName) throws -> PostgresMetricSink {
+            #expect(result.connectionError == nil)
+            let outcome = try #require(result.outcomes[name], "\(name)")
+            #expect(outcome.success, "\(name): \(String(describing: outcome.error))")
+            return outcome.metrics
+        }
+
+        let firstSlow = try samples(worker.slowPass(pass()), .settings)
+        let secondSlow = try samples(worker.slowPass(pass()), .settings)
+        #expect(secondSlow.sharesSamples(with: firstSlow), "the settings were mapped again")
+        let firstFast = try samples(worker.fastPass(pass()), .postmaster)
+        let secondFast = try samples(worker.fastPass(pass()), .postmaster)
+        #expect(secondFast.sharesSamples(with: firstFast), "the postmaster's start time was mapped again")
+
+        worker.replace(info)
+        let afterReplace = try samples(worker.slowPass(pass()), .settings)
+        #expect(afterReplace == secondSlow)
+        #expect(!afterReplace.sharesSamples(with: secondSlow), "new credentials keep nothing mapped with the old ones")
+    }
+
     @Test func aHostNameConnectsThroughTheBoundedResolver() async throws {
         guard let server = PostgresTestServer.require() else { return }
         #expect(server.dsn.contains("@127.0.0.1:"))
