@@ -37,13 +37,8 @@ public struct PostgresPublication: Sendable {
     public private(set) var serverVersion = 0
     public private(set) var lastPassDuration: Double = 0
     private var outcomes: [PostgresCollectorName: PostgresCollectorOutcome] = [:]
-    /// Each collector's families and the samples they were built from.
-    private var built: [PostgresCollectorName: BuiltFamilies] = [:]
-
-    private struct BuiltFamilies: Sendable {
-        let metrics: PostgresMetricSink
-        let families: [FamilySnapshot]
-    }
+    /// Each collector's families, built from its outcome's samples: the two are set and cleared together.
+    private var built: [PostgresCollectorName: [FamilySnapshot]] = [:]
 
     public init(target: String?, enabled: [PostgresCollectorName]) {
         self.target = target
@@ -66,12 +61,11 @@ public struct PostgresPublication: Sendable {
         // A failed collector's outcome replaces its previous one: its old values are not kept,
         // they could be arbitrarily stale. (Per-table statistics keep what the reachable databases gave.)
         for (name, outcome) in pass.outcomes {
-            outcomes[name] = outcome
             // Samples handed back unchanged are the same array, which `==` finds at once.
-            if let known = built[name], known.metrics == outcome.metrics { continue }
+            if let previous = outcomes.updateValue(outcome, forKey: name), previous.metrics == outcome.metrics { continue }
             var sink = PostgresMetricSink(target: target)
             sink.append(outcome.metrics)
-            built[name] = BuiltFamilies(metrics: outcome.metrics, families: sink.build())
+            built[name] = sink.build()
         }
     }
 
@@ -122,7 +116,7 @@ public struct PostgresPublication: Sendable {
         var families = sink.build()
         guard isUp else { return families }
         for name in enabled {
-            if let collected = built[name]?.families { families += collected }
+            if let collected = built[name] { families += collected }
         }
         return families
     }
