@@ -8,6 +8,22 @@ public struct SeriesSnapshot: Sendable, Hashable {
         case histogram(bucketCounts: [UInt64], sum: Double, count: UInt64, native: NativeHistogramBuckets? = nil)
         /// `quantiles` pairs each quantile (0…1) with its value, ascending by quantile.
         case summary(quantiles: [SummaryQuantile], sum: Double, count: UInt64)
+
+        /// One case's payload against the other's, not a tuple of both values: the synthesized
+        /// `==` copied both to match them, for every series a scrape compares.
+        public static func == (lhs: Value, rhs: Value) -> Bool {
+            switch lhs {
+            case .scalar(let value):
+                guard case .scalar(let other) = rhs else { return false }
+                return value == other
+            case .histogram(let bucketCounts, let sum, let count, let native):
+                guard case .histogram(let otherCounts, let otherSum, let otherCount, let otherNative) = rhs else { return false }
+                return sum == otherSum && count == otherCount && bucketCounts == otherCounts && native == otherNative
+            case .summary(let quantiles, let sum, let count):
+                guard case .summary(let otherQuantiles, let otherSum, let otherCount) = rhs else { return false }
+                return sum == otherSum && count == otherCount && quantiles == otherQuantiles
+            }
+        }
     }
 
     /// Values aligned with the family's `labelNames`.
@@ -49,6 +65,18 @@ public struct FamilySnapshot: Sendable, Equatable {
     public init(_ descriptor: MetricDescriptor, series: [SeriesSnapshot] = []) {
         self.descriptor = descriptor
         self.series = series
+    }
+
+    /// Series by series where they lie: a scrape compares every family with the one it wrote
+    /// before (``CompressedExpositionCache``), and `Array`'s `==` copied each series it compared.
+    /// The same storage is equal at once.
+    public static func == (lhs: FamilySnapshot, rhs: FamilySnapshot) -> Bool {
+        guard lhs.descriptor == rhs.descriptor, lhs.series.count == rhs.series.count else { return false }
+        return lhs.series.withUnsafeBufferPointer { left in
+            rhs.series.withUnsafeBufferPointer { right in
+                left.baseAddress == right.baseAddress || left.indices.allSatisfy { left[$0] == right[$0] }
+            }
+        }
     }
 }
 

@@ -97,4 +97,41 @@ import Testing
         #expect(histogram != .scalar(1, ["a"]))
         #expect(Set([SeriesSnapshot.scalar(1, ["a"]), .scalar(1, ["a"]), .scalar(1, ["b"])]).count == 2)
     }
+
+    /// Each case's payload compared field by field (the scrape's own `==`, not the synthesized one).
+    @Test func valuesAreEqualOnlyInTheSameCaseWithEveryFieldEqual() throws {
+        typealias Value = SeriesSnapshot.Value
+        let histogram = Value.histogram(bucketCounts: [1, 2], sum: 3, count: 4)
+        #expect(histogram == .histogram(bucketCounts: [1, 2], sum: 3, count: 4))
+        #expect(histogram != .histogram(bucketCounts: [1, 3], sum: 3, count: 4))
+        #expect(histogram != .histogram(bucketCounts: [1, 2], sum: 3.5, count: 4))
+        #expect(histogram != .histogram(bucketCounts: [1, 2], sum: 3, count: 5))
+        var native = NativeHistogramBuckets(try NativeHistogramOptions(schema: 3))
+        native.observe(0.25)
+        #expect(histogram != .histogram(bucketCounts: [1, 2], sum: 3, count: 4, native: native))
+        let summary = Value.summary(quantiles: [SummaryQuantile(0.5, 1)], sum: 3, count: 4)
+        #expect(summary == .summary(quantiles: [SummaryQuantile(0.5, 1)], sum: 3, count: 4))
+        #expect(summary != .summary(quantiles: [SummaryQuantile(0.9, 1)], sum: 3, count: 4))
+        #expect(summary != .summary(quantiles: [SummaryQuantile(0.5, 1)], sum: 3, count: 3))
+        #expect(summary != histogram && Value.scalar(3) != summary && Value.scalar(3) == .scalar(3))
+    }
+
+    /// Families compare series by series: equal in other storage, unequal at any series or in the
+    /// descriptor; the same storage is equal at once.
+    @Test func familiesAreEqualOnlyWithEqualDescriptorsAndSeries() throws {
+        let descriptor = try MetricDescriptor(name: "f", help: "H.", type: .gauge, labelNames: ["k"])
+        let series = (0..<50).map { SeriesSnapshot.scalar(Double($0), ["\($0)"]) }
+        let family = FamilySnapshot(descriptor, series: series)
+        #expect(family == FamilySnapshot(descriptor, series: series.map { $0 }))
+        #expect(family == FamilySnapshot(try MetricDescriptor(name: "f", help: "H.", type: .gauge, labelNames: ["k"]), series: series))
+        #expect(family != FamilySnapshot(try MetricDescriptor(name: "f", help: "Other.", type: .gauge, labelNames: ["k"]), series: series))
+        var last = series
+        last[49] = .scalar(0, ["49"])
+        #expect(family != FamilySnapshot(descriptor, series: last))
+        #expect(family != FamilySnapshot(descriptor, series: Array(series.dropLast())))
+        #expect(FamilySnapshot(descriptor) == FamilySnapshot(descriptor, series: []))
+        let notANumber = FamilySnapshot(descriptor, series: [.scalar(.nan, ["x"])])
+        #expect(notANumber == notANumber, "the same storage")
+        #expect(notANumber != FamilySnapshot(descriptor, series: [.scalar(.nan, ["x"])]))
+    }
 }
