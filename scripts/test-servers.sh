@@ -218,16 +218,25 @@ do_stop() {
 }
 
 free_ports() { # prints two distinct free loopback TCP ports
+  # Below the kernel's ephemeral range: a server binds its port seconds after it is chosen (after
+  # initdb, after PostgreSQL), and a port from that range could be taken meanwhile by any socket
+  # bound to port 0 or connecting out, as the suite's own servers and clients do. Here only another
+  # test-servers.sh could choose it, at random.
   python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+chosen = []
+while len(chosen) < 2:
+    port = random.randrange(10000, max(low, 10001))
+    if port in chosen:
+        continue
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    chosen.append(port)
+print(" ".join(map(str, chosen)))
 EOF
 }
 
