@@ -24,9 +24,9 @@ import NIOConcurrencyHelpers
 ///
 /// Bounded: per format, the last compressed scrape's body, one entry per family in it and the text
 /// of the families it wrote (at most the whole text, after the first scrape; at rest the families
-/// that change, about 34 KB), and one spare ``Gzip/Deflater`` for all formats. Two scrapes at once
-/// do not wait for each other: the first takes the format's body and the deflater, and the other
-/// compresses everything with a deflater of its own, as without a cache.
+/// that change, about 34 KB), and one spare ``Gzip/Deflater`` for all formats. Two scrapes at once do not wait for each other: the
+/// first takes the format's body and the deflater, and the other compresses everything with a
+/// deflater of its own, as without a cache.
 public final class CompressedExpositionCache: Sendable {
     struct Entry: Sendable {
         /// As the scrape wrote it.
