@@ -13,18 +13,13 @@ import NIOConcurrencyHelpers
 ///
 /// A family is unchanged when it equals the one the scrape before wrote. The cache keeps those
 /// families for that: a family a publisher still holds is the same storage, so the comparison is
-/// one identity check (``FamilySnapshot``'s `==` looks at the buffers first) where hashing
-/// everything it writes cost every family on every scrape (BENCHMARKS.md, "Unchanged families
-/// found by comparing"); a changed family differs at its first changed series. What the cache
-/// keeps beyond what the publishers hold is the previous version of the families that changed since.
+/// one identity check (`Array`'s `==` looks at the buffers first) where hashing everything it
+/// writes cost every family on every scrape (BENCHMARKS.md, "Unchanged families found by
+/// comparing"); a changed family differs at its first changed series. What the cache keeps beyond
+/// what the publishers hold is the previous version of the families that changed since.
 ///
-/// A family that changed is written again, but most of its series usually did not change: their
-/// lines are copied from the text the scrape before wrote (``ExpositionWriter/write(_:reusing:into:)``).
-/// So the cache keeps that text, the families it wrote and not those it copied as pieces.
-///
-/// Bounded: per format, the last compressed scrape's body, one entry per family in it and the text
-/// of the families it wrote (at most the whole text, after the first scrape; at rest the families
-/// that change, about 34 KB), and one spare ``Gzip/Deflater`` for all formats. Two scrapes at once do not wait for each other: the
+/// Bounded: per format, the last compressed scrape's body and one entry per family in it, and one
+/// spare ``Gzip/Deflater`` for all formats. Two scrapes at once do not wait for each other: the
 /// first takes the format's body and the deflater, and the other compresses everything with a
 /// deflater of its own, as without a cache.
 public final class CompressedExpositionCache: Sendable {
