@@ -29,18 +29,12 @@ public final class CompressedExpositionCache: Sendable {
         /// The family's own piece, when it had not changed since the scrape before. A family new
         /// or changed is compressed with its new or changed neighbours, in one piece, and has none.
         let piece: Gzip.Piece?
-        /// Where the family lies in the scrape's ``Scrape/text``, when it has no piece.
-        let lines: WrittenFamily.Lines?
     }
 
     struct Scrape: Sendable {
         let body: [UInt8]
         /// In the order of the scrape's families (the registry's: by name).
         let entries: [Entry]
-        /// The families the scrape wrote (new or changed ones), back to back: the next scrape
-        /// copies from it the lines of their series that did not change, and the whole of a family
-        /// that stopped changing.
-        let text: [UInt8]
     }
 
     private struct State {
@@ -70,7 +64,7 @@ public final class CompressedExpositionCache: Sendable {
     /// live traffic), and compressing it for one scrape was most of what a scrape at rest cost zlib
     /// (BENCHMARKS.md, "Changed families sent stored"). The budget bounds what that adds to a body.
     /// The first scrape, with nothing to copy, is compressed whole, as without a cache.
-    func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int, stored: Int, copiedSeries: Int) {
+    func gzip(_ families: [FamilySnapshot], format: ExpositionFormat) throws(Gzip.Failure) -> (body: [UInt8], reused: Int, stored: Int) {
         let (previous, spare) = state.withLockedValue { state in
             let spare = state.spare
             state.spare = nil
@@ -83,23 +77,17 @@ public final class CompressedExpositionCache: Sendable {
         entries.reserveCapacity(families.count)
         var reused = 0
         var next = 0
-        // The families written, new or changed; each run of neighbours between two families
-        // copied is sent on as one piece.
-        var text: [UInt8] = []
-        text.reserveCapacity(previous?.text.count ?? 65536)
-        var runStart = 0
+        var changed: [UInt8] = []
         var stored = 0
-        var copiedSeries = 0
-        func appendRun() throws(Gzip.Failure) {
-            guard text.count > runStart else { return }
-            let run = text[runStart...]
-            if previous != nil, stored + run.count <= Self.storedBytesPerScrape {
-                member.append(storing: run)
-                stored += run.count
+        func appendChanged() throws(Gzip.Failure) {
+            guard !changed.isEmpty else { return }
+            if previous != nil, stored + changed.count <= Self.storedBytesPerScrape {
+                member.append(storing: changed)
+                stored += changed.count
             } else {
-                try member.append(compressing: run)
+                try member.append(compressing: changed)
             }
-            runStart = text.count
+            changed.removeAll(keepingCapacity: true)
         }
         for family in families {
             let name = family.descriptor.name
@@ -113,32 +101,26 @@ public final class CompressedExpositionCache: Sendable {
                 }
             }
             guard let known, known.family == family, let previous else {
-                let written = previous.flatMap { previous in
-                    known.flatMap { known in known.lines.map { WrittenFamily(family: known.family, lines: $0, text: previous.text) } }
-                }
-                let (lines, copied) = format.write(family, reusing: written, into: &text)
-                entries.append(Entry(family: family, piece: nil, lines: lines))
-                copiedSeries += copied
+                format.write(family, into: &changed)
+                entries.append(Entry(family: family, piece: nil))
                 continue
             }
-            try appendRun()
+            try appendChanged()
             if let piece = known.piece {
-                entries.append(Entry(family: family, piece: member.append(piece, of: previous.body), lines: nil))
+                entries.append(Entry(family: family, piece: member.append(piece, of: previous.body)))
                 reused += 1
             } else {
-                // Unchanged since the scrape before wrote it: its bytes are there.
-                let bytes = known.lines.map { previous.text[$0.range] } ?? format.bytes(of: family)[...]
-                entries.append(Entry(family: family, piece: try member.append(compressing: bytes), lines: nil))
+                entries.append(Entry(family: family, piece: try member.append(compressing: format.bytes(of: family))))
             }
         }
-        text.append(contentsOf: format.trailer)
-        try appendRun()
+        changed.append(contentsOf: format.trailer)
+        try appendChanged()
         let body = member.finish()
         state.withLockedValue { state in
-            state.scrapes[format] = Scrape(body: body, entries: entries, text: text)
+            state.scrapes[format] = Scrape(body: body, entries: entries)
             state.spare = deflater
         }
-        return (body, reused, stored, copiedSeries)
+        return (body, reused, stored)
     }
 
     /// How many families the cache knows in `format`.

@@ -75,20 +75,6 @@ extension ExpositionFormat {
         }
     }
 
-    /// ``write(_:into:)`` for ``CompressedExpositionCache``: the text formats copy from `previous`
-    /// the lines of the series unchanged since it was written; and where the family lies in `out`.
-    func write(_ family: FamilySnapshot, reusing previous: WrittenFamily?, into out: inout [UInt8]) -> (lines: WrittenFamily.Lines, copiedSeries: Int) {
-        switch self {
-        case .prometheusText, .openMetrics:
-            return ExpositionWriter(format: self).write(family, reusing: previous, into: &out)
-        case .protobufDelimited:
-            // A message starts with its length, and a metric's bytes are nested in it: written whole.
-            let start = out.count
-            write(family, into: &out)
-            return (WrittenFamily.Lines(range: start..<out.count, seriesStart: out.count, seriesEnds: []), 0)
-        }
-    }
-
     /// What ends a body in this format: OpenMetrics's `# EOF`.
     var trailer: [UInt8] {
         self == .openMetrics ? Array("# EOF\n".utf8) : []

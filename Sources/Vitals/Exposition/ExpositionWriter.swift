@@ -19,39 +19,7 @@ public struct ExpositionWriter: Sendable {
     /// One family's lines, appended to `out`: ``CompressedExpositionCache`` writes the families
     /// one at a time, to compress an unchanged one as a piece of its own.
     func write(_ family: FamilySnapshot, into out: inout [UInt8]) {
-        var seriesEnds: [Int]?
-        writeHeader(family.descriptor, into: &out)
-        writeSeries(family, reusing: nil, into: &out, seriesEnds: &seriesEnds)
-    }
-
-    /// ``write(_:into:)``, copying the lines of each series that `previous` wrote with the same
-    /// labels and value, instead of writing them again; and where the family's lines lie in `out`,
-    /// for the next scrape to copy from.
-    ///
-    /// A family that changed between two scrapes at rest has most of its series unchanged: a
-    /// statement's counters move for the few statements that ran, Redis's latency percentiles for
-    /// the commands the monitors sent (BENCHMARKS.md, "Unchanged series, copied"). A series' lines
-    /// depend on the family's descriptor, its labels and its value only, so `previous` is used
-    /// only under the same descriptor; its series are found in label order, as publishers keep
-    /// them, and a family out of order only finds fewer.
-    func write(_ family: FamilySnapshot, reusing previous: WrittenFamily?, into out: inout [UInt8]) -> (lines: WrittenFamily.Lines, copiedSeries: Int) {
-        let start = out.count
-        let reused = previous.flatMap { previous in
-            previous.family.descriptor == family.descriptor && previous.lines.seriesEnds.count == previous.family.series.count ? previous : nil
-        }
-        if let reused {
-            out.append(contentsOf: reused.text[reused.lines.range.lowerBound..<reused.lines.seriesStart])
-        } else {
-            writeHeader(family.descriptor, into: &out)
-        }
-        let seriesStart = out.count
-        var seriesEnds: [Int]? = []
-        seriesEnds?.reserveCapacity(family.series.count)
-        let copied = writeSeries(family, reusing: reused, into: &out, seriesEnds: &seriesEnds)
-        return (WrittenFamily.Lines(range: start..<out.count, seriesStart: seriesStart, seriesEnds: seriesEnds ?? []), copied)
-    }
-
-    private func writeHeader(_ descriptor: MetricDescriptor, into out: inout [UInt8]) {
+        let descriptor = family.descriptor
         // OpenMetrics names a counter family without `_total` and requires the suffix on its sample;
         // counters kept under a legacy name without `_total` (postgres_exporter compatibility) stay
         // `unknown` there so the sample name is the same in both formats.
@@ -73,15 +41,7 @@ public struct ExpositionWriter: Sendable {
         out.append(UInt8(ascii: " "))
         Self.append(typeName, to: &out)
         out.append(UInt8(ascii: "\n"))
-    }
 
-    /// The lines of `family`'s series; with `seriesEnds`, where each series' lines end in `out`.
-    /// Returns how many series were copied from `previous`.
-    @discardableResult
-    private func writeSeries(_ family: FamilySnapshot, reusing previous: WrittenFamily?, into out: inout [UInt8], seriesEnds: inout [Int]?) -> Int {
-        let descriptor = family.descriptor
-        var before = 0
-        var copied = 0
         // A series' labels are escaped once, into `labels`, and copied into each of its lines (a
         // histogram series has one per bucket). A histogram's or summary's sample names and `le`
         // values are the same for each of its series: made once per family.
@@ -89,12 +49,6 @@ public struct ExpositionWriter: Sendable {
         var bounds: [[UInt8]] = []
         var labels: [UInt8] = []
         for series in family.series {
-            defer { seriesEnds?.append(out.count) }
-            if let previous, let match = previous.position(of: series, from: &before) {
-                out.append(contentsOf: previous.text[previous.lines.lines(ofSeriesAt: match)])
-                copied += 1
-                continue
-            }
             labels.removeAll(keepingCapacity: true)
             for (position, labelName) in descriptor.labelNames.enumerated() where position < series.labelValues.count {
                 if position > 0 { labels.append(UInt8(ascii: ",")) }
@@ -126,7 +80,6 @@ public struct ExpositionWriter: Sendable {
                 appendSample(names.count, labels, extra: nil, value: Double(count), into: &out)
             }
         }
-        return copied
     }
 
     /// About how many lines the family writes: a buffer reserved too small is copied as it grows.
@@ -213,43 +166,6 @@ public struct ExpositionWriter: Sendable {
             return String(Int64(bound)) + ".0"
         }
         return SampleValue.format(bound)
-    }
-}
-
-/// A family as a scrape wrote it into its text: where the next scrape copies the lines of its
-/// series that did not change from (``ExpositionWriter/write(_:reusing:into:)``).
-struct WrittenFamily: Sendable {
-    /// Where a family's lines lie in a text: its HELP and TYPE lines, then each series' lines.
-    struct Lines: Sendable {
-        let range: Range<Int>
-        let seriesStart: Int
-        /// Where each series' lines end, in the family's order.
-        let seriesEnds: [Int]
-
-        func lines(ofSeriesAt index: Int) -> Range<Int> {
-            (index == 0 ? seriesStart : seriesEnds[index - 1])..<seriesEnds[index]
-        }
-    }
-
-    let family: FamilySnapshot
-    let lines: Lines
-    let text: [UInt8]
-
-    /// The position of the series written with `series`'s labels and value, nil when there is
-    /// none. The walk goes on from `position`, which it leaves past the series with those labels:
-    /// both lists are sorted by label values, so one walk visits each written series once.
-    func position(of series: SeriesSnapshot, from position: inout Int) -> Int? {
-        family.series.withUnsafeBufferPointer { written in
-            while position < written.count {
-                if written[position].labelValues == series.labelValues {
-                    defer { position += 1 }
-                    return written[position].value == series.value ? position : nil
-                }
-                guard written[position].labelValues.lexicographicallyPrecedes(series.labelValues) else { return nil }
-                position += 1
-            }
-            return nil
-        }
     }
 }
 

@@ -6,7 +6,7 @@ enum Gzip {
 
     static func compress(_ input: [UInt8]) throws(Failure) -> [UInt8] {
         var member = Member(capacity: input.count / 4 + 64, deflater: try Deflater())
-        try member.append(compressing: input[...])
+        try member.append(compressing: input)
         return member.finish()
     }
 
@@ -55,7 +55,7 @@ enum Gzip {
 
         /// Compresses `input` on its own (a reset stream, so no match reaches back before it) onto
         /// the end of `output`, ending on a byte boundary (a sync flush).
-        func compress(_ input: ArraySlice<UInt8>, appendingTo output: inout [UInt8]) throws(Failure) {
+        func compress(_ input: [UInt8], appendingTo output: inout [UInt8]) throws(Failure) {
             guard deflateReset(stream) == Z_OK else { throw Failure() }
             let start = output.count
             // Room for the worst case, the sync flush's empty stored block and the bits before it.
@@ -99,7 +99,7 @@ enum Gzip {
 
         /// Compresses `input` into a piece at the end of the member.
         @discardableResult
-        mutating func append(compressing input: ArraySlice<UInt8>) throws(Failure) -> Piece {
+        mutating func append(compressing input: [UInt8]) throws(Failure) -> Piece {
             let start = bytes.count
             try deflater.compress(input, appendingTo: &bytes)
             let pieceCRC = input.withUnsafeBytes { UInt32(crc32(0, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count))) }
@@ -108,18 +108,18 @@ enum Gzip {
 
         /// Appends `input` as it is, in stored blocks (RFC 1951 3.2.4): copied, not compressed.
         /// Not a piece: the cache gives a family its own piece once it stops changing.
-        mutating func append(storing input: ArraySlice<UInt8>) {
+        mutating func append(storing input: [UInt8]) {
             guard !input.isEmpty else { return }
-            var start = input.startIndex
+            var start = 0
             repeat {
-                let count = min(input.endIndex - start, Int(UInt16.max))
+                let count = min(input.count - start, Int(UInt16.max))
                 // Pieces end on a byte boundary, so the block's 3 header bits (not final, stored)
                 // and their padding are one zero byte, then LEN and its complement, little-endian.
                 let length = UInt16(count)
                 bytes.append(contentsOf: [0, UInt8(length & 0xff), UInt8(length >> 8), UInt8(~length & 0xff), UInt8(~length >> 8)])
                 bytes.append(contentsOf: input[start..<start + count])
                 start += count
-            } while start < input.endIndex
+            } while start < input.count
             // The member's CRC-32 runs over its uncompressed bytes in order, so it simply goes on.
             crc = input.withUnsafeBytes { crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
             length += input.count
