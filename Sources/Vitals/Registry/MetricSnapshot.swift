@@ -74,7 +74,11 @@ public struct FamilySnapshot: Sendable, Equatable {
         guard lhs.descriptor == rhs.descriptor, lhs.series.count == rhs.series.count else { return false }
         return lhs.series.withUnsafeBufferPointer { left in
             rhs.series.withUnsafeBufferPointer { right in
-                left.baseAddress == right.baseAddress || left.indices.allSatisfy { left[$0] == right[$0] }
+                guard left.baseAddress != right.baseAddress else { return true }
+                for index in left.indices where left[index].value != right[index].value || left[index].labelValues != right[index].labelValues {
+                    return false
+                }
+                return true
             }
         }
     }
