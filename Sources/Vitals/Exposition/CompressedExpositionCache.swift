@@ -15,8 +15,8 @@ import NIOConcurrencyHelpers
 /// families for that: a family a publisher still holds is the same storage, so the comparison is
 /// one identity check (``FamilySnapshot``'s `==` looks at the buffers first) where hashing
 /// everything it writes cost every family on every scrape (BENCHMARKS.md, "Unchanged families
-/// found by comparing"); a changed family differs at its first changed series. What the cache keeps beyond
-/// what the publishers hold is the previous version of the families that changed since.
+/// found by comparing"); a changed family differs at its first changed series. What the cache
+/// keeps beyond what the publishers hold is the previous version of the families that changed since.
 ///
 /// Bounded: per format, the last compressed scrape's body and one entry per family in it, and one
 /// spare ``Gzip/Deflater`` for all formats. Two scrapes at once do not wait for each other: the

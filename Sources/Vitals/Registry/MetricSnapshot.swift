@@ -9,8 +9,8 @@ public struct SeriesSnapshot: Sendable, Hashable {
         /// `quantiles` pairs each quantile (0…1) with its value, ascending by quantile.
         case summary(quantiles: [SummaryQuantile], sum: Double, count: UInt64)
 
-        /// One case's payload against the other's, not a tuple of both values: the synthesized
-        /// `==` copied both to match them, for every series a scrape compares.
+        /// Case by case, the payloads compared where they are, without the tuple of both values
+        /// the synthesized `==` matches on: a scrape compares a value for every series it compares.
         public static func == (lhs: Value, rhs: Value) -> Bool {
             switch lhs {
             case .scalar(let value):
@@ -67,9 +67,11 @@ public struct FamilySnapshot: Sendable, Equatable {
         self.series = series
     }
 
-    /// Series by series where they lie: a scrape compares every family with the one it wrote
-    /// before (``CompressedExpositionCache``), and `Array`'s `==` copied each series it compared.
-    /// The same storage is equal at once.
+    /// Series by series where they lie, field by field as ``SeriesSnapshot``'s `==` (the value
+    /// first): a scrape compares every family with the one it wrote before
+    /// (``CompressedExpositionCache``), and `Array`'s `==`, or that `==` called on the buffer's
+    /// elements, copied each series it compared (BENCHMARKS.md, "Unchanged series copied, measured
+    /// and dropped; families compared in place"). The same storage is equal at once.
     public static func == (lhs: FamilySnapshot, rhs: FamilySnapshot) -> Bool {
         guard lhs.descriptor == rhs.descriptor, lhs.series.count == rhs.series.count else { return false }
         return lhs.series.withUnsafeBufferPointer { left in
