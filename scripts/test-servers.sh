@@ -221,21 +221,29 @@ free_ports() { # prints two distinct free loopback TCP ports
   # Below the kernel's ephemeral range: a server binds its port seconds after it is chosen (after
   # initdb, after PostgreSQL), and a port from that range could be taken meanwhile by any socket
   # bound to port 0 or connecting out, as the suite's own servers and clients do. Here only another
-  # test-servers.sh could choose it, at random.
+  # test-servers.sh could choose it, at random. A host whose ephemeral range leaves too few ports
+  # below it, or where none of the tries binds, gets ports from the kernel, as before.
   python3 - <<'EOF'
 import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-chosen = []
-while len(chosen) < 2:
-    port = random.randrange(10000, max(low, 10001))
-    if port in chosen:
-        continue
+def binds(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind(("127.0.0.1", port))
+            return s.getsockname()[1]
         except OSError:
-            continue
-    chosen.append(port)
+            return None
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+chosen = []
+for _ in range(200 if low - 10000 >= 1000 else 0):
+    port = binds(random.randrange(10000, low))
+    if port is not None and port not in chosen:
+        chosen.append(port)
+        if len(chosen) == 2:
+            break
+while len(chosen) < 2:
+    port = binds(0)
+    if port not in chosen:
+        chosen.append(port)
 print(" ".join(map(str, chosen)))
 EOF
 }
