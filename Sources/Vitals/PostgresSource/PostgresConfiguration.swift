@@ -28,6 +28,9 @@ public struct PostgresConfiguration: Sendable {
             "postgres.pipeline", .bool, default: .bool(true),
             help: "Send a pass's statements in one round trip (libpq pipeline mode); false asks them one at a time, for a pooler that refuses pipelines."),
         ConfigurationKey("postgres.statements.enabled", .bool, default: .bool(true), help: "Collect pg_stat_statements when the extension exists in the connected database."),
+        ConfigurationKey(
+            "postgres.statements.interval", .duration,
+            help: "How often pg_stat_statements is read, a multiple of postgres.interval (default: every fast pass); its series keep their last values in between."),
         ConfigurationKey("postgres.statements.limit", .int, default: .int(100), help: "Statements kept: the top N by total execution time."),
         ConfigurationKey("postgres.statements.query-length", .int, default: .int(1000), help: "Query text served on /statements is cut to this many characters."),
         ConfigurationKey("postgres.tables.limit", .int, default: .int(200), help: "Tables with per-table series: the N largest across databases (their indexes follow)."),
@@ -48,6 +51,8 @@ public struct PostgresConfiguration: Sendable {
     /// `--postgres.pipeline`: a pass's statements in one round trip.
     public var pipeline: Bool
     public var statementsEnabled: Bool
+    /// `--postgres.statements.interval` in fast passes: 1 reads the statements every pass.
+    public var statementsEveryPasses: Int
     public var statementsLimit: Int
     public var queryLength: Int
     public var tablesLimit: Int
@@ -102,6 +107,16 @@ public struct PostgresConfiguration: Sendable {
                 throw ConfigurationError(.invalidValue, key: key, "must be between \(range.lowerBound) and \(range.upperBound)")
             }
             return value
+        }
+        statementsEveryPasses = 1
+        if let statementsInterval = values.duration("postgres.statements.interval") {
+            let passes = Int((statementsInterval / interval).rounded())
+            guard passes >= 1, interval * passes == statementsInterval, statementsInterval <= .seconds(3600) else {
+                throw ConfigurationError(
+                    .invalidValue, key: "postgres.statements.interval",
+                    "must be a multiple of postgres.interval (\(DurationParser.format(interval))) and at most 1h")
+            }
+            statementsEveryPasses = passes
         }
         pipeline = values.bool("postgres.pipeline")
         statementsEnabled = values.bool("postgres.statements.enabled")

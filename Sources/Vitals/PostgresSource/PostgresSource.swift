@@ -87,6 +87,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
     private let slowInterval: Duration
     private var publication: PostgresPublication
     private var nextSlow = ContinuousClock.now
+    private var statementsSchedule: StatementsReadSchedule
     private var redacted = RedactedTexts()
     /// `--findings.hypopg`; nil when off.
     private let hypopg: HypopgEstimates?
@@ -101,6 +102,7 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
         self.info = info
         self.statements = statements
         self.slowInterval = configuration.slowInterval
+        self.statementsSchedule = StatementsReadSchedule(every: configuration.statementsEveryPasses)
         self.publication = PostgresPublication(target: target, enabled: enabled)
         var down = PostgresPublication(target: target, enabled: enabled)
         down.markDown()
@@ -127,10 +129,11 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
         if let new = reloaded.withLockedValue({ value in defer { value = nil }; return value }), new.dsn != info.dsn {
             info = new
             worker.replace(new)
+            statementsSchedule.readOnNextPass()
             hypopg?.forgetExtension()
         }
         let passStart = ContinuousClock.now
-        let fast = worker.fastPass(pass)
+        let fast = worker.fastPass(pass, readingStatements: statementsSchedule.isDue())
         publication.apply(fast, isFast: true)
         if publication.isUp, ContinuousClock.now >= nextSlow, !cancellation.isCancelled {
             // Right after the fast pass, so the slow collectors see the same connection state.
@@ -138,8 +141,9 @@ final class PostgresPasses: CollectingSource, @unchecked Sendable {
             nextSlow = passStart + slowInterval
         }
         if !publication.isUp {
-            // Down: the slow collectors run again as soon as the server is back.
+            // Down: the slow collectors and the statements run again as soon as the server is back.
             nextSlow = ContinuousClock.now
+            statementsSchedule.readOnNextPass()
         }
         // Last, so an estimate never delays the metrics of the pass.
         let hypopgFailure = publication.isUp && !cancellation.isCancelled ? hypopg?.run(on: worker, pass: pass) : nil

@@ -63,8 +63,9 @@ final class PostgresTargetWorker: @unchecked Sendable {
     private var connection: PostgresConnection?
     private var version: String?
     private var visits = DatabaseVisitSchedule()
-    /// Per cadence, the statements its collectors asked last pass and that worked: the next pipeline.
-    private var plans: [PostgresCadence: [String]] = [:]
+    /// Per set of collectors (the slow ones, the fast ones with and without the statements
+    /// collector), the statements they asked last time and that worked: their next pipeline.
+    private var plans: [[PostgresCollectorName]: [String]] = [:]
     /// The statements collector's texts, carried from pass to pass; a failed pass keeps them.
     private var statementTexts = PostgresStatementTexts()
     /// What each collector last mapped, carried from pass to pass; a collector that fails loses it.
@@ -128,15 +129,18 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return opened
     }
 
-    /// The fast collectors, on the main connection, bounded by the pass's deadline.
-    func fastPass(_ pass: CollectionPass) -> PostgresPassResult {
+    /// The fast collectors, on the main connection, bounded by the pass's deadline. Without
+    /// `readingStatements` the statements collector does not run, and its last outcome stands
+    /// (``StatementsReadSchedule``).
+    func fastPass(_ pass: CollectionPass, readingStatements: Bool = true) -> PostgresPassResult {
         let start = ContinuousClock.now
         var result = PostgresPassResult()
         do {
             let main = try mainConnection(deadline: pass.deadline)
             result.version = version
             result.serverVersion = main.serverVersion
-            run(settings.fastCollectors, cadence: .fast, on: main, into: &result)
+            let collectors = readingStatements ? settings.fastCollectors : settings.fastCollectors.filter { $0.name != .statStatements }
+            run(collectors, on: main, into: &result)
         } catch {
             close()
             result.connectionError = error
@@ -145,19 +149,20 @@ final class PostgresTargetWorker: @unchecked Sendable {
         return result
     }
 
-    /// Runs one cadence's collectors, their statements sent at once as the previous pass asked
-    /// them (``PostgresReplay``): at rest, a pass is one round trip where it was one per statement.
-    private func run(_ collectors: [any PostgresCollector], cadence: PostgresCadence, on main: PostgresConnection, into result: inout PostgresPassResult) {
+    /// Runs collectors, their statements sent at once as the previous run of the same collectors
+    /// asked them (``PostgresReplay``): at rest, a pass is one round trip where it was one per statement.
+    private func run(_ collectors: [any PostgresCollector], on main: PostgresConnection, into result: inout PostgresPassResult) {
         var context = settings.context
         context.serverVersion = main.serverVersion
         context.statementTexts = statementTexts
         context.mappedRows = mappedRows
-        let plan = settings.pipeline ? plans[cadence] ?? [] : []
+        let planKey = collectors.map(\.name)
+        let plan = settings.pipeline ? plans[planKey] ?? [] : []
         do {
             let answers = plan.isEmpty ? [] : try main.pipeline(plan)
             let session = PostgresReplaySession(live: main, plan: plan, answers: answers)
             Self.run(collectors, on: session, context: context, into: &result)
-            plans[cadence] = session.nextPlan
+            plans[planKey] = session.nextPlan
         } catch {
             // The pipeline broke the connection, as a query can: the target is down this pass.
             result.connectionError = error
@@ -204,7 +209,7 @@ final class PostgresTargetWorker: @unchecked Sendable {
             let main = try mainConnection(deadline: pass.stepDeadline(start + settings.timeout))
             result.version = version
             result.serverVersion = main.serverVersion
-            run(settings.slowCollectors, cadence: .slow, on: main, into: &result)
+            run(settings.slowCollectors, on: main, into: &result)
             if settings.tablesEnabled, result.connectionError == nil {
                 let tables = collectTables(main: main, pass: pass)
                 result.outcomes[StatUserTablesCollector.name] = tables

@@ -610,6 +610,53 @@ import Testing
             }
         }
     }
+
+    /// `--postgres.statements.interval` at three fast passes: the two passes after a read keep its
+    /// statement series though a statement ran meanwhile, and the next read counts its calls.
+    @Test func statementsAreReadOnTheirIntervalAndKeptInBetween() async throws {
+        guard let server = PostgresTestServer.require() else { return }
+        // The alias names it apart; the limit is pg_stat_statements.max, so that it is read
+        // however many statements the suites running beside this one have made.
+        let probe = "SELECT 1 AS vitals_statements_schedule"
+        try await server.superuser(probe)
+        let values = try ConfigurationValues.make(
+            keys: PostgresConfiguration.keys, [
+                "postgres.dsn": server.dsn, "postgres.interval": "1s", "postgres.statements.interval": "3s",
+                "postgres.statements.limit": "5000", "postgres.disable-collector": "stat_user_tables",
+            ])
+        let configuration = try PostgresConfiguration(values: values)
+        #expect(configuration.statementsEveryPasses == 3)
+        let info = try #require(configuration.targets.first)
+        let board = PostgresStatementsBoard()
+        let passes = PostgresPasses(configuration: configuration, info: info, statements: board)
+        defer { passes.close() }
+        func collect() throws -> FamilySnapshot {
+            let collected = passes.collect(CollectionPass(deadline: .now + .seconds(20)))
+            #expect(collected.outcome.failure == nil)
+            #expect(collected.outcome.partFailures["stat_statements"] == nil)
+            return try #require(collected.families.first { $0.descriptor.name == "pg_stat_statements_calls_total" })
+        }
+        func calls(_ family: FamilySnapshot, _ queryid: String) -> Double? {
+            guard case .scalar(let value) = family.series.first(where: { $0.labelValues.first == queryid })?.value else { return nil }
+            return value
+        }
+
+        let read = try collect()
+        let queryid = try #require(board.all.first { $0.query.contains("vitals_statements_schedule") }?.queryid, "the probe is not among the top statements")
+        let before = try #require(calls(read, queryid))
+        try await server.superuser(probe)
+        try await server.superuser(probe)
+        for pass in 2...3 {
+            let kept = try collect()
+            // A Bool: on failure, the families' dump would be thousands of characters.
+            let unchanged = kept == read
+            #expect(unchanged, "pass \(pass) read the statements again")
+            #expect(calls(kept, queryid) == before)
+        }
+        let next = try collect()
+        #expect(calls(next, queryid) == before + 2)
+        #expect(board.all.first { $0.queryid == queryid }?.calls == before + 2)
+    }
 }
 
 /// A plain libpq session for the tests' own SQL (holding locks, counting connections).
