@@ -615,9 +615,11 @@ import Testing
     /// statement series though a statement ran meanwhile, and the next read counts its calls.
     @Test func statementsAreReadOnTheirIntervalAndKeptInBetween() async throws {
         guard let server = PostgresTestServer.require() else { return }
-        // The alias names it apart; the limit is pg_stat_statements.max, so that it is read
-        // however many statements the suites running beside this one have made.
-        let probe = "SELECT 1 AS vitals_statements_schedule"
+        // A shape no other statement has, so its queryid is its own: an alias alone would not do
+        // (`SELECT 1 AS x` is one statement whatever x is), and a table of its own would make a new
+        // queryid each time it was created. The alias finds it on /statements. The limit is
+        // pg_stat_statements.max, so it is read however many statements the suites beside it made.
+        let probe = "SELECT count(*) AS vitals_statements_schedule FROM generate_series(1, 7) AS g WHERE g IN (1, 2, 3, 5, 8, 13, 21, 34)"
         try await server.superuser(probe)
         let values = try ConfigurationValues.make(
             keys: PostgresConfiguration.keys, [
@@ -642,7 +644,8 @@ import Testing
         }
 
         let read = try collect()
-        let queryid = try #require(board.all.first { $0.query.contains("vitals_statements_schedule") }?.queryid, "the probe is not among the top statements")
+        let queryid = try #require(
+            board.all.first { $0.query.contains("vitals_statements_schedule") }?.queryid, "the probe is not among the top statements")
         let before = try #require(calls(read, queryid))
         try await server.superuser(probe)
         try await server.superuser(probe)
