@@ -1,10 +1,10 @@
 /// Which fast passes read `pg_stat_statements`: one in `every` (`--postgres.statements.interval`),
 /// and always the first pass after the target was down, whose publication dropped their series.
 ///
-/// The statements are the costliest part of a fast pass that only vitals does (BENCHMARKS.md,
-/// "The statements read less often"), and a user who reads their rates over minutes can read them
-/// less often. In between, their series keep the last read's values, the same storage, so a scrape
-/// finds them unchanged at once.
+/// Their ranking statement is the costliest a fast pass asks of the server (about 8 ms with the
+/// view full, BENCHMARKS.md, "The statements read one pass in N"), and a user who reads their rates
+/// over minutes can have it run less often. In between, their series keep the last read's values,
+/// the same storage, so a scrape finds them unchanged at once.
 ///
 /// A pure value, owned by the target's passes. It counts passes rather than reading the clock: a
 /// pass that starts a little early on the runner's grid is still counted.
