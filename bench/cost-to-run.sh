@@ -14,6 +14,10 @@
 # daemon without it. The exporters' own job, and only it (no statements, per-table statistics,
 # slow-query log, findings or page):
 #   COMPARE='exporters-job:no-slow-query,--postgres.statements.enabled=false,--postgres.disable-collector=stat_user_tables,--findings.enabled=false,--page.enabled=false'
+# SAME_JOB=1 runs, beside the exporters at their defaults, a second postgres_exporter that also collects
+# what vitals' Postgres source adds to their defaults: the statements, the per-table and the
+# per-index statistics (bench/postgres-exporter-same-job.yaml, with the per-table queries of Debian's
+# example queries.yaml), and prints the ratios against it too (rows postgres_exporter_same_job).
 #
 # In each run, at the same time, on one private PostgreSQL 15 (pg_stat_statements, auto_explain,
 # statements from 50 ms logged) and one redis-server 7:
@@ -64,6 +68,17 @@ seed_bench_table
 export REDISCLI_AUTH=$VITALS_TEST_REDIS_PASSWORD
 for i in $(seq 1 400); do echo "SET key:$i value-$i"; done | redis-cli -p "$VITALS_TEST_REDIS_PORT" >/dev/null
 
+exporters=(postgres_exporter redis_exporter mtail)
+if [[ ${SAME_JOB:-0} == 1 ]]; then
+  exporters+=(postgres_exporter_same_job)
+  SAME_JOB_QUERIES="$OUT/postgres-exporter-same-job.yaml"
+  example=/usr/share/doc/prometheus-postgres-exporter/examples/queries.yaml
+  { if [[ -f $example.gz ]]; then zcat "$example.gz"; else cat "$example"; fi; } |
+    awk '/^[a-z_]+:/ { keep = ($1 == "pg_stat_user_tables:" || $1 == "pg_statio_user_tables:") } keep' >"$SAME_JOB_QUERIES"
+  grep -q '^pg_statio_user_tables:' "$SAME_JOB_QUERIES" || { echo "no per-table queries in $example" >&2; exit 1; }
+  cat bench/postgres-exporter-same-job.yaml >>"$SAME_JOB_QUERIES"
+fi
+
 MTAIL_PROG="$OUT/timing.mtail"
 BUCKETS=$(grep -v '^[[:space:]]*#' bench/buckets.txt | tr ',\n\t' '   ' | xargs | sed 's/ /, /g')
 awk -v b="$BUCKETS" '/^histogram http_request_duration_seconds / { sub(/ buckets .*$/, " buckets " b) } { print }' \
@@ -103,7 +118,7 @@ for run in $(seq 1 "$RUNS"); do
   declare -A port=() pid=()
   vitals_names=(vitals_busy vitals_idle)
   for compared in "${!compare_env[@]}"; do vitals_names+=("vitals_busy_$compared" "vitals_idle_$compared"); done
-  for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do port[$name]=$(free_port); done
+  for name in "${vitals_names[@]}" "${exporters[@]}"; do port[$name]=$(free_port); done
   pid[vitals_busy]=$(start_vitals "$busy_log" "${port[vitals_busy]}")
   pid[vitals_idle]=$(start_vitals "$idle_log" "${port[vitals_idle]}")
   for compared in "${!compare_env[@]}"; do
@@ -114,6 +129,11 @@ for run in $(seq 1 "$RUNS"); do
   DATA_SOURCE_NAME=$VITALS_TEST_PG_DSN prometheus-postgres-exporter --web.listen-address "127.0.0.1:${port[postgres_exporter]}" \
     --log.level=warn >"$OUT/postgres_exporter.log" 2>&1 &
   pid[postgres_exporter]=$!
+  if [[ ${SAME_JOB:-0} == 1 ]]; then
+    DATA_SOURCE_NAME=$VITALS_TEST_PG_DSN prometheus-postgres-exporter --web.listen-address "127.0.0.1:${port[postgres_exporter_same_job]}" \
+      --extend.query-path "$SAME_JOB_QUERIES" --log.level=warn >"$OUT/postgres_exporter_same_job.log" 2>&1 &
+    pid[postgres_exporter_same_job]=$!
+  fi
   REDIS_PASSWORD=$VITALS_TEST_REDIS_PASSWORD prometheus-redis-exporter -web.listen-address "127.0.0.1:${port[redis_exporter]}" \
     -redis.addr "redis://127.0.0.1:$VITALS_TEST_REDIS_PORT" >"$OUT/redis_exporter.log" 2>&1 &
   pid[redis_exporter]=$!
@@ -127,6 +147,10 @@ for run in $(seq 1 "$RUNS"); do
   done
   wait_for "http://127.0.0.1:${port[postgres_exporter]}/metrics" '^pg_up 1' >/dev/null
   wait_for "http://127.0.0.1:${port[redis_exporter]}/metrics" '^redis_up 1' >/dev/null
+  if [[ ${SAME_JOB:-0} == 1 ]]; then
+    wait_for "http://127.0.0.1:${port[postgres_exporter_same_job]}/metrics" '^pg_stat_statements_calls' >/dev/null
+    wait_for "http://127.0.0.1:${port[postgres_exporter_same_job]}/metrics" '^pg_stat_user_indexes_idx_scan' >/dev/null
+  fi
   wait_for "http://127.0.0.1:${port[mtail]}/metrics" 'http_request' >/dev/null
   sleep 20  # past start-up: first passes, the first slow pass, mtail's program load
 
@@ -140,7 +164,7 @@ for run in $(seq 1 "$RUNS"); do
     {
       echo "global: {scrape_interval: ${SCRAPE_INTERVAL}s, scrape_timeout: 10s}"
       echo "scrape_configs:"
-      for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
+      for name in "${vitals_names[@]}" "${exporters[@]}"; do
         echo "  - {job_name: $name, static_configs: [{targets: ['127.0.0.1:${port[$name]}']}]}"
       done
     } >"$OUT/prometheus/prometheus.yml"
@@ -150,7 +174,7 @@ for run in $(seq 1 "$RUNS"); do
   else
     (  # every target once per interval, a new connection each
       while :; do
-        for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
+        for name in "${vitals_names[@]}" "${exporters[@]}"; do
           scrape_like_prometheus "http://127.0.0.1:${port[$name]}/metrics"
         done
         sleep "$SCRAPE_INTERVAL"
@@ -164,7 +188,7 @@ for run in $(seq 1 "$RUNS"); do
   t0=$(date +%s.%N)
   sleep "$SECONDS_PER_RUN"
   t1=$(date +%s.%N)
-  for name in "${vitals_names[@]}" postgres_exporter redis_exporter mtail; do
+  for name in "${vitals_names[@]}" "${exporters[@]}"; do
     p=${pid[$name]}
     awk -v n="$name" -v r="$run" -v c0="${cpu0[$name]}" -v c1="$(cpu_ns "$p")" -v s0="${slices0[$name]}" -v s1="$(timeslices "$p")" \
       -v w0="$t0" -v w1="$t1" -v rss="$(rss_kib "$p")" -v anon="$(anon_kib "$p")" \
@@ -195,6 +219,7 @@ for run, name, cpu, rss, anon, wakeups in rows:
 def cell(values, fmt='{:.2f}'):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))} – {fmt.format(max(values))})"
 names = ('vitals_busy', 'vitals_idle', 'postgres_exporter', 'redis_exporter', 'mtail')
+names += tuple(n for n in ('postgres_exporter_same_job',) if n in by)
 compared = sorted(n for n in by if n not in names)
 print('| process | CPU s per hour | RSS MiB | of which anonymous MiB | wake-ups per s |')
 print('|---|---|---|---|---|')
@@ -215,4 +240,11 @@ for suffix in [''] + ['_' + c for c in sorted({n.split('_', 2)[2] for n in compa
     print(f"| CPU, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d[idle][0] / sum(d[t][0] for t in two)))} | ≤ 0.25 |")
     print(f"| RSS, busy log: vitals / the three tools | {cell(per_run(lambda d: d[busy][1] / sum(d[t][1] for t in three)))} | ≤ 0.5 |")
     print(f"| wake-ups per s, idle log: vitals / (postgres_exporter + redis_exporter) | {cell(per_run(lambda d: d[idle][3] / sum(d[t][3] for t in two)))} | < 1 |")
+    if 'postgres_exporter_same_job' in by:
+        # Not the issue's goals: the same job, with postgres_exporter collecting what vitals adds.
+        same3 = ('postgres_exporter_same_job', 'redis_exporter', 'mtail')
+        same2 = ('postgres_exporter_same_job', 'redis_exporter')
+        print(f"| CPU, busy log: vitals / (postgres_exporter_same_job + redis_exporter + mtail) | {cell(per_run(lambda d: d[busy][0] / sum(d[t][0] for t in same3)))} | (same job) |")
+        print(f"| CPU, idle log: vitals / (postgres_exporter_same_job + redis_exporter) | {cell(per_run(lambda d: d[idle][0] / sum(d[t][0] for t in same2)))} | (same job) |")
+        print(f"| RSS, busy log: vitals / (postgres_exporter_same_job + redis_exporter + mtail) | {cell(per_run(lambda d: d[busy][1] / sum(d[t][1] for t in same3)))} | (same job) |")
 PY
